@@ -1,0 +1,1 @@
+"""Analytics: event schema, publisher, consumer, warehouse and metrics."""

@@ -1,0 +1,1 @@
+"""The public API gateway: widget and merchant APIs, auth, limits, and the ``tryon`` CLI."""

@@ -1,0 +1,1 @@
+"""Prepared try-on assets and brand model photos."""

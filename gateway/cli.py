@@ -1,0 +1,145 @@
+"""The ``tryon`` command line."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+
+from gateway.settings import GatewaySettings, get_settings
+
+app = typer.Typer(
+    name="tryon",
+    help="Virtual try-on: run the server, manage the database and merchants.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+merchant_app = typer.Typer(help="Merchants (tenants) and their keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(merchant_app, name="merchant")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def _settings() -> GatewaySettings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise _fail(f"bad configuration: {first['msg']}", 2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind [default: TRYON_HOST]")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port [default: TRYON_PORT]")
+    ] = None,
+    migrate: Annotated[
+        bool, typer.Option(help="Upgrade an embedded (SQLite) database before serving")
+    ] = True,
+) -> None:
+    """Start the gateway (embedded mode unless URLs in the environment say otherwise)."""
+    import uvicorn  # noqa: PLC0415 - heavy, only for this command
+
+    settings = _settings()
+    if migrate and settings.is_embedded_db:
+        from gateway.db import migrate as migrations  # noqa: PLC0415
+
+        migrations.upgrade(settings.sqlalchemy_url)
+    uvicorn.run(
+        "gateway.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        proxy_headers=True,
+        ws_max_size=2 * 1024 * 1024,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Option(help="Target revision")] = "head",
+) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    from gateway.db import migrate as migrations  # noqa: PLC0415
+
+    settings = _settings()
+    try:
+        migrations.upgrade(settings.sqlalchemy_url, revision)
+    except OperationalError as exc:
+        raise _fail(f"cannot reach the database: {type(exc.orig).__name__}") from None
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Option(help="Target revision ('base' empties it)")],
+) -> None:
+    """Revert migrations down to REVISION."""
+    from gateway.db import migrate as migrations  # noqa: PLC0415
+
+    settings = _settings()
+    try:
+        migrations.downgrade(settings.sqlalchemy_url, revision)
+    except OperationalError as exc:
+        raise _fail(f"cannot reach the database: {type(exc.orig).__name__}") from None
+    typer.echo(f"database at {revision}")
+
+
+@merchant_app.command("create")
+def merchant_create(
+    name: Annotated[str, typer.Option(help="The merchant's display name")],
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(help="An origin allowed to use the publishable key (repeatable)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Create a merchant and print its keys. The secret key is shown this once only."""
+    from gateway.api.origins import normalise_origin  # noqa: PLC0415
+    from gateway.db.session import make_engine, session_scope  # noqa: PLC0415
+    from gateway.merchants import service  # noqa: PLC0415
+
+    if not name.strip() or len(name) > 200:
+        raise _fail("--name must be 1 to 200 characters", 2)
+    try:
+        origins = [normalise_origin(o) for o in origin or []]
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    engine = make_engine(_settings())
+    try:
+        with session_scope(engine) as session:
+            created = service.create(session=session, name=name, allowed_origins=origins)
+    except OperationalError as exc:
+        raise _fail(
+            f"cannot use the database ({type(exc.orig).__name__}); run 'tryon db upgrade'?"
+        ) from None
+    finally:
+        engine.dispose()
+    out = {
+        "merchant_id": str(created.merchant.id),
+        "name": created.merchant.name,
+        "publishable_key": created.publishable_key,
+        "secret_key": created.secret_key,
+    }
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    for label, value in out.items():
+        typer.echo(f"{label:16} {value}")
+    typer.secho("Store the secret key now: it cannot be shown again.", err=True, bold=True)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Relational data: engine, sessions, the declarative base and migrations."""

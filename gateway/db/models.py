@@ -1,0 +1,28 @@
+"""Every mapped class, imported in one place so metadata and migrations see them all."""
+
+from gateway.assets.models import BrandModelPhoto, ModelPhotoKind, TryOnAsset
+from gateway.db.base import Base
+from gateway.keys.models import ApiKey, KeyKind
+from gateway.merchants.models import Merchant, MerchantStatus
+from gateway.products.models import Category, Product, ProductVariant
+from gateway.sessions.models import TryOnMode, TryOnSession
+from gateway.stores.models import Platform, Store, StoreStatus
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "BrandModelPhoto",
+    "Category",
+    "KeyKind",
+    "Merchant",
+    "MerchantStatus",
+    "ModelPhotoKind",
+    "Platform",
+    "Product",
+    "ProductVariant",
+    "Store",
+    "StoreStatus",
+    "TryOnAsset",
+    "TryOnMode",
+    "TryOnSession",
+]

@@ -1,0 +1,116 @@
+"""The gateway's exception tree, mapped once to RFC 9457 problem+json in ``gateway.problems``.
+
+::
+
+    GatewayError                       500 internal
+    ├── BadRequest                     400 bad-request
+    │   └── InvalidInput               422 invalid-input
+    ├── Unauthorized                   401 unauthorized
+    │   └── InvalidApiKey              401 invalid-api-key
+    ├── Forbidden                      403 forbidden
+    │   ├── KeyTypeNotAllowed          403 key-type-not-allowed
+    │   ├── InsufficientScope          403 insufficient-scope
+    │   └── OriginNotAllowed           403 origin-not-allowed
+    ├── NotFound                       404 not-found
+    ├── Conflict                       409 conflict
+    ├── PayloadTooLarge                413 payload-too-large
+    ├── UnsupportedMediaType           415 unsupported-media-type
+    ├── RateLimited                    429 rate-limited     (retry_after)
+    └── ServiceUnavailable             503 unavailable      (retry_after)
+
+Each class carries a stable ``slug`` (the problem ``type``), an HTTP ``status`` and a default
+``title``; instances carry a human ``detail`` and optional extension members.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway turns into a problem response."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+class BadRequest(GatewayError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class InvalidInput(BadRequest):
+    status, slug, title = 422, "invalid-input", "Invalid input"
+
+
+class Unauthorized(GatewayError):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extensions)
+
+
+class InvalidApiKey(Unauthorized):
+    slug, title = "invalid-api-key", "Invalid API key"
+
+
+class Forbidden(GatewayError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class KeyTypeNotAllowed(Forbidden):
+    slug, title = "key-type-not-allowed", "This key type cannot call this endpoint"
+
+
+class InsufficientScope(Forbidden):
+    slug, title = "insufficient-scope", "The key lacks a required scope"
+
+
+class OriginNotAllowed(Forbidden):
+    slug, title = "origin-not-allowed", "Origin not allowed for this key"
+
+
+class NotFound(GatewayError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(GatewayError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(GatewayError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class UnsupportedMediaType(GatewayError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class RateLimited(GatewayError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **ext: Any) -> None:
+        super().__init__(
+            detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **ext
+        )
+
+
+class ServiceUnavailable(GatewayError):
+    status, slug, title = 503, "unavailable", "Service unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5, **ext: Any) -> None:
+        super().__init__(
+            detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **ext
+        )

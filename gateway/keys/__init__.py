@@ -1,0 +1,1 @@
+"""API keys: publishable (``pk_``, browsers) and secret (``sk_``, servers)."""

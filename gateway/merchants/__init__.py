@@ -1,0 +1,1 @@
+"""Merchants: the tenants that own stores, products and keys."""

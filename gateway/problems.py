@@ -1,0 +1,137 @@
+"""RFC 9457 problem+json: the one place errors become HTTP responses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.errors import GatewayError, ServiceUnavailable
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "/problems/"
+
+log = structlog.get_logger(__name__)
+
+_HTTP_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("invalid-input", "Invalid input"),
+    429: ("rate-limited", "Too many requests"),
+}
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> ProblemResponse:
+    """Build a problem+json response; ``type`` is ``/problems/<slug>``, stable per error."""
+    body: dict[str, Any] = {"type": TYPE_PREFIX + slug, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def _request_id(request: Request) -> str | None:
+    value = request.scope.get("state", {}).get("request_id")
+    return value if isinstance(value, str) else None
+
+
+def from_error(exc: GatewayError, request: Request | None = None) -> ProblemResponse:
+    ext = dict(exc.extensions)
+    if request is not None and (rid := _request_id(request)):
+        ext.setdefault("request_id", rid)
+    return problem(
+        exc.status,
+        exc.slug,
+        exc.title,
+        exc.detail if exc.detail != exc.title else None,
+        instance=request.url.path if request is not None else None,
+        headers=exc.headers,
+        **ext,
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    @app.exception_handler(GatewayError)
+    async def _gateway_error(request: Request, exc: GatewayError) -> ProblemResponse:
+        if exc.status >= 500:
+            log.warning("request.failed", problem=exc.slug, detail=exc.detail)
+        return from_error(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> ProblemResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return problem(
+            422,
+            "invalid-input",
+            "Invalid input",
+            "The request does not match the schema",
+            instance=request.url.path,
+            errors=errors,
+            request_id=_request_id(request),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+        slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        return problem(
+            exc.status_code,
+            slug,
+            title,
+            detail,
+            instance=request.url.path,
+            headers=exc.headers,
+            request_id=_request_id(request),
+        )
+
+    async def _database_down(request: Request, exc: Exception) -> ProblemResponse:
+        log.warning("database.unavailable", error=type(exc).__name__)
+        return from_error(ServiceUnavailable("The database is unavailable"), request)
+
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(PoolTimeoutError, _database_down)
+
+    @app.exception_handler(DBAPIError)
+    async def _dbapi(request: Request, exc: DBAPIError) -> ProblemResponse:
+        if exc.connection_invalidated:
+            return await _database_down(request, exc)
+        log.error("database.error", error=type(exc.orig).__name__)
+        return from_error(GatewayError(), request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
+        log.error("request.crashed", error=type(exc).__name__, exc_info=exc)
+        return from_error(GatewayError(), request)

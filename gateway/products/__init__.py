@@ -1,0 +1,1 @@
+"""Products and their variants (sizes, colours), scoped by merchant."""

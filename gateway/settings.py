@@ -1,0 +1,76 @@
+"""Gateway configuration: one settings class, read from ``TRYON_*`` environment variables.
+
+The defaults give the embedded mode (SQLite under ``TRYON_DATA_DIR``, in-process cache and
+limits, ML in-process). Setting a URL switches that concern to its real service.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "changethis"  # noqa: S105 - the value we refuse outside development
+
+Environment = Literal["development", "test", "production"]
+
+
+class GatewaySettings(BaseSettings):
+    """Everything the gateway reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="TRYON_", extra="ignore")
+
+    env: Environment = "development"
+    data_dir: Path = Path("var")
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in the data dir"
+    )
+    redis_url: str | None = Field(default=None, description="Redis URL; default: in-process")
+    redis_prefix: str = "tryon:"
+    ml_url: str | None = Field(default=None, description="Remote ML service; default: in-process")
+    public_url: str = "http://127.0.0.1:8000"
+
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    """Signs cookies and one-time links and derives the at-rest encryption key."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    readiness_timeout_s: float = Field(default=2.0, gt=0)
+    db_connect_timeout_s: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> GatewaySettings:
+        if self.env != "development" and (
+            self.secret_key.get_secret_value() in {PLACEHOLDER_SECRET, ""}
+            or len(self.secret_key.get_secret_value()) < 32
+        ):
+            raise ValueError(
+                "TRYON_SECRET_KEY must be set to a random value of 32+ characters "
+                f"when TRYON_ENV={self.env} (try: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'tryon.db'}"
+
+    @property
+    def is_embedded_db(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+
+@functools.cache
+def get_settings() -> GatewaySettings:
+    """The process-wide settings, read once."""
+    return GatewaySettings()

@@ -1,0 +1,1 @@
+"""Stores: a merchant's installations on a commerce platform."""

@@ -1,0 +1,55 @@
+"""Result types shared by perception, rendering and the facade (the ML service's contract).
+
+Coordinates are pixels of the input image, x to the right, y down. Arrays are float32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class HeadPose:
+    """Head orientation in degrees (yaw +: the subject turns to their left, i.e. image right;
+    pitch +: chin up; roll +: clockwise in the image), plus the solvePnP rotation and
+    translation (OpenCV camera axes, centimetres) for renderers that project 3D points."""
+
+    yaw: float
+    pitch: float
+    roll: float
+    rotation: FloatArray  # 3x3
+    translation: FloatArray  # 3, cm
+    camera_matrix: FloatArray  # 3x3, the intrinsics assumed for the image
+
+
+@dataclass(frozen=True, slots=True)
+class Face:
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1
+    score: float
+    landmarks: FloatArray  # 468 x 3; z in the same pixel scale as x (relative depth)
+    iris_left: FloatArray  # 2; the subject's left eye (image right when not mirrored)
+    iris_right: FloatArray  # 2
+    iris_diameter_px: float
+    head_pose: HeadPose
+    ipd_mm: float
+    mm_per_px: float  # from the iris size (11.7 mm), at the eye plane
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    landmarks: FloatArray  # 33 x 4: x, y, z, visibility (0..1)
+    mask: FloatArray | None = None  # H x W in [0, 1], person probability, image size
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    width: int
+    height: int
+    faces: list[Face] = field(default_factory=list)
+    bodies: list[Body] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
