@@ -3,8 +3,9 @@
 Coordinates are pixels as MediaPipe uses them: a crop pixel index maps to the image position
 given by the affine map of the region's corners (no half-pixel shift), and model outputs in
 crop pixels map back through the same matrix, so results line up with MediaPipe's. A region
-has a centre, a size and a rotation in radians; its own x axis points along ``(cos r, sin r)`` in the image (y down), so a positive
-rotation turns it clockwise on screen. These are pure functions.
+has a centre, a size and a rotation in radians; its own x axis points along
+``(cos r, sin r)`` in the image (y down), so a positive rotation turns it clockwise on
+screen. These are pure functions.
 """
 
 from __future__ import annotations
