@@ -59,7 +59,7 @@ def serve(
     models_dir: Path,
     cache_dir: Path,
     models: tuple[catalog.ModelSpec, ...] = tuple(catalog.MODELS.values()),
-    start_timeout_s: float = 120.0,
+    start_timeout_s: float = 240.0,
 ) -> Iterator[TritonServer]:
     """Start tritonserver on ephemeral loopback ports; stop it (and its children) on exit."""
     python = venvs.python_of(venvs.ensure_venv(name="pytriton", cache_dir=cache_dir))

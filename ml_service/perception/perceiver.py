@@ -202,15 +202,17 @@ class Perceiver:
         h, w = rgb.shape[:2]
         pixels, matrix = crop(rgb, letterbox_roi(w, h), POSE_DETECTOR.input_size)
         out = self._run(POSE_DETECTOR, [pixels])
-        found = ssd.postprocess(
+        # The score floor applies before the weighted NMS, where every candidate above it
+        # moves the merged box: MediaPipe's Pose solution uses its min_detection_confidence
+        # (0.5) there, and so do we, to get the same crops.
+        return ssd.postprocess(
             out["regressors"][0],
             out["classificators"][0],
             matrix,
             pose_detection.CONFIG,
-            threshold=pose_detection.DECODE_THRESHOLD,
+            threshold=self.settings.pose_score_threshold,
             max_count=self.settings.max_bodies,
         )
-        return found[:1] + [d for d in found[1:] if d.score >= self.settings.pose_score_threshold]
 
     def face_landmarks(
         self, rgb: Image, rois: list[Roi]

@@ -13,10 +13,6 @@ from ml_service.perception.pose import roi_from_auxiliary
 from ml_service.perception.ssd import Detection, SsdConfig
 
 CONFIG = SsdConfig(input_size=224, strides=(8, 16, 32, 32, 32), num_keypoints=4)
-# MediaPipe keeps candidates from 0.2 before its weighted NMS; they shift the merged box, so
-# the same floor is needed to reproduce its crops. Bodies after the first need the
-# configured score.
-DECODE_THRESHOLD = 0.2
 
 
 def body_roi(detection: Detection) -> Roi:
