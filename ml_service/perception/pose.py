@@ -1,0 +1,122 @@
+"""Body pose (33 landmarks with visibility) and the person mask: regions and decoding.
+
+Pure functions. The model also predicts two auxiliary points (33: body centre, 34: a point
+on the body's scale circle) from which the next crop is derived, as MediaPipe does between
+frames: centre at point 33, side 2 x |34 - 33| x 1.25, rotated so that 33 -> 34 points up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ml_service.perception.activations import sigmoid
+from ml_service.perception.geometry import F64, Roi, rotation_between, to_image, warp_to_image
+from ml_service.perception.ssd import Detection
+
+INPUT_SIZE = 256
+NUM_BODY = 33
+NUM_ALL = 39
+ROI_SCALE = 1.25
+# Face-derived crop (the "face" strategy, measured against the detector in docs/ml.md):
+# hips this many face-box heights below the face, body radius as many face-box heights.
+FACE_TO_HIPS = 3.2
+FACE_TO_RADIUS = 3.4
+
+
+@dataclass(frozen=True, slots=True)
+class PoseResult:
+    landmarks: NDArray[np.float32]  # 33 x 4 image pixels + visibility
+    auxiliary: NDArray[np.float32]  # 2 x 2 image pixels
+    presence: float
+    mask_logits: NDArray[np.float32]  # 256 x 256 crop-space logits
+    matrix: F64
+
+
+def roi_from_auxiliary(aux: NDArray[np.float32]) -> Roi:
+    """The next crop from the auxiliary points (image pixels)."""
+    centre, scale_point = aux[0], aux[1]
+    side = 2.0 * float(np.linalg.norm(scale_point - centre))
+    rotation = rotation_between(centre, scale_point, target_deg=90)
+    return Roi(float(centre[0]), float(centre[1]), side, side, rotation).scaled(ROI_SCALE)
+
+
+def roi_from_face(detection: Detection) -> Roi:
+    """A body crop guessed from a face: hips below the face along the face's down axis."""
+    x0, y0, x1, y1 = detection.box
+    face_h = y1 - y0
+    eyes = detection.keypoints[:2]
+    rotation = rotation_between(eyes[0], eyes[1], target_deg=0)
+    down = np.array([-np.sin(rotation), np.cos(rotation)])
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2]) + down * FACE_TO_HIPS * face_h
+    side = 2.0 * FACE_TO_RADIUS * face_h
+    return Roi(float(centre[0]), float(centre[1]), side, side, rotation).scaled(ROI_SCALE)
+
+
+HEATMAP_KERNEL = 7
+HEATMAP_MIN_CONFIDENCE = 0.5
+
+
+def refine_from_heatmap(
+    xy: NDArray[np.float32], heatmap: NDArray[np.float32], *, crop_size: int = INPUT_SIZE
+) -> NDArray[np.float32]:
+    """MediaPipe's refinement: move each point (crop pixels) to the confidence-weighted mean
+    of the heatmap cells in a 7 x 7 window around it, when that window is confident enough."""
+    rows, cols = heatmap.shape[:2]
+    out = xy.astype(np.float32, copy=True)
+    half = (HEATMAP_KERNEL - 1) // 2
+    confidence = sigmoid(heatmap)
+    for i in range(min(len(xy), heatmap.shape[2])):
+        col = int(xy[i, 0] / crop_size * cols)
+        row = int(xy[i, 1] / crop_size * rows)
+        if not (0 <= col < cols and 0 <= row < rows):
+            continue
+        r0, r1 = max(0, row - half), min(rows, row + half + 1)
+        c0, c1 = max(0, col - half), min(cols, col + half + 1)
+        window = confidence[r0:r1, c0:c1, i]
+        total = float(window.sum())
+        if window.max() < HEATMAP_MIN_CONFIDENCE or total <= 0:
+            continue
+        grid_r, grid_c = np.mgrid[r0:r1, c0:c1]
+        out[i, 0] = float((grid_c * window).sum()) / total / cols * crop_size
+        out[i, 1] = float((grid_r * window).sum()) / total / rows * crop_size
+    return out
+
+
+def decode(
+    raw_landmarks: NDArray[np.float32],
+    presence_logit: float,
+    segmentation: NDArray[np.float32],
+    matrix: F64,
+    heatmap: NDArray[np.float32] | None = None,
+) -> PoseResult:
+    """Raw outputs of one crop -> landmarks in image pixels with visibility in 0..1."""
+    points = raw_landmarks.reshape(NUM_ALL, 5).copy()
+    if heatmap is not None:
+        points[:, :2] = refine_from_heatmap(points[:, :2], heatmap)
+    xyz = to_image(points[:, :3], matrix)
+    body = np.empty((NUM_BODY, 4), dtype=np.float32)
+    body[:, :3] = xyz[:NUM_BODY]
+    body[:, 3] = sigmoid(points[:NUM_BODY, 3])
+    return PoseResult(
+        landmarks=body,
+        auxiliary=xyz[NUM_BODY : NUM_BODY + 2, :2].copy(),
+        presence=float(sigmoid(presence_logit)),
+        mask_logits=segmentation.reshape(INPUT_SIZE, INPUT_SIZE),
+        matrix=matrix,
+    )
+
+
+def person_mask(result: PoseResult, image_size: tuple[int, int]) -> NDArray[np.float32]:
+    """Person probability (0..1) on the image grid (h, w)."""
+    # Sigmoid first: outside the crop the warp fills 0, which must mean "no person".
+    return warp_to_image(sigmoid(result.mask_logits), result.matrix, image_size)
+
+
+def torso_size(landmarks: NDArray[np.float32]) -> float:
+    """Shoulder-centre to hip-centre distance in pixels (the scale for body errors)."""
+    shoulders = landmarks[[11, 12], :2].mean(axis=0)
+    hips = landmarks[[23, 24], :2].mean(axis=0)
+    return float(np.linalg.norm(shoulders - hips))
