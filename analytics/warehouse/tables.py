@@ -83,8 +83,8 @@ def _counter(name: str) -> Column[int]:
     return Column(name, BigInteger, nullable=False, default=0, server_default="0")
 
 
-def _id(name: str, **kwargs: bool) -> Column[uuid.UUID]:
-    return Column(name, Uuid, nullable=False, **kwargs)
+def _id(name: str, *, primary_key: bool = False) -> Column[uuid.UUID]:
+    return Column(name, Uuid, nullable=False, primary_key=primary_key)
 
 
 seen_event = Table(
