@@ -7,6 +7,7 @@
     ├── PublishRefused           the event could not be accepted: nothing was taken
     │   ├── BufferFull           the broker is slow or down and the bounded buffer is full
     │   └── PublisherClosed      the publisher is shutting down
+    ├── InvalidQuery             a metric query that cannot be answered as asked
     ├── PoisonMessage            a queued message the consumer can never store (``reason``)
     └── WarehouseError
         └── WarehouseUnavailable the warehouse cannot be reached now; retry later
@@ -53,6 +54,10 @@ class BufferFull(PublishRefused):
 
 class PublisherClosed(PublishRefused):
     """The publisher is closing or closed."""
+
+
+class InvalidQuery(AnalyticsError):
+    """A metric query that cannot be answered as asked (e.g. a reversed date range)."""
 
 
 class PoisonMessage(AnalyticsError):

@@ -158,6 +158,7 @@ fact_order_line = Table(
     Column("widget_session_id", String(64)),
     Index("ix_fact_order_line_merchant_day_product", "merchant_id", "day", "product_id"),
     Index("ix_fact_order_line_merchant_tryon_session", "merchant_id", "tryon_session_id"),
+    Index("ix_fact_order_line_merchant_widget_session", "merchant_id", "widget_session_id"),
 )
 
 dim_merchant = Table(
