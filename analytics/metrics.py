@@ -565,8 +565,8 @@ def summary(
         ],
         "funnel": [asdict(step) for step in funnel(conn, **args)],
         "conversion": asdict(conv),
-        "attribution": _attribution_json(attribution(conn, **args)),
-        "latency": _latency_json(lat),
+        "attribution": attribution_json(attribution(conn, **args)),
+        "latency": latency_json(lat),
         "sizes": [asdict(row) for row in sizes(conn, **args)],
     }
 
@@ -589,7 +589,7 @@ def _money_map(amounts: dict[str, Decimal]) -> dict[str, str]:
     return {currency: str(amount) for currency, amount in sorted(amounts.items())}
 
 
-def _attribution_json(a: Attribution) -> dict[str, Any]:
+def attribution_json(a: Attribution) -> dict[str, Any]:
     return {
         "orders": a.orders,
         "attributed_orders": a.attributed_orders,
@@ -599,7 +599,7 @@ def _attribution_json(a: Attribution) -> dict[str, Any]:
     }
 
 
-def _latency_json(lat: Latency) -> dict[str, Any]:
+def latency_json(lat: Latency) -> dict[str, Any]:
     return {
         "count": lat.count,
         "mean_ms": lat.mean_ms,

@@ -9,6 +9,8 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from analytics import cli as analytics_cli
+from gateway.events import cli as dashboard_cli
 from gateway.settings import GatewaySettings, get_settings
 
 app = typer.Typer(
@@ -21,6 +23,8 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 merchant_app = typer.Typer(help="Merchants (tenants) and their keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(merchant_app, name="merchant")
+app.add_typer(analytics_cli.app, name="analytics")
+app.add_typer(dashboard_cli.app, name="dashboard")
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

@@ -10,13 +10,18 @@ from sqlalchemy import Engine, create_engine, event
 from analytics.settings import AnalyticsSettings
 
 
+def ensure_sqlite_dir(url: str) -> None:
+    """SQLite creates the file but not its directory."""
+    if url.startswith("sqlite") and ":memory:" not in url and "///" in url:
+        Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(settings: AnalyticsSettings, *, pool_size: int = 5) -> Engine:
     """An engine for the configured warehouse (SQLite in WAL mode, or PostgreSQL)."""
     url = settings.sqlalchemy_url
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
-        if ":memory:" not in url:
-            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        ensure_sqlite_dir(url)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
         engine = create_engine(url, **kwargs)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
+from analytics.warehouse.engine import ensure_sqlite_dir
+
 VERSION_TABLE = "analytics_alembic_version"
 
 
@@ -21,6 +23,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    ensure_sqlite_dir(url)
     command.upgrade(alembic_config(url), revision)
 
 
