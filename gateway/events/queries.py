@@ -55,11 +55,10 @@ def with_titles(
     ids = [row["product_id"] for row in rows]
     titles: dict[str, str] = {}
     if ids:
-        titles = dict(
-            session.execute(
-                select(Product.external_id, Product.title).where(
-                    Product.merchant_id == merchant_id, Product.external_id.in_(ids)
-                )
-            ).tuples()
+        rows = session.execute(
+            select(Product.external_id, Product.title).where(
+                Product.merchant_id == merchant_id, Product.external_id.in_(ids)
+            )
         )
+        titles = {external_id: title for external_id, title in rows}
     return [{**row, "title": titles.get(row["product_id"])} for row in rows]
