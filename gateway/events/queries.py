@@ -55,10 +55,10 @@ def with_titles(
     ids = [row["product_id"] for row in rows]
     titles: dict[str, str] = {}
     if ids:
-        rows = session.execute(
+        found = session.execute(
             select(Product.external_id, Product.title).where(
                 Product.merchant_id == merchant_id, Product.external_id.in_(ids)
             )
         )
-        titles = {external_id: title for external_id, title in rows}
+        titles = {external_id: title for external_id, title in found}
     return [{**row, "title": titles.get(row["product_id"])} for row in rows]

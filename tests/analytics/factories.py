@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -42,7 +43,9 @@ def event_json(
         "occurred_at": when if isinstance(when, str) else when.isoformat(),
         "widget_session_id": widget_session_id,
         "product_id": product_id,
-        "properties": PROPERTIES.get(type_, {}) if properties is None else properties,
+        "properties": copy.deepcopy(
+            PROPERTIES.get(type_, {}) if properties is None else properties
+        ),
     }
     body.update(extra)
     return body
