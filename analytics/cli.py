@@ -63,7 +63,7 @@ def consume(
     logs.configure(log_level)
     if migrate:
         _upgrade(settings, "head", migrations.upgrade)
-    engine = make_engine(settings)
+    engine = make_engine(settings, writer=True)
     dead_letters = AmqpDeadLetters(settings)
     consumer = AmqpConsumer(
         settings,

@@ -35,4 +35,10 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    quiet_pika()
+
+
+def quiet_pika() -> None:
+    """pika logs every failed connection attempt as an error with a stack of context; our
+    own warnings (``analytics.broker_unreachable`` and so on) already say it in one line."""
+    logging.getLogger("pika").setLevel(logging.CRITICAL)

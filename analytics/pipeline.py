@@ -46,10 +46,12 @@ class Pipeline:
         engine: Engine,
         publisher: Publisher,
         consumer: ConsumerThread | None,
+        writer_engine: Engine | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         """The warehouse engine, for metric queries."""
+        self.writer_engine = writer_engine
         self.publisher = publisher
         self.consumer = consumer
         self.spool = Spool(settings.spool_dir)
@@ -88,6 +90,8 @@ class Pipeline:
             left = self.publisher.close(timeout)
         self.spool.write(left)
         self.engine.dispose()
+        if self.writer_engine is not None:
+            self.writer_engine.dispose()
 
     def _replay_spool(self, processor: BatchProcessor | None) -> None:
         for path, bodies in self.spool.files():
@@ -119,11 +123,18 @@ def start(settings: AnalyticsSettings) -> Pipeline:
     engine = make_engine(settings)
     if settings.is_embedded_transport:
         queue = InProcessQueue(settings.buffer_max_events)
+        writer = make_engine(settings, pool_size=1, writer=True)
         processor = BatchProcessor(
-            warehouse=Warehouse(engine), dead_letters=WarehouseDeadLetters(engine)
+            warehouse=Warehouse(writer), dead_letters=WarehouseDeadLetters(writer)
         )
         consumer = ConsumerThread(queue, processor, settings)
-        pipeline = Pipeline(settings=settings, engine=engine, publisher=queue, consumer=consumer)
+        pipeline = Pipeline(
+            settings=settings,
+            engine=engine,
+            publisher=queue,
+            consumer=consumer,
+            writer_engine=writer,
+        )
         pipeline._replay_spool(processor)
         consumer.start()
         return pipeline

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
-from analytics.warehouse.migrate import VERSION_TABLE
-from analytics.warehouse.partitions import is_partition
+from analytics.warehouse.migrate import VERSION_TABLE, include_object
 from analytics.warehouse.tables import metadata
 
 config = context.config
-
-
-def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    """Daily partitions are made at run time, not by migrations: leave them out of diffs."""
-    return not (type_ == "table" and name is not None and is_partition(name))
 
 
 def _configure(connection: Connection) -> None:

@@ -75,6 +75,7 @@ class AmqpConsumer:
                     on_close_callback=self._on_connection_closed,
                 )
                 self._connection.ioloop.start()
+                self._connection.ioloop.close()  # its wake-up socket pair, not the connection
                 self._connection = None
                 if self._stop.is_set():
                     break

@@ -159,6 +159,7 @@ class AmqpPublisher:
                 on_close_callback=self._on_connection_closed,
             )
             self._connection.ioloop.start()
+            self._connection.ioloop.close()  # its wake-up socket pair, not the connection
             self._connection = None
             if self._done.is_set():
                 break

@@ -16,8 +16,13 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_engine(settings: AnalyticsSettings, *, pool_size: int = 5) -> Engine:
-    """An engine for the configured warehouse (SQLite in WAL mode, or PostgreSQL)."""
+def make_engine(settings: AnalyticsSettings, *, pool_size: int = 5, writer: bool = False) -> Engine:
+    """An engine for the configured warehouse (SQLite in WAL mode, or PostgreSQL).
+
+    ``writer``: on SQLite, transactions start with ``BEGIN IMMEDIATE``, so a writer waits
+    for the write lock up front (busy timeout) instead of failing when another writer
+    commits between its first read and its first write. Readers keep plain transactions.
+    """
     url = settings.sqlalchemy_url
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
@@ -32,6 +37,14 @@ def make_engine(settings: AnalyticsSettings, *, pool_size: int = 5) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=15000")
             cur.close()
+            if writer:
+                dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+
+        if writer:
+
+            @event.listens_for(engine, "begin")
+            def _begin_immediate(conn: Any) -> None:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     timeout = max(1, round(settings.connect_timeout_s))

@@ -108,10 +108,15 @@ class Warehouse:
         self, conn: Connection, records: list[EventRecord], now: datetime
     ) -> set[tuple[uuid.UUID, uuid.UUID]]:
         """Insert the event ids; return those that were not there before."""
-        rows = [
-            {"merchant_id": r.merchant_id, "event_id": r.event.event_id, "first_seen_at": now}
-            for r in records
-        ]
+        # Ascending key order: two consumers claiming overlapping batches wait on each other
+        # in the same order instead of deadlocking.
+        rows = sorted(
+            (
+                {"merchant_id": r.merchant_id, "event_id": r.event.event_id, "first_seen_at": now}
+                for r in records
+            ),
+            key=lambda row: (str(row["merchant_id"]), str(row["event_id"])),
+        )
         new: set[tuple[uuid.UUID, uuid.UUID]] = set()
         for chunk in _chunks(rows):
             stmt = (
@@ -131,7 +136,7 @@ class Warehouse:
         for r in purchases:
             first.setdefault((r.merchant_id, _order_id(r)), r)
         rows = []
-        for r in first.values():
+        for _, r in sorted(first.items(), key=lambda item: (str(item[0][0]), item[0][1])):
             assert isinstance(r.event, Purchase)
             p = r.event.properties
             rows.append(

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
+from analytics.logs import quiet_pika
 from analytics.pipeline import Pipeline, start
 from analytics.settings import AnalyticsSettings
 from gateway.events.nonces import make_nonce_store
@@ -22,6 +23,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: AnalyticsSettings = getattr(app.state, "analytics_settings", None) or (
         AnalyticsSettings()
     )
+    if not settings.is_embedded_transport:
+        quiet_pika()
     pipeline = await asyncio.to_thread(start, settings)
     app.state.analytics = pipeline
     app.state.dashboard_nonces = make_nonce_store(app.state.settings)

@@ -40,5 +40,7 @@ def engine(warehouse_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def warehouse(engine: Engine) -> Warehouse:
-    return Warehouse(engine)
+def warehouse(warehouse_url: str) -> Iterator[Warehouse]:
+    engine = make_engine(AnalyticsSettings(warehouse_url=warehouse_url), writer=True)
+    yield Warehouse(engine)
+    engine.dispose()

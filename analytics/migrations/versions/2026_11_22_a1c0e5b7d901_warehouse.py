@@ -68,8 +68,8 @@ def upgrade() -> None:
     op.create_table(
         "fact_event",
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("merchant_id", sa.Uuid(), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("store", sa.String(length=255), nullable=True),
         sa.Column("source", sa.String(length=8), nullable=False),
         sa.Column("type", sa.String(length=24), nullable=False),
@@ -95,7 +95,7 @@ def upgrade() -> None:
         sa.Column("size", sa.String(length=32), nullable=True),
         sa.Column("quantity", sa.Integer(), nullable=True),
         sa.Column("order_id", sa.String(length=128), nullable=True),
-        sa.PrimaryKeyConstraint("day", "event_id", name=op.f("pk_fact_event")),
+        sa.PrimaryKeyConstraint("day", "merchant_id", "event_id", name=op.f("pk_fact_event")),
         postgresql_partition_by="RANGE (day)",
     )
     op.create_index(
