@@ -227,6 +227,14 @@ class AmqpConsumer:
             self.stored += result.stored
             self.duplicates += result.duplicates
             self.dead += result.dead
+            log.debug(
+                "analytics.batch",
+                messages=len(batch),
+                stored=result.stored,
+                duplicates=result.duplicates,
+                dead=result.dead,
+                ms=round(result.seconds * 1000, 3),
+            )
             if self.on_batch is not None:
                 self.on_batch(result)
         if result is not None and channel is not None and generation == self._generation:

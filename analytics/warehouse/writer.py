@@ -117,16 +117,14 @@ class Warehouse:
             ),
             key=lambda row: (str(row["merchant_id"]), str(row["event_id"])),
         )
-        new: set[tuple[uuid.UUID, uuid.UUID]] = set()
-        for chunk in _chunks(rows):
-            stmt = (
-                self._insert(t.seen_event)
-                .values(list(chunk))
-                .on_conflict_do_nothing()
-                .returning(t.seen_event.c.merchant_id, t.seen_event.c.event_id)
-            )
-            new.update((m, e) for m, e in conn.execute(stmt))
-        return new
+        # executemany with RETURNING: SQLAlchemy batches the rows into multi-row INSERTs
+        # ("insertmanyvalues") from one cached statement.
+        stmt = (
+            self._insert(t.seen_event)
+            .on_conflict_do_nothing()
+            .returning(t.seen_event.c.merchant_id, t.seen_event.c.event_id)
+        )
+        return {(m, e) for m, e in conn.execute(stmt, rows)}
 
     def _insert_orders(
         self, conn: Connection, purchases: list[EventRecord]
@@ -153,16 +151,14 @@ class Warehouse:
                     "lines": len(p.lines),
                 }
             )
-        counted: set[tuple[uuid.UUID, uuid.UUID]] = set()
-        for chunk in _chunks(rows):
-            stmt = (
-                self._insert(t.fact_order)
-                .values(list(chunk))
-                .on_conflict_do_nothing()
-                .returning(t.fact_order.c.merchant_id, t.fact_order.c.event_id)
-            )
-            counted.update((m, o) for m, o in conn.execute(stmt))
-        return counted
+        if not rows:
+            return set()
+        stmt = (
+            self._insert(t.fact_order)
+            .on_conflict_do_nothing()
+            .returning(t.fact_order.c.merchant_id, t.fact_order.c.event_id)
+        )
+        return {(m, e) for m, e in conn.execute(stmt, rows)}
 
     def _insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         for chunk in _chunks(rows):
