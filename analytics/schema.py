@@ -42,6 +42,8 @@ ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x0
 """A product or variant id as the store knows it (no control characters)."""
 Label = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+CartToken = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
+"""The store's own id of the shopper's cart (BigCommerce ``cartId``): an attribution key."""
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4, allow_inf_nan=False)]
 
 
@@ -78,6 +80,8 @@ class SizeRecommendedProperties(_Strict):
 class AddToCartProperties(_Strict):
     quantity: int = Field(default=1, ge=1, le=1000)
     size: Label | None = None
+    cart_token: CartToken | None = None
+    """Set where the store cannot carry our ids into the order (docs/attribution.md)."""
 
 
 class PurchaseLine(_Strict):
@@ -96,6 +100,9 @@ class PurchaseProperties(_Strict):
     """The order total as the store reports it (after discounts; taxes as the store shows)."""
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     lines: list[PurchaseLine] = Field(min_length=1, max_length=500)
+    cart_token: CartToken | None = None
+    """The cart the order came from (BigCommerce ``order.cart_id``): joins the order to the
+    ``add_to_cart`` events that carried the same token, when it has no session ids itself."""
 
 
 class _EventBase(_Strict):

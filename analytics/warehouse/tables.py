@@ -118,9 +118,11 @@ fact_event = Table(
     Column("size", String(32)),
     Column("quantity", Integer),
     Column("order_id", String(128)),
+    Column("cart_token", String(128)),
     Index("ix_fact_event_merchant_day_type", "merchant_id", "day", "type"),
     Index("ix_fact_event_merchant_product_day", "merchant_id", "product_id", "day"),
     Index("ix_fact_event_merchant_tryon_session", "merchant_id", "tryon_session_id"),
+    Index("ix_fact_event_merchant_cart_token", "merchant_id", "cart_token"),
     postgresql_partition_by="RANGE (day)",
 )
 
@@ -137,6 +139,7 @@ fact_order = Table(
     Column("currency", String(3), nullable=False),
     Column("revenue_e4", BigInteger, nullable=False),
     Column("lines", Integer, nullable=False),
+    Column("cart_token", String(128)),
     Index("ix_fact_order_merchant_day", "merchant_id", "day"),
     Index("ix_fact_order_merchant_widget_session", "merchant_id", "widget_session_id"),
 )

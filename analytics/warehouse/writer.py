@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, case, func
+from sqlalchemy import Connection, Engine, Table, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -88,16 +88,17 @@ class Warehouse:
     def _store(self, conn: Connection, records: list[EventRecord], now: datetime) -> int:
         new_keys = self._claim(conn, records, now)
         fresh = [r for r in records if (r.merchant_id, r.event.event_id) in new_keys]
-        counted = self._insert_orders(conn, [r for r in fresh if _is_purchase(r)])
-        fresh = [
-            r for r in fresh if not _is_purchase(r) or (r.merchant_id, r.event.event_id) in counted
-        ]
+        others = [r for r in fresh if not _is_purchase(r)]
+        self._insert_rows(conn, t.fact_event, [_fact_row(r) for r in others])
+        # After the batch's own add_to_cart facts, so an order can join to them.
+        purchases = self._resolve_carts(conn, [r for r in fresh if _is_purchase(r)])
+        counted = self._insert_orders(conn, purchases)
+        purchases = [r for r in purchases if (r.merchant_id, r.event.event_id) in counted]
+        self._insert_rows(conn, t.fact_event, [_fact_row(r) for r in purchases])
+        self._insert_rows(conn, t.fact_order_line, [row for r in purchases for row in _lines(r)])
+        fresh = others + purchases
         if not fresh:
             return 0
-        self._insert_rows(conn, t.fact_event, [_fact_row(r) for r in fresh])
-        self._insert_rows(
-            conn, t.fact_order_line, [row for r in fresh if _is_purchase(r) for row in _lines(r)]
-        )
         self._upsert_dimensions(conn, fresh)
         self._upsert_rollups(conn, fresh)
         return len(fresh)
@@ -149,6 +150,7 @@ class Warehouse:
                     "currency": p.currency,
                     "revenue_e4": to_e4(p.revenue),
                     "lines": len(p.lines),
+                    "cart_token": p.cart_token,
                 }
             )
         if not rows:
@@ -159,6 +161,37 @@ class Warehouse:
             .returning(t.fact_order.c.merchant_id, t.fact_order.c.event_id)
         )
         return {(m, e) for m, e in conn.execute(stmt, rows)}
+
+    def _resolve_carts(self, conn: Connection, purchases: list[EventRecord]) -> list[EventRecord]:
+        """Fill the session ids an order lacks from the add-to-carts of the same cart token.
+
+        For stores that cannot carry our ids into their orders (BigCommerce): the order's
+        widget session is that of the latest add_to_cart with its cart token, and each line
+        without a ``tryon_session_id`` takes the latest one added to that cart for its product.
+        """
+        wanted = {
+            (r.merchant_id, r.event.properties.cart_token)
+            for r in purchases
+            if isinstance(r.event, Purchase) and r.event.properties.cart_token and _needs_ids(r)
+        }
+        if not wanted:
+            return purchases
+        e = t.fact_event
+        found: dict[tuple[uuid.UUID, str], list[Any]] = defaultdict(list)
+        for merchant_id in {m for m, _ in wanted}:
+            tokens = sorted(token for m, token in wanted if m == merchant_id)
+            rows = conn.execute(
+                select(e.c.cart_token, e.c.product_id, e.c.widget_session_id, e.c.tryon_session_id)
+                .where(
+                    e.c.merchant_id == merchant_id,
+                    e.c.type == "add_to_cart",
+                    e.c.cart_token.in_(tokens),
+                )
+                .order_by(e.c.occurred_at)
+            )
+            for row in rows:
+                found[(merchant_id, row.cart_token)].append(row)
+        return [_with_cart_ids(r, found) for r in purchases]
 
     def _insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         for chunk in _chunks(rows):
@@ -315,6 +348,39 @@ def _order_id(record: EventRecord) -> str:
     return record.event.properties.order_id
 
 
+def _needs_ids(record: EventRecord) -> bool:
+    event = record.event
+    assert isinstance(event, Purchase)
+    return event.widget_session_id is None or any(
+        line.tryon_session_id is None for line in event.properties.lines
+    )
+
+
+def _with_cart_ids(
+    record: EventRecord, found: dict[tuple[uuid.UUID, str], list[Any]]
+) -> EventRecord:
+    event = record.event
+    assert isinstance(event, Purchase)
+    token = event.properties.cart_token
+    carts = found.get((record.merchant_id, token)) if token else None
+    if not carts:
+        return record
+    by_product = {row.product_id: row.tryon_session_id for row in carts if row.tryon_session_id}
+    lines = [
+        line
+        if line.tryon_session_id
+        else line.model_copy(update={"tryon_session_id": by_product.get(line.product_id)})
+        for line in event.properties.lines
+    ]
+    resolved = event.model_copy(
+        update={
+            "widget_session_id": event.widget_session_id or carts[-1].widget_session_id,
+            "properties": event.properties.model_copy(update={"lines": lines}),
+        }
+    )
+    return record.model_copy(update={"event": resolved})
+
+
 def _widen(seen: dict[Any, tuple[datetime, datetime]], key: Any, when: datetime) -> None:
     first, last = seen.get(key, (when, when))
     seen[key] = (min(first, when), max(last, when))
@@ -352,6 +418,7 @@ def _fact_row(record: EventRecord) -> dict[str, Any]:
         "size": getattr(props, "size", None),
         "quantity": getattr(props, "quantity", None),
         "order_id": getattr(props, "order_id", None),
+        "cart_token": getattr(props, "cart_token", None),
     }
 
 

@@ -12,7 +12,9 @@ app = typer.Typer(help="The merchant dashboard.", no_args_is_help=True)
 
 @app.command("link")
 def link(
-    merchant: Annotated[str, typer.Option(help="The merchant's id (from 'tryon merchant create')")],
+    merchant: Annotated[
+        str, typer.Option(help="The merchant's id (from 'tryon merchant create') or exact name")
+    ],
     ttl_minutes: Annotated[
         int, typer.Option(min=1, max=24 * 60, help="Minutes until the link expires")
     ] = 15,
@@ -32,25 +34,30 @@ def link(
         return typer.Exit(code)
 
     try:
-        merchant_id = uuid.UUID(merchant)
-    except ValueError:
-        raise fail("--merchant must be a merchant id (a UUID)", 2) from None
-    try:
         settings = get_settings()
     except ValidationError as exc:
         raise fail(f"bad configuration: {exc.errors()[0]['msg']}", 2) from None
+    try:
+        by_id: uuid.UUID | None = uuid.UUID(merchant)
+    except ValueError:
+        by_id = None
     engine = make_engine(settings)
     try:
         with session_scope(engine) as session:
-            status = session.scalar(select(Merchant.status).where(Merchant.id == merchant_id))
+            query = select(Merchant.id, Merchant.status)
+            query = query.where(Merchant.id == by_id if by_id else Merchant.name == merchant)
+            found = session.execute(query.limit(2)).all()
     except OperationalError as exc:
         raise fail(
             f"cannot use the database ({type(exc.orig).__name__}); run 'tryon db upgrade'?", 1
         ) from None
     finally:
         engine.dispose()
-    if status is None:
-        raise fail(f"no merchant {merchant_id}", 1)
+    if not found:
+        raise fail(f"no merchant {merchant!r}", 1)
+    if len(found) > 1:
+        raise fail(f"several merchants are named {merchant!r}: pass the id", 1)
+    merchant_id, status = found[0]
     if status is not MerchantStatus.ACTIVE:
         raise fail(f"merchant {merchant_id} is {status.value}", 1)
     typer.echo(sign_in_link(settings, merchant_id, ttl_s=ttl_minutes * 60))

@@ -81,6 +81,7 @@ def purchase(
     currency: str = "EUR",
     lines: list[dict[str, Any]],
     widget_session_id: str | None = None,
+    cart_token: str | None = None,
 ) -> EventRecord:
     return record(
         merchant_id,
@@ -94,5 +95,6 @@ def purchase(
             "revenue": str(Decimal(revenue)),
             "currency": currency,
             "lines": lines,
+            "cart_token": cart_token,
         },
     )

@@ -6,6 +6,7 @@ import random
 import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,65 @@ def test_postgres_partitions_by_day(pg_warehouse_url: str) -> None:
     assert placed == {f"fact_event_p{d:%Y%m%d}": d for d in days}
     assert "fact_event_p20250602" in plan
     assert "fact_event_p20250601" not in plan  # pruned
+
+
+@pytest.mark.parametrize("same_batch", [False, True])
+def test_orders_join_their_cart_by_token(
+    warehouse: Warehouse, engine: Engine, same_batch: bool
+) -> None:
+    """BigCommerce: the order only knows its cart id; the add_to_cart carried it too."""
+    from analytics import metrics
+
+    m = uuid.uuid4()
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    carted = [
+        record(
+            m,
+            "tryon_rendered",
+            occurred_at=now,
+            widget_session_id="wsession-bc",
+            tryon_session_id="tryon-bc-1",
+            product_id="p1",
+        ),
+        record(
+            m,
+            "add_to_cart",
+            occurred_at=now + timedelta(seconds=5),
+            widget_session_id="wsession-bc",
+            tryon_session_id="tryon-bc-1",
+            product_id="p1",
+            properties={"quantity": 1, "cart_token": "4c0ffee-cart"},
+        ),
+    ]
+    order = purchase(
+        m,
+        occurred_at=now + timedelta(minutes=1),
+        order_id="bc-100",
+        revenue="60.00",
+        cart_token="4c0ffee-cart",
+        lines=[
+            {"product_id": "p1", "quantity": 1, "price": "50.00"},
+            {"product_id": "p2", "quantity": 1, "price": "10.00"},
+        ],
+    )
+    if same_batch:
+        warehouse.store([order, *carted])
+    else:
+        warehouse.store(carted)
+        warehouse.store([order])
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(t.fact_order.c.widget_session_id).where(t.fact_order.c.merchant_id == m)
+        ).scalar_one()
+        lines = conn.execute(
+            select(t.fact_order_line.c.product_id, t.fact_order_line.c.tryon_session_id)
+            .where(t.fact_order_line.c.merchant_id == m)
+            .order_by(t.fact_order_line.c.line_no)
+        ).all()
+        period = metrics.Period(now.date(), datetime.now(UTC).date())
+        att = metrics.attribution(conn, merchant_id=m, period=period)
+        conv = metrics.conversion(conn, merchant_id=m, period=period)
+    assert stored == "wsession-bc"
+    assert [tuple(row) for row in lines] == [("p1", "tryon-bc-1"), ("p2", None)]
+    assert (att.attributed_orders, att.attributed_revenue) == (1, {"EUR": Decimal("50.00")})
+    assert conv.with_tryon.purchased == 1

@@ -400,8 +400,12 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, db_url: str, client: TestClient) ->
     get_settings.cache_clear()
 
 
-def test_cli_prints_a_link_that_signs_in(client: TestClient, shop: Any, cli_env: None) -> None:
-    result = CliRunner().invoke(cli, ["dashboard", "link", "--merchant", str(shop.merchant.id)])
+@pytest.mark.parametrize("by", ["id", "name"])
+def test_cli_prints_a_link_that_signs_in(
+    client: TestClient, shop: Any, cli_env: None, by: str
+) -> None:
+    who = str(shop.merchant.id) if by == "id" else "Optics & Co"
+    result = CliRunner().invoke(cli, ["dashboard", "link", "--merchant", who])
     assert result.exit_code == 0, result.output
     url = result.stdout.strip()
     assert url.startswith("http://testserver/dashboard/login?token=v1.")
@@ -415,7 +419,7 @@ def test_cli_prints_a_link_that_signs_in(client: TestClient, shop: Any, cli_env:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["--merchant", "not-a-uuid"], 2, "UUID"),
+        (["--merchant", "Nobody & Co"], 1, "no merchant 'Nobody & Co'"),
         (["--merchant", "00000000-0000-0000-0000-000000000001"], 1, "no merchant"),
         (["--merchant", str(uuid.uuid4()), "--ttl-minutes", "0"], 2, ""),
     ],
@@ -427,3 +431,13 @@ def test_cli_errors_are_clear(
     assert result.exit_code == code
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_cli_refuses_ambiguous_names(
+    client: TestClient, new_merchant: Callable[..., Any], cli_env: None
+) -> None:
+    new_merchant("Twin")
+    new_merchant("Twin")
+    result = CliRunner().invoke(cli, ["dashboard", "link", "--merchant", "Twin"])
+    assert result.exit_code == 1
+    assert "several merchants" in result.stderr

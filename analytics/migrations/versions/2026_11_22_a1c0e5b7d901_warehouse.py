@@ -95,6 +95,7 @@ def upgrade() -> None:
         sa.Column("size", sa.String(length=32), nullable=True),
         sa.Column("quantity", sa.Integer(), nullable=True),
         sa.Column("order_id", sa.String(length=128), nullable=True),
+        sa.Column("cart_token", sa.String(length=128), nullable=True),
         sa.PrimaryKeyConstraint("day", "merchant_id", "event_id", name=op.f("pk_fact_event")),
         postgresql_partition_by="RANGE (day)",
     )
@@ -108,6 +109,12 @@ def upgrade() -> None:
         "ix_fact_event_merchant_product_day",
         "fact_event",
         ["merchant_id", "product_id", "day"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_fact_event_merchant_cart_token",
+        "fact_event",
+        ["merchant_id", "cart_token"],
         unique=False,
     )
     op.create_index(
@@ -130,6 +137,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("revenue_e4", sa.BigInteger(), nullable=False),
         sa.Column("lines", sa.Integer(), nullable=False),
+        sa.Column("cart_token", sa.String(length=128), nullable=True),
         sa.PrimaryKeyConstraint("merchant_id", "order_id", name=op.f("pk_fact_order")),
     )
     op.create_index(
@@ -262,6 +270,7 @@ def downgrade() -> None:
     op.drop_index("ix_fact_order_merchant_day", table_name="fact_order")
     op.drop_table("fact_order")
     op.drop_index("ix_fact_event_merchant_tryon_session", table_name="fact_event")
+    op.drop_index("ix_fact_event_merchant_cart_token", table_name="fact_event")
     op.drop_index("ix_fact_event_merchant_product_day", table_name="fact_event")
     op.drop_index("ix_fact_event_merchant_day_type", table_name="fact_event")
     op.drop_table("fact_event")

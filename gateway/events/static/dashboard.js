@@ -91,8 +91,10 @@
     }
     const every = Math.max(1, Math.ceil(days.length / 8));
     days.forEach((d, i) => {
-      if (i % every === 0 || i === days.length - 1) {
-        root.appendChild(svg("text", { x: x(i), y: H - 8, class: "axis", "text-anchor": "middle" }, d.day.slice(5)));
+      const last = i === days.length - 1;
+      if (i % every === 0 ? !(i !== 0 && days.length - 1 - i < every / 2) : last) {
+        const anchor = i === 0 ? "start" : last ? "end" : "middle";
+        root.appendChild(svg("text", { x: x(i), y: H - 8, class: "axis", "text-anchor": anchor }, d.day.slice(5)));
       }
     });
     for (const [key, label, color] of SERIES) {
