@@ -119,7 +119,7 @@ class Pipeline:
 def start(settings: AnalyticsSettings) -> Pipeline:
     """Start publishing (and, embedded, consuming) with ``settings``."""
     if settings.is_embedded_warehouse:
-        migrate.upgrade(settings.sqlalchemy_url)
+        migrate.ensure_schema(settings.sqlalchemy_url)
     engine = make_engine(settings)
     if settings.is_embedded_transport:
         queue = InProcessQueue(settings.buffer_max_events)

@@ -10,6 +10,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Column, MetaData, String, Table
 
 from analytics.warehouse.engine import ensure_sqlite_dir
 from analytics.warehouse.partitions import is_partition
@@ -39,3 +41,37 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def ensure_schema(url: str) -> None:
+    """Bring an embedded warehouse to the latest schema, quickly when it is new.
+
+    A new, empty database gets the tables in one transaction and is stamped at the head
+    revision (what running every migration would give: a test compares the two); an existing
+    one is upgraded by the migrations. The gateway calls this at every start in the
+    embedded mode.
+    """
+    from sqlalchemy import inspect  # noqa: PLC0415
+
+    from analytics.settings import AnalyticsSettings  # noqa: PLC0415
+    from analytics.warehouse.engine import make_engine  # noqa: PLC0415
+    from analytics.warehouse.tables import metadata  # noqa: PLC0415
+
+    # The writer engine: WAL, and one real transaction for all the DDL (pysqlite would
+    # otherwise commit, and sync, after every CREATE).
+    engine = make_engine(AnalyticsSettings(warehouse_url=url), pool_size=1, writer=True)
+    try:
+        with engine.begin() as conn:
+            if inspect(conn).get_table_names():
+                fresh = False
+            else:
+                fresh = True
+                metadata.create_all(conn)
+                head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+                version = Table(VERSION_TABLE, MetaData(), Column("version_num", String(32)))
+                version.create(conn)
+                conn.execute(version.insert(), {"version_num": head})
+    finally:
+        engine.dispose()
+    if not fresh:
+        upgrade(url)

@@ -305,3 +305,30 @@ def test_orders_join_their_cart_by_token(
     assert [tuple(row) for row in lines] == [("p1", "tryon-bc-1"), ("p2", None)]
     assert (att.attributed_orders, att.attributed_revenue) == (1, {"EUR": Decimal("50.00")})
     assert conv.with_tryon.purchased == 1
+
+
+def test_a_fresh_embedded_warehouse_equals_a_migrated_one(tmp_path: Path) -> None:
+    """``ensure_schema`` creates the tables at once and stamps head: same as migrating."""
+    from alembic.script import ScriptDirectory
+
+    url = f"sqlite:///{tmp_path / 'sub' / 'fresh.db'}"
+    migrate.ensure_schema(url)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(
+                conn,
+                opts={
+                    "compare_type": True,
+                    "include_object": include_object,
+                    "version_table": migrate.VERSION_TABLE,
+                },
+            )
+            assert compare_metadata(ctx, t.metadata) == []
+            head = ScriptDirectory.from_config(migrate.alembic_config(url)).get_current_head()
+            assert ctx.get_current_revision() == head
+    finally:
+        engine.dispose()
+    migrate.downgrade(url, "base")  # an existing, older database is migrated instead
+    migrate.ensure_schema(url)
+    assert _tables(url) == TABLES | {migrate.VERSION_TABLE}
