@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import Engine
 
 from analytics.dead_letters import WarehouseDeadLetters
+from analytics.errors import PublishRefused
 from analytics.processing import BatchProcessor, Delivery
 from analytics.schema import EventRecord
 from analytics.settings import AnalyticsSettings
@@ -106,7 +107,11 @@ class Pipeline:
                 from analytics.transport.amqp_publisher import AmqpPublisher  # noqa: PLC0415
 
                 assert isinstance(self.publisher, AmqpPublisher)
-                self.publisher.publish(bodies)
+                try:
+                    self.publisher.publish(bodies)
+                except PublishRefused:
+                    log.warning("analytics.spool_replay_pending", file=path.name)
+                    return
                 # Short: a broker that is down must not hold up start-up. The events stay
                 # buffered; the file is kept and replayed again next time (deduplicated).
                 if not self.publisher.flush(self.settings.connect_timeout_s):

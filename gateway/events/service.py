@@ -63,7 +63,9 @@ def emit(
 ) -> None:
     """Publish server-side events; ``ServiceUnavailable`` (503) when they cannot be taken.
 
-    ``store`` names the platform shop (e.g. ``example.myshopify.com``) when known.
+    ``store`` names the platform shop (e.g. ``example.myshopify.com``) when known. Events
+    older than ``TRYON_ANALYTICS_MAX_EVENT_AGE_HOURS`` raise ``analytics.errors.InvalidEvents``
+    (an order replayed long after the fact should be imported, not emitted).
     """
     pipeline = pipeline_of(app)
     records = records_for(
