@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from gateway import problems
 from gateway.api import health
 from gateway.db.session import make_engine
+from gateway.events import views as events
+from gateway.events.readiness import broker_probe
 from gateway.logging import configure as configure_logging
 from gateway.middleware import RequestContextMiddleware
 from gateway.products import views as products
@@ -21,6 +23,8 @@ def _probes(settings: GatewaySettings, app: FastAPI) -> dict[str, Probe]:
         probes["redis"] = redis_probe(settings.redis_url, timeout)
     if settings.ml_url:
         probes["ml"] = http_probe(settings.ml_url.rstrip("/") + "/healthz", timeout)
+    if (broker := broker_probe(app)) is not None:
+        probes["broker"] = broker
     return probes
 
 
@@ -41,4 +45,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(products.router)
+    app.include_router(events.router)
     return app

@@ -1,0 +1,445 @@
+"""Idempotent batch writes: facts, dimensions and rollups in one transaction.
+
+An event is stored once per (merchant, event id): the ``seen_event`` insert decides which
+events of a batch are new, and only those reach the facts and the rollup counters, in the
+same transaction. A batch delivered twice (a consumer killed before its ack, a publisher
+retrying after a lost confirm) therefore changes nothing the second time. Orders are also
+unique per (merchant, order id), so an order re-sent under another event id counts once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from analytics.errors import WarehouseUnavailable
+from analytics.schema import EventRecord, Purchase
+from analytics.warehouse import tables as t
+from analytics.warehouse.partitions import PartitionManager
+
+_CHUNK = 500  # rows per statement: under SQLite's bound-parameter limit for every table
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    stored: int
+    """Events stored for the first time."""
+    duplicates: int
+    """Events already stored (same merchant and event id, or an order already counted)."""
+
+
+def to_e4(amount: Decimal) -> int:
+    """Money as an exact integer of 1/10000 units (the schema allows four decimals)."""
+    return int((amount * t.MONEY_SCALE).to_integral_exact())
+
+
+def _chunks(rows: Sequence[dict[str, Any]]) -> Iterator[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), _CHUNK):
+        yield rows[start : start + _CHUNK]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors that say the warehouse is unreachable now, as opposed to refusing the data."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class Warehouse:
+    """Writes records to the warehouse; one instance per process (it caches partitions)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.partitions = PartitionManager(engine)
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    def store(self, records: Sequence[EventRecord], *, now: datetime | None = None) -> StoreResult:
+        """Store ``records`` once each; ``WarehouseUnavailable`` if it cannot be reached.
+
+        Errors that reject the data itself (``IntegrityError``, ``DataError``) propagate
+        unchanged so the caller can isolate the record responsible.
+        """
+        unique: dict[tuple[uuid.UUID, uuid.UUID], EventRecord] = {}
+        for record in records:
+            unique.setdefault((record.merchant_id, record.event.event_id), record)
+        if not unique:
+            return StoreResult(0, len(records))
+        now = now or datetime.now(UTC)
+        try:
+            self.partitions.ensure({_day(r) for r in unique.values()})
+            with self.engine.begin() as conn:
+                stored = self._store(conn, list(unique.values()), now)
+        except Exception as exc:
+            if is_transient(exc):
+                raise WarehouseUnavailable(f"warehouse unavailable: {type(exc).__name__}") from exc
+            raise
+        return StoreResult(stored, len(records) - stored)
+
+    def _store(self, conn: Connection, records: list[EventRecord], now: datetime) -> int:
+        new_keys = self._claim(conn, records, now)
+        fresh = [r for r in records if (r.merchant_id, r.event.event_id) in new_keys]
+        others = [r for r in fresh if not _is_purchase(r)]
+        self._insert_rows(conn, t.fact_event, [_fact_row(r) for r in others])
+        # After the batch's own add_to_cart facts, so an order can join to them.
+        purchases = self._resolve_carts(conn, [r for r in fresh if _is_purchase(r)])
+        counted = self._insert_orders(conn, purchases)
+        purchases = [r for r in purchases if (r.merchant_id, r.event.event_id) in counted]
+        self._insert_rows(conn, t.fact_event, [_fact_row(r) for r in purchases])
+        self._insert_rows(conn, t.fact_order_line, [row for r in purchases for row in _lines(r)])
+        fresh = others + purchases
+        if not fresh:
+            return 0
+        self._upsert_dimensions(conn, fresh)
+        self._upsert_rollups(conn, fresh)
+        return len(fresh)
+
+    # -- idempotency ----------------------------------------------------------------------
+
+    def _claim(
+        self, conn: Connection, records: list[EventRecord], now: datetime
+    ) -> set[tuple[uuid.UUID, uuid.UUID]]:
+        """Insert the event ids; return those that were not there before."""
+        # Ascending key order: two consumers claiming overlapping batches wait on each other
+        # in the same order instead of deadlocking.
+        rows = sorted(
+            (
+                {"merchant_id": r.merchant_id, "event_id": r.event.event_id, "first_seen_at": now}
+                for r in records
+            ),
+            key=lambda row: (str(row["merchant_id"]), str(row["event_id"])),
+        )
+        # executemany with RETURNING: SQLAlchemy batches the rows into multi-row INSERTs
+        # ("insertmanyvalues") from one cached statement.
+        stmt = (
+            self._insert(t.seen_event)
+            .on_conflict_do_nothing()
+            .returning(t.seen_event.c.merchant_id, t.seen_event.c.event_id)
+        )
+        return {(m, e) for m, e in conn.execute(stmt, rows)}
+
+    def _insert_orders(
+        self, conn: Connection, purchases: list[EventRecord]
+    ) -> set[tuple[uuid.UUID, uuid.UUID]]:
+        """Insert orders not seen before; return the (merchant, event id) of those counted."""
+        first: dict[tuple[uuid.UUID, str], EventRecord] = {}
+        for r in purchases:
+            first.setdefault((r.merchant_id, _order_id(r)), r)
+        rows = []
+        for _, r in sorted(first.items(), key=lambda item: (str(item[0][0]), item[0][1])):
+            assert isinstance(r.event, Purchase)
+            p = r.event.properties
+            rows.append(
+                {
+                    "merchant_id": r.merchant_id,
+                    "order_id": p.order_id,
+                    "event_id": r.event.event_id,
+                    "day": _day(r),
+                    "occurred_at": r.event.occurred_at,
+                    "store": r.store,
+                    "widget_session_id": r.event.widget_session_id,
+                    "currency": p.currency,
+                    "revenue_e4": to_e4(p.revenue),
+                    "lines": len(p.lines),
+                    "cart_token": p.cart_token,
+                }
+            )
+        if not rows:
+            return set()
+        stmt = (
+            self._insert(t.fact_order)
+            .on_conflict_do_nothing()
+            .returning(t.fact_order.c.merchant_id, t.fact_order.c.event_id)
+        )
+        return {(m, e) for m, e in conn.execute(stmt, rows)}
+
+    def _resolve_carts(self, conn: Connection, purchases: list[EventRecord]) -> list[EventRecord]:
+        """Fill the session ids an order lacks from the add-to-carts of the same cart token.
+
+        For stores that cannot carry our ids into their orders (BigCommerce): the order's
+        widget session is that of the latest add_to_cart with its cart token, and each line
+        without a ``tryon_session_id`` takes the latest one added to that cart for its product.
+        """
+        wanted = {
+            (r.merchant_id, r.event.properties.cart_token)
+            for r in purchases
+            if isinstance(r.event, Purchase) and r.event.properties.cart_token and _needs_ids(r)
+        }
+        if not wanted:
+            return purchases
+        e = t.fact_event
+        found: dict[tuple[uuid.UUID, str], list[Any]] = defaultdict(list)
+        for merchant_id in {m for m, _ in wanted}:
+            tokens = sorted(token for m, token in wanted if m == merchant_id)
+            rows = conn.execute(
+                select(e.c.cart_token, e.c.product_id, e.c.widget_session_id, e.c.tryon_session_id)
+                .where(
+                    e.c.merchant_id == merchant_id,
+                    e.c.type == "add_to_cart",
+                    e.c.cart_token.in_(tokens),
+                )
+                .order_by(e.c.occurred_at)
+            )
+            for row in rows:
+                found[(merchant_id, row.cart_token)].append(row)
+        return [_with_cart_ids(r, found) for r in purchases]
+
+    def _insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+        for chunk in _chunks(rows):
+            conn.execute(table.insert(), list(chunk))
+
+    # -- dimensions and rollups -----------------------------------------------------------
+
+    def _upsert_dimensions(self, conn: Connection, records: list[EventRecord]) -> None:
+        merchants: dict[uuid.UUID, tuple[datetime, datetime]] = {}
+        stores: dict[tuple[uuid.UUID, str], tuple[datetime, datetime]] = {}
+        products: dict[tuple[uuid.UUID, str], list[Any]] = {}
+        for r in records:
+            when = r.event.occurred_at
+            _widen(merchants, r.merchant_id, when)
+            if r.store:
+                _widen(stores, (r.merchant_id, r.store), when)
+            for product_id, category in _products_of(r):
+                key = (r.merchant_id, product_id)
+                entry = products.setdefault(key, [when, when, None])
+                entry[0], entry[1] = min(entry[0], when), max(entry[1], when)
+                entry[2] = category or entry[2]
+        self._upsert_seen(
+            conn,
+            t.dim_merchant,
+            ["merchant_id"],
+            [
+                {"merchant_id": m, "first_seen_at": a, "last_seen_at": b}
+                for m, (a, b) in sorted(merchants.items())
+            ],
+        )
+        self._upsert_seen(
+            conn,
+            t.dim_store,
+            ["merchant_id", "store"],
+            [
+                {"merchant_id": m, "store": s, "first_seen_at": a, "last_seen_at": b}
+                for (m, s), (a, b) in sorted(stores.items())
+            ],
+        )
+        self._upsert_seen(
+            conn,
+            t.dim_product,
+            ["merchant_id", "product_id"],
+            [
+                {
+                    "merchant_id": m,
+                    "product_id": p,
+                    "first_seen_at": a,
+                    "last_seen_at": b,
+                    "category": c,
+                }
+                for (m, p), (a, b, c) in sorted(products.items())
+            ],
+        )
+
+    def _upsert_seen(
+        self, conn: Connection, table: Table, keys: list[str], rows: list[dict[str, Any]]
+    ) -> None:
+        if not rows:
+            return
+        stmt = self._insert(table)
+        ex = stmt.excluded
+        updates: dict[str, Any] = {
+            "first_seen_at": case(
+                (ex.first_seen_at < table.c.first_seen_at, ex.first_seen_at),
+                else_=table.c.first_seen_at,
+            ),
+            "last_seen_at": case(
+                (ex.last_seen_at > table.c.last_seen_at, ex.last_seen_at),
+                else_=table.c.last_seen_at,
+            ),
+        }
+        if "category" in table.c:
+            updates["category"] = func.coalesce(ex.category, table.c.category)
+        upsert = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+        for chunk in _chunks(rows):
+            conn.execute(upsert, list(chunk))
+
+    def _upsert_rollups(self, conn: Connection, records: list[EventRecord]) -> None:
+        merchant: defaultdict[tuple[uuid.UUID, date], Counter[str]] = defaultdict(Counter)
+        product: defaultdict[tuple[uuid.UUID, date, str], Counter[str]] = defaultdict(Counter)
+        merchant_rev: defaultdict[tuple[uuid.UUID, date, str], Counter[str]] = defaultdict(Counter)
+        product_rev: defaultdict[tuple[uuid.UUID, date, str, str], Counter[str]] = defaultdict(
+            Counter
+        )
+        for r in records:
+            day, m = _day(r), r.merchant_id
+            event = r.event
+            if isinstance(event, Purchase):
+                p = event.properties
+                merchant[(m, day)]["orders"] += 1
+                merchant_rev[(m, day, p.currency)].update(orders=1, revenue_e4=to_e4(p.revenue))
+                in_order: set[str] = set()
+                for line in p.lines:
+                    units = line.quantity
+                    merchant[(m, day)]["units"] += units
+                    product[(m, day, line.product_id)]["units"] += units
+                    if line.product_id not in in_order:
+                        in_order.add(line.product_id)
+                        product[(m, day, line.product_id)]["orders"] += 1
+                    product_rev[(m, day, line.product_id, p.currency)].update(
+                        units=units, revenue_e4=to_e4(line.price) * units
+                    )
+                continue
+            counter = t.EVENT_COUNTERS[event.type]
+            merchant[(m, day)][counter] += 1
+            product[(m, day, event.product_id)][counter] += 1
+        # Sorted keys: concurrent consumers then lock rows in the same order (no deadlock).
+        self._add(conn, t.rollup_merchant_daily, ("merchant_id", "day"), merchant)
+        self._add(conn, t.rollup_product_daily, ("merchant_id", "day", "product_id"), product)
+        self._add(
+            conn, t.rollup_merchant_revenue_daily, ("merchant_id", "day", "currency"), merchant_rev
+        )
+        self._add(
+            conn,
+            t.rollup_product_revenue_daily,
+            ("merchant_id", "day", "product_id", "currency"),
+            product_rev,
+        )
+
+    def _add(
+        self,
+        conn: Connection,
+        table: Table,
+        keys: tuple[str, ...],
+        increments: dict[Any, Counter[str]],
+    ) -> None:
+        if not increments:
+            return
+        counters = [c.name for c in table.c if c.name not in keys]
+        rows = [
+            {**dict(zip(keys, key, strict=True)), **{c: inc.get(c, 0) for c in counters}}
+            for key, inc in sorted(increments.items(), key=lambda item: tuple(map(str, item[0])))
+        ]
+        stmt = self._insert(table)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={c: table.c[c] + stmt.excluded[c] for c in counters},
+        )
+        for chunk in _chunks(rows):
+            conn.execute(upsert, list(chunk))
+
+
+def _day(record: EventRecord) -> date:
+    return record.event.occurred_at.astimezone(UTC).date()
+
+
+def _is_purchase(record: EventRecord) -> bool:
+    return isinstance(record.event, Purchase)
+
+
+def _order_id(record: EventRecord) -> str:
+    assert isinstance(record.event, Purchase)
+    return record.event.properties.order_id
+
+
+def _needs_ids(record: EventRecord) -> bool:
+    event = record.event
+    assert isinstance(event, Purchase)
+    return event.widget_session_id is None or any(
+        line.tryon_session_id is None for line in event.properties.lines
+    )
+
+
+def _with_cart_ids(
+    record: EventRecord, found: dict[tuple[uuid.UUID, str], list[Any]]
+) -> EventRecord:
+    event = record.event
+    assert isinstance(event, Purchase)
+    token = event.properties.cart_token
+    carts = found.get((record.merchant_id, token)) if token else None
+    if not carts:
+        return record
+    by_product = {row.product_id: row.tryon_session_id for row in carts if row.tryon_session_id}
+    lines = [
+        line
+        if line.tryon_session_id
+        else line.model_copy(update={"tryon_session_id": by_product.get(line.product_id)})
+        for line in event.properties.lines
+    ]
+    resolved = event.model_copy(
+        update={
+            "widget_session_id": event.widget_session_id or carts[-1].widget_session_id,
+            "properties": event.properties.model_copy(update={"lines": lines}),
+        }
+    )
+    return record.model_copy(update={"event": resolved})
+
+
+def _widen(seen: dict[Any, tuple[datetime, datetime]], key: Any, when: datetime) -> None:
+    first, last = seen.get(key, (when, when))
+    seen[key] = (min(first, when), max(last, when))
+
+
+def _products_of(record: EventRecord) -> Iterable[tuple[str, str | None]]:
+    event = record.event
+    if isinstance(event, Purchase):
+        return [(line.product_id, None) for line in event.properties.lines]
+    category = getattr(event.properties, "category", None)
+    return [(event.product_id, category)]
+
+
+def _fact_row(record: EventRecord) -> dict[str, Any]:
+    event = record.event
+    props = event.properties
+    return {
+        "day": _day(record),
+        "event_id": event.event_id,
+        "merchant_id": record.merchant_id,
+        "store": record.store,
+        "source": record.source,
+        "type": event.type,
+        "occurred_at": event.occurred_at,
+        "client_occurred_at": record.client_occurred_at,
+        "received_at": record.received_at,
+        "widget_session_id": event.widget_session_id,
+        "tryon_session_id": event.tryon_session_id,
+        "product_id": event.product_id,
+        "variant_id": event.variant_id,
+        "mode": getattr(props, "mode", None),
+        "category": getattr(props, "category", None),
+        "latency_ms": getattr(props, "latency_ms", None),
+        "reason": getattr(props, "reason", None),
+        "size": getattr(props, "size", None),
+        "quantity": getattr(props, "quantity", None),
+        "order_id": getattr(props, "order_id", None),
+        "cart_token": getattr(props, "cart_token", None),
+    }
+
+
+def _lines(record: EventRecord) -> list[dict[str, Any]]:
+    event = record.event
+    assert isinstance(event, Purchase)
+    p = event.properties
+    return [
+        {
+            "merchant_id": record.merchant_id,
+            "order_id": p.order_id,
+            "line_no": number,
+            "day": _day(record),
+            "product_id": line.product_id,
+            "variant_id": line.variant_id,
+            "quantity": line.quantity,
+            "unit_price_e4": to_e4(line.price),
+            "revenue_e4": to_e4(line.price) * line.quantity,
+            "currency": p.currency,
+            "tryon_session_id": line.tryon_session_id,
+            "widget_session_id": event.widget_session_id,
+        }
+        for number, line in enumerate(p.lines, start=1)
+    ]
