@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from gateway.api.deps import MerchantDep, SessionDep
 from gateway.api.scopes import require_scope
 from gateway.products import service
-from gateway.products.schemas import ProductIn, ProductOut, ProductPage
+from gateway.products.schemas import ProductIn, ProductOut, ProductPage, ProductPatch
 
 router = APIRouter(prefix="/v1/products", tags=["merchant: products"])
 
@@ -42,6 +42,17 @@ def create_product(principal: MerchantDep, session: SessionDep, body: ProductIn)
 def get_product(principal: MerchantDep, session: SessionDep, product_id: uuid.UUID) -> ProductOut:
     require_scope(principal, "products:read")
     product = service.get(session=session, merchant_id=principal.merchant_id, product_id=product_id)
+    return ProductOut.model_validate(product)
+
+
+@router.patch("/{product_id}", response_model=ProductOut, summary="Change a product")
+def update_product(
+    principal: MerchantDep, session: SessionDep, product_id: uuid.UUID, body: ProductPatch
+) -> ProductOut:
+    require_scope(principal, "products:write")
+    product = service.update(
+        session=session, merchant_id=principal.merchant_id, product_id=product_id, data=body
+    )
     return ProductOut.model_validate(product)
 
 
