@@ -12,6 +12,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -39,7 +40,8 @@ class ImageLimits:
 
 @dataclass(frozen=True, slots=True)
 class DecodedImage:
-    """RGB pixels (H x W x 3, uint8, orientation applied) and the format they came in."""
+    """BGR pixels (H x W x 3, uint8, orientation applied; OpenCV's channel order, as
+    ``ml_service`` takes them) and the format they came in."""
 
     pixels: NDArray[np.uint8]
     format: str
@@ -112,7 +114,8 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
                 raise InvalidImage(f"The {kind.upper()} data is truncated or damaged") from exc
     # Transposition can only swap the sides; checked again for the frames Pillow expands.
     _check_dimensions(rgb.size, limits)
-    return DecodedImage(pixels=np.asarray(rgb, dtype=np.uint8).copy(), format=kind)
+    bgr = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[:, :, ::-1])
+    return DecodedImage(pixels=bgr, format=kind)
 
 
 def _check_dimensions(size: tuple[int, int], limits: ImageLimits) -> None:
@@ -141,22 +144,23 @@ def downscale(pixels: NDArray[np.uint8], max_side: int) -> NDArray[np.uint8]:
         return pixels
     scale = max_side / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    shrunk = Image.fromarray(pixels).resize(size, Image.Resampling.BOX)
-    return np.asarray(shrunk, dtype=np.uint8).copy()
+    return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+_ENCODE_PARAMS = {
+    "jpeg": (".jpg", cv2.IMWRITE_JPEG_QUALITY),
+    "webp": (".webp", cv2.IMWRITE_WEBP_QUALITY),
+    "png": (".png", cv2.IMWRITE_PNG_COMPRESSION),
+}
 
 
 def encode(pixels: NDArray[np.uint8], kind: str, *, quality: int = 88) -> bytes:
-    """Encode RGB or RGBA pixels as ``kind`` (jpeg, png, webp), with no metadata."""
-    image = Image.fromarray(pixels)
-    if kind == "jpeg" and image.mode != "RGB":
-        image = image.convert("RGB")
-    out = io.BytesIO()
-    if kind == "jpeg":
-        image.save(out, "JPEG", quality=quality, optimize=False)
-    elif kind == "webp":
-        image.save(out, "WEBP", quality=quality, method=2)
-    elif kind == "png":
-        image.save(out, "PNG", compress_level=3)
-    else:
+    """Encode BGR pixels as ``kind`` (jpeg, png, webp). Only pixels: no metadata at all."""
+    if kind not in _ENCODE_PARAMS:
         raise ValueError(f"unknown image kind {kind!r}")
-    return out.getvalue()
+    ext, flag = _ENCODE_PARAMS[kind]
+    value = 3 if kind == "png" else quality
+    ok, buf = cv2.imencode(ext, pixels, [flag, value])
+    if not ok:
+        raise ValueError(f"cannot encode a {pixels.shape} array as {kind}")
+    return bytes(buf)

@@ -4,12 +4,13 @@ from an allowed origin, within its limits)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from gateway.api.scopes import require_scope
 from gateway.db.base import utcnow
 from gateway.db.session import session_scope
 from gateway.errors import InvalidApiKey, KeyTypeNotAllowed
@@ -82,3 +83,19 @@ def widget_principal(request: Request, session: SessionDep, runtime: RuntimeDep)
 
 
 WidgetDep = Annotated[keys.Principal, Depends(widget_principal)]
+
+
+def _scoped(scope: str) -> Callable[[keys.Principal], keys.Principal]:
+    """A dependency checking ``scope`` before the body is even validated."""
+
+    def check(principal: MerchantDep) -> keys.Principal:
+        require_scope(principal, scope)
+        return principal
+
+    return check
+
+
+ProductsRead = Annotated[keys.Principal, Depends(_scoped("products:read"))]
+ProductsWrite = Annotated[keys.Principal, Depends(_scoped("products:write"))]
+KeysWrite = Annotated[keys.Principal, Depends(_scoped("keys:write"))]
+UsageRead = Annotated[keys.Principal, Depends(_scoped("usage:read"))]

@@ -7,8 +7,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Response, status
 
-from gateway.api.deps import MerchantDep, SessionDep
-from gateway.api.scopes import require_scope
+from gateway.api.deps import KeysWrite, SessionDep
 from gateway.errors import InvalidInput
 from gateway.keys import service
 from gateway.keys.models import KeyKind
@@ -23,12 +22,10 @@ from gateway.keys.schemas import (
 )
 
 router = APIRouter(prefix="/v1/keys", tags=["merchant: keys"])
-SCOPE = "keys:write"
 
 
 @router.get("", response_model=KeyList, summary="List the merchant's keys")
-def list_keys(principal: MerchantDep, session: SessionDep) -> KeyList:
-    require_scope(principal, SCOPE)
+def list_keys(principal: KeysWrite, session: SessionDep) -> KeyList:
     rows = service.list_keys(session=session, merchant_id=principal.merchant_id)
     return KeyList(data=[KeyOut.model_validate(k) for k in rows])
 
@@ -39,8 +36,7 @@ def list_keys(principal: MerchantDep, session: SessionDep) -> KeyList:
     status_code=status.HTTP_201_CREATED,
     summary="Create a key (the key is in this response only)",
 )
-def create_key(principal: MerchantDep, session: SessionDep, body: KeyIn) -> NewKeyOut:
-    require_scope(principal, SCOPE)
+def create_key(principal: KeysWrite, session: SessionDep, body: KeyIn) -> NewKeyOut:
     if body.scopes is not None:
         service.check_scopes(kind=body.kind, scopes=body.scopes, granted_by=principal.scopes)
     if body.allowed_origins and body.kind is not KeyKind.PUBLISHABLE:
@@ -57,17 +53,15 @@ def create_key(principal: MerchantDep, session: SessionDep, body: KeyIn) -> NewK
 
 
 @router.get("/{key_id}", response_model=KeyOut, summary="Get a key (never the key itself)")
-def get_key(principal: MerchantDep, session: SessionDep, key_id: uuid.UUID) -> KeyOut:
-    require_scope(principal, SCOPE)
+def get_key(principal: KeysWrite, session: SessionDep, key_id: uuid.UUID) -> KeyOut:
     key = service.get(session=session, merchant_id=principal.merchant_id, key_id=key_id)
     return KeyOut.model_validate(key)
 
 
 @router.patch("/{key_id}", response_model=KeyOut, summary="Rename a key or set its origins")
 def update_key(
-    principal: MerchantDep, session: SessionDep, key_id: uuid.UUID, body: KeyPatch
+    principal: KeysWrite, session: SessionDep, key_id: uuid.UUID, body: KeyPatch
 ) -> KeyOut:
-    require_scope(principal, SCOPE)
     key = service.update(
         session=session,
         merchant_id=principal.merchant_id,
@@ -87,9 +81,8 @@ def update_key(
     summary="Replace a key; the old one keeps working for the grace period",
 )
 def rotate_key(
-    principal: MerchantDep, session: SessionDep, key_id: uuid.UUID, body: RotateIn
+    principal: KeysWrite, session: SessionDep, key_id: uuid.UUID, body: RotateIn
 ) -> RotatedKeyOut:
-    require_scope(principal, SCOPE)
     new, raw = service.rotate(
         session=session,
         merchant_id=principal.merchant_id,
@@ -104,7 +97,6 @@ def rotate_key(
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a key")
-def revoke_key(principal: MerchantDep, session: SessionDep, key_id: uuid.UUID) -> Response:
-    require_scope(principal, SCOPE)
+def revoke_key(principal: KeysWrite, session: SessionDep, key_id: uuid.UUID) -> Response:
     service.revoke(session=session, merchant_id=principal.merchant_id, key_id=key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

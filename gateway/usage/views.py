@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from gateway.api.deps import MerchantDep, SessionDep
-from gateway.api.scopes import require_scope
+from gateway.api.deps import SessionDep, UsageRead
 from gateway.errors import InvalidInput
 from gateway.merchants.models import Merchant
 from gateway.usage import service
@@ -29,14 +28,13 @@ def _month(value: str | None) -> date:
 
 @router.get("", response_model=UsageOut, summary="Usage figures and quota for one month")
 def get_usage(
-    principal: MerchantDep,
+    principal: UsageRead,
     session: SessionDep,
     month: Annotated[
         str | None,
         Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (UTC); default: this month"),
     ] = None,
 ) -> UsageOut:
-    require_scope(principal, "usage:read")
     first = _month(month)
     days = service.by_day(session=session, merchant_id=principal.merchant_id, month=first)
     totals: dict[str, int] = {}
