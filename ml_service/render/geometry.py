@@ -137,8 +137,10 @@ def face_scale(face: Face) -> tuple[float, float]:
     pupil distance becomes the adult average, and a missing iris scale is derived from the
     pupils' pixel distance corrected for yaw."""
     ipd = float(face.ipd_mm)
-    ipd = ipd if np.isfinite(ipd) and 45.0 <= ipd <= 80.0 else DEFAULT_IPD_MM
     mm = float(face.mm_per_px)
+    if not (np.isfinite(ipd) and 45.0 <= ipd <= 80.0):
+        # The iris measure is off (blur, tiny face): neither number can be trusted.
+        ipd, mm = DEFAULT_IPD_MM, float("nan")
     if not np.isfinite(mm) or mm <= 0:
         ipd_px = float(np.linalg.norm(np.asarray(face.iris_left) - np.asarray(face.iris_right)))
         frontal = ipd_px / max(np.cos(np.radians(min(abs(float(face.head_pose.yaw)), 70.0))), 0.3)
