@@ -43,8 +43,8 @@ from ml_service.render.geometry import (
 from ml_service.render.options import RenderOptions, rounded
 from ml_service.types import Body, Face
 
-HAT_BRIM_Y_MM = -40.0  # the brim line sits this far above the pupils (mid forehead)
-HAT_BAND_Z_MM = 40.0
+HAT_BRIM_Y_MM = -32.0  # the brim line sits this far above the pupils (mid forehead)
+HAT_BAND_Z_MM = 0.0  # on the forehead's plane: less sensitive to pitch errors
 HAT_HEAD_WIDTH_MM = 150.0  # around the band, for an average head (scaled by pupil distance)
 EARLOBE_MM = (38.0, 72.0)  # below the pupils, behind the cornea
 MIN_VISIBILITY = 0.5

@@ -100,6 +100,11 @@ def body_targets(asset: PreparedAsset, body: Body, image_size: tuple[int, int]) 
     across = (sr - sl) / sw
     down = np.array([-across[1], across[0]])
     mid_s = (sl + sr) / 2
+    nose = lm[0]
+    if nose[3] >= MIN_VISIBILITY and float((mid_s - nose[:2]) @ down) < 0.3 * sw:
+        # The head should stand well above the shoulder line; when it does not, the pose is
+        # wrong (or the person bends over) and a garment would be drawn over the face.
+        raise CannotRender("the body pose is not reliable enough for a top", reason="body-not-visible")
     hips_seen = (lm[[HIP_LEFT, HIP_RIGHT], 3] >= MIN_VISIBILITY).all()
     if hips_seen:
         mid_h = (lm[HIP_LEFT, :2] + lm[HIP_RIGHT, :2]) / 2
@@ -316,7 +321,7 @@ def _match_light(colour: F32, base: F32, body: Body, roi: Any) -> F32:
     lum = luminance(base)
     sigma = max(2.0, 0.03 * max(roi.shape))
     ratio = lum / np.maximum(cv2.GaussianBlur(lum, (0, 0), sigma), 1e-3)
-    shade = np.clip(ratio, 0.7, 1.25) ** 0.7
+    shade = np.clip(ratio, 0.85, 1.12) ** 0.6
     if body.mask is not None:
         inside = roi.of(body.mask).astype(np.float32)
         shade = 1.0 + (shade - 1.0) * inside
