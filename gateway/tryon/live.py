@@ -175,8 +175,10 @@ async def live(
         await _serve(websocket, runtime, live_session, plan, output, counters)
     finally:
         runtime.metrics.live_sessions.dec()
-        await run_in_threadpool(live_session.close)
-        await run_in_threadpool(lambda: _record(websocket, plan, counters))
+        # Bookkeeping must finish even when the server cancels the handler on shutdown.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(live_session.close)
+            await run_in_threadpool(lambda: _record(websocket, plan, counters))
 
 
 def _record(websocket: WebSocket, plan: tryons.TryOnPlan, counters: Counters) -> None:
@@ -187,6 +189,7 @@ def _record(websocket: WebSocket, plan: tryons.TryOnPlan, counters: Counters) ->
             session_id=plan.session_id,
             metric=Metric.LIVE_FRAMES,
             now=utcnow(),
+            count=counters.processed,
             renders=counters.processed,
         )
 

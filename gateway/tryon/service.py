@@ -77,9 +77,10 @@ def finish(
     session_id: uuid.UUID | None,
     metric: usage.Metric,
     now: datetime,
+    count: int = 1,
     renders: int = 1,
 ) -> None:
     """Count a successful try-on (usage, quota, the session's renders)."""
-    usage.record(session=session, merchant_id=merchant_id, metric=metric, now=now)
+    usage.record(session=session, merchant_id=merchant_id, metric=metric, now=now, count=count)
     if session_id is not None and renders:
         sessions.count_renders(session=session, session_id=session_id, renders=renders, now=now)
