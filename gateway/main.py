@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import problems
-from gateway.api import health
+from gateway.api import health, openapi
 from gateway.api import metrics as metrics_api
 from gateway.api.edge import BodyLimitMiddleware, SecurityHeadersMiddleware, WidgetCorsMiddleware
 from gateway.assets import views as assets
@@ -105,4 +105,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(widget.router)
     app.include_router(tryon.router)
     app.include_router(live.router)
+    openapi.install(app)
     return app

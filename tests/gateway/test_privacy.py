@@ -93,9 +93,15 @@ def test_no_shopper_image_bytes_anywhere(
         assert response.status_code == 200, response.text
     assert client.post("/v1/widget/analyze", content=data, headers=headers).status_code == 200
     truncated = data[: len(data) // 2]
-    assert client.post(
-        "/v1/widget/tryon", params={"product": "round-black"}, content=truncated, headers=headers
-    ).status_code == 422
+    assert (
+        client.post(
+            "/v1/widget/tryon",
+            params={"product": "round-black"},
+            content=truncated,
+            headers=headers,
+        ).status_code
+        == 422
+    )
     with client.websocket_connect(
         f"/v1/widget/live?key={pk}&product=round-black", headers={"origin": ORIGIN}
     ) as ws:
@@ -112,7 +118,9 @@ def test_no_shopper_image_bytes_anywhere(
         for name in inspect(conn).get_table_names():
             for row in conn.execute(select(table(name))).all():
                 blob = json.dumps([str(v) for v in row]).encode() + b"".join(
-                    v for v in row if isinstance(v, bytes | memoryview)  # type: ignore[misc]
+                    v
+                    for v in row
+                    if isinstance(v, bytes | memoryview)  # type: ignore[misc]
                 )
                 assert search(blob, patterns) == [], f"image bytes in table {name}"
         dump = conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
