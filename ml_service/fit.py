@@ -110,15 +110,31 @@ def _top(analysis: Analysis, variants: Sequence[Variant]) -> SizeDecision:
     shoulder_px = float(np.linalg.norm(lm[SHOULDER_LEFT, :2] - lm[SHOULDER_RIGHT, :2]))
     shoulder_cm = shoulder_px * mm_per_px * SHOULDER_JOINT_TO_BREADTH / 10.0
     if not 25.0 <= shoulder_cm <= 65.0:
-        return SizeDecision(None, f"the measured shoulder width ({shoulder_cm:.0f} cm) is implausible")
+        return SizeDecision(
+            None, f"the measured shoulder width ({shoulder_cm:.0f} cm) is implausible"
+        )
     measurements = {"shoulder_cm": round(shoulder_cm, 1)}
     if all(v.shoulder_cm is not None for v in variants):
         sizes = {v.id: float(v.shoulder_cm or 0.0) for v in variants}
-        return _pick(sizes, shoulder_cm, unit="cm", what="shoulder width", measurements=measurements, spread=0.08)
+        return _pick(
+            sizes,
+            shoulder_cm,
+            unit="cm",
+            what="shoulder width",
+            measurements=measurements,
+            spread=0.08,
+        )
     chest = shoulder_cm * CHEST_PER_SHOULDER
     measurements["chest_cm_estimate"] = round(chest, 1)
     sizes = {v.id: float(v.chest_cm or 0.0) for v in variants}
-    return _pick(sizes, chest, unit="cm", what="chest (estimated from the shoulders)", measurements=measurements, spread=0.12)
+    return _pick(
+        sizes,
+        chest,
+        unit="cm",
+        what="chest (estimated from the shoulders)",
+        measurements=measurements,
+        spread=0.12,
+    )
 
 
 def _pick(
@@ -143,7 +159,8 @@ def _pick(
     measurements = {**measurements, "ideal": round(ideal, 1)}
     if abs(best - ideal) > 3 * sigma:
         return SizeDecision(
-            None, f"no size is close: the ideal {what} is {ideal:.0f} {unit}, the nearest {best:.0f} {unit}"
+            None,
+            f"no size is close: the ideal {what} is {ideal:.0f} {unit}, the nearest {best:.0f} {unit}",
         )
     reason = f"{what} {best:g} {unit} is the closest to the ideal {ideal:.0f} {unit}"
     return SizeDecision(SizeRecommendation(best_id, confidence, reason, measurements), reason)

@@ -26,9 +26,7 @@ def render(
     product_image: Annotated[
         Path, typer.Option("--product-image", help="Product packshot (PNG/JPEG/WebP)")
     ],
-    category: Annotated[
-        str, typer.Option(help="eyewear, hat, earrings, necklace or top")
-    ],
+    category: Annotated[str, typer.Option(help="eyewear, hat, earrings, necklace or top")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the result")],
     photo: Annotated[Path | None, typer.Option(help="The shopper's photo")] = None,
     video: Annotated[Path | None, typer.Option(help="A video to render instead of a photo")] = None,
@@ -41,7 +39,9 @@ def render(
     anchors: Annotated[
         str | None, typer.Option(help='Anchor overrides as JSON: {"name": [x, y], ...}')
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the geometry used as JSON")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the geometry used as JSON")
+    ] = False,
 ) -> None:
     """Render a product on a photo (or every frame of a video) and write the result."""
     from ml_service.assets import prepare_asset  # noqa: PLC0415 - heavy imports per command
@@ -64,7 +64,9 @@ def render(
                 if not video.is_file():
                     raise _fail(f"no such video: {video}", 2)
                 tracker = perceiver.tracker(max_faces=1, bodies=renderer.needs_bodies)
-                summary = render_video(video, output, asset, tracker, options=RenderOptions(max_faces=1))
+                summary = render_video(
+                    video, output, asset, tracker, options=RenderOptions(max_faces=1)
+                )
                 out: dict[str, Any] = {
                     "output": str(output),
                     "frames": summary.frames,

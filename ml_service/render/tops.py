@@ -104,7 +104,9 @@ def body_targets(asset: PreparedAsset, body: Body, image_size: tuple[int, int]) 
     if nose[3] >= MIN_VISIBILITY and float((mid_s - nose[:2]) @ down) < 0.3 * sw:
         # The head should stand well above the shoulder line; when it does not, the pose is
         # wrong (or the person bends over) and a garment would be drawn over the face.
-        raise CannotRender("the body pose is not reliable enough for a top", reason="body-not-visible")
+        raise CannotRender(
+            "the body pose is not reliable enough for a top", reason="body-not-visible"
+        )
     hips_seen = (lm[[HIP_LEFT, HIP_RIGHT], 3] >= MIN_VISIBILITY).all()
     if hips_seen:
         mid_h = (lm[HIP_LEFT, :2] + lm[HIP_RIGHT, :2]) / 2

@@ -10,16 +10,22 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from ml_service.assets import prepare_asset  # noqa: E402
-from ml_service.perception import Perceiver  # noqa: E402
-from ml_service.render import ProductRenderer, VideoRenderer  # noqa: E402
-from tests.support import images  # noqa: E402
+from ml_service.assets import prepare_asset
+from ml_service.perception import Perceiver
+from ml_service.render import ProductRenderer, VideoRenderer
+from tests.support import images
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTS = {"eyewear": "sunglasses-aviator", "hat": "hat-fedora", "earrings": "earrings-drop", "necklace": "necklace-pendant", "top": "tshirt-navy"}
+PRODUCTS = {
+    "eyewear": "sunglasses-aviator",
+    "hat": "hat-fedora",
+    "earrings": "earrings-drop",
+    "necklace": "necklace-pendant",
+    "top": "tshirt-navy",
+}
 
 
 def pct(xs: list[float]) -> str:
@@ -33,9 +39,13 @@ def main() -> None:
     frame = cv2.resize(np.pad(photo, ((0, 0), (96, 96), (0, 0)), mode="edge"), (640, 480))
     with Perceiver.from_settings() as perceiver:
         analysis = perceiver.analyze(frame)
-        print(f"render at 640x480 on one core (faces {len(analysis.faces)}, bodies {len(analysis.bodies)})")
+        print(
+            f"render at 640x480 on one core (faces {len(analysis.faces)}, bodies {len(analysis.bodies)})"
+        )
         for category, name in PRODUCTS.items():
-            asset = prepare_asset((ROOT / "ml_service/demo_assets" / f"{name}.png").read_bytes(), category)
+            asset = prepare_asset(
+                (ROOT / "ml_service/demo_assets" / f"{name}.png").read_bytes(), category
+            )
             renderer = ProductRenderer(asset)
             times = []
             for _ in range(60):
@@ -43,9 +53,14 @@ def main() -> None:
                 renderer.render(frame, analysis)
                 times.append((time.perf_counter() - t0) * 1000)
             print(f"  {category:9s} {pct(times[5:])}")
-        asset = prepare_asset((ROOT / "ml_service/demo_assets/sunglasses-aviator.png").read_bytes(), "eyewear")
+        asset = prepare_asset(
+            (ROOT / "ml_service/demo_assets/sunglasses-aviator.png").read_bytes(), "eyewear"
+        )
         # A moving face: the frame drifts a few pixels per frame.
-        frames = [np.roll(frame, (int(6 * np.sin(i / 7)), int(8 * np.sin(i / 5))), axis=(0, 1)) for i in range(150)]
+        frames = [
+            np.roll(frame, (int(6 * np.sin(i / 7)), int(8 * np.sin(i / 5))), axis=(0, 1))
+            for i in range(150)
+        ]
         tracker = perceiver.tracker(max_faces=1)
         track_only = []
         for i, f in enumerate(frames):
@@ -60,7 +75,9 @@ def main() -> None:
             total.append((time.perf_counter() - t0) * 1000)
         t, r = np.median(track_only[10:]), np.median(total[10:])
         print(f"live eyewear (track + render + JPEG): {pct(total[10:])}  -> {1000 / r:5.1f} FPS")
-        print(f"reference, tracking alone:            {pct(track_only[10:])}  -> {1000 / t:5.1f} FPS")
+        print(
+            f"reference, tracking alone:            {pct(track_only[10:])}  -> {1000 / t:5.1f} FPS"
+        )
         print(f"ratio live / tracking-only time: {r / t:4.2f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {peak:.0f} MiB")

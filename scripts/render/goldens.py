@@ -15,7 +15,14 @@ from ml_service.render import render
 from tests.support import images
 
 ROOT = Path(__file__).resolve().parents[2]
-CATEGORY = {"glasses": "eyewear", "sunglasses": "eyewear", "hat": "hat", "earrings": "earrings", "necklace": "necklace", "tshirt": "top"}
+CATEGORY = {
+    "glasses": "eyewear",
+    "sunglasses": "eyewear",
+    "hat": "hat",
+    "earrings": "earrings",
+    "necklace": "necklace",
+    "tshirt": "top",
+}
 GOLDENS = [
     ("astronaut", "glasses-round-black"),
     ("astronaut", "sunglasses-aviator"),
@@ -31,11 +38,20 @@ def main() -> None:
     with Perceiver.from_settings() as perceiver:
         for photo, product in GOLDENS:
             image = images.load_bgr(photo)
-            asset = prepare_asset((ROOT / "ml_service/demo_assets" / f"{product}.png").read_bytes(), CATEGORY[product.split("-")[0]])
+            asset = prepare_asset(
+                (ROOT / "ml_service/demo_assets" / f"{product}.png").read_bytes(),
+                CATEGORY[product.split("-")[0]],
+            )
             out = render(image, perceiver.analyze(image), asset).image
-            cv2.imwrite(str(ROOT / "tests/ml_service/render/golden" / f"{photo}--{product}.png"), out)
+            cv2.imwrite(
+                str(ROOT / "tests/ml_service/render/golden" / f"{photo}--{product}.png"), out
+            )
             before_after = np.hstack([image, out])
-            cv2.imwrite(str(ROOT / "docs/images" / f"render-{photo}-{product}.jpg"), before_after, [cv2.IMWRITE_JPEG_QUALITY, 88])
+            cv2.imwrite(
+                str(ROOT / "docs/images" / f"render-{photo}-{product}.jpg"),
+                before_after,
+                [cv2.IMWRITE_JPEG_QUALITY, 88],
+            )
             print(photo, product)
 
 

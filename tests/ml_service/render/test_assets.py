@@ -29,13 +29,21 @@ def _png(image: np.ndarray) -> bytes:
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_demo_assets_prepare_with_their_anchors(name: str) -> None:
     entry = MANIFEST[name]
-    asset = prepare_asset((DEMO / entry["file"]).read_bytes(), entry["category"], width_mm=entry["width_mm"])
+    asset = prepare_asset(
+        (DEMO / entry["file"]).read_bytes(), entry["category"], width_mm=entry["width_mm"]
+    )
     w, h = asset.size
     for x, y in asset.anchors.values():
         assert -0.25 * w <= x <= 1.25 * w and -0.25 * h <= y <= 1.25 * h
     if entry["category"] == "eyewear":
         a = asset.anchors
-        assert a["frame_left"][0] < a["lens_left"][0] < a["bridge"][0] < a["lens_right"][0] < a["frame_right"][0]
+        assert (
+            a["frame_left"][0]
+            < a["lens_left"][0]
+            < a["bridge"][0]
+            < a["lens_right"][0]
+            < a["frame_right"][0]
+        )
         assert len(asset.lenses) == 2
         assert asset.tinted == name.startswith("sunglasses")
         # Clear lenses are stored as white (transmission 1), tinted ones darker.
@@ -44,7 +52,13 @@ def test_demo_assets_prepare_with_their_anchors(name: str) -> None:
         assert (grey < 170) if asset.tinted else (grey > 240)
     if entry["category"] == "top":
         a = asset.anchors
-        assert a["sleeve_left"][0] < a["armpit_left"][0] < a["collar"][0] < a["armpit_right"][0] < a["sleeve_right"][0]
+        assert (
+            a["sleeve_left"][0]
+            < a["armpit_left"][0]
+            < a["collar"][0]
+            < a["armpit_right"][0]
+            < a["sleeve_right"][0]
+        )
         assert a["collar"][1] < a["armpit_left"][1] < a["hem_left"][1]
 
 
@@ -105,10 +119,19 @@ def test_existing_alpha_is_kept() -> None:
 
 def _bomb_png(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims a huge image."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _noise() -> bytes:
@@ -137,7 +160,18 @@ def _two_objects() -> bytes:
         (_png(np.full((20, 20, 3), 255, np.uint8)), "too-small"),
         (b"\xff\xd8\xff" + b"\x00" * 50, "corrupt"),
     ],
-    ids=["zero-bytes", "wrong-type", "truncated", "bomb", "aspect", "one-colour", "noise", "several", "tiny", "bad-jpeg"],
+    ids=[
+        "zero-bytes",
+        "wrong-type",
+        "truncated",
+        "bomb",
+        "aspect",
+        "one-colour",
+        "noise",
+        "several",
+        "tiny",
+        "bad-jpeg",
+    ],
 )
 def test_hostile_images_are_refused_with_a_reason(data: bytes, reason: str) -> None:
     with pytest.raises(AssetRefused) as info:

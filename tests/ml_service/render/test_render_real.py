@@ -22,7 +22,14 @@ from tests.support import images
 
 DEMO = Path(__file__).resolve().parents[3] / "ml_service" / "demo_assets"
 GOLDEN = Path(__file__).resolve().parent / "golden"
-CATEGORY = {"glasses": "eyewear", "sunglasses": "eyewear", "hat": "hat", "earrings": "earrings", "necklace": "necklace", "tshirt": "top"}
+CATEGORY = {
+    "glasses": "eyewear",
+    "sunglasses": "eyewear",
+    "hat": "hat",
+    "earrings": "earrings",
+    "necklace": "necklace",
+    "tshirt": "top",
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +39,7 @@ def perceiver():
 
 
 def _asset(name: str):
-    return prepare_asset((DEMO / f"{name}.png").read_bytes(), CATEGORY[name.split("-")[0]])
+    return prepare_asset((DEMO / f"{name}.png").read_bytes(), CATEGORY[name.split("-", maxsplit=1)[0]])
 
 
 def _variants(image: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
@@ -41,7 +48,10 @@ def _variants(image: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
     out["half"] = (cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA), 0.0)
     for angle in (20, -20):
         m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-        out[f"rot{angle:+d}"] = (cv2.warpAffine(image, m, (w, h), borderMode=cv2.BORDER_REFLECT), -float(angle))
+        out[f"rot{angle:+d}"] = (
+            cv2.warpAffine(image, m, (w, h), borderMode=cv2.BORDER_REFLECT),
+            -float(angle),
+        )
     return out
 
 
@@ -85,9 +95,11 @@ def test_golden_images(perceiver, photo: str, product: str) -> None:
     out = render(image, perceiver.analyze(image), _asset(product)).image
     path = GOLDEN / f"{photo}--{product}.png"
     golden = cv2.imread(str(path))
-    assert golden is not None and golden.shape == out.shape, "missing golden: run scripts/render/goldens.py"
+    assert golden is not None and golden.shape == out.shape, (
+        "missing golden: run scripts/render/goldens.py"
+    )
     # Compare where the product is (where the golden differs from the photo).
-    changed = np.nonzero((np.abs(golden.astype(int) - image).max(axis=2) > 12))
+    changed = np.nonzero(np.abs(golden.astype(int) - image).max(axis=2) > 12)
     assert changed[0].size > 100, "the golden shows no product"
     y0, y1, x0, x1 = changed[0].min(), changed[0].max() + 1, changed[1].min(), changed[1].max() + 1
     a = cv2.cvtColor(out[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
@@ -100,13 +112,27 @@ def test_cli_renders_and_prints_geometry(tmp_path: Path) -> None:
     out = tmp_path / "out.png"
     result = CliRunner().invoke(
         app,
-        ["render", "--photo", str(images.test_image("astronaut")), "--product-image", str(DEMO / "sunglasses-aviator.png"),
-         "--category", "eyewear", "--frame-width-mm", "140", "-o", str(out), "--json"],
+        [
+            "render",
+            "--photo",
+            str(images.test_image("astronaut")),
+            "--product-image",
+            str(DEMO / "sunglasses-aviator.png"),
+            "--category",
+            "eyewear",
+            "--frame-width-mm",
+            "140",
+            "-o",
+            str(out),
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     face = data["faces"][0]
-    assert len(face["lens_centres"]) == 2 and face["frame_width_px"] > 0 and "yaw" in face["head_pose"]
+    assert (
+        len(face["lens_centres"]) == 2 and face["frame_width_px"] > 0 and "yaw" in face["head_pose"]
+    )
     assert cv2.imread(str(out)).shape == (512, 512, 3)
 
 
@@ -122,7 +148,13 @@ def test_cli_renders_and_prints_geometry(tmp_path: Path) -> None:
 )
 def test_cli_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     args = [str(images.test_image("astronaut")) if a == "ASTRO" else a for a in args]
-    base = ["render", "--product-image", str(DEMO / "glasses-round-black.png"), "-o", str(tmp_path / "o.png")]
+    base = [
+        "render",
+        "--product-image",
+        str(DEMO / "glasses-round-black.png"),
+        "-o",
+        str(tmp_path / "o.png"),
+    ]
     if "--category" not in args:
         base += ["--category", "eyewear"]
     result = CliRunner().invoke(app, base + args)

@@ -18,7 +18,9 @@ DEMO = Path(__file__).resolve().parents[3] / "ml_service" / "demo_assets"
 
 @pytest.fixture(scope="module")
 def glasses():
-    return prepare_asset((DEMO / "glasses-round-black.png").read_bytes(), "eyewear", frame_width_mm=132)
+    return prepare_asset(
+        (DEMO / "glasses-round-black.png").read_bytes(), "eyewear", frame_width_mm=132
+    )
 
 
 def _scene(faces, size=(640, 480), bodies=()):
@@ -26,7 +28,9 @@ def _scene(faces, size=(640, 480), bodies=()):
     return img, Analysis(width=size[0], height=size[1], faces=list(faces), bodies=list(bodies))
 
 
-@pytest.mark.parametrize(("yaw", "pitch", "roll"), [(0, 0, 0), (0, 0, 20), (0, 0, -20), (25, 0, 0), (-25, 10, 5)])
+@pytest.mark.parametrize(
+    ("yaw", "pitch", "roll"), [(0, 0, 0), (0, 0, 20), (0, 0, -20), (25, 0, 0), (-25, 10, 5)]
+)
 def test_lens_centres_sit_on_the_pupils(glasses, yaw, pitch, roll) -> None:
     face = make_face(yaw=yaw, pitch=pitch, roll=roll, ipd_px=90)
     img, analysis = _scene([face])
@@ -117,7 +121,9 @@ def test_missing_people_and_mismatched_input_are_refused(glasses) -> None:
 
 @pytest.mark.parametrize("name", ["hat-fedora", "earrings-drop", "necklace-pendant", "tshirt-navy"])
 def test_other_categories_draw_where_expected(name: str) -> None:
-    category = {"hat": "hat", "earrings": "earrings", "necklace": "necklace", "tshirt": "top"}[name.split("-")[0]]
+    category = {"hat": "hat", "earrings": "earrings", "necklace": "necklace", "tshirt": "top"}[
+        name.split("-", maxsplit=1)[0]
+    ]
     asset = prepare_asset((DEMO / f"{name}.png").read_bytes(), category)
     face = make_face(centre=(320, 180), ipd_px=70, image_size=(640, 720))
     body = make_body(image_size=(640, 720))
