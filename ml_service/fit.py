@@ -160,7 +160,8 @@ def _pick(
     if abs(best - ideal) > 3 * sigma:
         return SizeDecision(
             None,
-            f"no size is close: the ideal {what} is {ideal:.0f} {unit}, the nearest {best:.0f} {unit}",
+            f"no size is close: the ideal {what} is {ideal:.0f} {unit}, "
+            f"the nearest {best:.0f} {unit}",
         )
     reason = f"{what} {best:g} {unit} is the closest to the ideal {ideal:.0f} {unit}"
     return SizeDecision(SizeRecommendation(best_id, confidence, reason, measurements), reason)

@@ -126,7 +126,7 @@ def render_video(
                         f"cannot write the video {target.name}", reason="unwritable-video"
                     )
             t0 = time.perf_counter()
-            result = renderer.process(frame, frames / fps)
+            result = renderer.process(np.asarray(frame, np.uint8), frames / fps)
             spent += time.perf_counter() - t0
             rendered += int("skipped" not in result.geometry)
             writer.write(result.image)

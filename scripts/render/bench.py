@@ -39,9 +39,8 @@ def main() -> None:
     frame = cv2.resize(np.pad(photo, ((0, 0), (96, 96), (0, 0)), mode="edge"), (640, 480))
     with Perceiver.from_settings() as perceiver:
         analysis = perceiver.analyze(frame)
-        print(
-            f"render at 640x480 on one core (faces {len(analysis.faces)}, bodies {len(analysis.bodies)})"
-        )
+        found = f"faces {len(analysis.faces)}, bodies {len(analysis.bodies)}"
+        print(f"render at 640x480 on one core ({found})")
         for category, name in PRODUCTS.items():
             asset = prepare_asset(
                 (ROOT / "ml_service/demo_assets" / f"{name}.png").read_bytes(), category

@@ -34,7 +34,8 @@ def test_demo_assets_prepare_with_their_anchors(name: str) -> None:
     )
     w, h = asset.size
     for x, y in asset.anchors.values():
-        assert -0.25 * w <= x <= 1.25 * w and -0.25 * h <= y <= 1.25 * h
+        assert -0.25 * w <= x <= 1.25 * w
+        assert -0.25 * h <= y <= 1.25 * h
     if entry["category"] == "eyewear":
         a = asset.anchors
         assert (
@@ -80,7 +81,8 @@ def test_serialisation_round_trip_and_hash() -> None:
     assert np.array_equal(loaded.image, asset.image)
     for name, (x, y) in asset.anchors.items():
         assert loaded.anchors[name] == pytest.approx((x, y), abs=0.01)
-    assert loaded.width_mm == 142 and loaded.tinted
+    assert loaded.width_mm == 142
+    assert loaded.tinted
     other = prepare_asset(data, "eyewear", frame_width_mm=150)
     assert other.content_hash != asset.content_hash
     with pytest.raises(AssetUnreadable):
@@ -112,7 +114,8 @@ def test_existing_alpha_is_kept() -> None:
     cv2.ellipse(hat, (200, 230), (190, 30), 0, 0, 360, (40, 60, 90, 255), -1)
     asset = prepare_asset(_png(hat), "hat")
     alpha = asset.image[:, :, 3]
-    assert alpha.max() == 255 and alpha.min() == 0
+    assert alpha.max() == 255
+    assert alpha.min() == 0
     a = asset.anchors
     assert a["crown_right"][0] - a["crown_left"][0] < a["brim_right"][0] - a["brim_left"][0]
 

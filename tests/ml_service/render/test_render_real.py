@@ -39,7 +39,9 @@ def perceiver():
 
 
 def _asset(name: str):
-    return prepare_asset((DEMO / f"{name}.png").read_bytes(), CATEGORY[name.split("-", maxsplit=1)[0]])
+    return prepare_asset(
+        (DEMO / f"{name}.png").read_bytes(), CATEGORY[name.split("-", maxsplit=1)[0]]
+    )
 
 
 def _variants(image: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
@@ -95,9 +97,8 @@ def test_golden_images(perceiver, photo: str, product: str) -> None:
     out = render(image, perceiver.analyze(image), _asset(product)).image
     path = GOLDEN / f"{photo}--{product}.png"
     golden = cv2.imread(str(path))
-    assert golden is not None and golden.shape == out.shape, (
-        "missing golden: run scripts/render/goldens.py"
-    )
+    assert golden is not None, "missing golden: run scripts/render/goldens.py"
+    assert golden.shape == out.shape
     # Compare where the product is (where the golden differs from the photo).
     changed = np.nonzero(np.abs(golden.astype(int) - image).max(axis=2) > 12)
     assert changed[0].size > 100, "the golden shows no product"
@@ -130,9 +131,9 @@ def test_cli_renders_and_prints_geometry(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     face = data["faces"][0]
-    assert (
-        len(face["lens_centres"]) == 2 and face["frame_width_px"] > 0 and "yaw" in face["head_pose"]
-    )
+    assert len(face["lens_centres"]) == 2
+    assert face["frame_width_px"] > 0
+    assert "yaw" in face["head_pose"]
     assert cv2.imread(str(out)).shape == (512, 512, 3)
 
 
