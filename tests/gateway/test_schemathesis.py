@@ -13,45 +13,51 @@ problem saying why: 400, 404, 406, 409, 413, 415, 422, 429).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import CHECKS
 
 from gateway.db import migrate
+from gateway.main import create_app
 from gateway.settings import GatewaySettings
 from tests.conftest import TEST_SECRET
-from tests.gateway.conftest import ORIGIN, running
+from tests.gateway.conftest import ORIGIN
 from tests.gateway.tryon_support import eyewear_shop
 
+_ROOT = Path(tempfile.mkdtemp(prefix="tryon-schema-"))
+_SETTINGS = GatewaySettings(
+    env="test",
+    secret_key=TEST_SECRET,
+    data_dir=_ROOT / "var",
+    database_url=f"sqlite:///{_ROOT / 'schema.db'}",
+    rate_limit_per_key=100_000,
+    rate_limit_per_ip=100_000,
+)
+# Building the app opens nothing (no connection, no thread): safe at import time.
+_APP = create_app(_SETTINGS)
+schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
 _STATE: dict[str, Any] = {}
 
 
-def _app() -> Any:
-    """One app and one merchant with a product and asset, for the whole module."""
-    if "client" not in _STATE:
-        root = Path(_STATE.setdefault("root", __import__("tempfile").mkdtemp(prefix="st-")))
-        url = f"sqlite:///{root / 'schema.db'}"
-        migrate.upgrade(url)
-        settings_ = GatewaySettings(
-            env="test",
-            secret_key=TEST_SECRET,
-            data_dir=root / "var",
-            database_url=url,
-            rate_limit_per_key=100_000,
-            rate_limit_per_ip=100_000,
-        )
-        context = running(settings_)
-        client = context.__enter__()
-        _STATE.update(client=client, context=context, shop=eyewear_shop(client))
-    return _STATE["client"].app
+@pytest.fixture(scope="module", autouse=True)
+def _shop() -> Iterator[None]:
+    """The database, and one merchant with a product and its asset, for the whole module."""
+    migrate.upgrade(_SETTINGS.sqlalchemy_url)
+    with TestClient(_APP, raise_server_exceptions=False) as client:
+        _STATE["shop"] = eyewear_shop(client)
+        yield
+    _STATE.clear()
+    _APP.state.engine.dispose()
+    shutil.rmtree(_ROOT, ignore_errors=True)
 
-
-schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
 
 UPLOAD_STATUSES = {400, 404, 406, 409, 413, 415, 422, 429}
 ACCEPTED = {401, 403, 404, 409, 429}
@@ -62,13 +68,6 @@ MEANING: dict[str, set[int]] = {
     "PATCH /v1/keys/{key_id}": {422},  # allowed origins on a secret key
 }
 ALL_CHECKS = [c for c in CHECKS.get_all() if c.__name__ != "max_response_time"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_app() -> Iterator[None]:
-    yield
-    if "context" in _STATE:
-        _STATE["context"].__exit__(None, None, None)
 
 
 def _headers(path: str) -> dict[str, str]:

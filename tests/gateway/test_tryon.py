@@ -285,3 +285,41 @@ def test_metrics_cover_requests_and_stages(embedded: TestClient) -> None:
     assert f"tryon_http_request_duration_seconds_count{{{labels}}} 1.0" in text
     for stage in ("decode", "analyze", "render", "encode", "total"):
         assert f'tryon_stage_duration_seconds_count{{mode="photo",stage="{stage}"}} 1.0' in text
+
+
+def _hostile() -> list[tuple[str, bytes, str, int]]:
+    from PIL import Image
+
+    from tests.gateway.test_images import encode, photo, png_with_header
+
+    jpeg = selfie_jpeg()
+    return [
+        ("zero-bytes", b"", "image/jpeg", 400),
+        ("bomb", png_with_header(60_000, 60_000), "image/png", 413),
+        ("giant", encode(Image.new("L", (6000, 4500)), "PNG"), "image/png", 413),
+        ("truncated", jpeg[: len(jpeg) // 3], "image/jpeg", 422),
+        ("png-magic-gif-inside", b"\x89PNG\r\n\x1a\n" + encode(photo(), "GIF"), "image/png", 422),
+        ("gif", encode(photo(), "GIF"), "image/jpeg", 415),
+        ("svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/jpeg", 415),
+        ("declared-html", jpeg, "text/html", 415),
+        ("aspect", encode(photo(1600, 100), "PNG"), "image/png", 422),
+        ("oversize", b"\xff\xd8\xff" + b"\0" * (11 * 1024 * 1024), "image/jpeg", 413),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "content_type", "status"), _hostile(), ids=[h[0] for h in _hostile()]
+)
+def test_hostile_uploads_are_4xx_problems(
+    embedded: TestClient, name: str, content: bytes, content_type: str, status: int
+) -> None:
+    shop = eyewear_shop(embedded)
+    for path in ("/v1/widget/tryon", "/v1/widget/analyze"):
+        response = embedded.post(
+            path,
+            params={"product": "round-black"},
+            content=content,
+            headers={**widget(shop.merchant.publishable_key), "content-type": content_type},
+        )
+        assert response.status_code == status, (name, path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
