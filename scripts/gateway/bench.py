@@ -31,16 +31,23 @@ import cv2
 import httpx
 import numpy as np
 import websockets
+from redis import Redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ml_service.engine import LocalEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.images import test_image  # noqa: E402
+from tests.support.images import test_image  # noqa: E402 - the repository root is on the path now
 
 ORIGIN = "http://bench.example"
 WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
 TRYON = Path(sys.executable).with_name("tryon")
-PG_ADMIN = os.environ.get("TRYON_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "TRYON_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REDIS = os.environ.get("TRYON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 MAX_ERROR_RATE = 0.01
 
@@ -70,9 +77,6 @@ def rss_mb(pid: int) -> dict[str, float]:
 
 @contextmanager
 def postgres_database() -> Any:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     name = f"tryon_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -132,7 +136,12 @@ def set_up_shop(url: str, env: dict[str, str]) -> dict[str, str]:
             "title": "Round",
             "category": "eyewear",
             "variants": [
-                {"external_id": "m", "title": "M", "size": "M", "measurements": {"frame_width_mm": 134}}
+                {
+                    "external_id": "m",
+                    "title": "M",
+                    "size": "M",
+                    "measurements": {"frame_width_mm": 134},
+                }
             ],
         },
         headers=sk,
@@ -150,8 +159,15 @@ def set_up_shop(url: str, env: dict[str, str]) -> dict[str, str]:
     return {"pk": keys["publishable_key"], "sk": keys["secret_key"]}
 
 
-def wrk(url: str, *, seconds: int, connections: int, method: str = "GET",
-        headers: dict[str, str] | None = None, body_file: str | None = None) -> dict[str, Any]:
+def wrk(
+    url: str,
+    *,
+    seconds: int,
+    connections: int,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body_file: str | None = None,
+) -> dict[str, Any]:
     env = {
         **os.environ,
         "BENCH_METHOD": method,
@@ -159,9 +175,22 @@ def wrk(url: str, *, seconds: int, connections: int, method: str = "GET",
         "BENCH_BODY_FILE": body_file or "",
     }
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s",
-         str(WRK_SCRIPT), url],
-        env=env, check=True, capture_output=True, text=True, timeout=seconds + 60,
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(WRK_SCRIPT),
+            url,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
     ).stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     failed = result["socket_errors"] + result["http_errors"]
@@ -169,7 +198,9 @@ def wrk(url: str, *, seconds: int, connections: int, method: str = "GET",
     return result
 
 
-async def live_sessions(url: str, pk: str, sessions: int, seconds: float, frame: bytes) -> dict[str, Any]:
+async def live_sessions(
+    url: str, pk: str, sessions: int, seconds: float, frame: bytes
+) -> dict[str, Any]:
     """``sessions`` concurrent live WebSockets, each sending its next frame when the previous
     one came back (the SDK's flow control with one frame in flight)."""
     ws_url = url.replace("http://", "ws://") + f"/v1/widget/live?key={pk}&product=round-black"
@@ -202,8 +233,6 @@ async def live_sessions(url: str, pk: str, sessions: int, seconds: float, frame:
 
 def references(frame: bytes, seconds: float) -> dict[str, Any]:
     """In-process figures (no HTTP): the engine's photo render and one live session."""
-    from ml_service.engine import LocalEngine
-
     engine = LocalEngine()
     packshot = (ROOT / "ml_service" / "demo_assets" / "glasses-round-black.png").read_bytes()
     asset = engine.prepare_asset(packshot, "eyewear", width_mm=132)
@@ -249,11 +278,15 @@ def run_mode(mode: str, seconds: int, photo_file: str, frame: bytes) -> dict[str
             out["healthz"] = wrk(url + "/healthz", seconds=seconds, connections=16)
             out["widget_config"] = wrk(
                 url + "/v1/widget/config?product=round-black",
-                seconds=seconds, connections=16, headers=widget_headers,
+                seconds=seconds,
+                connections=16,
+                headers=widget_headers,
             )
             out["photo_tryon_640x480"] = wrk(
                 url + "/v1/widget/tryon?product=round-black",
-                seconds=seconds, connections=4, method="POST",
+                seconds=seconds,
+                connections=4,
+                method="POST",
                 headers={**widget_headers, "Content-Type": "image/jpeg", "Accept": "image/jpeg"},
                 body_file=photo_file,
             )
@@ -265,8 +298,6 @@ def run_mode(mode: str, seconds: int, photo_file: str, frame: bytes) -> dict[str
     finally:
         if stack is not None:
             stack.__exit__(None, None, None)
-            from redis import Redis
-
             client = Redis.from_url(REDIS)
             for key in client.scan_iter(match=env["TRYON_REDIS_PREFIX"] + "*"):
                 client.delete(key)
@@ -312,7 +343,8 @@ def main() -> int:
                 ratio = live["fps_per_session_mean"] / reference["live_fps_one_session"]
                 print(
                     f"live x{live['sessions']:<3} {live['fps_per_session_mean']:6.2f} FPS per "
-                    f"session (min {live['fps_per_session_min']:.2f}, total {live['fps_total']:.2f}); "
+                    f"session (min {live['fps_per_session_min']:.2f}, "
+                    f"total {live['fps_total']:.2f}); "
                     f"ratio to one in-process session {ratio:.2f}"
                 )
             mem = result["server_memory"]
