@@ -34,7 +34,8 @@ class Runtime:
     ml_slots: anyio.CapacityLimiter
     """Bounds concurrent ML work (CPU-bound): more callers wait rather than thrash."""
     redis: redis.Redis | None = None
-    live_sessions: set[object] = field(default_factory=set)
+    live_by_ip: dict[str, int] = field(default_factory=dict)
+    """Open live WebSockets per client address (this process), for the concurrency cap."""
 
     @property
     def image_limits(self) -> ImageLimits:

@@ -69,6 +69,7 @@ class GatewaySettings(BaseSettings):
     ws_max_fps: float = Field(default=30.0, gt=0)
     ws_idle_timeout_s: float = Field(default=30.0, gt=0)
     ws_max_session_s: float = Field(default=900.0, gt=0)
+    ws_max_per_ip: int = Field(default=4, ge=1, description="Open live sessions per client IP")
 
     model_tryon_cache_ttl_s: int = Field(default=86_400, ge=1)
 

@@ -28,7 +28,13 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from gateway import images, problems
 from gateway.db.base import utcnow
 from gateway.db.session import session_scope
-from gateway.errors import GatewayError, InvalidImage, PayloadTooLarge, UnsupportedMediaType
+from gateway.errors import (
+    GatewayError,
+    InvalidImage,
+    PayloadTooLarge,
+    RateLimited,
+    UnsupportedMediaType,
+)
 from gateway.ml import ML_EXCEPTIONS, from_ml_error
 from gateway.runtime import Runtime
 from gateway.tryon import service as tryons
@@ -134,7 +140,7 @@ async def live(
             widget_auth.limit(runtime=runtime, principal=principal, client_ip=client_ip)
             if not product:
                 raise InvalidImage("Name the product: ?product=<id or external id>")
-            plan = tryons.begin(
+            return tryons.begin(
                 session=db,
                 principal=principal,
                 product_ref=product,
@@ -142,7 +148,10 @@ async def live(
                 session_ref=session,
                 now=utcnow(),
             )
-            # One live try-on counts once against the quota, however many frames it has.
+
+    def count_live(plan: tryons.TryOnPlan) -> None:
+        # One live try-on counts once against the quota, however many frames it has.
+        with session_scope(engine) as db:
             tryons.finish(
                 session=db,
                 merchant_id=plan.merchant_id,
@@ -151,14 +160,51 @@ async def live(
                 now=utcnow(),
                 renders=0,
             )
-            return plan
 
+    if runtime.live_by_ip.get(client_ip, 0) >= runtime.settings.ws_max_per_ip:
+        runtime.metrics.rejections.labels("ws_per_ip").inc()
+        await _deny(
+            websocket,
+            RateLimited(
+                f"At most {runtime.settings.ws_max_per_ip} live sessions per address at once",
+                retry_after=5,
+            ),
+        )
+        return
+    runtime.live_by_ip[client_ip] = runtime.live_by_ip.get(client_ip, 0) + 1
+    try:
+        await _run(websocket, runtime, handshake, count_live, output)
+    finally:
+        left = runtime.live_by_ip.get(client_ip, 1) - 1
+        if left > 0:
+            runtime.live_by_ip[client_ip] = left
+        else:
+            runtime.live_by_ip.pop(client_ip, None)
+
+
+async def _run(
+    websocket: WebSocket,
+    runtime: Runtime,
+    handshake: Callable[[], tryons.TryOnPlan],
+    count_live: Callable[[tryons.TryOnPlan], None],
+    output: str,
+) -> None:
     try:
         plan = await run_in_threadpool(handshake)
         asset, _ = await run_in_threadpool(
             runtime.assets.get, str(plan.merchant_id), plan.asset_hash
         )
-        live_session = await _ml(runtime, lambda: runtime.ml.live_session(asset, output=output))
+        live_session = await _ml(
+            runtime,
+            lambda: runtime.ml.live_session(
+                asset, output="geometry" if output == "geometry" else "render"
+            ),
+        )
+        try:
+            await run_in_threadpool(count_live, plan)
+        except BaseException:
+            await run_in_threadpool(live_session.close)
+            raise
     except GatewayError as exc:
         runtime.metrics.rejections.labels("ws_handshake").inc()
         await _deny(websocket, exc)

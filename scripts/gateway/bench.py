@@ -264,6 +264,7 @@ def run_mode(mode: str, seconds: int, photo_file: str, frame: bytes) -> dict[str
         "TRYON_DATA_DIR": data_dir,
         "TRYON_RATE_LIMIT_PER_KEY": "100000000",
         "TRYON_RATE_LIMIT_PER_IP": "100000000",
+        "TRYON_WS_MAX_PER_IP": "64",  # every benchmark session comes from 127.0.0.1
     }
     stack: Any = postgres_database() if mode == "scaleout" else None
     try:

@@ -218,3 +218,19 @@ def test_idle_connections_are_closed(make_live: Callable[..., Any]) -> None:
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_json()
             assert closed.value.code == 1001
+
+
+def test_live_sessions_per_address_are_capped(make_live: Callable[..., Any]) -> None:
+    with make_live(ws_max_per_ip=1) as client:
+        shop = eyewear_shop(client)
+        with client.websocket_connect(url(shop), headers={"origin": ORIGIN}) as ws:
+            ws.receive_json()
+            with pytest.raises(WebSocketDenialResponse) as denied:
+                client.websocket_connect(url(shop), headers={"origin": ORIGIN}).__enter__()
+            assert denied.value.status_code == 429
+        # Once the first one is closed, a new one is welcome.
+        deadline = time.monotonic() + 5
+        while client.app.state.runtime.live_by_ip and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        with client.websocket_connect(url(shop), headers={"origin": ORIGIN}) as ws:
+            assert ws.receive_json()["type"] == "hello"
