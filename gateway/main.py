@@ -14,6 +14,7 @@ from gateway.api import health, openapi
 from gateway.api import metrics as metrics_api
 from gateway.api.edge import BodyLimitMiddleware, SecurityHeadersMiddleware, WidgetCorsMiddleware
 from gateway.assets import views as assets
+from gateway.db import models as _all_models  # noqa: F401 - every mapper, for foreign keys
 from gateway.db.session import make_engine, session_scope
 from gateway.keys import service as keys
 from gateway.keys import views as keys_views

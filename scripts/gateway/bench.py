@@ -129,7 +129,7 @@ def set_up_shop(url: str, env: dict[str, str]) -> dict[str, str]:
     )
     keys = json.loads(made.stdout)
     sk = {"Authorization": f"Bearer {keys['secret_key']}"}
-    product = httpx.post(
+    product: Any = httpx.post(
         url + "/v1/products",
         json={
             "external_id": "round-black",
@@ -146,7 +146,10 @@ def set_up_shop(url: str, env: dict[str, str]) -> dict[str, str]:
         },
         headers=sk,
         timeout=30,
-    ).json()
+    )
+    if product.status_code != 201:
+        raise RuntimeError(f"cannot create the product: {product.status_code} {product.text}")
+    product = product.json()
     packshot = (ROOT / "ml_service" / "demo_assets" / "glasses-round-black.png").read_bytes()
     asset = httpx.post(
         url + f"/v1/products/{product['id']}/assets",
