@@ -79,6 +79,7 @@ def test_the_agreement_check_can_fail(empty_db: str, make_settings: Callable[...
 def test_the_app_alone_knows_every_table() -> None:
     """A server process that never ran migrations must still map every table (a foreign key
     to a model nobody imported fails at the first insert, on PostgreSQL in production)."""
+    import json
     import subprocess
     import sys
 
