@@ -84,11 +84,11 @@ def test_the_app_alone_knows_every_table() -> None:
     import sys
 
     code = (
-        "import gateway.main\n"
+        "import json, gateway.main\n"
         "from gateway.db.base import Base\n"
-        "print(sorted(Base.metadata.tables))\n"
+        "print(json.dumps(sorted(Base.metadata.tables)))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     ).stdout
-    assert set(eval(out)) == EXPECTED_TABLES
+    assert set(json.loads(out)) == EXPECTED_TABLES
