@@ -11,13 +11,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import IO
 
 from ml_service.errors import BackendUnavailable
 from ml_service.models import catalog, venvs
@@ -32,11 +35,46 @@ class TritonServer:
     metrics_url: str
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports (held open together so none repeats)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1)[0]
+
+
+def _wait_ready(stdout: IO[str], timeout_s: float) -> tuple[bool, list[str]]:
+    """Read the server's output until READY, EOF or the deadline (never blocks past it)."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        with contextlib.suppress(ValueError, OSError):  # the pipe closes when we stop it
+            for line in stdout:
+                lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        if line.strip() == "READY":
+            return True, seen
+    return False, seen
 
 
 def specs_json(models: tuple[catalog.ModelSpec, ...]) -> str:
@@ -59,11 +97,11 @@ def serve(
     models_dir: Path,
     cache_dir: Path,
     models: tuple[catalog.ModelSpec, ...] = tuple(catalog.MODELS.values()),
-    start_timeout_s: float = 240.0,
+    start_timeout_s: float = 180.0,
 ) -> Iterator[TritonServer]:
     """Start tritonserver on ephemeral loopback ports; stop it (and its children) on exit."""
     python = venvs.python_of(venvs.ensure_venv(name="pytriton", cache_dir=cache_dir))
-    ports = [free_port() for _ in range(3)]
+    ports = free_ports(3)
     env = dict(os.environ)
     env["LD_LIBRARY_PATH"] = os.pathsep.join(
         p for p in (_libdir(python), env.get("LD_LIBRARY_PATH", "")) if p
@@ -82,21 +120,13 @@ def serve(
             raise BackendUnavailable("no pipes to tritonserver", model="*", backend="triton")
         process.stdin.write(specs_json(models))
         process.stdin.close()
-        deadline = time.monotonic() + start_timeout_s
-        lines: list[str] = []
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.strip() == "READY":
-                break
-        else:
-            line = ""
-        if not lines or lines[-1].strip() != "READY":
+        ready, lines = _wait_ready(process.stdout, start_timeout_s)
+        if not ready:
             tail = "".join(lines[-15:])
             raise BackendUnavailable(
-                f"tritonserver did not start:\n{tail}", model="*", backend="triton"
+                f"tritonserver did not start in {start_timeout_s:.0f} s:\n{tail}",
+                model="*",
+                backend="triton",
             )
         yield TritonServer(
             http_url=f"127.0.0.1:{ports[0]}",

@@ -51,6 +51,7 @@ def test_analyze_can_skip_the_body() -> None:
         (b"", "empty file"),
         (b"hello, not an image", "not a JPEG, PNG or WebP"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "cannot decode"),
+        (b"\xff\xd8\xff" + b"\x00" * (10 * 1024 * 1024), "exceeds the cap"),
     ],
 )
 def test_unreadable_images_fail_clearly_without_traceback(
@@ -102,3 +103,15 @@ def test_models_build_is_a_cache_hit_when_built() -> None:
     result = runner.invoke(app, ["models", "build", "--no-progress"])
     assert result.exit_code == 0
     assert result.stdout.strip().endswith(store.build_key())
+
+
+def test_models_build_failure_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRYON_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("UV", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no uv anywhere
+    result = runner.invoke(app, ["models", "build", "--no-progress"])
+    assert result.exit_code == 1
+    assert "uv not found" in result.stderr
+    assert "Traceback" not in result.stderr
