@@ -128,7 +128,8 @@ def test_other_categories_draw_where_expected(name: str) -> None:
         name.split("-", maxsplit=1)[0]
     ]
     asset = prepare_asset((DEMO / f"{name}.png").read_bytes(), category)
-    face = make_face(centre=(320, 180), ipd_px=70, image_size=(640, 720))
+    # A head in proportion to the body: chin above the shoulder line (y 300).
+    face = make_face(centre=(320, 175), ipd_px=45, image_size=(640, 720))
     body = make_body(image_size=(640, 720))
     img, analysis = _scene([face], size=(640, 720), bodies=[body])
     result = ProductRenderer(asset).render(img, analysis)
