@@ -35,6 +35,7 @@ from ml_service.render.geometry import (
 from ml_service.types import Body, Face
 
 MIN_VISIBILITY = 0.5
+HEAD_BELOW_JOINTS = 0.3  # chin below the shoulder joints by this (in joint distances): refuse
 MOUTH_LEFT, MOUTH_RIGHT = 9, 10  # BlazePose mouth corners
 SEAM_PER_JOINT = (0.95, 1.6)  # seam half-breadth / joint half-breadth, allowed range
 SEAM_PER_JOINT_TYPICAL = 1.15  # the seam (acromion) lies outside the joint centre
@@ -114,9 +115,10 @@ def fit_body(body: Body, face: Face | None) -> BodyFit:
     down = np.array([-across[1], across[0]])
     origin = (left + right) / 2
     chin = _chin(lm, face, origin, down, joints)
-    if float((origin - chin) @ down) < 0.15 * joints:
-        # The head must stand above the shoulder line; when it does not, the pose is wrong
-        # (or the person bends over) and a garment would be drawn over the face.
+    if float((origin - chin) @ down) < -HEAD_BELOW_JOINTS * joints:
+        # The chin well below the shoulder joints: the pose is wrong (or the person bends
+        # over) and a garment would be drawn over the face. Not "the chin above the joints":
+        # on head-and-shoulders photos perception puts the joints up to the chin's height.
         raise CannotRender(
             "the body pose is not reliable enough for a top", reason="body-not-visible"
         )
@@ -183,15 +185,14 @@ def _outline(
     )
     inside = np.asarray(upright, np.float32) > 0.5
     centre = half
-    left = np.full(len(vs), np.nan)
-    right = np.full(len(vs), np.nan)
-    for i, row in enumerate(inside):
-        if not row[centre]:
-            continue
-        outside = np.nonzero(~row)[0]
-        before, after = outside[outside < centre], outside[outside > centre]
-        left[i] = centre - (before.max() + 1 if before.size else 0)
-        right[i] = (after.min() - 1 if after.size else len(row) - 1) - centre
+    on = inside[:, centre]
+    # Distance from the centre column to the first column off the person, each way.
+    leftward, rightward = ~inside[:, centre::-1], ~inside[:, centre:]
+    left = np.where(leftward.any(axis=1), leftward.argmax(axis=1) - 1, centre).astype(np.float64)
+    right = np.where(
+        rightward.any(axis=1), rightward.argmax(axis=1) - 1, inside.shape[1] - 1 - centre
+    ).astype(np.float64)
+    left[~on], right[~on] = np.nan, np.nan
     # The first row on the person below the chin, per column (the neck columns start on it).
     hit = inside.argmax(axis=0).astype(np.float64)
     hit[~inside.any(axis=0)] = np.nan

@@ -76,6 +76,8 @@ SLEEVE_WORN_WIDTH = 0.7  # a flat sleeve is half the tube; seen from the front i
 FOLD_SIGMA = 0.02  # folds narrower than this (in shoulder breadths) are texture, not shape
 FOLD_RANGE = (0.7, 1.25)  # how much the photo's folds may darken or lighten the garment
 FOLD_STRENGTH = 0.7
+SHADING_PX_PER_BREADTH = 80.0
+SAMPLE_STEP = 4
 CHROMA_TOLERANCE = 0.08  # chromaticity change (L1) at which a fold is taken for a print
 GRID_STEP = 8
 SIDE_SHADE = 0.3  # the torso's sides, turned away, are this much darker
@@ -428,6 +430,31 @@ def _in_front(body: Body, face: Face | None, roi: Roi, fit: BodyFit, bare: list[
     return out
 
 
+def _folds(base: F32, breadth: float) -> F32:
+    """The photo's shading at fold scale relative to its broad light, 1 where nothing.
+
+    Shading keeps a surface's colour and only darkens it; a change of colour is a change of
+    material (a badge, a shirt under an open coat), which must not print through. Both are
+    smooth, so they are worked out on a copy reduced to about 80 pixels per shoulder
+    breadth (the blurs at full size would cost more than the rest of the render)."""
+    h, w = base.shape[:2]
+    factor = max(1.0, breadth / SHADING_PX_PER_BREADTH)
+    small = base
+    if factor > 1.0:
+        size = (max(1, round(w / factor)), max(1, round(h / factor)))
+        small = np.asarray(cv2.resize(base, size, interpolation=cv2.INTER_AREA), np.float32)
+    b = breadth / factor
+    fold, light = max(0.8, FOLD_SIGMA * b), max(2.0, 0.25 * b)
+    near, far = gaussian_colour(small, fold), gaussian_colour(small, light)
+    ratio = luminance(near) / np.maximum(luminance(far), 1e-3)
+    shade = np.clip(ratio, *FOLD_RANGE) ** FOLD_STRENGTH
+    drift = np.abs(_chromaticity(near) - _chromaticity(far)).sum(axis=2)
+    shade = 1.0 + (shade - 1.0) * np.clip(1.0 - drift / CHROMA_TOLERANCE, 0.0, 1.0)
+    if factor > 1.0:
+        shade = cv2.resize(shade, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(shade, np.float32)
+
+
 def _chromaticity(bgr: F32) -> F32:
     out: F32 = bgr / np.maximum(bgr.sum(axis=2, keepdims=True), 1e-3)
     return out
@@ -444,28 +471,22 @@ def _match_light(
 ) -> F32:
     """The photo's broad shading (not its fine texture: logos and seams of the clothes
     underneath stay out) and its light's colour and level carried onto the garment."""
-    lum = luminance(base)
-    local = gaussian(lum, max(1.0, FOLD_SIGMA * breadth))
-    broad = gaussian(lum, max(3.0, 0.25 * breadth))
-    shade = np.clip(local / np.maximum(broad, 1e-3), *FOLD_RANGE) ** FOLD_STRENGTH
-    # Shading keeps a surface's colour and only darkens it; a change of colour is a change
-    # of material (a badge, a shirt under an open coat), which must not print through.
-    near = gaussian_colour(base, max(1.0, FOLD_SIGMA * breadth))
-    far = gaussian_colour(base, max(3.0, 0.25 * breadth))
-    drift = np.abs(_chromaticity(near) - _chromaticity(far)).sum(axis=2)
-    shade = 1.0 + (shade - 1.0) * np.clip(1.0 - drift / CHROMA_TOLERANCE, 0.0, 1.0)
+    shade = _folds(base, breadth)
     if body.mask is not None:
-        inside = roi.of(body.mask).astype(np.float32)
-        shade = 1.0 + (shade - 1.0) * inside
-        person = np.asarray(body.mask) > 0.5
-    else:
-        person = np.zeros(image.shape[:2], bool)
-    # The light's colour from the surroundings, not from the clothes being covered.
-    around = image[~person] if (~person).sum() > 64 else image.reshape(-1, 3)
-    cast = around.reshape(-1, 3).astype(np.float32).mean(axis=0)
+        shade = 1.0 + (shade - 1.0) * roi.of(body.mask)
+    # The light's colour from the surroundings, not from the clothes being covered, and its
+    # level from the person (a sparse sample is plenty for two averages).
+    sample = image[::SAMPLE_STEP, ::SAMPLE_STEP].reshape(-1, 3).astype(np.float32)
+    person = (
+        np.asarray(body.mask)[::SAMPLE_STEP, ::SAMPLE_STEP].reshape(-1) > 0.5
+        if body.mask is not None
+        else np.zeros(len(sample), bool)
+    )
+    around = sample[~person] if (~person).sum() > 16 else sample
+    cast = around.mean(axis=0)
     cast = (cast / max(float(cast.mean()), 1e-3)) ** 0.2
-    lit = image[person] if person.sum() > 64 else image.reshape(-1, 3)
-    level = float(luminance(to_float(lit.reshape(1, -1, 3))).mean())
+    lit = sample[person] if person.sum() > 16 else sample
+    level = float((lit @ np.array([0.114, 0.587, 0.299], np.float32)).mean()) / 255.0
     exposure = float(np.clip((level / 0.45) ** 0.25, 0.8, 1.1))
     out: F32 = np.clip(
         colour * shade[:, :, None] * cast[None, None, :] * exposure, 0.0, 1.0
