@@ -8,6 +8,7 @@ in front of it. Earrings and pendants hang with gravity: they stay vertical in t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import cv2
@@ -16,7 +17,9 @@ from numpy.typing import NDArray
 
 from ml_service.assets.model import PreparedAsset
 from ml_service.render.composite import (
+    F32,
     PyramidCache,
+    Roi,
     over,
     polygon_mask,
     roi_around,
@@ -40,6 +43,7 @@ from ml_service.render.geometry import (
     head_shape,
     landmark,
 )
+from ml_service.render.hair import Hair
 from ml_service.render.options import RenderOptions, rounded
 from ml_service.types import Body, Face
 
@@ -49,6 +53,7 @@ HAT_HEAD_WIDTH_MM = 150.0  # around the band, for an average head (scaled by pup
 EARLOBE_MM = (38.0, 72.0)  # below the pupils, behind the cornea
 MIN_VISIBILITY = 0.5
 NECKLACE_DROP = 1.25
+MAX_HAT_GROWTH = 1.3  # a hat may be drawn this much wider than an average head for the hair
 
 
 def _similarity(src: tuple[F64, F64], dst: tuple[F64, F64]) -> NDArray[np.float64]:
@@ -69,13 +74,15 @@ def _paste(
     matrix: NDArray[np.float64],
     *,
     hide: F64 | None = None,
+    behind: Callable[[Roi], F32] | None = None,
     shadow: tuple[float, float, float] | None = None,
     shadow_mask: F64 | None = None,
     asset_size: tuple[int, int],
 ) -> bool:
     """Warp an asset into ``image`` with ``matrix`` (asset px -> image px). ``hide`` is a
-    polygon (image px) in front of the asset; ``shadow`` is (sigma px, offset px, strength)
-    cast inside the ``shadow_mask`` polygon. Returns whether anything was drawn."""
+    polygon (image px) in front of the asset, ``behind`` gives a 0..1 mask of what is in front
+    of it in a region (hair); ``shadow`` is (sigma px, offset px, strength) cast inside the
+    ``shadow_mask`` polygon. Returns whether anything was drawn."""
     h, w = image.shape[:2]
     aw, ah = asset_size
     corners = np.array([[0, 0], [aw, 0], [aw, ah], [0, ah]], np.float64)
@@ -91,6 +98,8 @@ def _paste(
     alpha = warped[:, :, 3]
     if hide is not None:
         alpha = alpha * (1.0 - polygon_mask(hide, roi, feather=1.0))
+    if behind is not None:
+        alpha = alpha * (1.0 - behind(roi))
     if float(alpha.max(initial=0.0)) < 0.02:
         return False
     base = to_float(roi.of(image))
@@ -110,7 +119,16 @@ class HatRenderer:
         self.asset = asset
         self._pyramid = PyramidCache(asset.image)
 
-    def draw(self, image: NDArray[np.uint8], face: Face, options: RenderOptions) -> dict[str, Any]:
+    def draw(
+        self,
+        image: NDArray[np.uint8],
+        face: Face,
+        options: RenderOptions,
+        *,
+        hair: Hair | None = None,
+    ) -> dict[str, Any]:
+        """Render on ``image`` (in place). With ``hair``, a hat too small for the hair at
+        its band grows to cover it (a hat sits on the hair, which does not poke through)."""
         h, w = image.shape[:2]
         frame = head_frame(face, image_size=(w, h))
         k = frame.ipd_mm / DEFAULT_IPD_MM
@@ -123,6 +141,8 @@ class HatRenderer:
         across = np.array([-up[1], up[0]])
         depth = float(frame.to_camera(np.array([[0.0, y, z]]))[0, 2])
         half_px = half * frame.camera[0, 0] / depth
+        if hair is not None:
+            half_px = _cover_hair(hair, face, centre, across, half_px)
         band = (centre - across * half_px, centre + across * half_px)
         a = self.asset.anchors
         src = (np.asarray(a["crown_left"], np.float64), np.asarray(a["crown_right"], np.float64))
@@ -149,6 +169,37 @@ class HatRenderer:
         }
 
 
+def _cover_hair(hair: Hair, face: Face, centre: F64, across: F64, half_px: float) -> float:
+    """The band's half width that covers the head and hair along the band line (up to
+    ``MAX_HAT_GROWTH`` times the head's), measured on the hair mask."""
+    reach = MAX_HAT_GROWTH * half_px
+    ends = np.array([centre - across * reach, centre + across * reach])
+    h, w = hair.person.shape
+    roi = roi_around(ends, (w, h), pad=2)
+    if roi.empty:
+        return half_px
+    covered = np.maximum(hair.in_roi(face, roi), polygon_mask(face_oval(face), roi)) > 0.5
+    t = np.arange(-reach, reach + 1.0)
+    points = centre[None] + t[:, None] * across[None] - [roi.x0, roi.y0]
+    xs, ys = np.round(points[:, 0]).astype(int), np.round(points[:, 1]).astype(int)
+    ok = (xs >= 0) & (xs < roi.shape[1]) & (ys >= 0) & (ys < roi.shape[0])
+    on = np.zeros(len(t), bool)
+    on[ok] = covered[ys[ok], xs[ok]]
+    # The hairline between face and hair belongs to neither mask: close short gaps.
+    gap = max(1, int(0.15 * half_px))
+    kernel = np.ones(2 * gap + 1)
+    on = np.convolve(on, kernel, "same") > 0
+    on = np.convolve(~on, kernel, "same") == 0
+    middle = len(t) // 2
+    if not on[middle]:
+        return half_px
+    gaps = np.nonzero(~on)[0]
+    left = middle - (gaps[gaps < middle].max() if (gaps < middle).any() else 0)
+    right = (gaps[gaps > middle].min() if (gaps > middle).any() else len(t) - 1) - middle
+    needed = 1.03 * 0.5 * float(left + right)
+    return float(np.clip(needed, half_px, reach))
+
+
 class EarringRenderer:
     def __init__(self, asset: PreparedAsset) -> None:
         if asset.category != "earrings":
@@ -160,7 +211,16 @@ class EarringRenderer:
         )
         self.drop_mm = float(asset.width_mm or 30.0)
 
-    def draw(self, image: NDArray[np.uint8], face: Face, options: RenderOptions) -> dict[str, Any]:
+    def draw(
+        self,
+        image: NDArray[np.uint8],
+        face: Face,
+        options: RenderOptions,
+        *,
+        hair: Hair | None = None,
+    ) -> dict[str, Any]:
+        """Render on ``image`` (in place). With ``hair``, hair falling over the ears hides
+        the earrings' tops."""
         h, w = image.shape[:2]
         frame = head_frame(face, image_size=(w, h))
         k = frame.ipd_mm / DEFAULT_IPD_MM
@@ -193,6 +253,7 @@ class EarringRenderer:
                 self._pyramids[1 if mirrored else 0],
                 matrix,
                 hide=face_oval(face) if (options.occlusion and turned_away) else None,
+                behind=(lambda roi: hair.in_roi(face, roi)) if hair is not None else None,
                 shadow=(1.2 * frame.px_per_mm, 2.0 * frame.px_per_mm, 0.25)
                 if options.shadow
                 else None,

@@ -13,6 +13,7 @@ from ml_service.assets.model import PreparedAsset
 from ml_service.render.accessories import EarringRenderer, HatRenderer, NecklaceRenderer
 from ml_service.render.errors import CannotRender
 from ml_service.render.eyewear import EyewearRenderer
+from ml_service.render.hair import Hair
 from ml_service.render.options import RenderOptions, RenderResult
 from ml_service.render.people import face_area, people
 from ml_service.render.tops import TopRenderer
@@ -39,6 +40,13 @@ class ProductRenderer:
         """Whether perception must run the body model for this product."""
         return self.category in BODY_CATEGORIES
 
+    @property
+    def uses_bodies(self) -> bool:
+        """Whether the body model improves this product (face products: its person mask
+        finds the hair in front of temple arms and earrings). Worth it for photos; live
+        video keeps to :attr:`needs_bodies` for its frame budget."""
+        return True
+
     def render(
         self,
         image_bgr: NDArray[np.uint8],
@@ -57,7 +65,13 @@ class ProductRenderer:
         if self.category in FACE_CATEGORIES:
             if not faces:
                 raise CannotRender("no face found in the photo", reason="no-face")
-            geometry["faces"] = [self._draw_face(out, f, options) for f in faces]
+            bodies = {
+                id(f): b for f, b in people(faces, analysis.bodies, len(faces)) if f is not None
+            }
+            geometry["faces"] = [
+                self._draw_face(out, f, _hair(image, bodies.get(id(f)), options), options)
+                for f in faces
+            ]
         else:
             found = people(faces, analysis.bodies, options.max_faces)
             if not found:
@@ -67,14 +81,14 @@ class ProductRenderer:
         return RenderResult(image=out, geometry=geometry, timings_ms={"render": round(ms, 2)})
 
     def _draw_face(
-        self, out: NDArray[np.uint8], face: Face, options: RenderOptions
+        self, out: NDArray[np.uint8], face: Face, hair: Hair | None, options: RenderOptions
     ) -> dict[str, Any]:
         if self._eyewear is not None:
-            return self._eyewear.draw(out, face, options)
+            return self._eyewear.draw(out, face, options, hair=hair)
         if self._hat is not None:
-            return self._hat.draw(out, face, options)
+            return self._hat.draw(out, face, options, hair=hair)
         assert self._earrings is not None
-        return self._earrings.draw(out, face, options)
+        return self._earrings.draw(out, face, options, hair=hair)
 
     def _draw_people(
         self,
@@ -110,6 +124,12 @@ def render(
 ) -> RenderResult:
     """Render ``asset`` on a photo described by ``analysis`` (see :class:`ProductRenderer`)."""
     return ProductRenderer(asset).render(image_bgr, analysis, options)
+
+
+def _hair(photo: NDArray[np.uint8], body: Body | None, options: RenderOptions) -> Hair | None:
+    if not options.occlusion or body is None or body.mask is None:
+        return None
+    return Hair(photo=photo, person=body.mask)
 
 
 def _check(image: NDArray[np.uint8], analysis: Analysis) -> NDArray[np.uint8]:

@@ -77,7 +77,7 @@ def render(
             else:
                 assert photo is not None
                 image = read_image_file(photo)
-                analysis = perceiver.analyze(image, bodies=renderer.needs_bodies)
+                analysis = perceiver.analyze(image, bodies=renderer.uses_bodies)
                 result = renderer.render(image, analysis)
                 if not cv2.imwrite(str(output), result.image):
                     raise _fail(f"cannot write {output} (unknown extension or folder?)", 2)

@@ -88,6 +88,11 @@ def gaussian(plane: F32, sigma: float) -> F32:
     return np.asarray(cv2.GaussianBlur(plane, (0, 0), sigma), dtype=np.float32)
 
 
+def gaussian_colour(image: F32, sigma: float) -> F32:
+    """A Gaussian blur of a float32 colour image (``sigma`` in pixels)."""
+    return np.asarray(cv2.GaussianBlur(image, (0, 0), sigma), dtype=np.float32)
+
+
 def polygon_mask(polygon: NDArray[np.float64], roi: Roi, *, feather: float = 0.0) -> F32:
     """A 0..1 mask of ``polygon`` (image pixels) in ROI coordinates, optionally feathered."""
     h, w = roi.shape

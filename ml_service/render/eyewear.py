@@ -34,18 +34,25 @@ from ml_service.render.composite import (
 )
 from ml_service.render.errors import CannotRender
 from ml_service.render.geometry import (
+    DEFAULT_IPD_MM,
     F64,
+    TEMPLE_LEFT,
+    TEMPLE_RIGHT,
     HeadFrame,
     face_oval,
     head_frame,
     head_shape,
 )
+from ml_service.render.hair import Hair
 from ml_service.render.options import RenderOptions, rounded
 from ml_service.types import Face
 
 VERTEX_DISTANCE_MM = 12.0  # lens plane in front of the cornea
 TEMPLE_LENGTH_MM = 95.0  # hinge to the top of the ear, before the bend
 TEMPLE_THICKNESS_MM = 3.2
+HAIR_FREE_MM = 3.0  # the hinge's barrel, in front of the hair; the arm behind goes into it
+DEFAULT_TEMPLE_SLOPE = 0.1  # arms drop a little towards the ears
+MAX_TEMPLE_SLOPE = 0.45  # about 24 degrees either way
 SHADOW_STRENGTH = 0.38
 REFLECTION_CLEAR, REFLECTION_TINTED = 0.10, 0.16
 
@@ -81,8 +88,16 @@ class EyewearRenderer:
         p = (np.asarray(points_px, np.float64) - self.centre) * self.mm_per_asset_px
         return np.column_stack([p, np.full(len(p), -VERTEX_DISTANCE_MM)])
 
-    def draw(self, image: NDArray[np.uint8], face: Face, options: RenderOptions) -> dict[str, Any]:
-        """Render on ``image`` (BGR, modified in place); returns this face's geometry."""
+    def draw(
+        self,
+        image: NDArray[np.uint8],
+        face: Face,
+        options: RenderOptions,
+        *,
+        hair: Hair | None = None,
+    ) -> dict[str, Any]:
+        """Render on ``image`` (BGR, modified in place); returns this face's geometry. With
+        ``hair``, the temple arms go behind it past the hinges."""
         h, w = image.shape[:2]
         frame = head_frame(face, image_size=(w, h))
         a = self.asset.anchors
@@ -100,8 +115,9 @@ class EyewearRenderer:
                 )
             )
         )
+        hinges = self.to_head(np.array([a["frame_left"], a["frame_right"]]))
         arms = (
-            _temple_arms(frame, self.to_head(np.array([a["frame_left"], a["frame_right"]])))
+            temple_arms(frame, hinges, temple_slopes(face, frame, hinges))
             if options.temples
             else []
         )
@@ -149,7 +165,8 @@ class EyewearRenderer:
             )
             base = base * (1.0 - SHADOW_STRENGTH * density * face_mask)[:, :, None]
         if arms:
-            base = _draw_arms(base, roi, arms, self.colour * gain, frame)
+            in_front = hair.in_roi(face, roi) if hair is not None else None
+            base = _draw_arms(base, roi, arms, self.colour * gain, frame, hair=in_front)
         base = (base * (1.0 - lens[:, :, None] * (1.0 - transmission))).astype(
             np.float32, copy=False
         )
@@ -190,16 +207,54 @@ def _light_gain(base: F32, mask: F32) -> float:
     return float(np.clip((mean / 0.5) ** 0.5, 0.55, 1.1))
 
 
-def _temple_arms(frame: HeadFrame, hinges_mm: F64) -> list[tuple[F64, NDArray[np.bool_], F64]]:
+def temple_slopes(face: Face, frame: HeadFrame, hinges_mm: F64) -> tuple[float, float]:
+    """How much each temple arm rises (negative) or drops per millimetre going back, in the
+    head frame, so that it passes the face's temple landmark where the photo shows it.
+
+    The arms run far behind the eyes, so a pitch error swings them up or down (on
+    head-and-shoulders photos perception's pitch can be off by 20 to 30 degrees, see
+    docs/render.md). The face mesh's temple points (127, 356) carry their own depth: put
+    back into 3D at that depth and into the head frame, they say where the arm must pass
+    whatever the pitch, and the slope absorbs the error. ``hinges_mm``: head-frame hinges,
+    image-left first; the slopes come in the same order."""
+    lm = np.asarray(face.landmarks, np.float64)
+    if lm.shape[1] < 3 or not np.isfinite(lm[[TEMPLE_RIGHT, TEMPLE_LEFT, 33, 263]]).all():
+        return (DEFAULT_TEMPLE_SLOPE, DEFAULT_TEMPLE_SLOPE)
+    k = frame.camera
+    eye_z = float(lm[[33, 263], 2].mean())
+    slopes = []
+    # The subject's right temple is image-left.
+    for index, hinge in zip((TEMPLE_RIGHT, TEMPLE_LEFT), hinges_mm, strict=True):
+        depth = float(frame.origin[2]) + (float(lm[index, 2]) - eye_z) * frame.mm_per_px
+        camera_pt = np.array(
+            [
+                (lm[index, 0] - k[0, 2]) * depth / k[0, 0],
+                (lm[index, 1] - k[1, 2]) * depth / k[1, 1],
+                depth,
+            ]
+        )
+        head_pt = frame.rotation.T @ (camera_pt - frame.origin)
+        run = float(head_pt[2] - hinge[2])
+        if run < 10.0:
+            slopes.append(DEFAULT_TEMPLE_SLOPE)
+            continue
+        slope = float(head_pt[1] - hinge[1]) / run
+        slopes.append(float(np.clip(slope, -MAX_TEMPLE_SLOPE, MAX_TEMPLE_SLOPE)))
+    return (slopes[0], slopes[1])
+
+
+def temple_arms(
+    frame: HeadFrame, hinges_mm: F64, slopes: tuple[float, float]
+) -> list[tuple[F64, NDArray[np.bool_], F64]]:
     """Per arm: projected samples, their visibility, and their depths (mm). An arm runs
-    straight back from its hinge, then along the side of the head 4 mm off the skin."""
+    back from its hinge at the given slope, along the side of the head 4 mm off the skin."""
     head = head_shape(frame.ipd_mm)
-    k = frame.ipd_mm / 63.0
+    k = frame.ipd_mm / DEFAULT_IPD_MM
     arms = []
-    for hinge in hinges_mm:
+    for hinge, slope in zip(hinges_mm, slopes, strict=True):
         side = 1.0 if hinge[0] > 0 else -1.0
         z = hinge[2] + np.linspace(0, TEMPLE_LENGTH_MM * k, 24)
-        y = hinge[1] + (z - hinge[2]) * 0.1
+        y = hinge[1] + (z - hinge[2]) * slope
         x = side * np.maximum(abs(hinge[0]), head.half_width(y, z) + 4.0 * k)
         pts = np.column_stack([x, y, z])
         arms.append((frame.project(pts), frame.visible(pts, head), frame.to_camera(pts)[:, 2]))
@@ -212,26 +267,38 @@ def _draw_arms(
     arms: list[tuple[F64, NDArray[np.bool_], F64]],
     colour: NDArray[np.float32],
     frame: HeadFrame,
+    *,
+    hair: F32 | None,
 ) -> F32:
+    """Draw the arms; past the first millimetres behind the hinge, ``hair`` (0..1 in the
+    ROI) is in front of them."""
     h, w = roi.shape
     out = base
     z0 = float(frame.origin[2])
     for uv, visible, depth in arms:
-        mask = np.zeros((h, w), np.uint8)
+        near = np.zeros((h, w), np.uint8)
+        far = np.zeros((h, w), np.uint8)
         shade = np.zeros((h, w), np.uint8)
         pts = np.round((uv - [roi.x0, roi.y0]) * 16).astype(np.int32)
         n = len(pts)
+        spacing = TEMPLE_LENGTH_MM * frame.ipd_mm / DEFAULT_IPD_MM / max(n - 1, 1)  # mm
         for i in range(n - 1):
             if not (visible[i] and visible[i + 1]):
                 continue
             thick = max(1, round(TEMPLE_THICKNESS_MM * frame.px_per_mm * z0 / depth[i]))
             p, q = (int(pts[i, 0]), int(pts[i, 1])), (int(pts[i + 1, 0]), int(pts[i + 1, 1]))
-            cv2.line(mask, p, q, 255, thick, cv2.LINE_AA, shift=4)
+            behind = i * spacing > HAIR_FREE_MM
+            cv2.line(far if behind else near, p, q, 255, thick, cv2.LINE_AA, shift=4)
             # Farther along the arm is farther from the light: a little darker.
             cv2.line(shade, p, q, int(255 * (1 - 0.35 * i / n)), thick, cv2.LINE_AA, shift=4)
+        mask = np.maximum(near, far)
         if not mask.any():
             continue
-        alpha = mask.astype(np.float32) / 255.0
+        alpha = near.astype(np.float32) / 255.0
+        far_alpha = far.astype(np.float32) / 255.0
+        if hair is not None:
+            far_alpha *= 1.0 - hair
+        alpha = np.maximum(alpha, far_alpha)
         tone = np.where(mask > 0, shade.astype(np.float32) / np.maximum(mask, 1), 1.0).astype(
             np.float32
         )

@@ -18,18 +18,11 @@ from gateway.cli import app
 from ml_service.assets import prepare_asset
 from ml_service.perception import Perceiver
 from ml_service.render import render
+from tests.ml_service.render import goldens
+from tests.ml_service.render.photos import load_photo
 from tests.support import images
 
 DEMO = Path(__file__).resolve().parents[3] / "ml_service" / "demo_assets"
-GOLDEN = Path(__file__).resolve().parent / "golden"
-CATEGORY = {
-    "glasses": "eyewear",
-    "sunglasses": "eyewear",
-    "hat": "hat",
-    "earrings": "earrings",
-    "necklace": "necklace",
-    "tshirt": "top",
-}
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +32,7 @@ def perceiver():
 
 
 def _asset(name: str):
-    return prepare_asset(
-        (DEMO / f"{name}.png").read_bytes(), CATEGORY[name.split("-", maxsplit=1)[0]]
-    )
+    return prepare_asset((DEMO / f"{name}.png").read_bytes(), goldens.category_of(name))
 
 
 def _variants(image: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
@@ -80,33 +71,29 @@ def test_eyewear_geometry_on_photos_and_variants(perceiver, photo: str) -> None:
             assert angle - base == pytest.approx(change, abs=5.0), name
 
 
-@pytest.mark.parametrize(
-    ("photo", "product"),
-    [
-        ("astronaut", "glasses-round-black"),
-        ("astronaut", "sunglasses-aviator"),
-        ("bus_face", "sunglasses-square-black"),
-        ("camera", "glasses-cateye-red"),
-        ("astronaut", "hat-fedora"),
-        ("astronaut", "earrings-drop"),
-        ("astronaut", "necklace-pendant"),
-    ],
-)
+@pytest.mark.parametrize(("photo", "product"), goldens.CASES)
 def test_golden_images(perceiver, photo: str, product: str) -> None:
-    image = images.load_bgr(photo)
-    out = render(image, perceiver.analyze(image), _asset(product)).image
-    path = GOLDEN / f"{photo}--{product}.png"
-    golden = cv2.imread(str(path))
-    assert golden is not None, "missing golden: run scripts/render/goldens.py"
-    assert golden.shape == out.shape
-    # Compare where the product is (where the golden differs from the photo).
-    changed = np.nonzero(np.abs(golden.astype(int) - image).max(axis=2) > 12)
-    assert changed[0].size > 100, "the golden shows no product"
-    y0, y1, x0, x1 = changed[0].min(), changed[0].max() + 1, changed[1].min(), changed[1].max() + 1
-    a = cv2.cvtColor(out[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-    b = cv2.cvtColor(golden[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+    image = load_photo(photo)
+    data = (DEMO / f"{product}.png").read_bytes()
+    out = render(image, perceiver.analyze(image), prepare_asset(data, goldens.category_of(product)))
+    name = f"{photo}--{product}"
+    boxes = json.loads(goldens.BOXES.read_text())
+    golden = cv2.imread(str(goldens.GOLDEN_DIR / f"{name}.png"))
+    assert golden is not None, "missing golden: run make render-goldens"
+    assert name in boxes, "missing golden box: run make render-goldens"
+    x0, y0, x1, y1 = boxes[name]
+    assert golden.shape == (y1 - y0, x1 - x0, 3)
+    # The golden shows a product (it differs from the photo there)...
+    assert goldens.changed(image[y0:y1, x0:x1], golden).sum() > 100
+    # ...the render looks like it there...
+    a = cv2.cvtColor(out.image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+    b = cv2.cvtColor(golden, cv2.COLOR_BGR2GRAY)
     win = min(7, (min(a.shape) // 2) * 2 - 1)
     assert structural_similarity(a, b, win_size=win, data_range=255) > 0.93
+    # ...and draws nothing elsewhere.
+    outside = goldens.changed(image, out.image)
+    outside[y0:y1, x0:x1] = False
+    assert outside.mean() < 0.002
 
 
 def test_cli_renders_and_prints_geometry(tmp_path: Path) -> None:

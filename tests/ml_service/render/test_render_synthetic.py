@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 from ml_service.assets import prepare_asset
 from ml_service.render import ProductRenderer, RenderOptions, render
 from ml_service.render.errors import CannotRender
+from ml_service.render.eyewear import EyewearRenderer, temple_arms, temple_slopes
+from ml_service.render.geometry import head_frame, rotation_from_pose
 from ml_service.types import Analysis
 from tests.ml_service.render.synthetic import make_body, make_face
 
@@ -128,7 +131,8 @@ def test_other_categories_draw_where_expected(name: str) -> None:
         name.split("-", maxsplit=1)[0]
     ]
     asset = prepare_asset((DEMO / f"{name}.png").read_bytes(), category)
-    face = make_face(centre=(320, 180), ipd_px=70, image_size=(640, 720))
+    # A head in proportion to the body: chin above the shoulder line (y 300).
+    face = make_face(centre=(320, 175), ipd_px=45, image_size=(640, 720))
     body = make_body(image_size=(640, 720))
     img, analysis = _scene([face], size=(640, 720), bodies=[body])
     result = ProductRenderer(asset).render(img, analysis)
@@ -142,3 +146,33 @@ def test_other_categories_draw_where_expected(name: str) -> None:
         assert result.geometry["faces"][0]["visible"] == [True, True]
     else:
         assert np.median(ys) > pupil_y + 60
+
+
+def test_temple_arms_follow_the_temples_not_a_wrong_pitch(glasses) -> None:
+    """Perception's pitch can be 20-30 degrees off on a frontal face (docs/render.md); the
+    arms must still run to the temples the face mesh shows, not hook up or down."""
+    renderer = EyewearRenderer(glasses)
+    a = glasses.anchors
+    hinges = renderer.to_head(np.array([a["frame_left"], a["frame_right"]]))
+    true = make_face(ipd_px=90, pitch=0.0)
+    wrong_rotation = rotation_from_pose(0.0, -30.0, 0.0).astype(np.float32)
+    wrong = replace(true, head_pose=replace(true.head_pose, pitch=-30.0, rotation=wrong_rotation))
+    ends = []
+    for face in (true, wrong):
+        frame = head_frame(face, image_size=(640, 480))
+        arms = temple_arms(frame, hinges, temple_slopes(face, frame, hinges))
+        ends.append(np.array([uv[8] for uv, _, _ in arms]))  # ~35 mm behind the hinge
+    # Through the temples' observed place: the same image points under either pitch...
+    assert np.abs(ends[1] - ends[0]).max() < 3.0
+    # ...where arms at a fixed slope swing with the pitch error.
+    fixed = [
+        np.array([uv[8] for uv, _, _ in temple_arms(f, hinges, (0.1, 0.1))])
+        for f in (head_frame(true, image_size=(640, 480)), head_frame(wrong, image_size=(640, 480)))
+    ]
+    assert np.abs(fixed[1] - fixed[0])[:, 1].min() > 10.0
+    # And at the temples' depth (sample 9: 37 mm behind the hinges) they are at the height
+    # of the temple landmarks (the synthetic temples sit 7.5 mm above the pupils).
+    frame = head_frame(true, image_size=(640, 480))
+    arms = temple_arms(frame, hinges, temple_slopes(true, frame, hinges))
+    for (uv, _, _), index in zip(arms, (127, 356), strict=True):
+        assert uv[9][1] == pytest.approx(float(true.landmarks[index, 1]), abs=2.0)
