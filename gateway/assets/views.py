@@ -212,6 +212,11 @@ async def update_asset(
     updated = await _ml(runtime, lambda: current.with_anchors(overrides))
 
     def save() -> TryOnAsset:
+        same = service.find_asset(
+            session=session, merchant_id=principal.merchant_id, content_hash=updated.content_hash
+        )
+        if same is not None and same.id != row.id:
+            raise Conflict("These anchors make an asset that exists already", asset_id=str(same.id))
         row.storage_key = store_asset(runtime.storage, str(principal.merchant_id), updated)
         row.content_hash = updated.content_hash
         row.anchors = anchors_json(updated)

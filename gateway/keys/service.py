@@ -43,6 +43,8 @@ class Principal:
     kind: KeyKind
     scopes: frozenset[str]
     allowed_origins: tuple[str, ...]
+    monthly_tryon_quota: int = 0
+    """The merchant's quota, read with the key (widget calls check it on every try-on)."""
 
 
 def hash_key(raw_key: str) -> str:
@@ -85,13 +87,13 @@ def authenticate(*, session: Session, raw_key: str, now: datetime | None = None)
         raise InvalidApiKey("The API key is malformed")
     now = now or utcnow()
     row = session.execute(
-        select(ApiKey, Merchant.status)
+        select(ApiKey, Merchant.status, Merchant.monthly_tryon_quota)
         .join(Merchant, Merchant.id == ApiKey.merchant_id)
         .where(ApiKey.key_hash == hash_key(raw_key))
     ).one_or_none()
     if row is None:
         raise InvalidApiKey("The API key is not valid")
-    key, merchant_status = row
+    key, merchant_status, monthly_quota = row
     if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
         raise InvalidApiKey("The API key has been revoked")
     if merchant_status is not MerchantStatus.ACTIVE:
@@ -102,6 +104,7 @@ def authenticate(*, session: Session, raw_key: str, now: datetime | None = None)
         kind=key.kind,
         scopes=frozenset(key.scopes),
         allowed_origins=tuple(key.allowed_origins),
+        monthly_tryon_quota=monthly_quota,
     )
 
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from gateway.errors import QuotaExceeded
-from gateway.merchants.models import Merchant
 from gateway.usage import service as usage
 
 
@@ -19,10 +18,10 @@ def seconds_to_next_month(now: datetime) -> int:
     return max(1, int((start - now).total_seconds()))
 
 
-def check(*, session: Session, merchant_id: uuid.UUID, now: datetime) -> usage.QuotaState:
-    """The merchant's quota state; ``QuotaExceeded`` (429) when it is used up."""
-    merchant = session.get(Merchant, merchant_id)
-    limit = merchant.monthly_tryon_quota if merchant is not None else 0
+def check(
+    *, session: Session, merchant_id: uuid.UUID, limit: int, now: datetime
+) -> usage.QuotaState:
+    """The merchant's quota state against ``limit``; ``QuotaExceeded`` (429) when used up."""
     state = usage.quota_state(session=session, merchant_id=merchant_id, limit=limit, now=now)
     if state.exhausted:
         raise QuotaExceeded(

@@ -54,7 +54,12 @@ def begin(
         session_id = sessions.get(
             session=session, merchant_id=principal.merchant_id, session_id=session_ref
         ).id
-    quota.check(session=session, merchant_id=principal.merchant_id, now=now)
+    quota.check(
+        session=session,
+        merchant_id=principal.merchant_id,
+        limit=principal.monthly_tryon_quota,
+        now=now,
+    )
     options = tuple(
         SizeOption(variant_id=str(v.id), size=v.size, measurements=dict(v.measurements))
         for v in product.variants

@@ -12,7 +12,6 @@ from gateway.assets import service as assets
 from gateway.db.base import utcnow
 from gateway.errors import NotFound
 from gateway.images import MEDIA_TYPES
-from gateway.merchants.models import Merchant
 from gateway.products import service as products
 from gateway.sessions import service as sessions
 from gateway.sessions.models import TryOnMode
@@ -88,11 +87,10 @@ def widget_config(
     modes = [TryOnMode.LIVE, TryOnMode.PHOTO] if has_asset else []
     if has_asset and models:
         modes.append(TryOnMode.MODEL)
-    merchant = session.get(Merchant, principal.merchant_id)
     state = usage.quota_state(
         session=session,
         merchant_id=principal.merchant_id,
-        limit=merchant.monthly_tryon_quota if merchant else 0,
+        limit=principal.monthly_tryon_quota,
         now=utcnow(),
     )
     s = runtime.settings

@@ -122,17 +122,19 @@ def test_quota_is_checked_and_reported(embedded: TestClient) -> None:
         usage.record(
             session=session, merchant_id=m.merchant.id, metric=usage.Metric.ANALYZE, now=now
         )
-        state = quota.check(session=session, merchant_id=m.merchant.id, now=now)
+        state = quota.check(session=session, merchant_id=m.merchant.id, limit=2, now=now)
         assert (state.used, state.remaining) == (1, 1)
         usage.record(
             session=session, merchant_id=m.merchant.id, metric=usage.Metric.TRYON_LIVE, now=now
         )
         with pytest.raises(QuotaExceeded) as refused:
-            quota.check(session=session, merchant_id=m.merchant.id, now=now)
+            quota.check(session=session, merchant_id=m.merchant.id, limit=2, now=now)
         assert refused.value.headers["Retry-After"] == "3600"  # until 1 December 00:00 UTC
         # A new month starts from zero.
         december = datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC)
-        assert quota.check(session=session, merchant_id=m.merchant.id, now=december).used == 0
+        assert (
+            quota.check(session=session, merchant_id=m.merchant.id, limit=2, now=december).used == 0
+        )
 
 
 def test_usage_endpoint_reports_the_month(client: TestClient) -> None:

@@ -205,6 +205,20 @@ def test_assets_api(embedded: TestClient) -> None:
         f"/v1/assets/{asset['id']}", json={"anchors": {"bridge": [1e9, 0]}}, headers=auth(sk)
     )
     assert_problem(bad, 422, "bad-anchors")
+    # The original image again is a new asset now; moved the same way, it would duplicate.
+    second = embedded.post(
+        f"/v1/products/{shop.product['id']}/assets",
+        params={"width_mm": 132},
+        content=demo_product_image(),
+        headers={**auth(sk), "content-type": "image/png"},
+    )
+    assert second.status_code == 201, second.text
+    clash = embedded.patch(
+        f"/v1/assets/{second.json()['id']}",
+        json={"anchors": {"bridge": [x + 2, y]}},
+        headers=auth(sk),
+    )
+    assert_problem(clash, 409, "conflict")
     assert embedded.delete(f"/v1/assets/{asset['id']}", headers=auth(sk)).status_code == 204
 
 
