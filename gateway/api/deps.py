@@ -21,7 +21,8 @@ from gateway.settings import GatewaySettings
 from gateway.widget import auth as widget_auth
 
 
-def get_settings(request: Request) -> GatewaySettings:
+# Dependencies that do no I/O are ``async``: a sync one costs a worker-thread hop per request.
+async def get_settings(request: Request) -> GatewaySettings:
     settings: GatewaySettings = request.app.state.settings
     return settings
 
@@ -55,7 +56,7 @@ def secret_key_principal(request: Request, session: SessionDep) -> keys.Principa
 MerchantDep = Annotated[keys.Principal, Depends(secret_key_principal)]
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
