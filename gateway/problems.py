@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -12,7 +13,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
+from gateway import ml
 from gateway.errors import GatewayError, ServiceUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -36,6 +40,24 @@ _HTTP_SLUGS = {
 
 class ProblemResponse(JSONResponse):
     media_type = PROBLEM_MEDIA_TYPE
+
+    def body_dict(self) -> dict[str, Any]:
+        """The problem as data (for WebSocket messages)."""
+        body: dict[str, Any] = json.loads(bytes(self.body))
+        return body
+
+
+def to_gateway_error(exc: Exception) -> GatewayError:
+    """The gateway error for any exception, as the HTTP handlers below would map it."""
+    if isinstance(exc, GatewayError):
+        return exc
+    if isinstance(exc, ml.ML_EXCEPTIONS):
+        return ml.from_ml_error(exc)
+    if isinstance(exc, OperationalError | PoolTimeoutError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return ServiceUnavailable("The database is unavailable")
+    return GatewayError()
 
 
 def problem(
@@ -78,6 +100,21 @@ def from_error(exc: GatewayError, request: Request | None = None) -> ProblemResp
     )
 
 
+def allowed_methods(routes: Sequence[Any], scope: Scope) -> list[str]:
+    """Every method some route serves at this request's path (included routers flattened)."""
+    methods: set[str] = set()
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            methods.update(allowed_methods(inner.routes, scope))
+            continue
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches({**scope, "method": next(iter(route.methods))})
+            if match is not Match.NONE:
+                methods.update(route.methods)
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
@@ -107,19 +144,30 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
         slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path served by
+            # several routes (GET and POST /v1/products) must list them all (RFC 9110).
+            headers["Allow"] = ", ".join(allowed_methods(request.app.routes, request.scope))
         return problem(
             exc.status_code,
             slug,
             title,
             detail,
             instance=request.url.path,
-            headers=exc.headers,
+            headers=headers,
             request_id=_request_id(request),
         )
 
     async def _database_down(request: Request, exc: Exception) -> ProblemResponse:
         log.warning("database.unavailable", error=type(exc).__name__)
         return from_error(ServiceUnavailable("The database is unavailable"), request)
+
+    async def _ml_error(request: Request, exc: Exception) -> ProblemResponse:
+        return await _gateway_error(request, ml.from_ml_error(exc))
+
+    for kind in ml.ML_EXCEPTIONS:
+        app.add_exception_handler(kind, _ml_error)
 
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(PoolTimeoutError, _database_down)

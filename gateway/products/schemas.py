@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StrictFloat
 
 from gateway.products.models import Category
 
@@ -19,7 +19,7 @@ class VariantIn(BaseModel):
     sku: str | None = Field(default=None, max_length=128)
     color: str | None = Field(default=None, max_length=64)
     size: str | None = Field(default=None, max_length=32)
-    measurements: dict[str, float] = Field(
+    measurements: dict[str, StrictFloat] = Field(
         default_factory=dict,
         max_length=32,
         description="Size facts, e.g. frame_width_mm or chest_cm",
@@ -87,3 +87,28 @@ class ProductPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page"
     )
+
+
+class ProductPatch(BaseModel):
+    """Fields to change; ``variants``, when given, is the complete new list (matched to the
+    existing variants by ``external_id``, so their ids and try-on assets are kept)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Aviator, gold (new season)",
+                    "variants": [
+                        {"external_id": "aviator-gold-m", "title": "Medium", "size": "M"},
+                        {"external_id": "aviator-gold-l", "title": "Large", "size": "L"},
+                    ],
+                }
+            ]
+        },
+    )
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    category: Category | None = None
+    images: list[HttpUrl] | None = Field(default=None, max_length=20)
+    variants: list[VariantIn] | None = Field(default=None, max_length=100)

@@ -22,6 +22,7 @@ EXPECTED_TABLES = {
     "tryon_assets",
     "brand_model_photos",
     "tryon_sessions",
+    "usage_daily",
 }
 
 
@@ -73,3 +74,21 @@ def test_the_agreement_check_can_fail(empty_db: str, make_settings: Callable[...
         conn.exec_driver_sql("DROP TABLE tryon_sessions")
     engine.dispose()
     assert any(d[0] == "add_table" for d in _diff(empty_db))  # type: ignore[index]
+
+
+def test_the_app_alone_knows_every_table() -> None:
+    """A server process that never ran migrations must still map every table (a foreign key
+    to a model nobody imported fails at the first insert, on PostgreSQL in production)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, gateway.main\n"
+        "from gateway.db.base import Base\n"
+        "print(json.dumps(sorted(Base.metadata.tables)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert set(json.loads(out)) == EXPECTED_TABLES

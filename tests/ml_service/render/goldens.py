@@ -1,0 +1,61 @@
+"""The golden renders: which photo wears which product, and where the product region is.
+
+Goldens hold only the product region (what the SSIM test compares), not whole photos:
+``golden/<photo>--<product>.png`` and its box in ``golden/boxes.json``. Regenerate with
+``make render-goldens`` (scripts/render/goldens.py) and look at them first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+BOXES = GOLDEN_DIR / "boxes.json"
+CHANGED = 12  # a channel difference above this is the product, not noise
+PAD = 4
+CASES = [
+    ("astronaut", "glasses-round-black"),
+    ("astronaut", "sunglasses-aviator"),
+    ("bus_face", "sunglasses-square-black"),
+    ("camera", "glasses-cateye-red"),
+    ("astronaut", "hat-fedora"),
+    ("astronaut", "earrings-drop"),
+    ("astronaut", "necklace-pendant"),
+    ("astronaut", "tshirt-navy"),
+    ("bus_person", "tshirt-striped"),
+]
+_CATEGORY = {
+    "glasses": "eyewear",
+    "sunglasses": "eyewear",
+    "hat": "hat",
+    "earrings": "earrings",
+    "necklace": "necklace",
+    "tshirt": "top",
+}
+
+
+def category_of(product: str) -> str:
+    return _CATEGORY[product.split("-", maxsplit=1)[0]]
+
+
+def changed(photo: NDArray[np.uint8], rendered: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Where a render differs from its photo."""
+    out: NDArray[np.bool_] = np.abs(rendered.astype(np.int16) - photo).max(axis=2) > CHANGED
+    return out
+
+
+def product_box(photo: NDArray[np.uint8], rendered: NDArray[np.uint8]) -> tuple[int, int, int, int]:
+    """The padded box (x0, y0, x1, y1) of the pixels a render changed."""
+    ys, xs = np.nonzero(changed(photo, rendered))
+    if ys.size == 0:
+        raise ValueError("the render changed nothing")
+    h, w = photo.shape[:2]
+    return (
+        max(0, int(xs.min()) - PAD),
+        max(0, int(ys.min()) - PAD),
+        min(w, int(xs.max()) + 1 + PAD),
+        min(h, int(ys.max()) + 1 + PAD),
+    )
