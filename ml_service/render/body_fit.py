@@ -283,7 +283,10 @@ def _arm(
     if outline is not None and (pose_deg is None or pose_deg < RAISED_ARM_DEG):
         edge = _outer_edge_deg(outline, float((seam - frame.origin) @ down), sign, frame.joints)
         if edge is not None:
-            out_deg = edge
+            # An outline drawing in below the shoulder is more often something in front of
+            # the arm (a bag, a helmet held at the side) than an arm pointing inwards: an arm
+            # seen that way has its elbow seen, and then the pose decides.
+            out_deg = edge if pose_deg is not None else max(edge, 0.0)
     a = np.radians(out_deg)
     return np.asarray(down * np.cos(a) + across * sign * np.sin(a), np.float64)
 

@@ -42,6 +42,8 @@ from ml_service.render.geometry import (
     FOREHEAD_TOP,
     HIP_LEFT,
     HIP_RIGHT,
+    SHOULDER_LEFT,
+    SHOULDER_RIGHT,
     WRIST_LEFT,
     WRIST_RIGHT,
     face_oval,
@@ -66,7 +68,7 @@ SLEEVE_TURN_DEG = (-70.0, 45.0)  # how far a sleeve may turn from its packshot a
 OUTLINE_MARGIN = 0.06  # the garment may stand this far (in shoulder breadths) off the outline
 FOREARM_WIDTH = 0.2  # in shoulder breadths
 ARM_WIDTH = 0.25  # an upper arm seen from the front, in shoulder breadths
-UPPER_ARM = 0.9  # shoulder seam to elbow, in shoulder breadths
+ARM_BAND = 0.3  # how far in from the outline a hanging arm reaches, in shoulder breadths
 FULL_BODY_TORSO = 1.0  # hips at least this far below the shoulders are trusted (breadths)
 MIN_TORSO_HALF = 0.42  # a slim torso's half width from the front, in shoulder breadths
 MIN_SQUEEZE = 0.6
@@ -404,22 +406,31 @@ def _near_outline(mask: NDArray[np.float32], roi: Roi, margin: float) -> F32:
 
 
 def _bare_upper_arms(garment: Garment, placement: Placement, fit: BodyFit, body: Body) -> list[F64]:
-    """Per side, the arm between the sleeve's end and the elbow (image polygons): it hangs in
-    front of the torso's side, which the flat garment would otherwise paint over it."""
+    """Per side whose elbow is seen, the upper arm between the sleeve's end and the elbow
+    (an image polygon around the pose's shoulder-to-elbow line): it hangs in front of the
+    torso's side, which the flat garment would otherwise paint over it. Not guessed when the
+    elbow is not seen: a wrong guess cuts a hole into the shirt."""
     lm = np.asarray(body.landmarks, np.float64)
     out = []
-    for i, (side, elbow_i) in enumerate((("left", ELBOW_RIGHT), ("right", ELBOW_LEFT))):
-        arm, seam = fit.arms[i], fit.seams[i]
-        outer = placement.point(garment, f"sleeve_{side}")
-        inner = placement.point(garment, f"cuff_{side}")
-        reach = UPPER_ARM * fit.breadth
-        if lm[elbow_i, 3] >= MIN_VISIBILITY:
-            reach = max(reach * 0.5, float((lm[elbow_i, :2] - seam) @ arm))
-        ends = [float((p - seam) @ arm) for p in (outer, inner)]
-        if reach <= max(ends):
+    pairs = ((ELBOW_RIGHT, SHOULDER_RIGHT), (ELBOW_LEFT, SHOULDER_LEFT))
+    for side, (elbow_i, shoulder_i) in zip(("left", "right"), pairs, strict=True):
+        if lm[elbow_i, 3] < MIN_VISIBILITY or lm[shoulder_i, 3] < MIN_VISIBILITY:
+            continue
+        shoulder, elbow = lm[shoulder_i, :2], lm[elbow_i, :2]
+        length = float(np.linalg.norm(elbow - shoulder))
+        if length < 1.0:
+            continue
+        axis = (elbow - shoulder) / length
+        ends = [
+            float((placement.point(garment, f"{k}_{side}") - shoulder) @ axis)
+            for k in ("sleeve", "cuff")
+        ]
+        start = max(ends)
+        if start >= length:
             continue  # a long sleeve: nothing bare above the elbow
-        out.append(np.array([outer, inner, inner + arm * (reach - ends[1]),
-                             outer + arm * (reach - ends[0])]))  # fmt: skip
+        half = 0.5 * ARM_WIDTH * fit.breadth * np.array([-axis[1], axis[0]])
+        a, b = shoulder + axis * start, elbow
+        out.append(np.array([a - half, a + half, b + half, b - half]))
     return out
 
 
@@ -430,11 +441,15 @@ def _in_front(body: Body, face: Face | None, roi: Roi, fit: BodyFit, bare: list[
     keep = np.zeros((h, w), np.float32)
     if face is not None:
         keep = np.maximum(keep, polygon_mask(face_oval(face), roi, feather=1.5))
-    for polygon in bare:
-        arm = polygon_mask(polygon, roi, feather=1.0)
-        if body.mask is not None:
-            arm *= roi.of(body.mask) > 0.5
-        keep = np.maximum(keep, arm)
+    if bare and body.mask is not None:
+        # A hanging arm is the outer part of the silhouette: the bare arm below a sleeve is
+        # kept only that near the outline, never the middle of the chest.
+        person = (roi.of(body.mask) > 0.5).astype(np.uint8)
+        r = max(1, round(ARM_BAND * fit.breadth))
+        core = np.asarray(cv2.erode(person, np.ones((2 * r + 1, 2 * r + 1), np.uint8)), np.uint8)
+        band = (person > core).astype(np.float32)
+        for polygon in bare:
+            keep = np.maximum(keep, polygon_mask(polygon, roi, feather=1.0) * band)
     lm = np.asarray(body.landmarks, np.float64)
     arms = np.zeros((h, w), np.uint8)
     thick = max(2, int(FOREARM_WIDTH * fit.breadth))
