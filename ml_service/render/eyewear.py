@@ -275,30 +275,33 @@ def _draw_arms(
     ``hair`` (0..1 in the ROI) is in front of them. Farther along, an arm is a little
     darker (farther from the light)."""
     h, w = roi.shape
-    out = base
     z0 = float(frame.origin[2])
-    shift = np.array([roi.x0, roi.y0], np.float64)
     for uv, visible, depth in arms:
+        if not visible.any():
+            continue
         n = len(uv)
         spacing = TEMPLE_LENGTH_MM * frame.ipd_mm / DEFAULT_IPD_MM / max(n - 1, 1)  # mm
         split = min(n - 1, int(np.ceil(HAIR_FREE_MM / spacing)))
         half = 0.5 * np.maximum(TEMPLE_THICKNESS_MM * frame.px_per_mm * z0 / depth, 1.0)
-        points = uv - shift
-        near = np.zeros((h, w), np.uint8)
-        far = np.zeros((h, w), np.uint8)
+        # Work in the arm's own box within the ROI (an arm is a small part of it).
+        local = roi_around(uv - [roi.x0, roi.y0], (w, h), pad=int(2 * half.max()) + 2)
+        if local.empty:
+            continue
+        points = uv - [roi.x0 + local.x0, roi.y0 + local.y0]
+        near = np.zeros(local.shape, np.uint8)
+        far = np.zeros(local.shape, np.uint8)
         for start, stop in _runs(visible):
             for canvas, lo, hi in ((near, start, min(stop, split)), (far, max(start, split), stop)):
                 if hi - lo >= 1:
                     _ribbon(canvas, points[lo : hi + 1], half[lo : hi + 1])
-        if not (near.any() or far.any()):
-            continue
         alpha = near.astype(np.float32) * np.float32(1.0 / 255.0)
         far_alpha = far.astype(np.float32) * np.float32(1.0 / 255.0)
         if hair is not None:
-            far_alpha *= 1.0 - hair
+            far_alpha *= 1.0 - local.of(hair)
         alpha = np.maximum(alpha, far_alpha)
-        out = over(out, colour[None, None, :] * _arm_tone(points, roi.shape)[:, :, None], alpha)
-    return out
+        tone = _arm_tone(points, local.shape)[:, :, None]
+        local.of(base)[:] = over(local.of(base), colour[None, None, :] * tone, alpha)
+    return base
 
 
 def _runs(visible: NDArray[np.bool_]) -> list[tuple[int, int]]:
