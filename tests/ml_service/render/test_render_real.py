@@ -16,19 +16,12 @@ from typer.testing import CliRunner
 
 from gateway.cli import app
 from ml_service.assets import prepare_asset
-from ml_service.perception import Perceiver
 from ml_service.render import render
 from tests.ml_service.render import goldens
 from tests.ml_service.render.photos import load_photo
 from tests.support import images
 
 DEMO = Path(__file__).resolve().parents[3] / "ml_service" / "demo_assets"
-
-
-@pytest.fixture(scope="module")
-def perceiver():
-    with Perceiver.from_settings() as p:
-        yield p
 
 
 def _asset(name: str):
