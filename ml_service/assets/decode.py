@@ -2,6 +2,12 @@
 
 Caps are checked before the full decode: byte size, magic bytes (PNG, JPEG, WebP only), and
 the pixel count read from the header, so a decompression bomb is refused without allocating.
+
+Shopper photos go through ``ml_service.image_io`` (BGR, 10 MB, errors of the perception
+service); product images come here because they differ in what they must keep and allow:
+the alpha channel (a cut-out packshot), a larger byte cap (15 MB: print-quality packshots),
+a wider aspect ratio (20: a necklace laid out flat) and asset errors with a ``reason``. The
+format sniffing is the same and is shared.
 """
 
 from __future__ import annotations
@@ -13,26 +19,12 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ml_service.image_io import sniff
 from ml_service.render.errors import AssetUnreadable
 
 MAX_BYTES = 15 * 1024 * 1024
 MAX_PIXELS = 24_000_000
 MAX_ASPECT = 20.0
-
-_MAGIC = {
-    b"\x89PNG\r\n\x1a\n": "PNG",
-    b"\xff\xd8\xff": "JPEG",
-}
-
-
-def sniff(data: bytes) -> str | None:
-    """The format named by the magic bytes, or None when it is not one we accept."""
-    for magic, name in _MAGIC.items():
-        if data.startswith(magic):
-            return name
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    return None
 
 
 def decode_image(

@@ -35,6 +35,7 @@ from ml_service.render.geometry import (
 from ml_service.types import Body, Face
 
 MIN_VISIBILITY = 0.5
+OUTLINE_SAMPLES = 64.0  # samples across the shoulder joints when reading the outline
 HEAD_BELOW_JOINTS = 0.3  # chin below the shoulder joints by this (in joint distances): refuse
 MOUTH_LEFT, MOUTH_RIGHT = 9, 10  # BlazePose mouth corners
 SEAM_PER_JOINT = (0.95, 1.6)  # seam half-breadth / joint half-breadth, allowed range
@@ -78,25 +79,28 @@ class BodyFit:
 
 @dataclass(frozen=True)
 class Outline:
-    """The silhouette in the upright frame: for each row ``v`` (integers from ``v0``), how far
-    the person reaches to the image-left (``left`` >= 0) and image-right, through the centre
-    column; NaN where the centre column is not on the person."""
+    """The silhouette in the upright frame, sampled every ``step`` pixels: for each row ``v``
+    (from ``v0``), how far the person reaches to the image-left (``left`` >= 0) and
+    image-right, through the centre column (NaN where the centre column is not on the
+    person); for each column ``u`` (from ``u0``), the first row below the chin on the
+    person. All in pixels."""
 
-    v0: int
+    v0: float
     left: F64
     right: F64
-    top: F64  # for each column u (integers from u0), the first row below the chin on the person
-    u0: int
+    top: F64
+    u0: float
+    step: float = 1.0
 
     def side(self, v: float, sign: float) -> float:
         """The reach at row ``v`` on side ``sign`` (-1 image-left, +1 image-right), or NaN."""
-        i = round(v) - self.v0
+        i = round((v - self.v0) / self.step)
         values = self.left if sign < 0 else self.right
         return float(values[i]) if 0 <= i < len(values) else float("nan")
 
     def top_at(self, u: float) -> float:
         """The outline's top edge (row) at column ``u``, or NaN."""
-        i = round(u) - self.u0
+        i = round((u - self.u0) / self.step)
         return float(self.top[i]) if 0 <= i < len(self.top) else float("nan")
 
 
@@ -171,17 +175,22 @@ def _check_facing(lm: F64, origin: F64, down: F64, joints: float) -> None:
 def _outline(
     mask: NDArray[np.float32], *, origin: F64, across: F64, down: F64, joints: float, chin: F64
 ) -> Outline:
-    """Sample the mask in the upright frame and read its top edge and sides."""
-    half = int(1.6 * joints)
-    v_top = int(np.floor(float((chin - origin) @ down)))
-    v_bottom = int(1.8 * joints)
-    us = np.arange(-half, half + 1, dtype=np.float64)
-    vs = np.arange(v_top, v_bottom + 1, dtype=np.float64)
+    """Sample the mask in the upright frame and read its top edge and sides (every
+    ``step`` pixels: about 100 samples across the shoulders are plenty)."""
+    step = max(1.0, joints / OUTLINE_SAMPLES)
+    half = int(1.6 * joints / step)
+    v_top = float(np.floor(float((chin - origin) @ down)))
+    us = np.arange(-half, half + 1, dtype=np.float64) * step
+    vs = v_top + np.arange(0, int((1.8 * joints - v_top) / step) + 1, dtype=np.float64) * step
     grid_u, grid_v = np.meshgrid(us, vs)
     map_x = (origin[0] + grid_u * across[0] + grid_v * down[0]).astype(np.float32)
     map_y = (origin[1] + grid_u * across[1] + grid_v * down[1]).astype(np.float32)
     upright = cv2.remap(
-        mask.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        np.asarray(mask, np.float32),
+        map_x,
+        map_y,
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
     )
     inside = np.asarray(upright, np.float32) > 0.5
     centre = half
@@ -196,7 +205,14 @@ def _outline(
     # The first row on the person below the chin, per column (the neck columns start on it).
     hit = inside.argmax(axis=0).astype(np.float64)
     hit[~inside.any(axis=0)] = np.nan
-    return Outline(v0=v_top, left=left, right=right, top=hit + v_top, u0=-half)
+    return Outline(
+        v0=v_top,
+        left=left * step,
+        right=right * step,
+        top=hit * step + v_top,
+        u0=-half * step,
+        step=step,
+    )
 
 
 @dataclass(frozen=True)
@@ -267,7 +283,10 @@ def _arm(
     if outline is not None and (pose_deg is None or pose_deg < RAISED_ARM_DEG):
         edge = _outer_edge_deg(outline, float((seam - frame.origin) @ down), sign, frame.joints)
         if edge is not None:
-            out_deg = edge
+            # An outline drawing in below the shoulder is more often something in front of
+            # the arm (a bag, a helmet held at the side) than an arm pointing inwards: an arm
+            # seen that way has its elbow seen, and then the pose decides.
+            out_deg = edge if pose_deg is not None else max(edge, 0.0)
     a = np.radians(out_deg)
     return np.asarray(down * np.cos(a) + across * sign * np.sin(a), np.float64)
 

@@ -14,8 +14,6 @@ import typer
 
 from ml_service.errors import MLError
 
-MAX_PRODUCT_BYTES = 15 * 1024 * 1024
-
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
@@ -104,11 +102,14 @@ def _parse_anchors(raw: str | None) -> dict[str, list[float]] | None:
 
 
 def _read_bounded(path: Path) -> bytes:
+    """The product image's bytes, refused above the asset decoder's cap before reading."""
+    from ml_service.assets.decode import MAX_BYTES  # noqa: PLC0415 - heavy imports per command
+
     try:
         if not path.is_file():
             raise _fail(f"no such product image: {path}", 2)
-        if path.stat().st_size > MAX_PRODUCT_BYTES:
-            raise _fail(f"the product image is over {MAX_PRODUCT_BYTES} bytes", 2)
+        if path.stat().st_size > MAX_BYTES:
+            raise _fail(f"the product image is over {MAX_BYTES} bytes", 2)
         return path.read_bytes()
     except OSError as exc:
         raise _fail(f"cannot read {path}: {exc.strerror or exc}", 2) from None

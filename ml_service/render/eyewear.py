@@ -270,37 +270,70 @@ def _draw_arms(
     *,
     hair: F32 | None,
 ) -> F32:
-    """Draw the arms; past the first millimetres behind the hinge, ``hair`` (0..1 in the
-    ROI) is in front of them."""
+    """Draw the arms (one stroke per visible stretch: a line per sample cost more than the
+    rest of the render); past the first millimetres behind the hinge,
+    ``hair`` (0..1 in the ROI) is in front of them. Farther along, an arm is a little
+    darker (farther from the light)."""
     h, w = roi.shape
-    out = base
     z0 = float(frame.origin[2])
     for uv, visible, depth in arms:
-        near = np.zeros((h, w), np.uint8)
-        far = np.zeros((h, w), np.uint8)
-        shade = np.zeros((h, w), np.uint8)
-        pts = np.round((uv - [roi.x0, roi.y0]) * 16).astype(np.int32)
-        n = len(pts)
-        spacing = TEMPLE_LENGTH_MM * frame.ipd_mm / DEFAULT_IPD_MM / max(n - 1, 1)  # mm
-        for i in range(n - 1):
-            if not (visible[i] and visible[i + 1]):
-                continue
-            thick = max(1, round(TEMPLE_THICKNESS_MM * frame.px_per_mm * z0 / depth[i]))
-            p, q = (int(pts[i, 0]), int(pts[i, 1])), (int(pts[i + 1, 0]), int(pts[i + 1, 1]))
-            behind = i * spacing > HAIR_FREE_MM
-            cv2.line(far if behind else near, p, q, 255, thick, cv2.LINE_AA, shift=4)
-            # Farther along the arm is farther from the light: a little darker.
-            cv2.line(shade, p, q, int(255 * (1 - 0.35 * i / n)), thick, cv2.LINE_AA, shift=4)
-        mask = np.maximum(near, far)
-        if not mask.any():
+        if not visible.any():
             continue
-        alpha = near.astype(np.float32) / 255.0
-        far_alpha = far.astype(np.float32) / 255.0
+        n = len(uv)
+        spacing = TEMPLE_LENGTH_MM * frame.ipd_mm / DEFAULT_IPD_MM / max(n - 1, 1)  # mm
+        split = min(n - 1, int(np.ceil(HAIR_FREE_MM / spacing)))
+        half = 0.5 * np.maximum(TEMPLE_THICKNESS_MM * frame.px_per_mm * z0 / depth, 1.0)
+        # Work in the arm's own box within the ROI (an arm is a small part of it).
+        local = roi_around(uv - [roi.x0, roi.y0], (w, h), pad=int(2 * half.max()) + 2)
+        if local.empty:
+            continue
+        points = uv - [roi.x0 + local.x0, roi.y0 + local.y0]
+        near = np.zeros(local.shape, np.uint8)
+        far = np.zeros(local.shape, np.uint8)
+        for start, stop in _runs(visible):
+            for canvas, lo, hi in ((near, start, min(stop, split)), (far, max(start, split), stop)):
+                if hi - lo >= 1:
+                    _ribbon(canvas, points[lo : hi + 1], half[lo : hi + 1])
+        alpha = near.astype(np.float32) * np.float32(1.0 / 255.0)
+        far_alpha = far.astype(np.float32) * np.float32(1.0 / 255.0)
         if hair is not None:
-            far_alpha *= 1.0 - hair
+            far_alpha *= 1.0 - local.of(hair)
         alpha = np.maximum(alpha, far_alpha)
-        tone = np.where(mask > 0, shade.astype(np.float32) / np.maximum(mask, 1), 1.0).astype(
-            np.float32
-        )
-        out = over(out, colour[None, None, :] * tone[:, :, None], alpha)
-    return out
+        tone = _arm_tone(points, local.shape)[:, :, None]
+        local.of(base)[:] = over(local.of(base), colour[None, None, :] * tone, alpha)
+    return base
+
+
+def _runs(visible: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """(first, last) sample indices of each stretch of consecutive visible samples."""
+    runs, start = [], None
+    for i, seen in enumerate(visible):
+        if seen and start is None:
+            start = i
+        elif not seen and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    if start is not None:
+        runs.append((start, len(visible) - 1))
+    return runs
+
+
+def _ribbon(canvas: NDArray[np.uint8], points: F64, half: F64) -> None:
+    """Draw a polyline ``2 * half`` thick (its mean: an arm tapers little), anti-aliased.
+    One call per stretch; OpenCV joins the segments round, so a foreshortened arm that
+    doubles back on itself stays a clean stroke."""
+    thick = max(1, round(2.0 * float(np.mean(half))))
+    pts = np.round(points * 16).astype(np.int32).reshape(-1, 1, 2)
+    cv2.polylines(canvas, [pts], False, 255, thick, cv2.LINE_AA, shift=4)
+
+
+def _arm_tone(points: F64, shape: tuple[int, int]) -> F32:
+    """1 at the hinge fading to 0.65 at the arm's far end, along the arm's image direction."""
+    d = points[-1] - points[0]
+    length2 = float(d @ d)
+    if length2 < 1.0:
+        return np.ones(shape, np.float32)
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    t = ((xs - points[0, 0]) * d[0] + (ys - points[0, 1]) * d[1]) / length2
+    return np.asarray(1.0 - 0.35 * np.clip(t, 0.0, 1.0), np.float32)

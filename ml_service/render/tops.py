@@ -27,11 +27,9 @@ from ml_service.render.composite import (
     gaussian,
     gaussian_colour,
     luminance,
-    over,
     polygon_mask,
     roi_around,
     to_float,
-    to_u8,
     warp_affine_into,
 )
 from ml_service.render.errors import CannotRender
@@ -44,6 +42,8 @@ from ml_service.render.geometry import (
     FOREHEAD_TOP,
     HIP_LEFT,
     HIP_RIGHT,
+    SHOULDER_LEFT,
+    SHOULDER_RIGHT,
     WRIST_LEFT,
     WRIST_RIGHT,
     face_oval,
@@ -68,7 +68,7 @@ SLEEVE_TURN_DEG = (-70.0, 45.0)  # how far a sleeve may turn from its packshot a
 OUTLINE_MARGIN = 0.06  # the garment may stand this far (in shoulder breadths) off the outline
 FOREARM_WIDTH = 0.2  # in shoulder breadths
 ARM_WIDTH = 0.25  # an upper arm seen from the front, in shoulder breadths
-UPPER_ARM = 0.9  # shoulder seam to elbow, in shoulder breadths
+ARM_BAND = 0.3  # how far in from the outline a hanging arm reaches, in shoulder breadths
 FULL_BODY_TORSO = 1.0  # hips at least this far below the shoulders are trusted (breadths)
 MIN_TORSO_HALF = 0.42  # a slim torso's half width from the front, in shoulder breadths
 MIN_SQUEEZE = 0.6
@@ -242,6 +242,7 @@ class TopRenderer:
         grow = max(1, int(0.01 * g.breadth))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
         self._layers: dict[int, PyramidCache] = {}
+        self._outlines: dict[int, F64] = {}
         for part in (TORSO, SLEEVE_LEFT, SLEEVE_RIGHT):
             inside = (g.parts == part).astype(np.uint8)
             if part != TORSO:
@@ -252,8 +253,7 @@ class TopRenderer:
                 layer[:, :, :3] * _volume(g, part)[:, :, None], 0, 255
             ).astype(np.uint8)
             self._layers[part] = PyramidCache(layer)
-        h, w = g.image.shape[:2]
-        self._corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+            self._outlines[part] = _part_outline(layer[:, :, 3])
 
     def draw(
         self, image: NDArray[np.uint8], body: Body, face: Face | None, options: RenderOptions
@@ -268,40 +268,66 @@ class TopRenderer:
         }
         parts = [(TORSO, placement.torso), (SLEEVE_LEFT, placement.sleeves[0]),
                  (SLEEVE_RIGHT, placement.sleeves[1])]  # fmt: skip
-        extent = np.vstack([self._corners @ m[:, :2].T + m[:, 2] for _, m in parts])
-        roi = roi_around(extent, (w, h), pad=4)
+        outlines = {
+            TORSO: _apply(placement.torso, placement.squeeze_points(self._outlines[TORSO])),
+            SLEEVE_LEFT: _apply(placement.sleeves[0], self._outlines[SLEEVE_LEFT]),
+            SLEEVE_RIGHT: _apply(placement.sleeves[1], self._outlines[SLEEVE_RIGHT]),
+        }
+        roi = roi_around(np.vstack(list(outlines.values())), (w, h), pad=4)
         if roi.empty:
             geometry["drawn"] = False
             return geometry
         scale = fit.breadth / self.garment.breadth
-        colour = np.zeros((*roi.shape, 3), np.float32)
-        alpha = np.zeros(roi.shape, np.float32)
-        for part, matrix in parts:
+        layer, to_level = self._layers[TORSO].for_scale(scale)
+        garment = _warp_torso(layer, to_level, placement, roi)  # BGRA uint8
+        colour = np.ascontiguousarray(garment[:, :, :3])
+        alpha = garment[:, :, 3].astype(np.float32) * np.float32(1.0 / 255.0)
+        for part, matrix in parts[1:]:
+            # Each sleeve only where it is: the torso covers most of the region.
+            box = roi_around(outlines[part], (w, h), pad=2)
+            sub = Roi(max(box.x0, roi.x0), max(box.y0, roi.y0),
+                      min(box.x1, roi.x1), min(box.y1, roi.y1))  # fmt: skip
+            if sub.empty:
+                continue
             layer, to_level = self._layers[part].for_scale(scale)
-            if part == TORSO:
-                warped = to_float(_warp_torso(layer, to_level, placement, roi))
-            else:
-                full = np.vstack([matrix, [0, 0, 1]]) @ np.linalg.inv(to_level)
-                warped = to_float(warp_affine_into(layer, full[:2], roi))
-            a = warped[:, :, 3]
-            colour = over(colour, warped[:, :, :3], a)
-            alpha = alpha + a * (1.0 - alpha)
-        # Un-premultiply: "over" onto black accumulated colour * coverage.
-        colour = (colour / np.maximum(alpha, 1e-6)[:, :, None]).astype(np.float32)
+            full = np.vstack([matrix, [0, 0, 1]]) @ np.linalg.inv(to_level)
+            sleeve = warp_affine_into(layer, full[:2], sub)
+            inner = Roi(sub.x0 - roi.x0, sub.y0 - roi.y0, sub.x1 - roi.x0, sub.y1 - roi.y0)
+            a = sleeve[:, :, 3].astype(np.float32) * np.float32(1.0 / 255.0)
+            below = inner.of(alpha)
+            inner.of(colour)[:] = _blend(
+                np.ascontiguousarray(sleeve[:, :, :3]), inner.of(colour), a
+            )
+            inner.of(alpha)[:] = below + a * (1.0 - below)
         alpha = gaussian(alpha, 0.6)
-        base = to_float(roi.of(image))
         if body.mask is not None:
-            alpha = alpha * _near_outline(body.mask, roi, OUTLINE_MARGIN * fit.breadth)
+            alpha *= _near_outline(body.mask, roi, OUTLINE_MARGIN * fit.breadth)
         if options.occlusion:
             bare = _bare_upper_arms(self.garment, placement, fit, body)
-            alpha = alpha * (1.0 - _in_front(body, face, roi, fit, bare))
+            alpha *= 1.0 - _in_front(body, face, roi, fit, bare)
+        base = np.ascontiguousarray(roi.of(image))
         if options.match_colour:
-            colour = _match_light(
-                colour, base, body=body, roi=roi, image=image, breadth=fit.breadth
-            )
-        roi.of(image)[:] = to_u8(over(base, colour, alpha))
+            gains = _light(base, body=body, roi=roi, image=image, breadth=fit.breadth)
+            colour = np.asarray(cv2.multiply(colour, gains, dtype=cv2.CV_8U), np.uint8)
+        roi.of(image)[:] = _blend(colour, base, alpha)
         geometry["drawn"] = bool(alpha.max(initial=0.0) > 0.02)
         return geometry
+
+
+def _part_outline(alpha: NDArray[np.uint8], samples: int = 9) -> F64:
+    """Points around a part layer's box (garment pixels), dense enough down its sides that
+    the torso's narrowing cannot move the part outside their hull."""
+    ys, xs = np.nonzero(alpha)
+    if ys.size == 0:
+        return np.zeros((1, 2), np.float64)
+    x0, x1, y0, y1 = float(xs.min()), float(xs.max()) + 1, float(ys.min()), float(ys.max()) + 1
+    side = np.linspace(y0, y1, samples)
+    return np.vstack([np.column_stack([np.full(samples, x0), side]),
+                      np.column_stack([np.full(samples, x1), side])])  # fmt: skip
+
+
+def _apply(matrix: F64, points: F64) -> F64:
+    return np.asarray(points @ matrix[:, :2].T + matrix[:, 2], np.float64)
 
 
 def _warp_torso(
@@ -370,31 +396,41 @@ def _spine(body: Body, face: Face | None, fit: BodyFit) -> F64 | None:
 
 
 def _near_outline(mask: NDArray[np.float32], roi: Roi, margin: float) -> F32:
-    """1 on the person and within ``margin`` pixels of them, fading to 0 beyond."""
-    inside = (roi.of(mask) > 0.5).astype(np.uint8)
+    """1 on the person and within about ``margin`` pixels of them, fading to 0 beyond (box
+    filters: a round dilation this wide cost more than the whole composite)."""
+    inside = (roi.of(mask) > 0.5).astype(np.float32)
     r = max(1, round(margin))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    grown = np.asarray(cv2.dilate(inside, kernel), np.float32)
-    return gaussian(grown, max(1.0, 0.4 * r))
+    grown = (cv2.blur(inside, (2 * r + 1, 2 * r + 1)) > 0.02).astype(np.float32)
+    soft = max(3, 2 * (r // 2) + 1)
+    return np.asarray(cv2.blur(grown, (soft, soft)), np.float32)
 
 
 def _bare_upper_arms(garment: Garment, placement: Placement, fit: BodyFit, body: Body) -> list[F64]:
-    """Per side, the arm between the sleeve's end and the elbow (image polygons): it hangs in
-    front of the torso's side, which the flat garment would otherwise paint over it."""
+    """Per side whose elbow is seen, the upper arm between the sleeve's end and the elbow
+    (an image polygon around the pose's shoulder-to-elbow line): it hangs in front of the
+    torso's side, which the flat garment would otherwise paint over it. Not guessed when the
+    elbow is not seen: a wrong guess cuts a hole into the shirt."""
     lm = np.asarray(body.landmarks, np.float64)
     out = []
-    for i, (side, elbow_i) in enumerate((("left", ELBOW_RIGHT), ("right", ELBOW_LEFT))):
-        arm, seam = fit.arms[i], fit.seams[i]
-        outer = placement.point(garment, f"sleeve_{side}")
-        inner = placement.point(garment, f"cuff_{side}")
-        reach = UPPER_ARM * fit.breadth
-        if lm[elbow_i, 3] >= MIN_VISIBILITY:
-            reach = max(reach * 0.5, float((lm[elbow_i, :2] - seam) @ arm))
-        ends = [float((p - seam) @ arm) for p in (outer, inner)]
-        if reach <= max(ends):
+    pairs = ((ELBOW_RIGHT, SHOULDER_RIGHT), (ELBOW_LEFT, SHOULDER_LEFT))
+    for side, (elbow_i, shoulder_i) in zip(("left", "right"), pairs, strict=True):
+        if lm[elbow_i, 3] < MIN_VISIBILITY or lm[shoulder_i, 3] < MIN_VISIBILITY:
+            continue
+        shoulder, elbow = lm[shoulder_i, :2], lm[elbow_i, :2]
+        length = float(np.linalg.norm(elbow - shoulder))
+        if length < 1.0:
+            continue
+        axis = (elbow - shoulder) / length
+        ends = [
+            float((placement.point(garment, f"{k}_{side}") - shoulder) @ axis)
+            for k in ("sleeve", "cuff")
+        ]
+        start = max(ends)
+        if start >= length:
             continue  # a long sleeve: nothing bare above the elbow
-        out.append(np.array([outer, inner, inner + arm * (reach - ends[1]),
-                             outer + arm * (reach - ends[0])]))  # fmt: skip
+        half = 0.5 * ARM_WIDTH * fit.breadth * np.array([-axis[1], axis[0]])
+        a, b = shoulder + axis * start, elbow
+        out.append(np.array([a - half, a + half, b + half, b - half]))
     return out
 
 
@@ -405,11 +441,15 @@ def _in_front(body: Body, face: Face | None, roi: Roi, fit: BodyFit, bare: list[
     keep = np.zeros((h, w), np.float32)
     if face is not None:
         keep = np.maximum(keep, polygon_mask(face_oval(face), roi, feather=1.5))
-    for polygon in bare:
-        arm = polygon_mask(polygon, roi, feather=1.0)
-        if body.mask is not None:
-            arm *= roi.of(body.mask) > 0.5
-        keep = np.maximum(keep, arm)
+    if bare and body.mask is not None:
+        # A hanging arm is the outer part of the silhouette: the bare arm below a sleeve is
+        # kept only that near the outline, never the middle of the chest.
+        person = (roi.of(body.mask) > 0.5).astype(np.uint8)
+        r = max(1, round(ARM_BAND * fit.breadth))
+        core = np.asarray(cv2.erode(person, np.ones((2 * r + 1, 2 * r + 1), np.uint8)), np.uint8)
+        band = (person > core).astype(np.float32)
+        for polygon in bare:
+            keep = np.maximum(keep, polygon_mask(polygon, roi, feather=1.0) * band)
     lm = np.asarray(body.landmarks, np.float64)
     arms = np.zeros((h, w), np.uint8)
     thick = max(2, int(FOREARM_WIDTH * fit.breadth))
@@ -430,19 +470,24 @@ def _in_front(body: Body, face: Face | None, roi: Roi, fit: BodyFit, bare: list[
     return out
 
 
-def _folds(base: F32, breadth: float) -> F32:
-    """The photo's shading at fold scale relative to its broad light, 1 where nothing.
+def _folds(base_u8: NDArray[np.uint8], breadth: float, person: F32 | None) -> F32:
+    """The photo's shading at fold scale relative to its broad light, 1 where nothing (and
+    off the ``person`` mask, when given).
 
     Shading keeps a surface's colour and only darkens it; a change of colour is a change of
     material (a badge, a shirt under an open coat), which must not print through. Both are
     smooth, so they are worked out on a copy reduced to about 80 pixels per shoulder
     breadth (the blurs at full size would cost more than the rest of the render)."""
-    h, w = base.shape[:2]
+    h, w = base_u8.shape[:2]
     factor = max(1.0, breadth / SHADING_PX_PER_BREADTH)
-    small = base
+    small_u8 = base_u8
     if factor > 1.0:
         size = (max(1, round(w / factor)), max(1, round(h / factor)))
-        small = np.asarray(cv2.resize(base, size, interpolation=cv2.INTER_AREA), np.float32)
+        small_u8 = np.asarray(cv2.resize(base_u8, size, interpolation=cv2.INTER_AREA), np.uint8)
+    small = to_float(small_u8)
+    weight = None
+    if person is not None:
+        weight = np.asarray(cv2.resize(person, small_u8.shape[1::-1]), np.float32)
     b = breadth / factor
     fold, light = max(0.8, FOLD_SIGMA * b), max(2.0, 0.25 * b)
     near, far = gaussian_colour(small, fold), gaussian_colour(small, light)
@@ -450,6 +495,8 @@ def _folds(base: F32, breadth: float) -> F32:
     shade = np.clip(ratio, *FOLD_RANGE) ** FOLD_STRENGTH
     drift = np.abs(_chromaticity(near) - _chromaticity(far)).sum(axis=2)
     shade = 1.0 + (shade - 1.0) * np.clip(1.0 - drift / CHROMA_TOLERANCE, 0.0, 1.0)
+    if weight is not None:
+        shade = 1.0 + (shade - 1.0) * weight  # the person's folds only, not the background
     if factor > 1.0:
         shade = cv2.resize(shade, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.asarray(shade, np.float32)
@@ -460,20 +507,24 @@ def _chromaticity(bgr: F32) -> F32:
     return out
 
 
-def _match_light(
-    colour: F32,
-    base: F32,
+def _blend(top: NDArray[np.uint8], bottom: NDArray[np.uint8], alpha: F32) -> NDArray[np.uint8]:
+    """``top`` over ``bottom`` (uint8 BGR) with coverage ``alpha`` (one pass in OpenCV)."""
+    a = np.ascontiguousarray(alpha, np.float32)
+    return np.asarray(cv2.blendLinear(top, np.ascontiguousarray(bottom), a, 1.0 - a), np.uint8)
+
+
+def _light(
+    base: NDArray[np.uint8],
     *,
     body: Body,
     roi: Roi,
     image: NDArray[np.uint8],
     breadth: float,
 ) -> F32:
-    """The photo's broad shading (not its fine texture: logos and seams of the clothes
-    underneath stay out) and its light's colour and level carried onto the garment."""
-    shade = _folds(base, breadth)
-    if body.mask is not None:
-        shade = 1.0 + (shade - 1.0) * roi.of(body.mask)
+    """Per-pixel, per-channel gains (H x W x 3) for the garment: the photo's broad shading
+    (not its fine texture: logos and seams of the clothes underneath stay out), and its
+    light's colour and level."""
+    shade = _folds(base, breadth, None if body.mask is None else roi.of(body.mask))
     # The light's colour from the surroundings, not from the clothes being covered, and its
     # level from the person (a sparse sample is plenty for two averages).
     sample = image[::SAMPLE_STEP, ::SAMPLE_STEP].reshape(-1, 3).astype(np.float32)
@@ -488,7 +539,5 @@ def _match_light(
     lit = sample[person] if person.sum() > 16 else sample
     level = float((lit @ np.array([0.114, 0.587, 0.299], np.float32)).mean()) / 255.0
     exposure = float(np.clip((level / 0.45) ** 0.25, 0.8, 1.1))
-    out: F32 = np.clip(
-        colour * shade[:, :, None] * cast[None, None, :] * exposure, 0.0, 1.0
-    ).astype(np.float32)
-    return out
+    gain = (shade * np.float32(exposure)).astype(np.float32)
+    return np.asarray(cv2.merge([gain * np.float32(c) for c in cast]), np.float32)

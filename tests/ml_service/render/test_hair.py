@@ -7,10 +7,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 from ml_service.assets import prepare_asset
-from ml_service.perception import Perceiver
 from ml_service.render import RenderOptions, render
 from ml_service.render.composite import Roi
 from ml_service.render.geometry import FACE_OVAL
@@ -108,12 +106,6 @@ def test_a_hat_grows_to_sit_on_wide_hair() -> None:
     plain = render(img, bald, hat).geometry["faces"][0]["head_width_px"]
     on_hair = render(img, analysis, hat).geometry["faces"][0]["head_width_px"]
     assert plain * 1.1 < on_hair <= plain * 1.3 + 0.5
-
-
-@pytest.fixture(scope="module")
-def perceiver():
-    with Perceiver.from_settings() as p:
-        yield p
 
 
 def test_hair_on_the_astronaut(perceiver) -> None:

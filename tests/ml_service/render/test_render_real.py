@@ -16,19 +16,12 @@ from typer.testing import CliRunner
 
 from gateway.cli import app
 from ml_service.assets import prepare_asset
-from ml_service.perception import Perceiver
 from ml_service.render import render
 from tests.ml_service.render import goldens
 from tests.ml_service.render.photos import load_photo
 from tests.support import images
 
 DEMO = Path(__file__).resolve().parents[3] / "ml_service" / "demo_assets"
-
-
-@pytest.fixture(scope="module")
-def perceiver():
-    with Perceiver.from_settings() as p:
-        yield p
 
 
 def _asset(name: str):
@@ -131,18 +124,27 @@ def test_cli_renders_and_prints_geometry(tmp_path: Path) -> None:
         (["--photo", "/etc/hostname"], "not a JPEG"),
         (["--photo", "ASTRO", "--category", "shoes"], "unknown category"),
         (["--photo", "ASTRO", "--anchors", "[1,2]"], "--anchors"),
+        (["--photo", "ASTRO", "--anchors", '{"bridge": [99999, 1]}'], "outside"),
+        (["--photo", "ASTRO", "--frame-width-mm", "3"], "not plausible"),
+        (["--photo", "ASTRO", "--product-image", "HUGE"], "over 15728640 bytes"),
+        (["--photo", "ASTRO", "--product-image", "JUNK"], "not a PNG, JPEG or WebP"),
+        (["--photo", "ASTRO", "--product-image", "/nonexistent.png"], "no such product image"),
+        (["--photo", "ASTRO", "-o", "/nonexistent-dir/o.png"], "cannot write"),
         ([], "exactly one of"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
-    args = [str(images.test_image("astronaut")) if a == "ASTRO" else a for a in args]
-    base = [
-        "render",
-        "--product-image",
-        str(DEMO / "glasses-round-black.png"),
-        "-o",
-        str(tmp_path / "o.png"),
-    ]
+    huge, junk = tmp_path / "huge.png", tmp_path / "junk.png"
+    with huge.open("wb") as f:
+        f.truncate(15 * 1024 * 1024 + 1)  # sparse: refused by its size before reading
+    junk.write_bytes(b"<svg xmlns='http://www.w3.org/2000/svg'/>" * 20)
+    named = {"ASTRO": str(images.test_image("astronaut")), "HUGE": str(huge), "JUNK": str(junk)}
+    args = [named.get(a, a) for a in args]
+    base = ["render"]
+    if "--product-image" not in args:
+        base += ["--product-image", str(DEMO / "glasses-round-black.png")]
+    if "-o" not in args:
+        base += ["-o", str(tmp_path / "o.png")]
     if "--category" not in args:
         base += ["--category", "eyewear"]
     result = CliRunner().invoke(app, base + args)

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from ml_service.assets import prepare_asset
-from ml_service.perception import Perceiver
 from ml_service.render import render
 from ml_service.render.body_fit import BodyFit, fit_body
 from ml_service.render.errors import CannotRender
@@ -196,12 +195,6 @@ def test_render_keeps_face_forearm_and_background(shirt) -> None:
     person = (body.mask > 0.5).astype(np.uint8)
     near = cv2.dilate(person, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (61, 61)))
     assert not changed[near == 0].any()
-
-
-@pytest.fixture(scope="module")
-def perceiver():
-    with Perceiver.from_settings() as p:
-        yield p
 
 
 @pytest.mark.parametrize("photo", ["astronaut", "bus_person"])

@@ -12,19 +12,12 @@ from typer.testing import CliRunner
 
 from gateway.cli import app
 from ml_service.assets import prepare_asset
-from ml_service.perception import Perceiver
 from ml_service.render import VideoRenderer, render, render_video
 from ml_service.render.errors import TryOnInputError
 from tests.support import images
 
 DEMO = Path(__file__).resolve().parents[3] / "ml_service" / "demo_assets"
 WARM_UP = 5  # frames for the filters to settle
-
-
-@pytest.fixture(scope="module")
-def perceiver():
-    with Perceiver.from_settings() as p:
-        yield p
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +81,7 @@ def test_a_moving_face_is_followed_smoothly(perceiver, glasses) -> None:
     steps = _steps(track)
     acceleration = np.linalg.norm(np.diff(track, 2, axis=0), axis=2).max(axis=1)
     assert steps[WARM_UP:].mean() > 0.9  # it moves with the face (1.1 px per frame here)...
-    assert error.max() < 1.5  # ...staying on it (a little smoothing lag)...
+    assert error.max() < 2.0  # ...staying on it (the smoothing lags by under 2 frames)...
     assert acceleration[WARM_UP:].max() < 0.5  # ...without jerks
 
 
