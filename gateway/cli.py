@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from gateway.settings import GatewaySettings, get_settings
+from gateway.web.cli import demo_app
 
 app = typer.Typer(
     name="tryon",
@@ -21,6 +22,7 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 merchant_app = typer.Typer(help="Merchants (tenants) and their keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(merchant_app, name="merchant")
+app.add_typer(demo_app, name="demo")
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

@@ -12,6 +12,7 @@ from gateway.middleware import RequestContextMiddleware
 from gateway.products import views as products
 from gateway.readiness import Probe, database_probe, http_probe, redis_probe
 from gateway.settings import GatewaySettings, get_settings
+from gateway.web import views as web
 
 
 def _probes(settings: GatewaySettings, app: FastAPI) -> dict[str, Probe]:
@@ -41,4 +42,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(products.router)
+    app.include_router(web.router)
     return app
