@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from gateway.db.session import session_scope
 from gateway.products.models import Product

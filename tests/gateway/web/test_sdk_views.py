@@ -109,7 +109,8 @@ def test_gzip_is_deterministic(sdk_dir: Path) -> None:
     from gateway.web.sdk_files import load
 
     a, b = load(sdk_dir), load(sdk_dir)
-    assert a is not None and b is not None
+    assert a is not None
+    assert b is not None
     assert a.files["tryon.js"].gzipped == b.files["tryon.js"].gzipped
     assert gzip.decompress(a.files["tryon.js"].gzipped) == a.files["tryon.js"].body
 
