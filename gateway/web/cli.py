@@ -24,7 +24,7 @@ def seed_command(
         list[str] | None,
         typer.Option(
             help="An origin the demo's publishable key accepts (repeatable) "
-            "[default: TRYON_PUBLIC_URL's origin]"
+            "[default: TRYON_PUBLIC_URL's origin and its 127.0.0.1/localhost twin]"
         ),
     ] = None,
     migrate: Annotated[
@@ -36,14 +36,18 @@ def seed_command(
     from gateway.api.origins import normalise_origin  # noqa: PLC0415
     from gateway.db.session import make_engine, session_scope  # noqa: PLC0415
     from gateway.settings import get_settings  # noqa: PLC0415
-    from gateway.web.demo.seed import seed  # noqa: PLC0415
+    from gateway.web.demo.seed import default_origins, seed  # noqa: PLC0415
 
     try:
         settings = get_settings()
     except ValidationError as exc:
         raise _fail(f"bad configuration: {exc.errors()[0]['msg']}", 2) from None
     try:
-        origins = [normalise_origin(o) for o in (origin or [settings.public_url])]
+        origins = (
+            [normalise_origin(o) for o in origin]
+            if origin
+            else default_origins(settings.public_url)
+        )
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
     if migrate and settings.is_embedded_db:

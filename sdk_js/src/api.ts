@@ -66,6 +66,12 @@ export class ApiClient {
     return this.render(url, { method: "POST" });
   }
 
+  /** A brand model's photo (it needs the key, so it cannot be a plain `<img src>`). */
+  async image(url: string): Promise<Blob> {
+    const response = await this.fetch(this.resolve(url), { method: "GET", headers: { Accept: "image/*" } }, JSON_TIMEOUT_MS);
+    return response.blob();
+  }
+
   /** The live WebSocket URL (browsers cannot set headers on a WebSocket: the key goes in the query). */
   liveUrl(productId: string, variantId: string | null, session: string | null): string {
     const url = new URL(this.url("/v1/widget/live", { key: this.key, product: productId, variant: variantId, session, output: "render" }));

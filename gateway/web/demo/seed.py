@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.api.origins import normalise_origin
 from gateway.errors import InvalidApiKey
 from gateway.keys import service as keys
 from gateway.keys.models import ApiKey, KeyKind
@@ -29,6 +30,19 @@ class SeedReport:
     products_created: list[str] = field(default_factory=list)
     products_updated: list[str] = field(default_factory=list)
     assets_prepared: list[str] = field(default_factory=list)
+
+
+_LOOPBACK_TWINS = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
+
+
+def default_origins(public_url: str) -> list[str]:
+    """The store's origin and, on a laptop, its loopback twin (127.0.0.1 <-> localhost), so
+    the demo works whichever of the two names the browser was given."""
+    origin = normalise_origin(public_url.rstrip("/"))
+    scheme, _, rest = origin.partition("://")
+    host, colon, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")
+    twin = _LOOPBACK_TWINS.get(host)
+    return [origin] + ([f"{scheme}://{twin}{colon}{port}"] if twin else [])
 
 
 def _image_url(public_url: str, product: DemoProduct) -> str:

@@ -41,17 +41,31 @@ _templates = jinja2.Environment(
 )
 
 
+# On a laptop the demo store plays a merchant's site on one origin and the try-on API on
+# another, as in production (shop.example embeds api.tryon.example): pages on 127.0.0.1 talk
+# to the API on localhost and the other way round. Same process, two origins, real CORS.
+_LOOPBACK_TWINS = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
+
+
+def api_origin(request: Request) -> str:
+    """The origin the demo's widget calls the API on (see ``_LOOPBACK_TWINS``)."""
+    url = request.url
+    host = _LOOPBACK_TWINS.get(url.hostname or "", url.hostname or "")
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{host}{port}"
+
+
 def content_security_policy(request: Request) -> str:
-    """Nothing inline, nothing from elsewhere: what the widget must work under."""
-    host = request.url.netloc
-    ws = "wss" if request.url.scheme == "https" else "ws"
+    """Nothing inline, nothing from elsewhere but the API: what the widget must work under."""
+    api = api_origin(request)
+    ws = api.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
     return "; ".join(
         [
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' data:",
-            f"connect-src 'self' {ws}://{host}",
+            f"connect-src 'self' {api} {ws}",
             "media-src 'self' blob:",
             "form-action 'self'",
             "base-uri 'none'",
@@ -124,7 +138,7 @@ def index(
         items=items,
         demo=demo,
         sdk=_sdk_tag(request, store),
-        api_base=str(request.base_url).rstrip("/"),
+        api_base=api_origin(request),
         cart_count=len(cart.load(request.cookies.get(cart.COOKIE), secret)),
     )
 
@@ -153,7 +167,7 @@ def product_page(
         product=product,
         demo=demo,
         sdk=_sdk_tag(request, store),
-        api_base=str(request.base_url).rstrip("/"),
+        api_base=api_origin(request),
         cart_count=len(cart.load(request.cookies.get(cart.COOKIE), secret)),
     )
 

@@ -42,7 +42,7 @@ button[disabled]{opacity:.5;cursor:default}
 .size p{margin:0}
 .models{display:grid;gap:10px;grid-template-columns:repeat(auto-fill,minmax(120px,1fr))}
 .models button{flex-direction:column;border-radius:12px;padding:6px;background:#fff;color:var(--fg);border:1px solid var(--line)}
-.models img{width:100%;aspect-ratio:3/4;object-fit:cover;border-radius:8px}
+.models .thumb{width:100%;aspect-ratio:3/4;object-fit:cover;border-radius:8px}
 .spinner{width:28px;height:28px;border:3px solid rgba(255,255,255,.3);border-top-color:#fff;border-radius:50%;animation:spin 1s linear infinite}
 @keyframes spin{to{transform:rotate(360deg)}}
 @media (prefers-reduced-motion:reduce){.spinner{animation:none}}

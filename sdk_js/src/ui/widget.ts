@@ -449,7 +449,7 @@ export class Widget {
           h(
             "button",
             { type: "button", "data-model": m.id, onclick: () => void this.runModel(m.id) },
-            m.imageUrl ? h("img", { src: api.resolve(m.imageUrl), alt: "", loading: "lazy", crossorigin: "anonymous" }) : null,
+            m.imageUrl ? this.thumbnail(m.imageUrl) : null,
             m.name || m.id,
           ),
         ),
@@ -458,6 +458,22 @@ export class Widget {
     );
     this.setStatus("");
     this.focusFirst();
+  }
+
+  /** A model photo drawn on a canvas once fetched with the key (no img-src needed in the CSP). */
+  private thumbnail(url: string): HTMLCanvasElement {
+    const canvas = h("canvas", { class: "thumb", "aria-hidden": "true" });
+    this.ctx.api
+      .image(url)
+      .then((blob) => createImageBitmap(blob))
+      .then((bitmap) => {
+        canvas.width = bitmap.width;
+        canvas.height = bitmap.height;
+        canvas.getContext("2d")?.drawImage(bitmap, 0, 0);
+        bitmap.close();
+      })
+      .catch(() => undefined); // the name is still there to choose by
+    return canvas;
   }
 
   private async runModel(modelId: string): Promise<void> {

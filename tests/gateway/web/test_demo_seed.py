@@ -146,6 +146,21 @@ def test_cli_seeds_an_embedded_database_from_scratch_twice(tmp_path: Path) -> No
     assert second.returncode == 0, second.stderr
     assert "demo merchant found" in second.stdout
     assert report["publishable_key"] in second.stdout
+    assert report["merchant_id"] in second.stdout
+
+
+def test_default_origins_include_the_loopback_twin() -> None:
+    from gateway.web.demo.seed import default_origins
+
+    assert default_origins("http://127.0.0.1:8000") == [
+        "http://127.0.0.1:8000",
+        "http://localhost:8000",
+    ]
+    assert default_origins("http://localhost:8000/") == [
+        "http://localhost:8000",
+        "http://127.0.0.1:8000",
+    ]
+    assert default_origins("https://shop.example") == ["https://shop.example"]
 
 
 def test_cli_refuses_a_bad_origin_without_a_traceback(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def test_the_list_shows_every_demo_product_under_a_strict_csp(
     assert policy["default-src"] == "'none'"
     assert policy["script-src"] == "'self'"
     assert policy["style-src"] == "'self'"
-    assert policy["connect-src"] == "'self' ws://testserver"
+    assert policy["connect-src"] == "'self' http://testserver ws://testserver"
     assert policy["frame-ancestors"] == "'none'"
     assert "unsafe" not in r.headers["content-security-policy"]
     # Nothing inline that the policy would have to allow.
@@ -64,6 +64,24 @@ def test_the_product_page_pins_the_sdk_with_its_integrity_hash(
     assert tag.group(2) == manifest["integrity"]
     assert f'data-publishable-key="{demo.publishable_key}"' in page.text
     assert 'data-api-base="http://testserver"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("base", "api"),
+    [
+        ("http://127.0.0.1:8000", "http://localhost:8000"),
+        ("http://localhost:8000", "http://127.0.0.1:8000"),
+        ("https://shop.example", "https://shop.example"),
+    ],
+)
+def test_on_a_laptop_the_widget_calls_the_api_cross_origin(
+    web_client: TestClient, seeded: Callable[..., object], base: str, api: str
+) -> None:
+    seeded()
+    page = web_client.get(base + "/demo/products/round-glasses")
+    assert f'data-api-base="{api}"' in page.text
+    ws = api.replace("http", "ws", 1)
+    assert csp(page)["connect-src"] == f"'self' {api} {ws}"
     assert 'data-tryon-variant="round-glasses-black"' in page.text
     assert page.headers["cache-control"] == "no-store"
 
