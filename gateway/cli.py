@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from gateway.settings import GatewaySettings, get_settings
 from gateway.web.cli import demo_app
+from ml_service import cli as ml_cli
 
 app = typer.Typer(
     name="tryon",
@@ -23,6 +24,8 @@ merchant_app = typer.Typer(help="Merchants (tenants) and their keys.", no_args_i
 app.add_typer(db_app, name="db")
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(demo_app, name="demo")
+app.add_typer(ml_cli.models_app, name="models")
+app.command()(ml_cli.analyze)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

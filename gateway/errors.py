@@ -4,7 +4,10 @@
 
     GatewayError                       500 internal
     ├── BadRequest                     400 bad-request
+    │   ├── EmptyBody                  400 empty-body
     │   └── InvalidInput               422 invalid-input
+    │       ├── InvalidImage           422 invalid-image
+    │       └── NothingToTryOn         422 no-subject-found  (the photo has no face/body)
     ├── Unauthorized                   401 unauthorized
     │   └── InvalidApiKey              401 invalid-api-key
     ├── Forbidden                      403 forbidden
@@ -12,11 +15,15 @@
     │   ├── InsufficientScope          403 insufficient-scope
     │   └── OriginNotAllowed           403 origin-not-allowed
     ├── NotFound                       404 not-found
+    ├── NotAcceptable                  406 not-acceptable
     ├── Conflict                       409 conflict
     ├── PayloadTooLarge                413 payload-too-large
+    │   └── ImageTooLarge              413 image-too-large
     ├── UnsupportedMediaType           415 unsupported-media-type
     ├── RateLimited                    429 rate-limited     (retry_after)
+    │   └── QuotaExceeded              429 quota-exceeded   (retry_after: next month)
     └── ServiceUnavailable             503 unavailable      (retry_after)
+        └── DependencyUnavailable      503 dependency-unavailable (dependency)
 
 Each class carries a stable ``slug`` (the problem ``type``), an HTTP ``status`` and a default
 ``title``; instances carry a human ``detail`` and optional extension members.
@@ -51,8 +58,20 @@ class BadRequest(GatewayError):
     status, slug, title = 400, "bad-request", "Bad request"
 
 
+class EmptyBody(BadRequest):
+    slug, title = "empty-body", "The request body is empty"
+
+
 class InvalidInput(BadRequest):
     status, slug, title = 422, "invalid-input", "Invalid input"
+
+
+class InvalidImage(InvalidInput):
+    slug, title = "invalid-image", "The image cannot be used"
+
+
+class NothingToTryOn(InvalidInput):
+    slug, title = "no-subject-found", "No face or body to try the product on"
 
 
 class Unauthorized(GatewayError):
@@ -86,12 +105,20 @@ class NotFound(GatewayError):
     status, slug, title = 404, "not-found", "Not found"
 
 
+class NotAcceptable(GatewayError):
+    status, slug, title = 406, "not-acceptable", "Not acceptable"
+
+
 class Conflict(GatewayError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
 class PayloadTooLarge(GatewayError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class ImageTooLarge(PayloadTooLarge):
+    slug, title = "image-too-large", "The image is too large"
 
 
 class UnsupportedMediaType(GatewayError):
@@ -114,3 +141,14 @@ class ServiceUnavailable(GatewayError):
         super().__init__(
             detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **ext
         )
+
+
+class QuotaExceeded(RateLimited):
+    slug, title = "quota-exceeded", "The monthly try-on quota is used up"
+
+
+class DependencyUnavailable(ServiceUnavailable):
+    slug, title = "dependency-unavailable", "A service the gateway depends on is unavailable"
+
+    def __init__(self, dependency: str, detail: str | None = None, **ext: Any) -> None:
+        super().__init__(detail or f"{dependency} is unavailable", dependency=dependency, **ext)

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from gateway import problems
 from gateway.api import health
-from gateway.db.session import make_engine
+from gateway.api import metrics as metrics_api
+from gateway.api.edge import BodyLimitMiddleware, SecurityHeadersMiddleware, WidgetCorsMiddleware
+from gateway.db.session import make_engine, session_scope
+from gateway.keys import service as keys
+from gateway.keys import views as keys_views
 from gateway.logging import configure as configure_logging
+from gateway.metrics import MetricsMiddleware
 from gateway.middleware import RequestContextMiddleware
 from gateway.products import views as products
-from gateway.readiness import Probe, database_probe, http_probe, redis_probe
+from gateway.readiness import Probe, amqp_probe, database_probe, http_probe, redis_probe
+from gateway.runtime import build_runtime
 from gateway.settings import GatewaySettings, get_settings
+from gateway.usage import views as usage
 from gateway.web import views as web
+from gateway.widget import views as widget
+
+_ORIGINS_TTL_S = 30.0
 
 
 def _probes(settings: GatewaySettings, app: FastAPI) -> dict[str, Probe]:
@@ -20,9 +35,37 @@ def _probes(settings: GatewaySettings, app: FastAPI) -> dict[str, Probe]:
     timeout = settings.readiness_timeout_s
     if settings.redis_url:
         probes["redis"] = redis_probe(settings.redis_url, timeout)
+    if settings.amqp_url:
+        probes["broker"] = amqp_probe(settings.amqp_url, timeout)
     if settings.ml_url:
         probes["ml"] = http_probe(settings.ml_url.rstrip("/") + "/healthz", timeout)
     return probes
+
+
+class _OriginIndex:
+    """Whether some active publishable key allows an origin (for preflights), cached briefly."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.loaded_at = -_ORIGINS_TTL_S
+        self.origins: frozenset[str] = frozenset()
+
+    def _load(self) -> frozenset[str]:
+        with session_scope(self.app.state.engine) as session:
+            return frozenset(keys.known_origins(session=session))
+
+    async def __call__(self, origin: str) -> bool:
+        now = time.monotonic()
+        if now - self.loaded_at > _ORIGINS_TTL_S:
+            self.origins = await asyncio.to_thread(self._load)
+            self.loaded_at = now
+        return origin in self.origins
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.runtime.close()
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -34,13 +77,28 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         version="1",
         description="Virtual try-on for merchants (secret keys) and their shoppers' widgets "
         "(publishable keys). Errors are RFC 9457 problem+json.",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
+    app.state.runtime = runtime = build_runtime(settings)
     app.state.probes = _probes(settings, app)
     problems.install(app)
+    # Added innermost first: the request id wraps everything, the body cap sits nearest.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        upload_bytes=settings.max_upload_bytes,
+        json_bytes=settings.max_json_bytes,
+    )
+    app.add_middleware(WidgetCorsMiddleware, origin_is_known=_OriginIndex(app))
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
+    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
+    app.include_router(metrics_api.router)
     app.include_router(products.router)
+    app.include_router(keys_views.router)
+    app.include_router(usage.router)
+    app.include_router(widget.router)
     app.include_router(web.router)
     return app

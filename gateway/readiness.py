@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine, text
@@ -73,3 +74,24 @@ async def run_probes(probes: dict[str, Probe], timeout_s: float) -> list[ProbeRe
         return ProbeResult(name, error is None, elapsed, error)
 
     return list(await asyncio.gather(*(one(n, p) for n, p in probes.items())))
+
+
+def amqp_probe(url: str, timeout_s: float) -> Probe:
+    """The broker answers the AMQP 0-9-1 protocol header with a Connection.Start frame."""
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (5671 if parts.scheme == "amqps" else 5672)
+
+    async def probe() -> None:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+        try:
+            writer.write(b"AMQP\x00\x00\x09\x01")
+            await writer.drain()
+            frame = await asyncio.wait_for(reader.readexactly(7), timeout_s)
+            # Frame type 1 (method) on channel 0: Connection.Start.
+            if frame[0] != 1 or frame[1:3] != b"\x00\x00":
+                raise ConnectionError("not an AMQP 0-9-1 broker")
+        finally:
+            writer.close()
+
+    return probe

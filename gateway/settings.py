@@ -32,6 +32,8 @@ class GatewaySettings(BaseSettings):
     redis_url: str | None = Field(default=None, description="Redis URL; default: in-process")
     redis_prefix: str = "tryon:"
     ml_url: str | None = Field(default=None, description="Remote ML service; default: in-process")
+    ml_timeout_s: float = Field(default=15.0, gt=0, description="Per call to a remote ML service")
+    amqp_url: str | None = Field(default=None, description="RabbitMQ URL; default: in-process")
     public_url: str = "http://127.0.0.1:8000"
 
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
@@ -44,6 +46,28 @@ class GatewaySettings(BaseSettings):
 
     readiness_timeout_s: float = Field(default=2.0, gt=0)
     db_connect_timeout_s: int = Field(default=3, ge=1)
+    redis_timeout_s: float = Field(default=0.5, gt=0)
+
+    # Untrusted input (see SECURITY.md): checked before any decoding work is done.
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_json_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=24_000_000, ge=1)
+    max_image_aspect: float = Field(default=5.0, ge=1.0)
+    max_work_side: int = Field(default=2048, ge=64)
+    """Larger uploads are downscaled to this long side before perception and rendering."""
+
+    # Limits for publishable keys.
+    rate_limit_per_key: int = Field(default=600, ge=1, description="Requests per key per minute")
+    rate_limit_per_ip: int = Field(default=120, ge=1, description="Requests per IP per minute")
+    rate_limit_window_s: float = Field(default=60.0, gt=0)
+
+    # Live try-on WebSocket.
+    ws_max_frame_bytes: int = Field(default=512 * 1024, ge=1024)
+    ws_max_fps: float = Field(default=30.0, gt=0)
+    ws_idle_timeout_s: float = Field(default=30.0, gt=0)
+    ws_max_session_s: float = Field(default=900.0, gt=0)
+
+    model_tryon_cache_ttl_s: int = Field(default=86_400, ge=1)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> GatewaySettings:

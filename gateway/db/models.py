@@ -7,6 +7,7 @@ from gateway.merchants.models import Merchant, MerchantStatus
 from gateway.products.models import Category, Product, ProductVariant
 from gateway.sessions.models import TryOnMode, TryOnSession
 from gateway.stores.models import Platform, Store, StoreStatus
+from gateway.usage.models import UsageDaily
 
 __all__ = [
     "ApiKey",
@@ -25,4 +26,5 @@ __all__ = [
     "TryOnAsset",
     "TryOnMode",
     "TryOnSession",
+    "UsageDaily",
 ]

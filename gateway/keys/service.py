@@ -8,13 +8,19 @@ import secrets
 import string
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.db.base import utcnow
-from gateway.errors import InvalidApiKey, NotFound
+from gateway.errors import (
+    Conflict,
+    InsufficientScope,
+    InvalidApiKey,
+    InvalidInput,
+    NotFound,
+)
 from gateway.keys.models import ApiKey, KeyKind
 from gateway.merchants.models import Merchant, MerchantStatus
 
@@ -25,6 +31,7 @@ KEY_PATTERN = re.compile(r"^(pk|sk)_[A-Za-z0-9]{32}$")
 
 SECRET_SCOPES = ("products:read", "products:write", "keys:write", "usage:read")
 PUBLISHABLE_SCOPES = ("widget",)
+_TOUCH_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +107,107 @@ def authenticate(*, session: Session, raw_key: str, now: datetime | None = None)
 
 def revoke(*, session: Session, merchant_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
     """Revoke one of the merchant's keys (idempotent)."""
+    key = get(session=session, merchant_id=merchant_id, key_id=key_id)
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    return key
+
+
+def list_keys(*, session: Session, merchant_id: uuid.UUID) -> list[ApiKey]:
+    """The merchant's keys, newest first (revoked ones included, marked as such)."""
+    return list(
+        session.scalars(
+            select(ApiKey)
+            .where(ApiKey.merchant_id == merchant_id)
+            .order_by(ApiKey.created_at.desc(), ApiKey.id)
+        )
+    )
+
+
+def get(*, session: Session, merchant_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    """One of the merchant's keys, or ``NotFound`` (also for other merchants' keys)."""
     key = session.scalar(
         select(ApiKey).where(ApiKey.id == key_id, ApiKey.merchant_id == merchant_id)
     )
     if key is None:
         raise NotFound("No such API key")
-    if key.revoked_at is None:
-        key.revoked_at = utcnow()
     return key
+
+
+def check_scopes(*, kind: KeyKind, scopes: list[str], granted_by: frozenset[str]) -> None:
+    """A key may only carry scopes of its kind, and only ones its creator holds."""
+    allowed = SECRET_SCOPES if kind is KeyKind.SECRET else PUBLISHABLE_SCOPES
+    unknown = sorted(set(scopes) - set(allowed))
+    if unknown:
+        raise InvalidInput(f"Unknown scopes for a {kind.value} key: {', '.join(unknown)}")
+    if kind is KeyKind.SECRET and not set(scopes) <= granted_by:
+        raise InsufficientScope("A key cannot grant scopes its creator lacks")
+
+
+def update(
+    *,
+    session: Session,
+    merchant_id: uuid.UUID,
+    key_id: uuid.UUID,
+    name: str | None = None,
+    allowed_origins: list[str] | None = None,
+) -> ApiKey:
+    """Rename a key or replace its allowed origins."""
+    key = get(session=session, merchant_id=merchant_id, key_id=key_id)
+    if name is not None:
+        key.name = name
+    if allowed_origins is not None:
+        if key.kind is not KeyKind.PUBLISHABLE:
+            raise InvalidInput("Only publishable keys have allowed origins")
+        key.allowed_origins = list(allowed_origins)
+    return key
+
+
+def rotate(
+    *,
+    session: Session,
+    merchant_id: uuid.UUID,
+    key_id: uuid.UUID,
+    grace: timedelta,
+    now: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """Issue a replacement with the same kind, scopes and origins; the old key keeps working
+    for ``grace`` (zero: it stops now), so callers can switch without downtime."""
+    now = now or utcnow()
+    old = get(session=session, merchant_id=merchant_id, key_id=key_id)
+    if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
+        raise Conflict("This key is already revoked or expired")
+    new, raw = create(
+        session=session,
+        merchant_id=merchant_id,
+        kind=old.kind,
+        name=old.name,
+        allowed_origins=list(old.allowed_origins),
+        scopes=list(old.scopes),
+    )
+    expires = now + grace
+    if old.expires_at is None or expires < old.expires_at:
+        old.expires_at = expires
+    return new, raw
+
+
+def known_origins(*, session: Session, now: datetime | None = None) -> set[str]:
+    """Every origin some active publishable key allows (for CORS preflights)."""
+    now = now or utcnow()
+    rows = session.execute(
+        select(ApiKey.allowed_origins, ApiKey.expires_at).where(
+            ApiKey.kind == KeyKind.PUBLISHABLE, ApiKey.revoked_at.is_(None)
+        )
+    )
+    origins: set[str] = set()
+    for allowed, expires_at in rows:
+        if expires_at is None or expires_at > now:
+            origins.update(allowed)
+    return origins
+
+
+def touch(*, session: Session, key_id: uuid.UUID, now: datetime) -> None:
+    """Record that a key was used (at most once a minute, so it costs no write per call)."""
+    key = session.get(ApiKey, key_id)
+    if key is not None and (key.last_used_at is None or now - key.last_used_at > _TOUCH_EVERY):
+        key.last_used_at = now

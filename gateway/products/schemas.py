@@ -87,3 +87,28 @@ class ProductPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page"
     )
+
+
+class ProductPatch(BaseModel):
+    """Fields to change; ``variants``, when given, is the complete new list (matched to the
+    existing variants by ``external_id``, so their ids and try-on assets are kept)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Aviator, gold (new season)",
+                    "variants": [
+                        {"external_id": "aviator-gold-m", "title": "Medium", "size": "M"},
+                        {"external_id": "aviator-gold-l", "title": "Large", "size": "L"},
+                    ],
+                }
+            ]
+        },
+    )
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    category: Category | None = None
+    images: list[HttpUrl] | None = Field(default=None, max_length=20)
+    variants: list[VariantIn] | None = Field(default=None, max_length=100)

@@ -11,9 +11,10 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.db.base import utcnow
 from gateway.errors import BadRequest, Conflict, NotFound
 from gateway.products.models import Product, ProductVariant
-from gateway.products.schemas import ProductIn
+from gateway.products.schemas import ProductIn, ProductPatch
 
 
 def _encode_cursor(product: Product) -> str:
@@ -79,3 +80,59 @@ def create(*, session: Session, merchant_id: uuid.UUID, data: ProductIn) -> Prod
 
 def delete(*, session: Session, merchant_id: uuid.UUID, product_id: uuid.UUID) -> None:
     session.delete(get(session=session, merchant_id=merchant_id, product_id=product_id))
+
+
+def update(
+    *, session: Session, merchant_id: uuid.UUID, product_id: uuid.UUID, data: ProductPatch
+) -> Product:
+    """Change the given fields; a new variant list is matched to the old by external id."""
+    product = get(session=session, merchant_id=merchant_id, product_id=product_id)
+    if data.title is not None:
+        product.title = data.title
+    if data.category is not None:
+        product.category = data.category
+    if data.images is not None:
+        product.images = [str(u) for u in data.images]
+    if data.variants is not None:
+        if len({v.external_id for v in data.variants}) != len(data.variants):
+            raise Conflict("Variant external ids must be unique within a product")
+        existing = {v.external_id: v for v in product.variants}
+        kept: list[ProductVariant] = []
+        for position, incoming in enumerate(data.variants):
+            variant = existing.get(incoming.external_id) or ProductVariant(
+                external_id=incoming.external_id
+            )
+            for field, value in incoming.model_dump().items():
+                setattr(variant, field, value)
+            variant.position = position
+            kept.append(variant)
+        product.variants = kept
+    product.updated_at = utcnow()
+    session.flush()
+    return product
+
+
+def find_for_widget(*, session: Session, merchant_id: uuid.UUID, ref: str) -> Product:
+    """The merchant's product by id or by external id (what a widget knows)."""
+    query = select(Product).where(Product.merchant_id == merchant_id)
+    try:
+        product_id = uuid.UUID(ref)
+    except ValueError:
+        product = session.scalar(query.where(Product.external_id == ref))
+    else:
+        product = session.scalar(query.where(Product.id == product_id))
+        if product is None:
+            product = session.scalar(query.where(Product.external_id == ref))
+    if product is None:
+        raise NotFound("No such product")
+    return product
+
+
+def find_variant(*, product: Product, ref: str | None) -> ProductVariant | None:
+    """The product's variant by id or external id; None when ``ref`` is None."""
+    if ref is None:
+        return None
+    for variant in product.variants:
+        if str(variant.id) == ref or variant.external_id == ref:
+            return variant
+    raise NotFound("No such variant of this product")

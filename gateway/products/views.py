@@ -7,22 +7,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from gateway.api.deps import MerchantDep, SessionDep
-from gateway.api.scopes import require_scope
+from gateway.api.deps import ProductsRead, ProductsWrite, SessionDep
 from gateway.products import service
-from gateway.products.schemas import ProductIn, ProductOut, ProductPage
+from gateway.products.schemas import ProductIn, ProductOut, ProductPage, ProductPatch
 
 router = APIRouter(prefix="/v1/products", tags=["merchant: products"])
 
 
 @router.get("", response_model=ProductPage, summary="List products")
 def list_products(
-    principal: MerchantDep,
+    principal: ProductsRead,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ProductPage:
-    require_scope(principal, "products:read")
     rows, next_cursor = service.list_page(
         session=session, merchant_id=principal.merchant_id, limit=limit, cursor=cursor
     )
@@ -32,21 +30,30 @@ def list_products(
 @router.post(
     "", response_model=ProductOut, status_code=status.HTTP_201_CREATED, summary="Create a product"
 )
-def create_product(principal: MerchantDep, session: SessionDep, body: ProductIn) -> ProductOut:
-    require_scope(principal, "products:write")
+def create_product(principal: ProductsWrite, session: SessionDep, body: ProductIn) -> ProductOut:
     product = service.create(session=session, merchant_id=principal.merchant_id, data=body)
     return ProductOut.model_validate(product)
 
 
 @router.get("/{product_id}", response_model=ProductOut, summary="Get a product")
-def get_product(principal: MerchantDep, session: SessionDep, product_id: uuid.UUID) -> ProductOut:
-    require_scope(principal, "products:read")
+def get_product(principal: ProductsRead, session: SessionDep, product_id: uuid.UUID) -> ProductOut:
     product = service.get(session=session, merchant_id=principal.merchant_id, product_id=product_id)
     return ProductOut.model_validate(product)
 
 
+@router.patch("/{product_id}", response_model=ProductOut, summary="Change a product")
+def update_product(
+    principal: ProductsWrite, session: SessionDep, product_id: uuid.UUID, body: ProductPatch
+) -> ProductOut:
+    product = service.update(
+        session=session, merchant_id=principal.merchant_id, product_id=product_id, data=body
+    )
+    return ProductOut.model_validate(product)
+
+
 @router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a product")
-def delete_product(principal: MerchantDep, session: SessionDep, product_id: uuid.UUID) -> Response:
-    require_scope(principal, "products:write")
+def delete_product(
+    principal: ProductsWrite, session: SessionDep, product_id: uuid.UUID
+) -> Response:
     service.delete(session=session, merchant_id=principal.merchant_id, product_id=product_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

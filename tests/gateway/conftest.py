@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -49,3 +50,53 @@ def new_merchant(client: TestClient) -> Callable[..., merchants.NewMerchant]:
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+ORIGIN = "https://shop.example"
+
+
+@pytest.fixture
+def sqlite_settings(
+    make_settings: Callable[..., GatewaySettings], tmp_path: Any
+) -> GatewaySettings:
+    """Embedded-mode settings (SQLite, in-process limits) for tests where the DB is incidental."""
+    url = f"sqlite:///{tmp_path / 'embedded.db'}"
+    migrate.upgrade(url)
+    return make_settings(database_url=url)
+
+
+@contextmanager
+def running(settings: GatewaySettings) -> Iterator[TestClient]:
+    """A test client on a fresh app for ``settings``."""
+    app = create_app(settings)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as test_client:
+            yield test_client
+    finally:
+        app.state.engine.dispose()
+
+
+@pytest.fixture
+def embedded(sqlite_settings: GatewaySettings) -> Iterator[TestClient]:
+    with running(sqlite_settings) as test_client:
+        yield test_client
+
+
+def merchant_in(client: TestClient, name: str = "Merchant", **kwargs: Any) -> merchants.NewMerchant:
+    kwargs.setdefault("allowed_origins", [ORIGIN])
+    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        return merchants.create(session=session, name=name, **kwargs)
+
+
+def widget(key: str, origin: str = ORIGIN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", "Origin": origin}
+
+
+def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"/problems/{slug}"
+    assert body["status"] == status
+    assert body["title"]
+    return body

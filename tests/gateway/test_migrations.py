@@ -22,6 +22,7 @@ EXPECTED_TABLES = {
     "tryon_assets",
     "brand_model_photos",
     "tryon_sessions",
+    "usage_daily",
 }
 
 

@@ -1,0 +1,77 @@
+"""Prepared try-on assets and brand model photos, always scoped by merchant."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.assets.models import BrandModelPhoto, ModelPhotoKind, TryOnAsset
+from gateway.errors import NotFound
+from gateway.products.models import Category, Product, ProductVariant
+
+MODEL_KINDS_FOR = {
+    Category.EYEWEAR: (ModelPhotoKind.FACE,),
+    Category.HAT: (ModelPhotoKind.FACE,),
+    Category.EARRINGS: (ModelPhotoKind.FACE,),
+    Category.NECKLACE: (ModelPhotoKind.FACE, ModelPhotoKind.BODY),
+    Category.TOP: (ModelPhotoKind.BODY,),
+}
+
+
+def list_assets(
+    *, session: Session, merchant_id: uuid.UUID, product_id: uuid.UUID | None = None
+) -> list[TryOnAsset]:
+    query = select(TryOnAsset).where(TryOnAsset.merchant_id == merchant_id)
+    if product_id is not None:
+        query = query.where(TryOnAsset.product_id == product_id)
+    return list(session.scalars(query.order_by(TryOnAsset.created_at, TryOnAsset.id)))
+
+
+def get_asset(*, session: Session, merchant_id: uuid.UUID, asset_id: uuid.UUID) -> TryOnAsset:
+    asset = session.scalar(
+        select(TryOnAsset).where(TryOnAsset.id == asset_id, TryOnAsset.merchant_id == merchant_id)
+    )
+    if asset is None:
+        raise NotFound("No such try-on asset")
+    return asset
+
+
+def asset_for(
+    *, session: Session, product: Product, variant: ProductVariant | None
+) -> TryOnAsset | None:
+    """The newest asset for ``variant``, else the newest for the product as a whole."""
+    assets = list_assets(session=session, merchant_id=product.merchant_id, product_id=product.id)
+    if variant is not None:
+        own = [a for a in assets if a.variant_id == variant.id]
+        if own:
+            return own[-1]
+    general = [a for a in assets if a.variant_id is None]
+    if general:
+        return general[-1]
+    # A product whose only assets belong to other variants still shows one of them.
+    return assets[-1] if assets and variant is None else None
+
+
+def list_models(
+    *,
+    session: Session,
+    merchant_id: uuid.UUID,
+    kinds: tuple[ModelPhotoKind, ...] | None = None,
+) -> list[BrandModelPhoto]:
+    query = select(BrandModelPhoto).where(BrandModelPhoto.merchant_id == merchant_id)
+    if kinds is not None:
+        query = query.where(BrandModelPhoto.kind.in_(kinds))
+    return list(session.scalars(query.order_by(BrandModelPhoto.created_at, BrandModelPhoto.id)))
+
+
+def get_model(*, session: Session, merchant_id: uuid.UUID, model_id: uuid.UUID) -> BrandModelPhoto:
+    model = session.scalar(
+        select(BrandModelPhoto).where(
+            BrandModelPhoto.id == model_id, BrandModelPhoto.merchant_id == merchant_id
+        )
+    )
+    if model is None:
+        raise NotFound("No such brand model photo")
+    return model

@@ -1,0 +1,79 @@
+"""A small byte cache: Redis when configured, an in-process LRU otherwise.
+
+Only for merchant content derived data (brand model try-ons). Shopper images and anything
+derived from them are never put here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Protocol
+
+import redis
+from redis.exceptions import RedisError
+
+from gateway.errors import DependencyUnavailable
+
+
+class ByteCache(Protocol):
+    def get(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: bytes, *, ttl_s: int) -> None: ...
+
+
+class MemoryCache:
+    """LRU bounded by total bytes; entries expire after their TTL."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._size = 0
+        self._max = max_bytes
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            expires, value = item
+            if expires < time.monotonic():
+                self._drop(key)
+                return None
+            self._items.move_to_end(key)
+            return value
+
+    def set(self, key: str, value: bytes, *, ttl_s: int) -> None:
+        if len(value) > self._max:
+            return
+        with self._lock:
+            if key in self._items:
+                self._drop(key)
+            self._items[key] = (time.monotonic() + ttl_s, value)
+            self._size += len(value)
+            while self._size > self._max:
+                self._drop(next(iter(self._items)))
+
+    def _drop(self, key: str) -> None:
+        _, value = self._items.pop(key)
+        self._size -= len(value)
+
+
+class RedisCache:
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self._client = client
+        self._prefix = prefix + "cache:"
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            value = self._client.get(self._prefix + key)
+        except RedisError as exc:
+            raise DependencyUnavailable("redis", "The cache (Redis) does not answer") from exc
+        return value if isinstance(value, bytes) else None
+
+    def set(self, key: str, value: bytes, *, ttl_s: int) -> None:
+        try:
+            self._client.set(self._prefix + key, value, ex=ttl_s)
+        except RedisError as exc:
+            raise DependencyUnavailable("redis", "The cache (Redis) does not answer") from exc

@@ -1,0 +1,102 @@
+"""Merchant API: API keys (create, list, change origins, rotate, revoke)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from fastapi import APIRouter, Response, status
+
+from gateway.api.deps import KeysWrite, SessionDep
+from gateway.errors import InvalidInput
+from gateway.keys import service
+from gateway.keys.models import KeyKind
+from gateway.keys.schemas import (
+    KeyIn,
+    KeyList,
+    KeyOut,
+    KeyPatch,
+    NewKeyOut,
+    RotatedKeyOut,
+    RotateIn,
+)
+
+router = APIRouter(prefix="/v1/keys", tags=["merchant: keys"])
+
+
+@router.get("", response_model=KeyList, summary="List the merchant's keys")
+def list_keys(principal: KeysWrite, session: SessionDep) -> KeyList:
+    rows = service.list_keys(session=session, merchant_id=principal.merchant_id)
+    return KeyList(data=[KeyOut.model_validate(k) for k in rows])
+
+
+@router.post(
+    "",
+    response_model=NewKeyOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a key (the key is in this response only)",
+)
+def create_key(principal: KeysWrite, session: SessionDep, body: KeyIn) -> NewKeyOut:
+    if body.scopes is not None:
+        service.check_scopes(kind=body.kind, scopes=body.scopes, granted_by=principal.scopes)
+    if body.allowed_origins and body.kind is not KeyKind.PUBLISHABLE:
+        raise InvalidInput("Only publishable keys have allowed origins")
+    key, raw = service.create(
+        session=session,
+        merchant_id=principal.merchant_id,
+        kind=body.kind,
+        name=body.name,
+        allowed_origins=list(dict.fromkeys(body.allowed_origins)),
+        scopes=body.scopes,
+    )
+    return NewKeyOut.model_validate({**KeyOut.model_validate(key).model_dump(), "key": raw})
+
+
+@router.get("/{key_id}", response_model=KeyOut, summary="Get a key (never the key itself)")
+def get_key(principal: KeysWrite, session: SessionDep, key_id: uuid.UUID) -> KeyOut:
+    key = service.get(session=session, merchant_id=principal.merchant_id, key_id=key_id)
+    return KeyOut.model_validate(key)
+
+
+@router.patch("/{key_id}", response_model=KeyOut, summary="Rename a key or set its origins")
+def update_key(
+    principal: KeysWrite, session: SessionDep, key_id: uuid.UUID, body: KeyPatch
+) -> KeyOut:
+    key = service.update(
+        session=session,
+        merchant_id=principal.merchant_id,
+        key_id=key_id,
+        name=body.name,
+        allowed_origins=(
+            list(dict.fromkeys(body.allowed_origins)) if body.allowed_origins is not None else None
+        ),
+    )
+    return KeyOut.model_validate(key)
+
+
+@router.post(
+    "/{key_id}/rotate",
+    response_model=RotatedKeyOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Replace a key; the old one keeps working for the grace period",
+)
+def rotate_key(
+    principal: KeysWrite, session: SessionDep, key_id: uuid.UUID, body: RotateIn
+) -> RotatedKeyOut:
+    new, raw = service.rotate(
+        session=session,
+        merchant_id=principal.merchant_id,
+        key_id=key_id,
+        grace=timedelta(seconds=body.grace_period_s),
+    )
+    old = service.get(session=session, merchant_id=principal.merchant_id, key_id=key_id)
+    return RotatedKeyOut(
+        new=NewKeyOut.model_validate({**KeyOut.model_validate(new).model_dump(), "key": raw}),
+        old=KeyOut.model_validate(old),
+    )
+
+
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a key")
+def revoke_key(principal: KeysWrite, session: SessionDep, key_id: uuid.UUID) -> Response:
+    service.revoke(session=session, merchant_id=principal.merchant_id, key_id=key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,1 @@
+"""Rate limits (per key, per IP) and the monthly try-on quota."""

@@ -1,0 +1,69 @@
+"""The long-lived parts of a running gateway, built once from settings by ``create_app``.
+
+Each is chosen by configuration: Redis or in-process limits and cache, local or remote ML.
+Routers reach them through ``RuntimeDep``; nothing here connects at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import redis
+
+from gateway.cache import ByteCache, MemoryCache, RedisCache
+from gateway.images import ImageLimits
+from gateway.limits.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from gateway.metrics import Metrics
+from gateway.settings import GatewaySettings
+from gateway.storage import LocalStorage, Storage
+
+
+@dataclass
+class Runtime:
+    settings: GatewaySettings
+    limiter: RateLimiter
+    cache: ByteCache
+    storage: Storage
+    metrics: Metrics
+    redis: redis.Redis | None = None
+    origin_cache: dict[str, tuple[float, bool]] = field(default_factory=dict)
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        s = self.settings
+        return ImageLimits(
+            max_bytes=s.max_upload_bytes,
+            max_pixels=s.max_image_pixels,
+            max_aspect=s.max_image_aspect,
+        )
+
+    def close(self) -> None:
+        if self.redis is not None:
+            self.redis.close()
+
+
+def build_runtime(settings: GatewaySettings) -> Runtime:
+    """Pick each backend from the settings (Redis when configured, in-process otherwise)."""
+    client: redis.Redis | None = None
+    limiter: RateLimiter
+    cache: ByteCache
+    if settings.redis_url:
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_timeout_s,
+            socket_connect_timeout=settings.redis_timeout_s,
+            health_check_interval=10,
+        )
+        limiter = RedisRateLimiter(client, settings.redis_prefix)
+        cache = RedisCache(client, settings.redis_prefix)
+    else:
+        limiter = MemoryRateLimiter()
+        cache = MemoryCache()
+    return Runtime(
+        settings=settings,
+        limiter=limiter,
+        cache=cache,
+        storage=LocalStorage(settings.data_dir / "blobs"),
+        metrics=Metrics(),
+        redis=client,
+    )

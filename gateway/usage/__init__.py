@@ -1,0 +1,1 @@
+"""Usage figures: try-ons per merchant per day and mode (what the quota counts)."""

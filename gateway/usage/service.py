@@ -1,0 +1,105 @@
+"""Count metered use (one atomic upsert per event) and report it per month."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from gateway.usage.models import UsageDaily
+
+
+class Metric(StrEnum):
+    """What is counted. The try-on kinds count against the monthly quota."""
+
+    TRYON_PHOTO = "tryon_photo"
+    TRYON_LIVE = "tryon_live"
+    TRYON_MODEL = "tryon_model"
+    ANALYZE = "analyze"
+    LIVE_FRAMES = "live_frames"
+    ASSET_PREPARED = "asset_prepared"
+
+
+QUOTA_METRICS = (Metric.TRYON_PHOTO, Metric.TRYON_LIVE, Metric.TRYON_MODEL)
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaState:
+    limit: int
+    used: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.used >= self.limit
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    """First day of ``month`` and first day of the next month (pure)."""
+    start = month.replace(day=1)
+    end = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+    return start, end
+
+
+def record(
+    *, session: Session, merchant_id: uuid.UUID, metric: Metric, now: datetime, count: int = 1
+) -> None:
+    """Add ``count`` to today's counter for ``metric`` (atomic upsert, no read first)."""
+    if count <= 0:
+        return
+    values = {
+        "merchant_id": merchant_id,
+        "day": now.astimezone(UTC).date(),
+        "metric": metric.value,
+        "count": count,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(UsageDaily).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["merchant_id", "day", "metric"],
+        set_={"count": UsageDaily.count + stmt.excluded.count},
+    )
+    session.execute(stmt)
+
+
+def by_day(*, session: Session, merchant_id: uuid.UUID, month: date) -> dict[date, dict[str, int]]:
+    """Counters of one month, per day and metric."""
+    start, end = month_bounds(month)
+    rows = session.execute(
+        select(UsageDaily.day, UsageDaily.metric, UsageDaily.count).where(
+            UsageDaily.merchant_id == merchant_id, UsageDaily.day >= start, UsageDaily.day < end
+        )
+    )
+    out: dict[date, dict[str, int]] = {}
+    for day, metric, count in rows:
+        out.setdefault(day, {})[metric] = count
+    return out
+
+
+def quota_state(
+    *, session: Session, merchant_id: uuid.UUID, limit: int, now: datetime
+) -> QuotaState:
+    """Try-ons used this UTC month against ``limit``."""
+    start, end = month_bounds(now.astimezone(UTC).date())
+    used = session.scalar(
+        select(func.coalesce(func.sum(UsageDaily.count), 0)).where(
+            UsageDaily.merchant_id == merchant_id,
+            UsageDaily.day >= start,
+            UsageDaily.day < end,
+            UsageDaily.metric.in_([m.value for m in QUOTA_METRICS]),
+        )
+    )
+    return QuotaState(limit=limit, used=int(used or 0))

@@ -1,0 +1,1 @@
+"""The widget API: what a shopper's browser calls with a publishable key."""

@@ -1,0 +1,193 @@
+"""Widget API (publishable keys): configuration, sessions and brand models."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from gateway.api.deps import RuntimeDep, SessionDep, WidgetDep
+from gateway.assets import service as assets
+from gateway.db.base import utcnow
+from gateway.errors import NotFound
+from gateway.images import MEDIA_TYPES
+from gateway.merchants.models import Merchant
+from gateway.products import service as products
+from gateway.sessions import service as sessions
+from gateway.sessions.models import TryOnMode
+from gateway.usage import service as usage
+from gateway.widget.schemas import (
+    BrandModel,
+    ModelList,
+    QuotaInfo,
+    SessionIn,
+    SessionOut,
+    WidgetConfig,
+    WidgetLimits,
+    WidgetProduct,
+    WidgetVariant,
+)
+
+router = APIRouter(prefix="/v1/widget", tags=["widget"])
+
+ProductRef = Annotated[
+    str, Query(min_length=1, max_length=128, description="The product's id or external id")
+]
+VariantRef = Annotated[
+    str | None, Query(min_length=1, max_length=128, description="A variant's id or external id")
+]
+WIDGET_ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "Missing, malformed, unknown or revoked key (problem+json)"},
+    403: {"description": "Not a publishable key, or the origin is not allowed (problem+json)"},
+    404: {"description": "Unknown product, variant, model or session (problem+json)"},
+    429: {"description": "Rate limit or monthly quota reached; see Retry-After (problem+json)"},
+    503: {"description": "A dependency is down; see Retry-After (problem+json)"},
+}
+
+
+def _model_out(request: Request, model_id: uuid.UUID, name: str, kind: str) -> BrandModel:
+    return BrandModel.model_validate(
+        {
+            "id": model_id,
+            "name": name,
+            "kind": kind,
+            "image_url": str(request.url_for("widget_model_image", model_id=str(model_id))),
+        }
+    )
+
+
+@router.get(
+    "/config",
+    response_model=WidgetConfig,
+    summary="What the widget needs for one product",
+    responses=WIDGET_ERRORS,
+)
+def widget_config(
+    *,
+    request: Request,
+    principal: WidgetDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    product: ProductRef,
+    variant: VariantRef = None,
+) -> WidgetConfig:
+    found = products.find_for_widget(
+        session=session, merchant_id=principal.merchant_id, ref=product
+    )
+    chosen = products.find_variant(product=found, ref=variant)
+    product_assets = assets.list_assets(
+        session=session, merchant_id=principal.merchant_id, product_id=found.id
+    )
+    general = any(a.variant_id is None for a in product_assets)
+    with_asset = {a.variant_id for a in product_assets}
+    has_asset = bool(product_assets)
+    models = assets.list_models(
+        session=session,
+        merchant_id=principal.merchant_id,
+        kinds=assets.MODEL_KINDS_FOR[found.category],
+    )
+    modes = [TryOnMode.LIVE, TryOnMode.PHOTO] if has_asset else []
+    if has_asset and models:
+        modes.append(TryOnMode.MODEL)
+    merchant = session.get(Merchant, principal.merchant_id)
+    state = usage.quota_state(
+        session=session,
+        merchant_id=principal.merchant_id,
+        limit=merchant.monthly_tryon_quota if merchant else 0,
+        now=utcnow(),
+    )
+    s = runtime.settings
+    return WidgetConfig(
+        product=WidgetProduct(
+            id=found.id,
+            external_id=found.external_id,
+            title=found.title,
+            category=found.category,
+            image=found.images[0] if found.images else None,
+            has_asset=has_asset,
+            variants=[
+                WidgetVariant(
+                    id=v.id,
+                    external_id=v.external_id,
+                    title=v.title,
+                    color=v.color,
+                    size=v.size,
+                    has_asset=general or v.id in with_asset,
+                )
+                for v in found.variants
+            ],
+        ),
+        variant_id=chosen.id if chosen else None,
+        modes=modes,
+        models=[_model_out(request, m.id, m.name, m.kind) for m in models],
+        quota=QuotaInfo(exhausted=state.exhausted, remaining=state.remaining),
+        limits=WidgetLimits(
+            max_upload_bytes=s.max_upload_bytes,
+            accepted_types=sorted(MEDIA_TYPES.values()),
+            max_live_fps=s.ws_max_fps,
+            max_live_frame_bytes=s.ws_max_frame_bytes,
+            live_idle_timeout_s=s.ws_idle_timeout_s,
+        ),
+    )
+
+
+@router.post(
+    "/sessions",
+    response_model=SessionOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Start a try-on session (its id joins analytics events)",
+    responses=WIDGET_ERRORS,
+)
+def create_session(principal: WidgetDep, session: SessionDep, body: SessionIn) -> SessionOut:
+    found = products.find_for_widget(
+        session=session, merchant_id=principal.merchant_id, ref=body.product_id
+    )
+    products.find_variant(product=found, ref=body.variant_id)
+    row = sessions.create(
+        session=session,
+        merchant_id=principal.merchant_id,
+        product_id=found.id,
+        mode=body.mode,
+        now=utcnow(),
+    )
+    return SessionOut(session_id=row.id, started_at=row.started_at)
+
+
+@router.get(
+    "/models",
+    response_model=ModelList,
+    summary="Brand model photos a product can be tried on",
+    responses=WIDGET_ERRORS,
+)
+def list_models(
+    request: Request, principal: WidgetDep, session: SessionDep, product: ProductRef
+) -> ModelList:
+    found = products.find_for_widget(
+        session=session, merchant_id=principal.merchant_id, ref=product
+    )
+    models = assets.list_models(
+        session=session,
+        merchant_id=principal.merchant_id,
+        kinds=assets.MODEL_KINDS_FOR[found.category],
+    )
+    return ModelList(data=[_model_out(request, m.id, m.name, m.kind) for m in models])
+
+
+@router.get(
+    "/models/{model_id}/image",
+    name="widget_model_image",
+    summary="A brand model photo (JPEG), to show in the model picker",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, **WIDGET_ERRORS},
+)
+def model_image(
+    principal: WidgetDep, session: SessionDep, runtime: RuntimeDep, model_id: uuid.UUID
+) -> Response:
+    model = assets.get_model(session=session, merchant_id=principal.merchant_id, model_id=model_id)
+    data = runtime.storage.get(model.storage_key)
+    if data is None:
+        raise NotFound("The model photo is missing from storage")
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )

@@ -1,0 +1,19 @@
+# ML perception: model build, fidelity fixture, benchmark (ml_service/, docs/ml.md).
+
+.PHONY: models models-rebuild ml-fixture bench-ml
+
+models: install ## Build the perception models into $(TRYON_CACHE_DIR)/models (cached by content)
+	$(TRYON) models build
+
+models-rebuild: install ## Rebuild the perception models even when cached
+	$(TRYON) models build --force
+
+ml-fixture: models ## Regenerate tests/ml_service/fixtures/mediapipe_reference.json (MediaPipe 0.10.21)
+	$(PY) scripts/ml/make_fidelity_fixture.py
+
+bench-ml: models ## Perception benchmark against MediaPipe 0.10.21 (per stage, photo and tracking)
+	$(PY) scripts/ml/bench.py
+
+TEST_DEPS += models
+DEMO_DEPS += models
+BENCHES += bench-ml

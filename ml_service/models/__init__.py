@@ -1,0 +1,1 @@
+"""The models: their descriptions, the build that converts them, and where they are stored."""

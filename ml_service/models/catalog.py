@@ -1,0 +1,124 @@
+"""One description per model: the single source for the build, Triton configs and clients.
+
+Tensor names are ours (the converter renames the TFLite graph's outputs); shapes exclude the
+batch dimension, which every built model has as its symbolic first dimension.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+MEDIAPIPE_VERSION = "0.10.21"
+ONNX_OPSET = 17
+
+DType = Literal["FP32"]
+
+
+@dataclass(frozen=True, slots=True)
+class TensorSpec:
+    """A named tensor: ``dims`` exclude the batch dimension."""
+
+    name: str
+    dims: tuple[int, ...]
+    dtype: DType = "FP32"
+    source: str = ""  # the tensor's name in the converted TFLite graph, when renamed
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """A model as built and served."""
+
+    name: str
+    source: str  # path inside the mediapipe wheel
+    source_sha256: str
+    input: TensorSpec
+    outputs: tuple[TensorSpec, ...]
+    value_range: tuple[float, float]  # the input's pixel range after normalisation
+    max_batch_size: int = 8
+    preferred_batch_sizes: tuple[int, ...] = (2, 4, 8)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) of the NHWC input."""
+        return self.input.dims[0], self.input.dims[1]
+
+    def output(self, name: str) -> TensorSpec:
+        for spec in self.outputs:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+
+FACE_DETECTOR = ModelSpec(
+    name="face_detector",
+    source="mediapipe/modules/face_detection/face_detection_short_range.tflite",
+    source_sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+    input=TensorSpec("image", (128, 128, 3), source="input"),
+    outputs=(
+        TensorSpec("regressors", (896, 16), source="regressors"),
+        TensorSpec("classificators", (896, 1), source="classificators"),
+    ),
+    value_range=(-1.0, 1.0),
+)
+
+FACE_LANDMARKS = ModelSpec(
+    name="face_landmarks",
+    source="mediapipe/modules/face_landmark/face_landmark.tflite",
+    source_sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+    input=TensorSpec("image", (192, 192, 3), source="input_1"),
+    outputs=(
+        TensorSpec("landmarks", (1404,), source="conv2d_21"),
+        TensorSpec("presence", (1,), source="conv2d_31"),
+    ),
+    value_range=(0.0, 1.0),
+)
+
+IRIS_LANDMARKS = ModelSpec(
+    name="iris_landmarks",
+    source="mediapipe/modules/iris_landmark/iris_landmark.tflite",
+    source_sha256="d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
+    input=TensorSpec("image", (64, 64, 3), source="input_1"),
+    outputs=(
+        TensorSpec("contours", (213,), source="output_eyes_contours_and_brows"),
+        TensorSpec("iris", (15,), source="output_iris"),
+    ),
+    value_range=(0.0, 1.0),
+)
+
+POSE_LANDMARKS = ModelSpec(
+    name="pose_landmarks",
+    source="mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+    source_sha256="e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+    input=TensorSpec("image", (256, 256, 3), source="input_1"),
+    outputs=(
+        TensorSpec("landmarks", (195,), source="Identity"),
+        TensorSpec("presence", (1,), source="Identity_1"),
+        TensorSpec("segmentation", (256, 256, 1), source="Identity_2"),
+        TensorSpec("heatmap", (64, 64, 39), source="Identity_3"),
+        TensorSpec("world_landmarks", (117,), source="Identity_4"),
+    ),
+    value_range=(0.0, 1.0),
+    max_batch_size=4,
+    preferred_batch_sizes=(2, 4),
+)
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec for spec in (FACE_DETECTOR, FACE_LANDMARKS, IRIS_LANDMARKS, POSE_LANDMARKS)
+}
+
+
+def catalog_json() -> str:
+    """A canonical JSON of every description (part of the build's cache key)."""
+    payload = {
+        "mediapipe": MEDIAPIPE_VERSION,
+        "opset": ONNX_OPSET,
+        "models": [asdict(spec) for spec in MODELS.values()],
+    }
+    return json.dumps(payload, sort_keys=True)
+
+
+def catalog_digest() -> str:
+    return hashlib.sha256(catalog_json().encode()).hexdigest()

@@ -1,0 +1,160 @@
+"""Convert MediaPipe TFLite models to batchable ONNX (runs inside the isolated build venv).
+
+Executed as a script by ``ml_service.models.build`` with the build environment's interpreter
+(tensorflow-cpu, tf2onnx, onnx, onnxruntime); it imports nothing from this project. It reads a
+job as JSON on stdin and writes one JSON event per line on stdout.
+
+For each model: convert with tf2onnx; make the batch dimension symbolic (Reshape targets that
+hard-code batch 1 copy the input's batch instead); rename the tensors to the description's
+names and reshape outputs to its shapes; then check a batch of 8 equals 8 single runs and the
+ONNX output equals the TFLite interpreter's on the same random input.
+"""
+
+# ruff: noqa: PLC0415 - tensorflow, tf2onnx and onnx exist only in the build venv
+# mypy: ignore-errors
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _emit(**event: Any) -> None:
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+def _symbolic_batch(model: Any) -> None:
+    import numpy as np
+    from onnx import numpy_helper
+
+    graph = model.graph
+    initializers = {init.name: init for init in graph.initializer}
+    for node in graph.node:
+        if node.op_type != "Reshape" or node.input[1] not in initializers:
+            continue
+        shape = numpy_helper.to_array(initializers[node.input[1]]).copy()
+        if shape.size and shape[0] == 1:
+            shape[0] = 0  # 0 = copy the input's first (batch) dimension
+            name = f"{node.name}__batch_shape"
+            graph.initializer.append(numpy_helper.from_array(shape.astype(np.int64), name))
+            node.input[1] = name
+    for value in list(graph.input) + list(graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims:
+            dims[0].ClearField("dim_value")
+            dims[0].dim_param = "batch"
+    del graph.value_info[:]
+
+
+def _rename(model: Any, old: str, new: str) -> None:
+    graph = model.graph
+    for node in graph.node:
+        node.input[:] = [new if name == old else name for name in node.input]
+        node.output[:] = [new if name == old else name for name in node.output]
+    for value in list(graph.input) + list(graph.output):
+        if value.name == old:
+            value.name = new
+
+
+def _reshape_output(model: Any, name: str, dims: list[int]) -> None:
+    """Make output ``name`` have shape [batch, *dims] (same element count)."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = model.graph
+    current = next(out for out in graph.output if out.name == name)
+    shape = [d.dim_value for d in current.type.tensor_type.shape.dim[1:]]
+    if shape == dims:
+        return
+    raw = f"{name}__raw"
+    _rename(model, name, raw)
+    target = numpy_helper.from_array(np.array([0, *dims], dtype=np.int64), f"{name}__shape")
+    graph.initializer.append(target)
+    graph.node.append(helper.make_node("Reshape", [raw, target.name], [name], name=f"{name}__out"))
+    index = [out.name for out in graph.output].index(raw)
+    graph.output.remove(graph.output[index])
+    graph.output.insert(
+        index, helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", *dims])
+    )
+
+
+def _drop_unused_initializers(model: Any) -> None:
+    used = {name for node in model.graph.node for name in node.input}
+    keep = [init for init in model.graph.initializer if init.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(keep)
+
+
+def _check(job: dict[str, Any], path: str) -> dict[str, float]:
+    import numpy as np
+    import onnxruntime as ort
+    import tensorflow as tf
+
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    in_name = job["input"]["name"]
+    dims = job["input"]["dims"]
+    rng = np.random.default_rng(7)
+    lo, hi = job["value_range"]
+    batch = rng.uniform(lo, hi, size=(8, *dims)).astype(np.float32)
+    out_names = [out["name"] for out in job["outputs"]]
+    batched = session.run(out_names, {in_name: batch})
+    batch_diff = 0.0
+    for i in range(8):
+        single = session.run(out_names, {in_name: batch[i : i + 1]})
+        for a, b in zip(single, batched, strict=True):
+            batch_diff = max(batch_diff, float(np.max(np.abs(a - b[i : i + 1]))))
+
+    interpreter = tf.lite.Interpreter(model_path=job["tflite"])
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], batch[:1])
+    interpreter.invoke()
+    by_name = {d["name"]: d["index"] for d in interpreter.get_output_details()}
+    tflite_diff = 0.0
+    for out, ours in zip(job["outputs"], batched, strict=True):
+        reference = interpreter.get_tensor(by_name[out["source"]]).reshape(ours[:1].shape)
+        scale = max(1.0, float(np.max(np.abs(reference))))
+        tflite_diff = max(tflite_diff, float(np.max(np.abs(reference - ours[:1]))) / scale)
+    return {"batch_max_abs_diff": batch_diff, "tflite_max_rel_diff": tflite_diff}
+
+
+def convert(job: dict[str, Any]) -> dict[str, float]:
+    import onnx
+    import tf2onnx
+
+    model, _ = tf2onnx.convert.from_tflite(job["tflite"], opset=job["opset"])
+    _symbolic_batch(model)
+    _rename(model, job["input"]["source"], job["input"]["name"])
+    for out in job["outputs"]:
+        _rename(model, out["source"], out["name"])
+        _reshape_output(model, out["name"], out["dims"])
+    _drop_unused_initializers(model)
+    model.producer_name = "tryon-models-build"
+    onnx.checker.check_model(model)
+    onnx.save(model, job["output"])
+    return _check(job, job["output"])
+
+
+def main() -> int:
+    request = json.load(sys.stdin)
+    for job in request["models"]:
+        _emit(event="start", model=job["name"])
+        try:
+            checks = convert(job)
+        except Exception as exc:
+            _emit(event="error", model=job["name"], error=f"{type(exc).__name__}: {exc}")
+            return 1
+        tolerance = request["tolerance"]
+        if checks["batch_max_abs_diff"] > tolerance or checks["tflite_max_rel_diff"] > tolerance:
+            _emit(event="error", model=job["name"], error=f"verification failed: {checks}")
+            return 1
+        _emit(event="done", model=job["name"], **checks)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,347 @@
+"""The perception pipeline: faces (landmarks, iris, head pose, pupil distance) and bodies.
+
+``Perceiver`` is built once per process and shared: it holds only the backend (thread-safe)
+and settings, so ``analyze`` may run on several threads at once. Live video uses one
+``FaceTracker`` per stream (``Perceiver.tracker()``), which is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from ml_service.backends import InferenceBackend, create_backend
+from ml_service.errors import InvalidImage
+from ml_service.models.catalog import (
+    FACE_DETECTOR,
+    FACE_LANDMARKS,
+    IRIS_LANDMARKS,
+    POSE_LANDMARKS,
+    ModelSpec,
+)
+from ml_service.perception import face_detection, face_mesh, head_pose, iris, pose
+from ml_service.perception.face_detection import Detection
+from ml_service.perception.geometry import F64, Roi, crop, letterbox_roi
+from ml_service.settings import MLSettings
+from ml_service.types import Analysis, Body, Face
+
+if TYPE_CHECKING:
+    from ml_service.perception.tracker import FaceTracker
+
+Image = NDArray[np.uint8]
+BodyCrop = Literal["auto", "face", "full"]
+MAX_SIDE = 16384  # a frame's side above this is refused before any work
+
+
+def to_tensor(pixels: Image, value_range: tuple[float, float]) -> NDArray[np.float32]:
+    """uint8 RGB -> float32 in ``value_range`` (the model's normalisation)."""
+    lo, hi = value_range
+    out: NDArray[np.float32] = pixels.astype(np.float32) * np.float32((hi - lo) / 255.0) + (
+        np.float32(lo)
+    )
+    return out
+
+
+def check_image(image: object, *, max_pixels: int) -> Image:
+    """Validate a decoded BGR frame (H x W x 3 uint8, or H x W gray) and return it as BGR."""
+    if not isinstance(image, np.ndarray):
+        raise InvalidImage(f"expected a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise InvalidImage(f"expected uint8 pixels, got {image.dtype}")
+    if image.ndim == 2:
+        image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise InvalidImage(f"expected H x W x 3 (BGR), got shape {image.shape}")
+    h, w = image.shape[:2]
+    if h < 1 or w < 1:
+        raise InvalidImage("empty image")
+    if max(h, w) > MAX_SIDE or h * w > max_pixels:
+        from ml_service.errors import ImageTooLarge  # noqa: PLC0415
+
+        raise ImageTooLarge(
+            f"{w}x{h} exceeds the cap of {max_pixels} pixels", limit=max_pixels, actual=h * w
+        )
+    if image.shape[2] == 4:
+        image = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGRA2BGR), dtype=np.uint8)
+    return np.ascontiguousarray(image)
+
+
+@dataclass(slots=True)
+class Timer:
+    timings: dict[str, float]
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = (time.perf_counter() - start) * 1000.0
+            self.timings[name] = self.timings.get(name, 0.0) + elapsed
+
+
+class Perceiver:
+    """Face and body perception on BGR images, over any inference backend."""
+
+    def __init__(self, backend: InferenceBackend, *, settings: MLSettings | None = None) -> None:
+        self.backend = backend
+        self.settings = settings or MLSettings()
+
+    @classmethod
+    def from_settings(cls, settings: MLSettings | None = None) -> Perceiver:
+        """Load the models (ONNX Runtime) or connect to Triton, as the settings say."""
+        settings = settings or MLSettings()
+        return cls(create_backend(settings), settings=settings)
+
+    def __enter__(self) -> Perceiver:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def tracker(self, *, max_faces: int = 1, bodies: bool = False) -> FaceTracker:
+        """A video tracker for one stream (see ``FaceTracker``)."""
+        from ml_service.perception.tracker import FaceTracker  # noqa: PLC0415
+
+        return FaceTracker(self, max_faces=max_faces, bodies=bodies)
+
+    # -- photo mode -------------------------------------------------------------------------
+
+    def analyze(
+        self,
+        image_bgr: NDArray[np.uint8],
+        *,
+        faces: bool = True,
+        bodies: bool = True,
+        iris_landmarks: bool = True,
+        masks: bool = True,
+        body_crop: BodyCrop = "auto",
+    ) -> Analysis:
+        """Every face (landmarks, iris, head pose, pupil distance) and body (pose, mask).
+
+        ``faces=False`` or ``bodies=False`` skip that work (eyewear needs no body pose);
+        ``body_crop`` picks where the body model looks (docs/ml.md: body crop strategy).
+        """
+        started = time.perf_counter()
+        image = check_image(image_bgr, max_pixels=self.settings.max_image_pixels)
+        timer = Timer({})
+        with timer.stage("decode"):
+            rgb = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+        detections: list[Detection] = []
+        found: list[Face] = []
+        if faces or (bodies and body_crop != "full"):
+            with timer.stage("detect"):
+                detections = self.detect_faces(rgb)
+        if faces and detections:
+            rois = [face_mesh.roi_from_detection(d) for d in detections]
+            found = self.faces_from_rois(
+                rgb,
+                rois,
+                scores=[d.score for d in detections],
+                timer=timer,
+                iris_landmarks=iris_landmarks,
+            )
+        found_bodies: list[Body] = []
+        if bodies:
+            with timer.stage("pose"):
+                found_bodies = self.bodies_from_seeds(
+                    rgb, self.body_seeds(rgb, detections, body_crop), masks=masks
+                )
+        timer.timings["total"] = (time.perf_counter() - started) * 1000.0
+        h, w = image.shape[:2]
+        return Analysis(
+            width=w, height=h, faces=found, bodies=found_bodies, timings_ms=timer.timings
+        )
+
+    # -- steps (also used by the tracker) --------------------------------------------------
+
+    def _run(self, model: ModelSpec, crops: list[Image]) -> dict[str, NDArray[np.float32]]:
+        batch = to_tensor(np.stack(crops), model.value_range)
+        return self.backend.infer(model, batch)
+
+    def detect_faces(self, rgb: Image) -> list[Detection]:
+        h, w = rgb.shape[:2]
+        size = FACE_DETECTOR.input_size
+        pixels, matrix = crop(rgb, letterbox_roi(w, h), size)
+        out = self._run(FACE_DETECTOR, [pixels])
+        return face_detection.postprocess(
+            out["regressors"][0],
+            out["classificators"][0],
+            matrix,
+            threshold=self.settings.face_score_threshold,
+            max_faces=self.settings.max_faces,
+        )
+
+    def face_landmarks(
+        self, rgb: Image, rois: list[Roi]
+    ) -> list[tuple[NDArray[np.float32], float]]:
+        """(468 x 3 landmarks, presence) for each face crop, in one batch."""
+        if not rois:
+            return []
+        crops, matrices = zip(
+            *(crop(rgb, roi, FACE_LANDMARKS.input_size, replicate=True) for roi in rois),
+            strict=True,
+        )
+        out = self._run(FACE_LANDMARKS, list(crops))
+        return [
+            (
+                face_mesh.decode(out["landmarks"][i], matrices[i]),
+                face_mesh.presence(float(out["presence"][i, 0])),
+            )
+            for i in range(len(rois))
+        ]
+
+    def irises(
+        self, rgb: Image, meshes: list[NDArray[np.float32]]
+    ) -> list[tuple[iris.Iris, iris.Iris]]:
+        """(right, left) iris of each face, all eyes in one batch."""
+        if not meshes:
+            return []
+        crops: list[Image] = []
+        matrices: list[F64] = []
+        for landmarks in meshes:
+            for roi, mirrored in iris.eye_rois(landmarks):
+                pixels, matrix = crop(
+                    rgb, roi, IRIS_LANDMARKS.input_size, flip=mirrored, replicate=True
+                )
+                crops.append(pixels)
+                matrices.append(matrix)
+        out = self._run(IRIS_LANDMARKS, crops)
+        decoded = [iris.decode(out["iris"][i], matrices[i]) for i in range(len(crops))]
+        return [(decoded[2 * i], decoded[2 * i + 1]) for i in range(len(meshes))]
+
+    def faces_from_rois(
+        self,
+        rgb: Image,
+        rois: list[Roi],
+        *,
+        scores: list[float] | None,
+        timer: Timer,
+        iris_landmarks: bool = True,
+    ) -> list[Face]:
+        """Landmarks, iris, head pose for each crop; faces whose presence is low are dropped."""
+        with timer.stage("landmarks"):
+            meshes = self.face_landmarks(rgb, rois)
+        kept = [
+            (mesh, scores[i] if scores else presence)
+            for i, (mesh, presence) in enumerate(meshes)
+            if presence >= self.settings.face_presence_threshold
+        ]
+        h, w = rgb.shape[:2]
+        irises: list[tuple[iris.Iris, iris.Iris] | None] = [None] * len(kept)
+        if iris_landmarks and kept:
+            with timer.stage("iris"):
+                irises = list(self.irises(rgb, [mesh for mesh, _ in kept]))
+        with timer.stage("head_pose"):
+            return [
+                build_face(mesh, score, pair, width=w, height=h)
+                for (mesh, score), pair in zip(kept, irises, strict=True)
+            ]
+
+    def body_seeds(self, rgb: Image, detections: list[Detection], body_crop: BodyCrop) -> list[Roi]:
+        """Where the body model looks first (refined once from its own auxiliary points)."""
+        h, w = rgb.shape[:2]
+        if body_crop == "full" or (body_crop == "auto" and not detections):
+            return [letterbox_roi(w, h)]
+        return [pose.roi_from_face(d) for d in detections[: self.settings.max_bodies]]
+
+    def run_pose(self, rgb: Image, rois: list[Roi]) -> list[pose.PoseResult]:
+        if not rois:
+            return []
+        crops, matrices = zip(
+            *(crop(rgb, roi, POSE_LANDMARKS.input_size) for roi in rois), strict=True
+        )
+        out = self._run(POSE_LANDMARKS, list(crops))
+        return [
+            pose.decode(
+                out["landmarks"][i],
+                float(out["presence"][i, 0]),
+                out["segmentation"][i],
+                matrices[i],
+            )
+            for i in range(len(rois))
+        ]
+
+    def bodies_from_seeds(self, rgb: Image, seeds: list[Roi], *, masks: bool) -> list[Body]:
+        """Pose on each seed crop, then again on the crop its auxiliary points give."""
+        first = [
+            r
+            for r in self.run_pose(rgb, seeds)
+            if r.presence >= self.settings.pose_presence_threshold
+        ]
+        refined = self.run_pose(rgb, [pose.roi_from_auxiliary(r.auxiliary) for r in first])
+        results = dedupe_bodies(
+            [r for r in refined if r.presence >= self.settings.pose_presence_threshold]
+        )
+        h, w = rgb.shape[:2]
+        return [
+            Body(landmarks=r.landmarks, mask=pose.person_mask(r, (h, w)) if masks else None)
+            for r in results
+        ]
+
+
+def dedupe_bodies(results: list[pose.PoseResult]) -> list[pose.PoseResult]:
+    """Drop a body whose centre lies within half a torso of a better one (same person)."""
+    kept: list[pose.PoseResult] = []
+    for result in sorted(results, key=lambda r: -r.presence):
+        centre = result.auxiliary[0]
+        if all(
+            np.linalg.norm(centre - other.auxiliary[0])
+            > 0.5 * max(pose.torso_size(other.landmarks), 1.0)
+            for other in kept
+        ):
+            kept.append(result)
+    return kept
+
+
+def build_face(
+    landmarks: NDArray[np.float32],
+    score: float,
+    irises: tuple[iris.Iris, iris.Iris] | None,
+    *,
+    width: int,
+    height: int,
+) -> Face:
+    """Assemble a ``Face``: box from the landmarks, head pose, iris scale, pupil distance."""
+    pose_ = head_pose.estimate(landmarks, width, height)
+    if irises is None:
+        right = landmarks[[33, 133], :2].mean(axis=0)
+        left = landmarks[[362, 263], :2].mean(axis=0)
+        diameter = 0.0
+    else:
+        right, left = irises[0].centre, irises[1].centre
+        diameter = float(np.mean([irises[0].diameter_px, irises[1].diameter_px]))
+    mm_per_px = iris.IRIS_DIAMETER_MM / diameter if diameter > 0 else 0.0
+    # The pupils' separation shrinks by cos(yaw) in the image; the iris diameter does not
+    # (its larger axis is used), so undo the foreshortening, capped at 60 degrees.
+    foreshortening = max(float(np.cos(np.radians(pose_.yaw))), 0.5)
+    ipd_px = float(np.linalg.norm(left - right)) / foreshortening
+    return Face(
+        box=(
+            float(landmarks[:, 0].min()),
+            float(landmarks[:, 1].min()),
+            float(landmarks[:, 0].max()),
+            float(landmarks[:, 1].max()),
+        ),
+        score=score,
+        landmarks=landmarks,
+        iris_left=np.asarray(left, dtype=np.float32),
+        iris_right=np.asarray(right, dtype=np.float32),
+        iris_diameter_px=diameter,
+        head_pose=pose_,
+        ipd_mm=ipd_px * mm_per_px,
+        mm_per_px=mm_per_px,
+    )

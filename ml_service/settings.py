@@ -1,0 +1,66 @@
+"""ML service configuration: one settings class, read from ``TRYON_ML_*`` variables.
+
+The defaults are the embedded mode: ONNX Runtime in-process on the CPU, models found in the
+build cache under ``TRYON_CACHE_DIR`` (where ``tryon models build`` puts them).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Backend = Literal["onnxruntime", "triton"]
+TritonProtocol = Literal["http", "grpc"]
+
+
+class MLSettings(BaseSettings):
+    """Everything the ML service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="TRYON_ML_", extra="ignore")
+
+    backend: Backend = "onnxruntime"
+    cache_dir: Path = Field(
+        default=Path("~/.cache/tryon"),
+        validation_alias=AliasChoices("TRYON_ML_CACHE_DIR", "TRYON_CACHE_DIR"),
+        description="Root of the caches outside the clone (venvs, wheels, built models)",
+    )
+    models_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TRYON_ML_MODELS_DIR", "TRYON_MODELS_DIR"),
+        description="A built model directory; default: the cache entry for the current build",
+    )
+
+    threads: int = Field(default=1, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    providers: list[str] | None = Field(
+        default=None,
+        description="ONNX Runtime execution providers in order; default: the best available",
+    )
+    trt_cache_dir: Path | None = Field(
+        default=None, description="TensorRT engine cache; default: <cache_dir>/trt"
+    )
+
+    triton_url: str = Field(default="127.0.0.1:8000", description="host:port of Triton")
+    triton_protocol: TritonProtocol = "http"
+    triton_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    triton_check_metadata: bool = True
+
+    max_image_pixels: int = Field(default=24_000_000, ge=1)
+    max_faces: int = Field(default=4, ge=1, le=32)
+    max_bodies: int = Field(default=2, ge=1, le=8)
+    face_score_threshold: float = Field(default=0.5, gt=0, lt=1)
+    face_presence_threshold: float = Field(default=0.5, gt=0, lt=1)
+    pose_presence_threshold: float = Field(default=0.5, gt=0, lt=1)
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir.expanduser()
+
+
+@functools.cache
+def get_settings() -> MLSettings:
+    """The process-wide settings, read once."""
+    return MLSettings()
