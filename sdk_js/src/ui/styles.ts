@@ -3,6 +3,7 @@
  * 'unsafe-inline' for styles allows; browsers without them get a <style> with the page's nonce.
  */
 export const CSS = `
+:host([hidden]){display:none!important}
 :host{all:initial;--a:var(--tryon-accent,#1f5eff);--fg:#14161a;--mut:#50555e;--bg:#fff;--line:#d7dae0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg)}
 *{box-sizing:border-box}
 [hidden]{display:none!important}

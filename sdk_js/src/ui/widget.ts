@@ -82,6 +82,10 @@ export class Widget {
     }
     if (gen !== this.generation) return;
     if (this.variantId === null) this.variantId = this.wc.product.variants[0]?.id ?? null;
+    if (typeof navigator !== "undefined" && navigator.onLine === false) {
+      this.onOffline();
+      return;
+    }
     if (this.wc.quotaExhausted) {
       this.error(new TryOnError("quota_reached"), null);
       return;
