@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from gateway.settings import GatewaySettings, get_settings
 from gateway.web.cli import demo_app
 from ml_service import cli as ml_cli
+from ml_service.render import cli as render_cli
 
 app = typer.Typer(
     name="tryon",
@@ -26,6 +27,7 @@ app.add_typer(merchant_app, name="merchant")
 app.add_typer(demo_app, name="demo")
 app.add_typer(ml_cli.models_app, name="models")
 app.command()(ml_cli.analyze)
+app.command()(render_cli.render)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

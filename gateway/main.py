@@ -13,6 +13,7 @@ from gateway import problems
 from gateway.api import health
 from gateway.api import metrics as metrics_api
 from gateway.api.edge import BodyLimitMiddleware, SecurityHeadersMiddleware, WidgetCorsMiddleware
+from gateway.assets import views as assets
 from gateway.db.session import make_engine, session_scope
 from gateway.keys import service as keys
 from gateway.keys import views as keys_views
@@ -23,6 +24,8 @@ from gateway.products import views as products
 from gateway.readiness import Probe, amqp_probe, database_probe, http_probe, redis_probe
 from gateway.runtime import build_runtime
 from gateway.settings import GatewaySettings, get_settings
+from gateway.tryon import live
+from gateway.tryon import views as tryon
 from gateway.usage import views as usage
 from gateway.web import views as web
 from gateway.widget import views as widget
@@ -99,6 +102,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(products.router)
     app.include_router(keys_views.router)
     app.include_router(usage.router)
+    app.include_router(assets.router)
     app.include_router(widget.router)
+    app.include_router(tryon.router)
+    app.include_router(live.router)
     app.include_router(web.router)
     return app

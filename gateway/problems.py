@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway import ml
 from gateway.errors import GatewayError, ServiceUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -36,6 +38,24 @@ _HTTP_SLUGS = {
 
 class ProblemResponse(JSONResponse):
     media_type = PROBLEM_MEDIA_TYPE
+
+    def body_dict(self) -> dict[str, Any]:
+        """The problem as data (for WebSocket messages)."""
+        body: dict[str, Any] = json.loads(bytes(self.body))
+        return body
+
+
+def to_gateway_error(exc: Exception) -> GatewayError:
+    """The gateway error for any exception, as the HTTP handlers below would map it."""
+    if isinstance(exc, GatewayError):
+        return exc
+    if isinstance(exc, ml.ML_EXCEPTIONS):
+        return ml.from_ml_error(exc)
+    if isinstance(exc, OperationalError | PoolTimeoutError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return ServiceUnavailable("The database is unavailable")
+    return GatewayError()
 
 
 def problem(
@@ -120,6 +140,12 @@ def install(app: FastAPI) -> None:
     async def _database_down(request: Request, exc: Exception) -> ProblemResponse:
         log.warning("database.unavailable", error=type(exc).__name__)
         return from_error(ServiceUnavailable("The database is unavailable"), request)
+
+    async def _ml_error(request: Request, exc: Exception) -> ProblemResponse:
+        return await _gateway_error(request, ml.from_ml_error(exc))
+
+    for kind in ml.ML_EXCEPTIONS:
+        app.add_exception_handler(kind, _ml_error)
 
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(PoolTimeoutError, _database_down)

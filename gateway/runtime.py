@@ -6,16 +6,20 @@ Routers reach them through ``RuntimeDep``; nothing here connects at import time.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
+import anyio
 import redis
 
 from gateway.cache import ByteCache, MemoryCache, RedisCache
 from gateway.images import ImageLimits
 from gateway.limits.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from gateway.metrics import Metrics
+from gateway.ml import AssetCache, build_engine
 from gateway.settings import GatewaySettings
 from gateway.storage import LocalStorage, Storage
+from ml_service.engine import TryOnEngine
 
 
 @dataclass
@@ -25,8 +29,12 @@ class Runtime:
     cache: ByteCache
     storage: Storage
     metrics: Metrics
+    ml: TryOnEngine
+    assets: AssetCache
+    ml_slots: anyio.CapacityLimiter
+    """Bounds concurrent ML work (CPU-bound): more callers wait rather than thrash."""
     redis: redis.Redis | None = None
-    origin_cache: dict[str, tuple[float, bool]] = field(default_factory=dict)
+    live_sessions: set[object] = field(default_factory=set)
 
     @property
     def image_limits(self) -> ImageLimits:
@@ -40,6 +48,8 @@ class Runtime:
     def close(self) -> None:
         if self.redis is not None:
             self.redis.close()
+        if self.settings.ml_url:
+            self.ml.close()  # the shared in-process engine outlives any one app
 
 
 def build_runtime(settings: GatewaySettings) -> Runtime:
@@ -59,11 +69,16 @@ def build_runtime(settings: GatewaySettings) -> Runtime:
     else:
         limiter = MemoryRateLimiter()
         cache = MemoryCache()
+    storage = LocalStorage(settings.data_dir / "blobs")
+    slots = settings.ml_concurrency or (os.cpu_count() or 1)
     return Runtime(
         settings=settings,
         limiter=limiter,
         cache=cache,
-        storage=LocalStorage(settings.data_dir / "blobs"),
+        storage=storage,
         metrics=Metrics(),
+        ml=build_engine(settings),
+        assets=AssetCache(storage),
+        ml_slots=anyio.CapacityLimiter(slots),
         redis=client,
     )

@@ -33,6 +33,9 @@ class GatewaySettings(BaseSettings):
     redis_prefix: str = "tryon:"
     ml_url: str | None = Field(default=None, description="Remote ML service; default: in-process")
     ml_timeout_s: float = Field(default=15.0, gt=0, description="Per call to a remote ML service")
+    ml_concurrency: int = Field(
+        default=0, ge=0, description="Concurrent ML calls; 0: one per CPU core"
+    )
     amqp_url: str | None = Field(default=None, description="RabbitMQ URL; default: in-process")
     public_url: str = "http://127.0.0.1:8000"
 

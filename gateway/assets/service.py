@@ -75,3 +75,22 @@ def get_model(*, session: Session, merchant_id: uuid.UUID, model_id: uuid.UUID) 
     if model is None:
         raise NotFound("No such brand model photo")
     return model
+
+
+def find_model(
+    *, session: Session, merchant_id: uuid.UUID, content_hash: str
+) -> BrandModelPhoto | None:
+    return session.scalar(
+        select(BrandModelPhoto).where(
+            BrandModelPhoto.merchant_id == merchant_id,
+            BrandModelPhoto.content_hash == content_hash,
+        )
+    )
+
+
+def find_asset(*, session: Session, merchant_id: uuid.UUID, content_hash: str) -> TryOnAsset | None:
+    return session.scalar(
+        select(TryOnAsset).where(
+            TryOnAsset.merchant_id == merchant_id, TryOnAsset.content_hash == content_hash
+        )
+    )

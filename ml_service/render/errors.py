@@ -2,11 +2,12 @@
 
 ::
 
-    TryOnInputError                   (re-parent onto ml_service.errors once it exists)
-    ├── AssetRefused                  the product image cannot become a try-on asset (reason)
-    │   └── AssetUnreadable           not a PNG/JPEG/WebP we can decode safely, or over the caps
-    ├── BadAnchors                    hand-given anchors are malformed or outside the image
-    └── CannotRender                  the photo does not allow this category (reason)
+    MLError (ml_service.errors)
+    └── TryOnInputError                 an input that cannot be used (4xx)
+        ├── AssetRefused                the product image cannot become a try-on asset
+        │   └── AssetUnreadable         not a PNG/JPEG/WebP we decode safely, or over the caps
+        ├── BadAnchors                  hand-given anchors are malformed or outside the image
+        └── CannotRender                the photo does not allow this category
 
 Every error carries a stable ``reason`` (a short slug the gateway puts into problem+json)
 and a human message. They all mean "the input is unusable": a 4xx, never a 500.
@@ -14,8 +15,10 @@ and a human message. They all mean "the input is unusable": a 4xx, never a 500.
 
 from __future__ import annotations
 
+from ml_service.errors import MLError
 
-class TryOnInputError(ValueError):
+
+class TryOnInputError(MLError):
     """Base: an input (product image, anchors, photo) that cannot be used."""
 
     reason: str = "invalid-input"

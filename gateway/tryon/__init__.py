@@ -1,0 +1,1 @@
+"""Try-on: photo, analysis, brand model and live, for the widget (publishable keys)."""

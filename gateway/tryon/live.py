@@ -1,0 +1,373 @@
+"""The live try-on WebSocket: JPEG frames in, rendered JPEG frames (or geometry) out.
+
+Checked at the handshake, before ``accept``: the publishable key (``?key=``), its allowed
+origins against the ``Origin`` header, rate limits and the monthly quota. Per connection:
+frames above ``ws_max_frame_bytes`` end the connection (1009), frames above ``ws_max_fps`` are
+dropped (a sustained flood ends it, 1008), an idle connection is closed (1001) and so is one
+that has lasted ``ws_max_session_s``. Latest frame wins: while a frame is being processed only
+the newest one received waits; older ones are dropped as stale, so a slow network or a slow
+CPU lowers the frame rate instead of building a queue. Frames stay in memory only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, TypeVar
+
+import anyio
+import structlog
+from fastapi import APIRouter, Query, WebSocket
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from gateway import images, problems
+from gateway.db.base import utcnow
+from gateway.db.session import session_scope
+from gateway.errors import GatewayError, InvalidImage, PayloadTooLarge, UnsupportedMediaType
+from gateway.ml import ML_EXCEPTIONS, from_ml_error
+from gateway.runtime import Runtime
+from gateway.tryon import service as tryons
+from gateway.usage.service import Metric
+from gateway.widget import auth as widget_auth
+from ml_service.engine import LiveSession
+
+router = APIRouter()
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_ERROR = 1011
+FLOOD_FACTOR = 3.0  # frames refused in one second beyond this many times the cap: a flood
+STATS_EVERY_S = 2.0
+
+
+@dataclass
+class FrameGate:
+    """Per-connection frame rate cap: a token bucket of one second's frames (pure state)."""
+
+    fps: float
+    tokens: float = 0.0
+    last: float = 0.0
+    refused_window: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.fps
+
+    def admit(self, now: float) -> bool:
+        self.tokens = min(self.fps, self.tokens + (now - self.last) * self.fps)
+        self.last = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        self.refused_window = [t for t in self.refused_window if now - t < 1.0]
+        self.refused_window.append(now)
+        return False
+
+    def flooding(self) -> bool:
+        return len(self.refused_window) > FLOOD_FACTOR * self.fps
+
+
+@dataclass
+class Counters:
+    received: int = 0
+    processed: int = 0
+    dropped_stale: int = 0
+    refused_rate: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def stats(self) -> dict[str, Any]:
+        elapsed = max(1e-6, time.monotonic() - self.started)
+        return {
+            "type": "stats",
+            "received": self.received,
+            "processed": self.processed,
+            "dropped_stale": self.dropped_stale,
+            "refused_rate": self.refused_rate,
+            "fps": round(self.processed / elapsed, 2),
+        }
+
+
+class _Closed(Exception):
+    def __init__(self, code: int, reason: str, problem: GatewayError | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.problem = problem
+
+
+async def _deny(websocket: WebSocket, exc: GatewayError) -> None:
+    """Refuse the handshake with the problem as an HTTP response when the server can, or a
+    policy close otherwise (the browser sees a failed connection either way)."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(problems.from_error(exc))
+    else:
+        await websocket.close(code=CLOSE_POLICY, reason=exc.slug)
+
+
+@router.websocket("/v1/widget/live")
+async def live(
+    websocket: WebSocket,
+    *,
+    key: Annotated[str | None, Query(max_length=64)] = None,
+    product: Annotated[str | None, Query(max_length=128)] = None,
+    variant: Annotated[str | None, Query(max_length=128)] = None,
+    session: Annotated[str | None, Query(max_length=64)] = None,
+    output: Annotated[Literal["render", "geometry"], Query()] = "render",
+) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    engine = websocket.app.state.engine
+    client_ip = websocket.client.host if websocket.client else "unknown"
+
+    def handshake() -> tryons.TryOnPlan:
+        with session_scope(engine) as db:
+            principal = widget_auth.authenticate(
+                session=db, raw_key=key, origin=websocket.headers.get("origin"), now=utcnow()
+            )
+            widget_auth.limit(runtime=runtime, principal=principal, client_ip=client_ip)
+            if not product:
+                raise InvalidImage("Name the product: ?product=<id or external id>")
+            plan = tryons.begin(
+                session=db,
+                principal=principal,
+                product_ref=product,
+                variant_ref=variant,
+                session_ref=session,
+                now=utcnow(),
+            )
+            # One live try-on counts once against the quota, however many frames it has.
+            tryons.finish(
+                session=db,
+                merchant_id=plan.merchant_id,
+                session_id=None,
+                metric=Metric.TRYON_LIVE,
+                now=utcnow(),
+                renders=0,
+            )
+            return plan
+
+    try:
+        plan = await run_in_threadpool(handshake)
+        asset, _ = await run_in_threadpool(
+            runtime.assets.get, str(plan.merchant_id), plan.asset_hash
+        )
+        live_session = await _ml(runtime, lambda: runtime.ml.live_session(asset, output=output))
+    except GatewayError as exc:
+        runtime.metrics.rejections.labels("ws_handshake").inc()
+        await _deny(websocket, exc)
+        return
+    except Exception as exc:  # database outages and the like: still a clean refusal
+        log.warning("live.handshake_failed", error=type(exc).__name__)
+        await _deny(websocket, problems.to_gateway_error(exc))
+        return
+
+    await websocket.accept()
+    runtime.metrics.live_sessions.inc()
+    counters = Counters()
+    try:
+        await _serve(websocket, runtime, live_session, plan, output, counters)
+    finally:
+        runtime.metrics.live_sessions.dec()
+        # Bookkeeping must finish even when the server cancels the handler on shutdown.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(live_session.close)
+            await run_in_threadpool(lambda: _record(websocket, plan, counters))
+
+
+def _record(websocket: WebSocket, plan: tryons.TryOnPlan, counters: Counters) -> None:
+    with session_scope(websocket.app.state.engine) as db:
+        tryons.finish(
+            session=db,
+            merchant_id=plan.merchant_id,
+            session_id=plan.session_id,
+            metric=Metric.LIVE_FRAMES,
+            now=utcnow(),
+            count=counters.processed,
+            renders=counters.processed,
+        )
+
+
+async def _ml(runtime: Runtime, call: Callable[[], T]) -> T:
+    try:
+        return await anyio.to_thread.run_sync(call, limiter=runtime.ml_slots)
+    except ML_EXCEPTIONS as exc:
+        raise from_ml_error(exc) from None
+
+
+async def _serve(  # noqa: PLR0917 - one connection's whole state
+    websocket: WebSocket,
+    runtime: Runtime,
+    live_session: LiveSession,
+    plan: tryons.TryOnPlan,
+    output: str,
+    counters: Counters,
+) -> None:
+    s = runtime.settings
+    await websocket.send_json(
+        {
+            "type": "hello",
+            "session_id": str(plan.session_id) if plan.session_id else None,
+            "output": output,
+            "max_fps": s.ws_max_fps,
+            "max_frame_bytes": s.ws_max_frame_bytes,
+            "idle_timeout_s": s.ws_idle_timeout_s,
+        }
+    )
+    latest: list[bytes] = []
+    wake = asyncio.Event()
+    gate = FrameGate(s.ws_max_fps)
+    limits = images.ImageLimits(
+        max_bytes=s.ws_max_frame_bytes,
+        max_pixels=min(s.max_image_pixels, 1920 * 1080),
+        max_aspect=s.max_image_aspect,
+    )
+    deadline = time.monotonic() + s.ws_max_session_s
+
+    async def receive() -> None:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Closed(CLOSE_GOING_AWAY, "session time is up")
+            try:
+                message = await asyncio.wait_for(
+                    websocket.receive(), timeout=min(s.ws_idle_timeout_s, remaining)
+                )
+            except TimeoutError:
+                raise _Closed(CLOSE_GOING_AWAY, "idle") from None
+            if message["type"] == "websocket.disconnect":
+                raise _Closed(CLOSE_NORMAL, "client left")
+            data = message.get("bytes")
+            if data is None:
+                await _control(websocket, message.get("text") or "", counters)
+                continue
+            counters.received += 1
+            if len(data) > s.ws_max_frame_bytes:
+                runtime.metrics.live_frames.labels("refused_size").inc()
+                raise _Closed(
+                    CLOSE_TOO_BIG,
+                    "frame too large",
+                    PayloadTooLarge(f"Frames may be at most {s.ws_max_frame_bytes} bytes"),
+                )
+            if not gate.admit(time.monotonic()):
+                counters.refused_rate += 1
+                runtime.metrics.live_frames.labels("refused_rate").inc()
+                if gate.flooding():
+                    raise _Closed(CLOSE_POLICY, "too many frames")
+                continue
+            if latest:
+                counters.dropped_stale += 1
+                runtime.metrics.live_frames.labels("dropped_stale").inc()
+                latest[0] = data
+            else:
+                latest.append(data)
+            wake.set()
+
+    async def work() -> None:
+        last_stats = time.monotonic()
+        while True:
+            await wake.wait()
+            wake.clear()
+            if not latest:
+                continue
+            frame = latest.pop()
+            try:
+                await _one_frame(websocket, runtime, live_session, frame, limits, output)
+            except GatewayError as exc:
+                # A bad frame is reported and skipped; the stream goes on.
+                await websocket.send_json(
+                    {"type": "error", "problem": problems.from_error(exc).body_dict()}
+                )
+                continue
+            counters.processed += 1
+            runtime.metrics.live_frames.labels("processed").inc()
+            if time.monotonic() - last_stats > STATS_EVERY_S:
+                last_stats = time.monotonic()
+                await websocket.send_json(counters.stats())
+
+    tasks = [asyncio.create_task(receive()), asyncio.create_task(work())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
+    except _Closed as closed:
+        await _close(websocket, closed.code, closed.reason, closed.problem, counters)
+    except WebSocketDisconnect:
+        pass
+    except GatewayError as exc:
+        await _close(websocket, CLOSE_ERROR, exc.slug, exc, counters)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
+
+async def _one_frame(  # noqa: PLR0917
+    websocket: WebSocket,
+    runtime: Runtime,
+    live_session: LiveSession,
+    frame: bytes,
+    limits: images.ImageLimits,
+    output: str,
+) -> None:
+    if images.sniff(frame) != "jpeg":
+        raise UnsupportedMediaType("Live frames must be JPEG images")
+    with runtime.metrics.stage("live", "decode"):
+        decoded = await run_in_threadpool(images.decode, frame, limits)
+    result = await _ml(runtime, lambda: live_session.process(decoded.pixels))
+    for stage, ms in result.timings_ms.items():
+        runtime.metrics.stage_latency.labels("live", stage).observe(ms / 1000)
+    if output == "geometry" or result.image is None:
+        await websocket.send_text(
+            json.dumps({"type": "geometry", "geometry": result.geometry}, separators=(",", ":"))
+        )
+        return
+    with runtime.metrics.stage("live", "encode"):
+        data = await run_in_threadpool(images.encode, result.image, "jpeg", quality=80)
+    await websocket.send_bytes(data)
+
+
+async def _control(websocket: WebSocket, text: str, counters: Counters) -> None:
+    """Answer a control message: ``{"type": "ping"}`` and ``{"type": "stats"}``."""
+    try:
+        message = json.loads(text) if len(text) < 4096 else None
+    except json.JSONDecodeError:
+        message = None
+    kind = message.get("type") if isinstance(message, dict) else None
+    if kind == "ping":
+        await websocket.send_json({"type": "pong"})
+    elif kind == "stats":
+        await websocket.send_json(counters.stats())
+    else:
+        problem = InvalidImage(
+            'Unknown control message; send binary JPEG frames or {"type": "ping"}'
+        )
+        await websocket.send_json(
+            {"type": "error", "problem": problems.from_error(problem).body_dict()}
+        )
+
+
+async def _close(
+    websocket: WebSocket,
+    code: int,
+    reason: str,
+    problem: GatewayError | None,
+    counters: Counters,
+) -> None:
+    if websocket.application_state != WebSocketState.CONNECTED:
+        return
+    with contextlib.suppress(Exception):
+        if problem is not None:
+            await websocket.send_json(
+                {"type": "error", "problem": problems.from_error(problem).body_dict()}
+            )
+        await websocket.send_json(counters.stats())
+        await websocket.close(code=code, reason=reason)

@@ -1,0 +1,86 @@
+"""Try-on bookkeeping around the ML call: what to render, quota, counters. No image here.
+
+``begin`` runs before any work (product, variant, asset, session, quota); ``finish`` after it
+succeeded (usage and session counters). Both take the request's database session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from gateway.assets import service as assets
+from gateway.errors import NotFound
+from gateway.keys.service import Principal
+from gateway.limits import quota
+from gateway.products import service as products
+from gateway.sessions import service as sessions
+from gateway.usage import service as usage
+from ml_service.engine import SizeOption
+
+
+@dataclass(frozen=True, slots=True)
+class TryOnPlan:
+    merchant_id: uuid.UUID
+    product_id: uuid.UUID
+    category: str
+    asset_hash: str
+    size_options: tuple[SizeOption, ...]
+    session_id: uuid.UUID | None
+
+
+def begin(
+    *,
+    session: Session,
+    principal: Principal,
+    product_ref: str,
+    variant_ref: str | None,
+    session_ref: str | None,
+    now: datetime,
+) -> TryOnPlan:
+    """Everything a try-on needs to know, checked before any image work starts."""
+    product = products.find_for_widget(
+        session=session, merchant_id=principal.merchant_id, ref=product_ref
+    )
+    variant = products.find_variant(product=product, ref=variant_ref)
+    asset = assets.asset_for(session=session, product=product, variant=variant)
+    if asset is None:
+        raise NotFound("This product has no try-on asset yet", reason="no-asset")
+    session_id = None
+    if session_ref is not None:
+        session_id = sessions.get(
+            session=session, merchant_id=principal.merchant_id, session_id=session_ref
+        ).id
+    quota.check(session=session, merchant_id=principal.merchant_id, now=now)
+    options = tuple(
+        SizeOption(variant_id=str(v.id), size=v.size, measurements=dict(v.measurements))
+        for v in product.variants
+        if v.measurements
+    )
+    return TryOnPlan(
+        merchant_id=principal.merchant_id,
+        product_id=product.id,
+        category=product.category.value,
+        asset_hash=asset.content_hash,
+        size_options=options,
+        session_id=session_id,
+    )
+
+
+def finish(
+    *,
+    session: Session,
+    merchant_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    metric: usage.Metric,
+    now: datetime,
+    count: int = 1,
+    renders: int = 1,
+) -> None:
+    """Count a successful try-on (usage, quota, the session's renders)."""
+    usage.record(session=session, merchant_id=merchant_id, metric=metric, now=now, count=count)
+    if session_id is not None and renders:
+        sessions.count_renders(session=session, session_id=session_id, renders=renders, now=now)

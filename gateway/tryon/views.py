@@ -1,0 +1,362 @@
+"""Widget API: photo try-on, analysis only, and try-on on a brand model.
+
+Shopper photos are read as bounded raw bytes (never spooled to disk), decoded under the caps
+of ``gateway.images``, handed to the ML engine in memory and dropped; nothing derived from
+them is logged, cached or stored. Brand model results (merchant content) are cached.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import anyio
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from gateway import images
+from gateway.api.deps import RuntimeDep, SessionDep, WidgetDep
+from gateway.assets import service as assets
+from gateway.db.base import utcnow
+from gateway.errors import DependencyUnavailable, NothingToTryOn
+from gateway.ml import ML_EXCEPTIONS, from_ml_error
+from gateway.products.models import Category
+from gateway.runtime import Runtime
+from gateway.tryon import negotiation
+from gateway.tryon import service as tryons
+from gateway.usage.service import Metric
+from gateway.widget.schemas import AnalysisOut, TryOnJson
+from gateway.widget.views import WIDGET_ERRORS, ProductRef, VariantRef
+from ml_service.engine import Rendered, analysis_to_json
+
+router = APIRouter(prefix="/v1/widget", tags=["widget"])
+T = TypeVar("T")
+
+SessionRef = Annotated[
+    str | None,
+    Query(min_length=1, max_length=64, description="A session id from POST /v1/widget/sessions"),
+]
+AcceptHeader = Annotated[
+    str | None,
+    Header(
+        description="image/jpeg (default), image/png, image/webp, or application/json "
+        "for {image: data URL, geometry}"
+    ),
+]
+_IMAGE_BODY = {
+    "required": True,
+    "description": "The photo's bytes (JPEG, PNG or WebP; at most 10 MB)",
+    "content": {
+        media: {"schema": {"type": "string", "format": "binary"}}
+        for media in ("image/jpeg", "image/png", "image/webp")
+    },
+}
+_IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The rendered photo; the geometry is in the Tryon-Geometry header "
+        "(or the JSON body when application/json was asked for)",
+        "content": {
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "image/webp": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": TryOnJson.model_json_schema()},
+        },
+        "headers": {
+            "Tryon-Geometry": {
+                "description": "JSON: where the product was drawn (pixels of this image)",
+                "schema": {"type": "string"},
+            }
+        },
+    },
+    400: {"description": "Empty body (problem+json)"},
+    406: {"description": "No acceptable response format (problem+json)"},
+    413: {"description": "The image is over the byte or pixel cap (problem+json)"},
+    415: {"description": "Not a JPEG, PNG or WebP (problem+json)"},
+    422: {"description": "Unreadable image, or no face/body to try on (problem+json)"},
+    **WIDGET_ERRORS,
+}
+
+
+async def _ml(runtime: Runtime, call: Callable[[], T]) -> T:
+    """Run an ML call on a worker thread, within the ML concurrency bound."""
+    try:
+        return await anyio.to_thread.run_sync(call, limiter=runtime.ml_slots)
+    except ML_EXCEPTIONS as exc:
+        raise from_ml_error(exc) from None
+
+
+async def _decoded(request: Request, runtime: Runtime, mode: str) -> images.DecodedImage:
+    images.check_content_type(request.headers.get("content-type"))
+    body = await request.body()
+    with runtime.metrics.stage(mode, "decode"):
+        decoded = await run_in_threadpool(images.decode, body, runtime.image_limits)
+    pixels = images.downscale(decoded.pixels, runtime.settings.max_work_side)
+    return images.DecodedImage(pixels=pixels, format=decoded.format)
+
+
+def _observe(runtime: Runtime, mode: str, timings_ms: dict[str, float]) -> None:
+    for stage, ms in timings_ms.items():
+        runtime.metrics.stage_latency.labels(mode, stage).observe(ms / 1000)
+
+
+def _image_response(
+    runtime: Runtime,
+    *,
+    mode: str,
+    media: str,
+    rendered: Rendered,
+    session_id: uuid.UUID | None,
+    extra_headers: dict[str, str] | None = None,
+) -> Response:
+    geometry = {**rendered.geometry, "size_recommendation": rendered.size_recommendation}
+    kind = negotiation.IMAGE_KINDS.get(media, "jpeg")
+    with runtime.metrics.stage(mode, "encode"):
+        data = images.encode(rendered.image, kind)
+    headers = {"Cache-Control": "no-store", **(extra_headers or {})}
+    if session_id is not None:
+        headers["Tryon-Session"] = str(session_id)
+    if media == negotiation.JSON:
+        url = f"data:image/{kind};base64," + base64.b64encode(data).decode()
+        body = {"image": url, "geometry": geometry, "session_id": session_id}
+        return JSONResponse(TryOnJson.model_validate(body).model_dump(mode="json"), headers=headers)
+    headers["Tryon-Geometry"] = json.dumps(geometry, separators=(",", ":"))
+    return Response(data, media_type=media, headers=headers)
+
+
+@router.post(
+    "/tryon",
+    summary="Try a product on a photo",
+    response_class=Response,
+    openapi_extra={"requestBody": _IMAGE_BODY},
+    responses=_IMAGE_RESPONSES,
+)
+async def photo_tryon(
+    *,
+    request: Request,
+    principal: WidgetDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    product: ProductRef,
+    variant: VariantRef = None,
+    session_id: Annotated[SessionRef, Query(alias="session")] = None,
+    accept: AcceptHeader = None,
+) -> Response:
+    started = time.perf_counter()
+    media = negotiation.choose(accept)
+    plan = await run_in_threadpool(
+        lambda: tryons.begin(
+            session=session,
+            principal=principal,
+            product_ref=product,
+            variant_ref=variant,
+            session_ref=session_id,
+            now=utcnow(),
+        )
+    )
+    decoded = await _decoded(request, runtime, "photo")
+    asset, _ = await run_in_threadpool(runtime.assets.get, str(plan.merchant_id), plan.asset_hash)
+    rendered = await _ml(
+        runtime,
+        lambda: runtime.ml.render(decoded.pixels, asset, size_options=plan.size_options),
+    )
+    _observe(runtime, "photo", rendered.timings_ms)
+    response = _image_response(
+        runtime, mode="photo", media=media, rendered=rendered, session_id=plan.session_id
+    )
+    await run_in_threadpool(
+        lambda: tryons.finish(
+            session=session,
+            merchant_id=plan.merchant_id,
+            session_id=plan.session_id,
+            metric=Metric.TRYON_PHOTO,
+            now=utcnow(),
+        )
+    )
+    runtime.metrics.stage_latency.labels("photo", "total").observe(time.perf_counter() - started)
+    return response
+
+
+@router.post(
+    "/analyze",
+    summary="Find faces and bodies in a photo (geometry only, no rendering)",
+    response_model=AnalysisOut,
+    openapi_extra={"requestBody": _IMAGE_BODY},
+    responses={k: v for k, v in _IMAGE_RESPONSES.items() if k != 200},
+)
+async def analyze(
+    *,
+    request: Request,
+    principal: WidgetDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    product: Annotated[
+        str | None,
+        Query(min_length=1, max_length=128, description="With a product: a size recommendation"),
+    ] = None,
+) -> AnalysisOut:
+    plan = None
+    if product is not None:
+        plan = await run_in_threadpool(
+            lambda: tryons.begin(
+                session=session,
+                principal=principal,
+                product_ref=product,
+                variant_ref=None,
+                session_ref=None,
+                now=utcnow(),
+            )
+        )
+    decoded = await _decoded(request, runtime, "analyze")
+    result = await _ml(runtime, lambda: runtime.ml.analyze(decoded.pixels))
+    _observe(runtime, "analyze", result.timings_ms)
+    advice = None
+    if plan is not None and plan.size_options:
+        advice = await _ml(
+            runtime,
+            lambda: runtime.ml.recommend_size(
+                result, category=plan.category, options=plan.size_options
+            ),
+        )
+    await run_in_threadpool(
+        lambda: tryons.finish(
+            session=session,
+            merchant_id=principal.merchant_id,
+            session_id=None,
+            metric=Metric.ANALYZE,
+            now=utcnow(),
+        )
+    )
+    data = analysis_to_json(result, landmarks=True)
+    for face in data["faces"]:
+        face.pop("pose", None)
+    return AnalysisOut.model_validate({**data, "size_recommendation": advice})
+
+
+# What we cached ourselves is decoded under the same caps as anything else (a cache can be
+# tampered with), only with room for a full-size render.
+_STORED_LIMITS = images.ImageLimits(max_bytes=64 << 20, max_pixels=24_000_000, max_aspect=20.0)
+
+
+def _model_cache_key(model_hash: str, asset_hash: str, sizes: str) -> str:
+    digest = hashlib.sha256(f"{model_hash}:{asset_hash}:{sizes}".encode()).hexdigest()
+    return f"model-tryon:{digest}"
+
+
+def _pack(rendered: Rendered) -> bytes:
+    meta = json.dumps(
+        {"geometry": rendered.geometry, "size": rendered.size_recommendation},
+        separators=(",", ":"),
+    ).encode()
+    raw = images.encode(rendered.image, "png")
+    return len(meta).to_bytes(4, "big") + meta + raw
+
+
+def _unpack(packed: bytes) -> Rendered:
+    size = int.from_bytes(packed[:4], "big")
+    meta = json.loads(packed[4 : 4 + size])
+    pixels = images.decode(packed[4 + size :], _STORED_LIMITS).pixels
+    return Rendered(image=pixels, geometry=meta["geometry"], size_recommendation=meta["size"])
+
+
+@router.post(
+    "/models/{model_id}/tryon",
+    summary="Try a product on a brand model photo (the same model and asset give the same bytes)",
+    response_class=Response,
+    responses=_IMAGE_RESPONSES,
+)
+async def model_tryon(
+    *,
+    principal: WidgetDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    model_id: uuid.UUID,
+    product: ProductRef,
+    variant: VariantRef = None,
+    session_id: Annotated[SessionRef, Query(alias="session")] = None,
+    accept: AcceptHeader = None,
+) -> Response:
+    media = negotiation.choose(accept)
+
+    def plan_and_model() -> tuple[tryons.TryOnPlan, str, str, str]:
+        plan = tryons.begin(
+            session=session,
+            principal=principal,
+            product_ref=product,
+            variant_ref=variant,
+            session_ref=session_id,
+            now=utcnow(),
+        )
+        model = assets.get_model(
+            session=session, merchant_id=principal.merchant_id, model_id=model_id
+        )
+        if model.kind not in assets.MODEL_KINDS_FOR[Category(plan.category)]:
+            raise NothingToTryOn(
+                f"A {model.kind.value} photo cannot show a {plan.category}",
+                reason="wrong-model-kind",
+            )
+        return plan, model.content_hash, model.storage_key, json.dumps(model.analysis)
+
+    plan, model_hash, model_key, analysis_json = await run_in_threadpool(plan_and_model)
+    sizes = json.dumps(
+        [[o.variant_id, o.size, sorted(o.measurements.items())] for o in plan.size_options]
+    )
+    key = _model_cache_key(model_hash, plan.asset_hash, sizes)
+    cached = await run_in_threadpool(runtime.cache.get, key)
+    runtime.metrics.cache.labels("model_tryon", "hit" if cached else "miss").inc()
+    if cached is not None:
+        rendered = await run_in_threadpool(_unpack, cached)
+    else:
+        photo = await run_in_threadpool(runtime.storage.get, model_key)
+        if photo is None:
+            raise DependencyUnavailable("storage", "The model photo is missing from storage")
+        pixels = (await run_in_threadpool(images.decode, photo, runtime.image_limits)).pixels
+        asset, _ = await run_in_threadpool(
+            runtime.assets.get, str(plan.merchant_id), plan.asset_hash
+        )
+        known = _face_analysis(analysis_json, plan.category)
+        rendered = await _ml(
+            runtime,
+            lambda: runtime.ml.render(
+                pixels, asset, analysis=known, size_options=plan.size_options
+            ),
+        )
+        _observe(runtime, "model", rendered.timings_ms)
+        await run_in_threadpool(
+            lambda: runtime.cache.set(
+                key, _pack(rendered), ttl_s=runtime.settings.model_tryon_cache_ttl_s
+            )
+        )
+    response = _image_response(
+        runtime,
+        mode="model",
+        media=media,
+        rendered=rendered,
+        session_id=plan.session_id,
+        extra_headers={"Tryon-Cache": "hit" if cached else "miss"},
+    )
+    await run_in_threadpool(
+        lambda: tryons.finish(
+            session=session,
+            merchant_id=plan.merchant_id,
+            session_id=plan.session_id,
+            metric=Metric.TRYON_MODEL,
+            now=utcnow(),
+        )
+    )
+    return response
+
+
+def _face_analysis(analysis_json: str, category: str) -> Any:
+    """The stored analysis of a model photo, when the renderer can use it without masks."""
+    from ml_service.engine import FACE_CATEGORIES, analysis_from_json  # noqa: PLC0415
+
+    if category not in FACE_CATEGORIES:
+        return None
+    data = json.loads(analysis_json)
+    return analysis_from_json(data) if data.get("faces") else None

@@ -1,0 +1,151 @@
+"""The rendering entry points: :func:`render` for photos and :class:`ProductRenderer`, which
+keeps one asset's prepared layers between frames."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ml_service.assets.model import PreparedAsset
+from ml_service.render.accessories import EarringRenderer, HatRenderer, NecklaceRenderer
+from ml_service.render.errors import CannotRender
+from ml_service.render.eyewear import EyewearRenderer
+from ml_service.render.options import RenderOptions, RenderResult
+from ml_service.render.tops import TopRenderer
+from ml_service.types import Analysis, Body, Face
+
+FACE_CATEGORIES = frozenset({"eyewear", "hat", "earrings"})
+BODY_CATEGORIES = frozenset({"necklace", "top"})
+
+
+class ProductRenderer:
+    """Renders one prepared asset on photos or frames (reuse it for a video stream)."""
+
+    def __init__(self, asset: PreparedAsset) -> None:
+        self.asset = asset
+        self.category = asset.category
+        self._eyewear = EyewearRenderer(asset) if asset.category == "eyewear" else None
+        self._hat = HatRenderer(asset) if asset.category == "hat" else None
+        self._earrings = EarringRenderer(asset) if asset.category == "earrings" else None
+        self._necklace = NecklaceRenderer(asset) if asset.category == "necklace" else None
+        self._top = TopRenderer(asset) if asset.category == "top" else None
+
+    @property
+    def needs_bodies(self) -> bool:
+        """Whether perception must run the body model for this product."""
+        return self.category in BODY_CATEGORIES
+
+    def render(
+        self,
+        image_bgr: NDArray[np.uint8],
+        analysis: Analysis,
+        options: RenderOptions | None = None,
+    ) -> RenderResult:
+        """Draw the product on every person found (largest first, up to ``max_faces``).
+
+        Raises CannotRender when nobody in the photo can wear it."""
+        options = options or RenderOptions()
+        started = time.perf_counter()
+        image = _check(image_bgr, analysis)
+        out = image.copy()
+        faces = sorted(analysis.faces, key=_face_area, reverse=True)[: max(0, options.max_faces)]
+        geometry: dict[str, Any] = {"category": self.category}
+        if self.category in FACE_CATEGORIES:
+            if not faces:
+                raise CannotRender("no face found in the photo", reason="no-face")
+            geometry["faces"] = [self._draw_face(out, f, options) for f in faces]
+        else:
+            people = _people(faces, analysis.bodies, options.max_faces)
+            if not people:
+                raise CannotRender("no person found in the photo", reason="no-body")
+            geometry["bodies"] = self._draw_people(out, people, options)
+        ms = (time.perf_counter() - started) * 1000.0
+        return RenderResult(image=out, geometry=geometry, timings_ms={"render": round(ms, 2)})
+
+    def _draw_face(
+        self, out: NDArray[np.uint8], face: Face, options: RenderOptions
+    ) -> dict[str, Any]:
+        if self._eyewear is not None:
+            return self._eyewear.draw(out, face, options)
+        if self._hat is not None:
+            return self._hat.draw(out, face, options)
+        assert self._earrings is not None
+        return self._earrings.draw(out, face, options)
+
+    def _draw_people(
+        self,
+        out: NDArray[np.uint8],
+        people: list[tuple[Face | None, Body | None]],
+        options: RenderOptions,
+    ) -> list[dict[str, Any]]:
+        drawn: list[dict[str, Any]] = []
+        refusals: list[CannotRender] = []
+        for face, body in people:
+            try:
+                if self._necklace is not None:
+                    drawn.append(self._necklace.draw(out, face, body, options))
+                else:
+                    assert self._top is not None
+                    if body is None:
+                        raise CannotRender(
+                            "the body is not visible below the face", reason="no-body"
+                        )
+                    drawn.append(self._top.draw(out, body, face, options))
+            except CannotRender as exc:
+                refusals.append(exc)
+        if not drawn:
+            raise refusals[0]
+        return drawn
+
+
+def render(
+    image_bgr: NDArray[np.uint8],
+    analysis: Analysis,
+    asset: PreparedAsset,
+    options: RenderOptions | None = None,
+) -> RenderResult:
+    """Render ``asset`` on a photo described by ``analysis`` (see :class:`ProductRenderer`)."""
+    return ProductRenderer(asset).render(image_bgr, analysis, options)
+
+
+def _check(image: NDArray[np.uint8], analysis: Analysis) -> NDArray[np.uint8]:
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3 or min(arr.shape[:2]) < 1:
+        raise CannotRender("expected a BGR uint8 image", reason="bad-image")
+    if (arr.shape[1], arr.shape[0]) != (analysis.width, analysis.height):
+        raise CannotRender(
+            "the analysis is for an image of another size", reason="analysis-mismatch"
+        )
+    return arr
+
+
+def _face_area(face: Face) -> float:
+    x0, y0, x1, y1 = face.box
+    return max(0.0, x1 - x0) * max(0.0, y1 - y0)
+
+
+def _people(
+    faces: list[Face], bodies: list[Body], limit: int
+) -> list[tuple[Face | None, Body | None]]:
+    """Pair each body with the face whose box holds its nose; unpaired faces and bodies are
+    people too (a face crop without shoulders can still wear a necklace)."""
+    free = list(faces)
+    people: list[tuple[Face | None, Body | None]] = []
+    for body in bodies:
+        nose = np.asarray(body.landmarks[0, :2], np.float64)
+        match = None
+        for face in free:
+            x0, y0, x1, y1 = face.box
+            mx, my = 0.25 * (x1 - x0), 0.25 * (y1 - y0)
+            if x0 - mx <= nose[0] <= x1 + mx and y0 - my <= nose[1] <= y1 + my:
+                match = face
+                break
+        if match is not None:
+            free.remove(match)
+        people.append((match, body))
+    people.extend((face, None) for face in free)
+    people.sort(key=lambda p: _face_area(p[0]) if p[0] is not None else 0.0, reverse=True)
+    return people[: max(0, limit)]
