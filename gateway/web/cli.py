@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,6 +29,19 @@ def seed_command(
             "[default: TRYON_PUBLIC_URL's origin and its 127.0.0.1/localhost twin]"
         ),
     ] = None,
+    model_photo: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A brand model photo (JPEG/PNG/WebP, one face) shoppers can try products on "
+            "(repeatable)",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ] = None,
+    assets: Annotated[
+        bool, typer.Option(help="Prepare the products' try-on assets (runs the ML pipeline)")
+    ] = True,
     migrate: Annotated[
         bool, typer.Option(help="Upgrade an embedded (SQLite) database first")
     ] = True,
@@ -69,8 +84,22 @@ def seed_command(
         ) from None
     finally:
         engine.dispose()
+    prepared: dict[str, list[str]] = {}
+    if assets or model_photo:
+        from gateway.web.demo import assets as demo_assets  # noqa: PLC0415
+
+        try:
+            done = demo_assets.prepare(
+                settings=settings,
+                merchant_id=uuid.UUID(report.merchant_id),
+                model_photos=list(model_photo or []),
+            )
+        except demo_assets.SeedAssetError as exc:
+            raise _fail(f"cannot prepare the demo's try-on assets: {exc}") from None
+        prepared = asdict(done)
+        report.assets_prepared = done.prepared
     if as_json:
-        typer.echo(json.dumps(asdict(report)))
+        typer.echo(json.dumps({**asdict(report), **prepared}))
         return
     verb = "created" if report.merchant_created else "found"
     typer.echo(f"demo merchant {verb}: {report.merchant_id}")
@@ -78,4 +107,10 @@ def seed_command(
     typer.echo(
         f"products: {len(report.products_created)} created, {len(report.products_updated)} updated"
     )
+    if prepared:
+        typer.echo(
+            f"try-on assets: {len(prepared['prepared'])} prepared, "
+            f"{len(prepared['existing'])} already there; brand models: "
+            f"{len(prepared['models_added'])} added"
+        )
     typer.echo(f"open {settings.public_url.rstrip('/')}/demo")

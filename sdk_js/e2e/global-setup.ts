@@ -70,7 +70,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: REPO, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
 
   const fixtures = JSON.parse(run(join(VENV_BIN, "python"), ["-m", "tests.sdk_js.harness", "fixtures", join(work, "fixtures")]));
-  const seeded = JSON.parse(run(join(VENV_BIN, "tryon"), ["demo", "seed", "--json"]));
+  const seeded = JSON.parse(run(join(VENV_BIN, "tryon"), ["demo", "seed", "--json", "--model-photo", fixtures.photo]));
 
   let output = "";
   const server = spawn(join(VENV_BIN, "tryon"), ["serve", "--host", "127.0.0.1", "--port", String(port)], { cwd: REPO, env, stdio: ["ignore", "pipe", "pipe"] });

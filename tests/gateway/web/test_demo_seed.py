@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -137,12 +138,12 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_seeds_an_embedded_database_from_scratch_twice(tmp_path: Path) -> None:
-    first = _cli(tmp_path, "demo", "seed", "--json")
+    first = _cli(tmp_path, "demo", "seed", "--json", "--no-assets")
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert report["merchant_created"] is True
     assert len(report["products_created"]) == len(catalog.PRODUCTS)
-    second = _cli(tmp_path, "demo", "seed", "--origin", "http://localhost:8000")
+    second = _cli(tmp_path, "demo", "seed", "--origin", "http://localhost:8000", "--no-assets")
     assert second.returncode == 0, second.stderr
     assert "demo merchant found" in second.stdout
     assert report["publishable_key"] in second.stdout
@@ -164,7 +165,7 @@ def test_default_origins_include_the_loopback_twin() -> None:
 
 
 def test_cli_refuses_a_bad_origin_without_a_traceback(tmp_path: Path) -> None:
-    result = _cli(tmp_path, "demo", "seed", "--origin", "javascript:alert(1)")
+    result = _cli(tmp_path, "demo", "seed", "--origin", "javascript:alert(1)", "--no-assets")
     assert result.returncode == 2
     assert "not a web origin" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -179,7 +180,7 @@ def test_cli_says_when_the_database_cannot_be_used(tmp_path: Path) -> None:
         TRYON_DB_CONNECT_TIMEOUT_S="1",
     )
     result = subprocess.run(
-        [TRYON, "demo", "seed"], capture_output=True, text=True, env=env, timeout=60
+        [TRYON, "demo", "seed", "--no-assets"], capture_output=True, text=True, env=env, timeout=60
     )
     assert result.returncode == 1
     assert "cannot use the database" in result.stderr
