@@ -7,6 +7,9 @@
 import { TryOnError, codeForMediaError, codeForProblem } from "./errors";
 
 export const MAX_IN_FLIGHT = 2;
+/** A frame unanswered this long is taken as dropped (the server drops stale or over-rate
+ * frames without a word), so flow control never stalls. */
+export const FRAME_LOST_MS = 1500;
 
 export interface LiveOptions {
   url: string;
@@ -46,7 +49,8 @@ export class LiveSession {
   private stream: MediaStream | null = null;
   private video: HTMLVideoElement | null = null;
   private readonly canvas = document.createElement("canvas");
-  private inFlight = 0;
+  /** Send times of the frames not answered yet, oldest first. */
+  private inFlight: number[] = [];
   private encoding = false;
   private stopped = false;
   private startedAt = 0;
@@ -95,7 +99,9 @@ export class LiveSession {
   private capture(): void {
     const { video, ws } = this;
     if (this.stopped || !video || !ws || ws.readyState !== WebSocket.OPEN) return;
-    if (this.encoding || this.inFlight >= MAX_IN_FLIGHT || video.readyState < 2 || !video.videoWidth) return;
+    const now = performance.now();
+    while (this.inFlight.length > 0 && now - this.inFlight[0] > FRAME_LOST_MS) this.inFlight.shift();
+    if (this.encoding || this.inFlight.length >= MAX_IN_FLIGHT || video.readyState < 2 || !video.videoWidth) return;
     const width = Math.min(this.options.frameWidth, video.videoWidth);
     const height = Math.round((width * video.videoHeight) / video.videoWidth);
     if (this.canvas.width !== width) this.canvas.width = width;
@@ -108,7 +114,7 @@ export class LiveSession {
       (blob) => {
         this.encoding = false;
         if (!blob || this.stopped || ws.readyState !== WebSocket.OPEN) return;
-        this.inFlight += 1;
+        this.inFlight.push(performance.now());
         this.stats.sent += 1;
         ws.send(blob);
       },
@@ -127,19 +133,19 @@ export class LiveSession {
       }
       if (message.type === "error") {
         const problem = (message.problem ?? {}) as Record<string, unknown>;
-        this.inFlight = Math.max(0, this.inFlight - 1);
+        this.inFlight.shift();
         const code = codeForProblem(problem.type, Number(problem.status) || 0);
         // A frame without a face is not fatal in live mode: the shopper just moves.
         if (code !== "no_face") this.fail(new TryOnError(code, String(problem.detail ?? problem.title ?? "")));
         else this.options.onMessage?.(message);
         return;
       }
-      if (message.type === "dropped" || message.type === "skipped") this.inFlight = Math.max(0, this.inFlight - 1);
+      if (message.type === "geometry") this.inFlight.shift();
       this.options.onMessage?.(message);
       return;
     }
     if (!(data instanceof Blob)) return;
-    this.inFlight = Math.max(0, this.inFlight - 1);
+    this.inFlight.shift();
     this.stats.received += 1;
     const now = performance.now();
     this.arrivals.push(now);

@@ -52,11 +52,11 @@ describe("ApiClient", () => {
 describe("parsers", () => {
   it("reads a widget config, tolerating missing members", () => {
     const wc = parseConfig({
-      product: { external_id: "p", title: "Round", category: "eyewear", variants: [{ external_id: "v1", color: "Black", has_asset: true }, { external_id: "v2", has_asset: false }, { title: "no id" }] },
+      product: { external_id: "p", title: "Round", category: "eyewear", variants: [{ id: "0b7c-uuid", external_id: "v1", color: "Black", has_asset: true }, { external_id: "v2", has_asset: false }, { title: "no id" }] },
       modes: ["live", "photo", "teleport"],
       quota: { remaining: 0 },
     });
-    expect(wc.product.variants.map((v) => [v.id, v.hasAsset])).toEqual([["v1", true], ["v2", false]]);
+    expect(wc.product.variants.map((v) => [v.id, v.uuid, v.hasAsset])).toEqual([["v1", "0b7c-uuid", true], ["v2", null, false]]);
     expect(wc.modes).toEqual(["live", "photo"]);
     expect(wc.quotaExhausted).toBe(true);
     expect(wc.models).toEqual([]);

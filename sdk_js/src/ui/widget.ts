@@ -532,10 +532,15 @@ export class Widget {
     this.ctx.analytics.track("tryon_rendered", this.ids(), { mode, category: this.wc?.product.category ?? null, latency_ms: latency });
     this.ctx.emitter.emit("result", { productId: this.productId, variantId: this.variantId, mode, tryonSessionId: this.sessionId, latencyMs: latency, geometry });
     const size = geometry?.size_recommendation;
-    if (size && typeof size.size === "string") this.recommend(size);
+    if (size) this.recommend(size);
   }
 
-  private recommend(size: SizeRecommendation): void {
+  private recommend(raw: SizeRecommendation): void {
+    // The API names the size, or only the variant (frames sized by width): show what it says.
+    const variant = this.wc?.product.variants.find((v) => v.id === raw.variant_id || v.uuid === raw.variant_id);
+    const label = raw.size || variant?.size || variant?.title;
+    if (!label) return;
+    const size = { ...raw, size: label, variant_id: variant?.id ?? raw.variant_id ?? null };
     if (this.size?.size === size.size) return;
     this.size = size;
     this.ctx.analytics.track("size_recommended", this.ids(), { size: size.size });

@@ -1,0 +1,210 @@
+/** Real try-ons in chromium against the real gateway: photo, brand model, live camera. */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { W, launch, shot, type Session } from "./browser";
+import { jpegInfo } from "./jpeg";
+
+let session: Session | null = null;
+afterEach(async () => {
+  await session?.close();
+  session = null;
+});
+
+/** Record the SDK's events in the page (evaluated over the DevTools protocol, outside the CSP). */
+async function recordEvents(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { TryOn: { on(e: string, cb: (p: unknown) => void): void }; __events: [string, unknown][] };
+    w.__events = [];
+    for (const name of ["open", "close", "result", "error", "add_to_cart", "size_recommended"]) {
+      w.TryOn.on(name, (payload) => w.__events.push([name, payload]));
+    }
+  });
+}
+
+function events(page: Page): Promise<[string, Record<string, unknown>][]> {
+  return page.evaluate(() => (window as unknown as { __events: [string, Record<string, unknown>][] }).__events);
+}
+
+async function openPhotoMode(page: Page, product: string): Promise<void> {
+  await page.goto(`${inject("baseUrl")}/demo/products/${product}`);
+  await page.locator(W.trigger).waitFor({ state: "visible" });
+  await recordEvents(page);
+  await page.locator(W.trigger).click();
+  await page.locator(W.mode("photo")).click();
+  await page.locator(W.action("consent")).click();
+  await page.locator(W.action("choose-photo")).waitFor();
+}
+
+describe("photo try-on", () => {
+  it("renders glasses on a photo, then adds to cart with the try-on session", async () => {
+    session = await launch();
+    const { page } = session;
+    await openPhotoMode(page, "round-glasses");
+    const upload = page.waitForRequest((r) => r.url().includes("/v1/widget/tryon") && r.method() === "POST");
+    await page.locator(W.file).setInputFiles(inject("fixtures").photo);
+    const request = await upload;
+    expect(new URL(request.url()).origin).toBe(inject("apiBase")); // cross-origin, through CORS
+    const sent = jpegInfo(request.postDataBuffer() as Buffer);
+    expect(sent).toEqual({ width: 512, height: 512, exif: false });
+    await page.locator("[data-tryon-widget] .stage[data-state=result]").waitFor();
+    const result = (await events(page)).find(([name]) => name === "result")?.[1];
+    expect(result).toMatchObject({ productId: "round-glasses", variantId: "round-glasses-black", mode: "photo" });
+    expect(result?.tryonSessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect((result?.geometry as { faces: unknown[] }).faces).toHaveLength(1);
+    expect(await page.locator(W.action("download")).getAttribute("href")).toMatch(/^blob:/);
+    await shot(page, "photo-result");
+
+    // Another colour re-renders the same photo, uploaded again, no new file dialog.
+    const again = page.waitForResponse((r) => r.url().includes("/v1/widget/tryon") && r.status() === 200);
+    await page.locator("[data-tryon-widget] [data-variant=round-glasses-gold]").click();
+    expect(new URL((await again).url()).searchParams.get("variant")).toBe("round-glasses-gold");
+    await page.locator("[data-tryon-widget] .stage[data-state=result]").waitFor();
+
+    await page.locator(W.action("add-to-cart")).click();
+    await page.waitForURL("**/demo/cart");
+    const cartText = await page.locator("table.cart").textContent();
+    expect(cartText).toContain("Round optical frames");
+    expect(cartText).toContain("Gold");
+    expect(cartText).toContain(String(result?.tryonSessionId));
+    const kinds = (await page.evaluate(() => 0), []);
+    expect(kinds).toEqual([]);
+    expect(session.problems).toEqual([]);
+  });
+
+  it("uploads a big sideways phone photo upright, downscaled and without EXIF", async () => {
+    session = await launch();
+    const { page } = session;
+    await openPhotoMode(page, "aviator-sunglasses");
+    const upload = page.waitForRequest((r) => r.url().includes("/v1/widget/tryon"));
+    await page.locator(W.file).setInputFiles(inject("fixtures").rotated); // 2048x1600 stored, EXIF 6
+    const sent = jpegInfo((await upload).postDataBuffer() as Buffer);
+    expect(sent).toEqual({ width: 1000, height: 1280, exif: false });
+    // Upright, the face is found: a sideways upload would not have been rendered.
+    await page.locator("[data-tryon-widget] .stage[data-state=result]").waitFor();
+    await shot(page, "photo-rotated-result");
+  });
+
+  it("says when the photo has no face", async () => {
+    session = await launch();
+    const { page } = session;
+    await openPhotoMode(page, "round-glasses");
+    await page.locator(W.file).setInputFiles(inject("fixtures").noface);
+    await page.locator(W.error).waitFor();
+    expect(await page.locator(W.error).getAttribute("data-error")).toBe("no_face");
+    const error = (await events(page)).find(([name]) => name === "error")?.[1];
+    expect(error).toMatchObject({ code: "no_face", productId: "round-glasses" });
+    await shot(page, "error-no-face");
+    // Retry leads back to the photo picker.
+    await page.locator(W.action("retry")).click();
+    await page.locator(W.action("choose-photo")).waitFor();
+  });
+
+  it("refuses a file that is not a photo before uploading anything", async () => {
+    session = await launch();
+    const { page } = session;
+    await openPhotoMode(page, "round-glasses");
+    let uploaded = false;
+    page.on("request", (r) => {
+      if (r.url().includes("/v1/widget/tryon")) uploaded = true;
+    });
+    await page.locator(W.file).setInputFiles({ name: "notes.jpg", mimeType: "image/jpeg", buffer: Buffer.from("not a photo at all") });
+    await page.locator(W.error).waitFor();
+    expect(await page.locator(W.error).getAttribute("data-error")).toBe("invalid_image");
+    expect(uploaded).toBe(false);
+  });
+});
+
+describe("brand model try-on", () => {
+  it("lists the brand's models and renders the product on one", async () => {
+    session = await launch();
+    const { page } = session;
+    await page.goto(`${inject("baseUrl")}/demo/products/cateye-glasses`);
+    await page.locator(W.trigger).waitFor({ state: "visible" });
+    await page.locator(W.trigger).click();
+    await page.locator(W.mode("model")).click();
+    const model = page.locator("[data-tryon-widget] [data-model]").first();
+    await model.waitFor();
+    await model.click();
+    await page.locator("[data-tryon-widget] .stage[data-state=result][data-mode=model]").waitFor();
+    await shot(page, "model-result");
+    expect(session.problems).toEqual([]);
+  });
+});
+
+describe("live try-on", () => {
+  it("streams the fake camera and shows rendered frames; measures their rate", async () => {
+    session = await launch({ camera: inject("fixtures").camera, grantCamera: true });
+    const { page } = session;
+    const received: number[] = [];
+    const sent: number[] = [];
+    page.on("websocket", (ws) => {
+      ws.on("framereceived", (f) => {
+        if (typeof f.payload !== "string") received.push(Date.now());
+      });
+      ws.on("framesent", (f) => {
+        if (typeof f.payload !== "string") sent.push(Date.now());
+      });
+    });
+    await page.goto(`${inject("baseUrl")}/demo/products/round-glasses`);
+    await page.locator(W.trigger).waitFor({ state: "visible" });
+    await recordEvents(page);
+    await page.locator(W.trigger).click();
+    await page.locator(W.mode("live")).click();
+    await page.locator(W.action("consent")).click();
+    await page.locator("[data-tryon-widget] .stage[data-state=live]").waitFor({ timeout: 30_000 });
+    const first = (await events(page)).find(([name]) => name === "result")?.[1];
+    expect(first).toMatchObject({ mode: "live", productId: "round-glasses" });
+
+    // Measure over a steady window, after the first frame.
+    const windowMs = 6000;
+    const start = Date.now();
+    const before = received.length;
+    await page.waitForTimeout(windowMs);
+    const frames = received.filter((t) => t >= start && t < start + windowMs).length;
+    const fps = frames / (windowMs / 1000);
+    const shown = Number(await page.locator("[data-tryon-widget] .stage").getAttribute("data-frames"));
+    const report = { window_ms: windowMs, frames_received: frames, fps: Math.round(fps * 10) / 10, frames_sent_total: sent.length, frames_shown_counter: shown, first_frame_ms: first?.latencyMs };
+    writeFileSync(join(inject("artifacts"), "live-fps.json"), JSON.stringify(report, null, 2));
+    console.log(`live try-on in chromium: ${report.fps} rendered frames/s (${frames} in ${windowMs} ms, first after ${report.first_frame_ms} ms)`);
+    expect(frames).toBeGreaterThan(0);
+    expect(received.length).toBeGreaterThan(before);
+    expect(shown).toBeGreaterThanOrEqual(frames);
+
+    // The canvas shows a picture, not an empty stage.
+    const spread = await page.locator("[data-tryon-widget] .stage canvas").evaluate((c: HTMLCanvasElement) => {
+      const d = (c.getContext("2d") as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+      let lo = 255;
+      let hi = 0;
+      for (let i = 0; i < d.length; i += 4 * 97) {
+        lo = Math.min(lo, d[i]);
+        hi = Math.max(hi, d[i]);
+      }
+      return { w: c.width, h: c.height, range: hi - lo };
+    });
+    expect(spread.w).toBe(640);
+    expect(spread.h).toBe(480);
+    expect(spread.range).toBeGreaterThan(100);
+    await shot(page, "live");
+
+    // Mirror toggles; a snapshot can be downloaded; closing stops the stream.
+    const mirror = page.locator(W.action("mirror"));
+    expect(await mirror.getAttribute("aria-pressed")).toBe("true");
+    await mirror.click();
+    expect(await mirror.getAttribute("aria-pressed")).toBe("false");
+    await page.locator(W.action("snapshot")).click();
+    await page.locator("[data-tryon-widget] .stage[data-state=snapshot]").waitFor();
+    expect(await page.locator(W.action("download")).getAttribute("href")).toMatch(/^blob:/);
+    await shot(page, "live-snapshot");
+    const afterSnapshot = received.length;
+    await page.waitForTimeout(1000);
+    expect(received.length - afterSnapshot).toBeLessThanOrEqual(2); // the stream stopped
+    const live = await page.evaluate(async () => {
+      const devices = await navigator.mediaDevices.enumerateDevices();
+      return devices.filter((d) => d.kind === "videoinput").length;
+    });
+    expect(live).toBeGreaterThan(0);
+    expect(session.problems).toEqual([]);
+  });
+});
