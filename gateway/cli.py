@@ -9,6 +9,8 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from analytics import cli as analytics_cli
+from gateway.events import cli as dashboard_cli
 from gateway.settings import GatewaySettings, get_settings
 from gateway.web.cli import demo_app
 from ml_service import cli as ml_cli
@@ -28,6 +30,8 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(ml_cli.models_app, name="models")
 app.command()(ml_cli.analyze)
 app.command()(render_cli.render)
+app.add_typer(analytics_cli.app, name="analytics")
+app.add_typer(dashboard_cli.app, name="dashboard")
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

@@ -15,6 +15,8 @@ from gateway.api import metrics as metrics_api
 from gateway.api.edge import BodyLimitMiddleware, SecurityHeadersMiddleware, WidgetCorsMiddleware
 from gateway.assets import views as assets
 from gateway.db.session import make_engine, session_scope
+from gateway.events import views as events
+from gateway.events.readiness import broker_probe
 from gateway.keys import service as keys
 from gateway.keys import views as keys_views
 from gateway.logging import configure as configure_logging
@@ -42,6 +44,8 @@ def _probes(settings: GatewaySettings, app: FastAPI) -> dict[str, Probe]:
         probes["broker"] = amqp_probe(settings.amqp_url, timeout)
     if settings.ml_url:
         probes["ml"] = http_probe(settings.ml_url.rstrip("/") + "/healthz", timeout)
+    if (broker := broker_probe(app)) is not None:
+        probes["broker"] = broker
     return probes
 
 
@@ -107,4 +111,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(tryon.router)
     app.include_router(live.router)
     app.include_router(web.router)
+    app.include_router(events.router)
     return app

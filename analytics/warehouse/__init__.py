@@ -1,0 +1,1 @@
+"""The warehouse: tables, migrations, idempotent batch writes with incremental rollups."""

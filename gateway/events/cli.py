@@ -1,0 +1,60 @@
+"""``tryon dashboard link``: a one-time sign-in link to a merchant's dashboard."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="The merchant dashboard.", no_args_is_help=True)
+
+
+@app.command("link")
+def link(
+    merchant: Annotated[str, typer.Option(help="The merchant's id (from 'tryon merchant create')")],
+    ttl_minutes: Annotated[
+        int, typer.Option(min=1, max=24 * 60, help="Minutes until the link expires")
+    ] = 15,
+) -> None:
+    """Print a signed, single-use, expiring sign-in link to the merchant's dashboard."""
+    from pydantic import ValidationError  # noqa: PLC0415
+    from sqlalchemy import select  # noqa: PLC0415
+    from sqlalchemy.exc import OperationalError  # noqa: PLC0415
+
+    from gateway.db.session import make_engine, session_scope  # noqa: PLC0415
+    from gateway.events.dashboard import sign_in_link  # noqa: PLC0415
+    from gateway.merchants.models import Merchant, MerchantStatus  # noqa: PLC0415
+    from gateway.settings import get_settings  # noqa: PLC0415
+
+    def fail(message: str, code: int) -> typer.Exit:
+        typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+        return typer.Exit(code)
+
+    try:
+        merchant_id = uuid.UUID(merchant)
+    except ValueError:
+        raise fail("--merchant must be a merchant id (a UUID)", 2) from None
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        raise fail(f"bad configuration: {exc.errors()[0]['msg']}", 2) from None
+    engine = make_engine(settings)
+    try:
+        with session_scope(engine) as session:
+            status = session.scalar(select(Merchant.status).where(Merchant.id == merchant_id))
+    except OperationalError as exc:
+        raise fail(
+            f"cannot use the database ({type(exc.orig).__name__}); run 'tryon db upgrade'?", 1
+        ) from None
+    finally:
+        engine.dispose()
+    if status is None:
+        raise fail(f"no merchant {merchant_id}", 1)
+    if status is not MerchantStatus.ACTIVE:
+        raise fail(f"merchant {merchant_id} is {status.value}", 1)
+    typer.echo(sign_in_link(settings, merchant_id, ttl_s=ttl_minutes * 60))
+    typer.secho(
+        f"Valid once, for {ttl_minutes} minutes. Anyone with it can sign in: keep it private.",
+        err=True,
+    )

@@ -1,0 +1,251 @@
+"""The merchant dashboard: sign-in with a one-time link, a session cookie, data and assets.
+
+Sign-in: ``tryon dashboard link --merchant ID`` prints ``/dashboard/login?token=...`` (signed,
+expiring, single-use). Opening it shows a button (so link previewers cannot use the token
+up); pressing it POSTs the token, which is checked, spent, and exchanged for a session
+cookie: HttpOnly, SameSite=Strict, Secure on https, scoped to ``/dashboard``.
+
+The page is static (no data in the HTML); its script reads ``/dashboard/api/*`` with the
+cookie and draws the charts as SVG. A strict Content-Security-Policy allows only this
+origin's script and style.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from analytics import metrics
+from gateway.api.deps import SessionDep
+from gateway.errors import BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType
+from gateway.events.ingest import read_bounded
+from gateway.events.lifespan import pipeline_of
+from gateway.events.metrics_views import csv_response
+from gateway.events.queries import PeriodDep, ProductQuery, with_titles
+from gateway.events.signing import BadToken, Claims, sign, verify
+from gateway.merchants.models import Merchant, MerchantStatus
+from gateway.settings import GatewaySettings
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+COOKIE = "tryon_dashboard"
+LINK_TTL_S = 15 * 60
+MAX_LINK_TTL_S = 24 * 3600
+SESSION_TTL_S = 8 * 3600
+STATIC = Path(__file__).parent / "static"
+ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def _secret(settings: GatewaySettings) -> str:
+    return settings.secret_key.get_secret_value()
+
+
+def sign_in_link(
+    settings: GatewaySettings, merchant_id: uuid.UUID, *, ttl_s: int = LINK_TTL_S
+) -> str:
+    """A one-time sign-in URL for the merchant's dashboard."""
+    if not 0 < ttl_s <= MAX_LINK_TTL_S:
+        raise ValueError(f"a link lives between 1 second and {MAX_LINK_TTL_S} seconds")
+    claims = Claims(merchant_id, secrets.token_urlsafe(16), int(time.time()) + ttl_s)
+    token = sign(claims, secret=_secret(settings), purpose="dashboard-link")
+    return f"{settings.public_url.rstrip('/')}/dashboard/login?token={token}"
+
+
+def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
+    html = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width, initial-scale=1">'
+        f'<title>{title}</title><link rel=stylesheet href="/dashboard/static/dashboard.css">'
+        f'</head><body class="plain"><main class="card">{body}</main></body></html>'
+    )
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _same_origin(request: Request) -> None:
+    """State-changing POSTs must come from our own pages (on top of SameSite=Strict)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return  # not a browser cross-site request: browsers always send Origin on POST
+    if urlsplit(origin).netloc != request.headers.get("host"):
+        raise Forbidden("Cross-site request refused")
+
+
+# -- sign-in ------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(
+    request: Request, token: Annotated[str, Query(min_length=1, max_length=512)]
+) -> HTMLResponse:
+    settings: GatewaySettings = request.app.state.settings
+    try:
+        verify(token, secret=_secret(settings), purpose="dashboard-link", now=int(time.time()))
+    except BadToken as exc:
+        raise Unauthorized(f"This sign-in link is not valid ({exc})") from None
+    # The token only goes into a form value; it is URL-safe base64 and dots.
+    return _page(
+        "Sign in",
+        "<h1>Try-on dashboard</h1><form method=post action=/dashboard/login>"
+        f'<input type=hidden name=token value="{token}">'
+        "<button type=submit>Sign in</button></form>"
+        "<p class=muted>This link works once and expires soon.</p>",
+    )
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    _same_origin(request)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("Post the sign-in form")
+    form = parse_qs((await read_bounded(request, 2048)).decode("ascii", "replace"))
+    tokens = form.get("token", [])
+    if len(tokens) != 1:
+        raise BadRequest("The form needs exactly one token")
+    settings: GatewaySettings = request.app.state.settings
+    now = int(time.time())
+    try:
+        claims = verify(tokens[0], secret=_secret(settings), purpose="dashboard-link", now=now)
+    except BadToken as exc:
+        raise Unauthorized(f"This sign-in link is not valid ({exc})") from None
+    if not await request.app.state.dashboard_nonces.consume(
+        claims.nonce, ttl_s=claims.expires_at - now + 1
+    ):
+        raise Unauthorized("This sign-in link has already been used")
+    cookie = sign(
+        Claims(claims.merchant_id, secrets.token_urlsafe(16), now + SESSION_TTL_S),
+        secret=_secret(settings),
+        purpose="dashboard-session",
+    )
+    response = RedirectResponse("/dashboard", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        max_age=SESSION_TTL_S,
+        path="/dashboard",
+        httponly=True,
+        secure=_is_https(request, settings),
+        samesite="strict",
+    )
+    return response
+
+
+def _is_https(request: Request, settings: GatewaySettings) -> bool:
+    return request.url.scheme == "https" or settings.public_url.startswith("https://")
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    _same_origin(request)
+    response = RedirectResponse("/dashboard", status_code=303)
+    response.delete_cookie(COOKIE, path="/dashboard", httponly=True, samesite="strict")
+    return response
+
+
+def dashboard_merchant(request: Request, session: SessionDep) -> Merchant:
+    """The signed-in merchant (valid cookie, merchant still active)."""
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        raise Unauthorized("Sign in with a link from 'tryon dashboard link'")
+    settings: GatewaySettings = request.app.state.settings
+    try:
+        claims = verify(
+            raw, secret=_secret(settings), purpose="dashboard-session", now=int(time.time())
+        )
+    except BadToken:
+        raise Unauthorized("Your dashboard session has ended; sign in again") from None
+    merchant = session.scalar(select(Merchant).where(Merchant.id == claims.merchant_id))
+    if merchant is None or merchant.status is not MerchantStatus.ACTIVE:
+        raise Unauthorized("This merchant account is not active")
+    return merchant
+
+
+DashboardMerchant = Annotated[Merchant, Depends(dashboard_merchant)]
+
+
+# -- pages and assets ---------------------------------------------------------------------
+
+
+@router.get("")
+def dashboard_page(request: Request) -> Response:
+    if not request.cookies.get(COOKIE):
+        return _page(
+            "Try-on dashboard",
+            "<h1>Try-on dashboard</h1><p>Sign in with a one-time link:</p>"
+            "<pre>tryon dashboard link --merchant MERCHANT_ID</pre>",
+            status=401,
+        )
+    return HTMLResponse((STATIC / "dashboard.html").read_text(), headers=SECURITY_HEADERS)
+
+
+@router.get("/static/{name}")
+def asset(name: str) -> Response:
+    if name not in ASSETS:
+        raise NotFound("No such asset")
+    return Response(
+        (STATIC / name).read_bytes(),
+        media_type=ASSETS[name],
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# -- data ---------------------------------------------------------------------------------
+
+
+@router.get("/api/summary")
+def api_summary(
+    request: Request,
+    *,
+    merchant: DashboardMerchant,
+    session: SessionDep,
+    period: PeriodDep,
+    product: ProductQuery = None,
+    by: Literal["tryons", "conversion"] = "tryons",
+) -> Response:
+    with pipeline_of(request.app).engine.connect() as conn:
+        data: dict[str, Any] = metrics.summary(
+            conn, merchant_id=merchant.id, period=period, product_id=product
+        )
+        top = metrics.top_products(conn, merchant_id=merchant.id, period=period, by=by, limit=10)
+    data["merchant"] = {"id": str(merchant.id), "name": merchant.name}
+    data["products"] = with_titles(session, merchant.id, metrics.products_json(top))
+    data["products_by"] = by
+    if product is not None:
+        data["product_title"] = with_titles(session, merchant.id, [{"product_id": product}])[0][
+            "title"
+        ]
+    return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api/export.csv")
+def api_export(
+    request: Request,
+    merchant: DashboardMerchant,
+    period: PeriodDep,
+    report: metrics.CsvReport = "daily",
+    product: ProductQuery = None,
+) -> Response:
+    with pipeline_of(request.app).engine.connect() as conn:
+        body = metrics.export_csv(
+            conn, report=report, merchant_id=merchant.id, period=period, product_id=product
+        )
+    return csv_response(body, report, period)

@@ -1,0 +1,140 @@
+"""``POST /v1/events``: batched widget events in, queue records out, ``202``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from analytics.errors import InvalidEvents, PublishRefused
+from analytics.ingest import MalformedBody, parse_batch, records_for
+from gateway.errors import (
+    BadRequest,
+    GatewayError,
+    InvalidInput,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
+from gateway.events.lifespan import pipeline_of
+from gateway.events.widget_auth import WidgetCallerDep, cors_headers, preflight_headers
+
+router = APIRouter(tags=["widget: events"])
+
+_CONTENT_TYPES = {"application/json", "text/plain"}
+
+EXAMPLE = {
+    "sent_at": "2026-11-22T10:00:01Z",
+    "events": [
+        {
+            "schema_version": 1,
+            "event_id": "5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3",
+            "type": "tryon_rendered",
+            "occurred_at": "2026-11-22T10:00:00Z",
+            "widget_session_id": "w-4f1c2a9e7b",
+            "tryon_session_id": "3f2b8c1d-0a4e-4b6f-9c7d-2e1f0a9b8c7d",
+            "product_id": "aviator-gold",
+            "variant_id": None,
+            "properties": {"mode": "live", "category": "eyewear", "latency_ms": 84.5},
+        }
+    ],
+}
+
+
+async def read_bounded(request: Request, limit: int) -> bytes:
+    """The body, refusing more than ``limit`` bytes whatever Content-Length claims."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"At most {limit} bytes per batch")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"At most {limit} bytes per batch")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.options("/v1/events", include_in_schema=False)
+async def events_preflight(request: Request) -> Response:
+    return Response(
+        status_code=status.HTTP_204_NO_CONTENT,
+        headers=preflight_headers(request.headers.get("origin")),
+    )
+
+
+@router.post(
+    "/v1/events",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send a batch of widget analytics events",
+    description=(
+        "Publishable key (`Authorization: Bearer pk_...`, or `?key=pk_...` for "
+        "`navigator.sendBeacon`) from one of the key's allowed origins. Body: JSON "
+        "(`application/json` or `text/plain`), at most 128 KiB and 100 events; see "
+        "docs/analytics.md for every event type. The whole batch is accepted (202) or "
+        "refused: 400 not JSON, 413 too large, 415 other media types, 422 schema errors "
+        "(per event, with their location), 503 with Retry-After while the pipeline cannot "
+        "take more. `purchase` events are server-side only. Events older than 7 days are "
+        "refused; `sent_at` (the client's clock at sending) lets the server correct clock "
+        "skew. Events carry no personal data: unknown fields are refused."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}, "example": EXAMPLE}},
+        }
+    },
+    responses={
+        202: {"content": {"application/json": {"example": {"accepted": 1}}}},
+        400: {"description": "Not JSON (problem+json)"},
+        413: {"description": "Too large (problem+json)"},
+        415: {"description": "Not JSON media type (problem+json)"},
+        422: {"description": "Schema errors (problem+json with `errors`)"},
+        503: {"description": "Buffer full, retry later (problem+json, Retry-After)"},
+    },
+)
+async def post_events(request: Request, caller: WidgetCallerDep) -> JSONResponse:
+    cors = cors_headers(caller.origin)
+    try:
+        accepted = await _ingest(request, caller.principal.merchant_id, caller.origin)
+    except GatewayError as exc:
+        exc.headers = {**exc.headers, **cors}
+        raise
+    return JSONResponse({"accepted": accepted}, status_code=202, headers=cors)
+
+
+async def _ingest(request: Request, merchant_id: Any, origin: str) -> int:
+    pipeline = pipeline_of(request.app)
+    settings = pipeline.settings
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in _CONTENT_TYPES:
+        raise UnsupportedMediaType("Send the batch as application/json (or text/plain)")
+    if request.headers.get("content-encoding", "identity").lower() != "identity":
+        raise UnsupportedMediaType("Compressed bodies are not accepted")
+    body = await read_bounded(request, settings.max_body_bytes)
+    received_at = datetime.now(UTC)
+    try:
+        batch = parse_batch(body, settings=settings)
+        records = records_for(
+            batch.events,
+            merchant_id=merchant_id,
+            store=origin,
+            source="widget",
+            received_at=received_at,
+            sent_at=batch.sent_at,
+            settings=settings,
+        )
+    except MalformedBody as exc:
+        raise BadRequest("The body is not valid JSON", errors=exc.errors) from None
+    except InvalidEvents as exc:
+        raise InvalidInput(str(exc).capitalize(), errors=exc.errors) from None
+    try:
+        pipeline.publish(records)
+    except PublishRefused as exc:
+        raise ServiceUnavailable(
+            "Analytics cannot take more events right now", retry_after=exc.retry_after_s
+        ) from None
+    return len(records)

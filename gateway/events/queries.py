@@ -1,0 +1,64 @@
+"""Query parameters shared by the metrics API and the dashboard, and catalog titles."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from analytics.errors import InvalidQuery
+from analytics.metrics import Period
+from gateway.errors import InvalidInput
+from gateway.products.models import Product
+
+DEFAULT_DAYS = 30
+
+
+def period(
+    start: Annotated[
+        date | None,
+        Query(alias="from", description="First UTC day (default: 29 days before `to`)"),
+    ] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="Last UTC day, inclusive (default: today)")
+    ] = None,
+) -> Period:
+    end = end or datetime.now(UTC).date()
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    try:
+        return Period.of(start, end)
+    except InvalidQuery as exc:
+        raise InvalidInput(str(exc).capitalize(), errors=[{"loc": ["query", "from"]}]) from None
+
+
+PeriodDep = Annotated[Period, Depends(period)]
+ProductQuery = Annotated[
+    str | None,
+    Query(
+        alias="product",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="A product's external id: only that product",
+    ),
+]
+
+
+def with_titles(
+    session: Session, merchant_id: uuid.UUID, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Add the catalog title of each product row (``None`` for ids not in the catalog)."""
+    ids = [row["product_id"] for row in rows]
+    titles: dict[str, str] = {}
+    if ids:
+        found = session.execute(
+            select(Product.external_id, Product.title).where(
+                Product.merchant_id == merchant_id, Product.external_id.in_(ids)
+            )
+        )
+        titles = {external_id: title for external_id, title in found}
+    return [{**row, "title": titles.get(row["product_id"])} for row in rows]

@@ -1,0 +1,82 @@
+"""Server-side events: what the gateway itself emits (try-on results, orders from webhooks).
+
+Call ``emit`` from a request handler (or anything holding the app) with events built from
+``analytics.schema``; the same pipeline as the widget's events carries them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from fastapi import FastAPI
+
+from analytics.errors import PublishRefused
+from analytics.ingest import records_for
+from analytics.schema import SCHEMA_VERSION, Event, Purchase, PurchaseLine, PurchaseProperties
+from gateway.errors import ServiceUnavailable
+from gateway.events.lifespan import pipeline_of
+
+# Fixed namespace: the same order always gets the same event id, so a webhook delivered
+# twice (or an order re-sent by two topics) is one purchase.
+_PURCHASE_NAMESPACE = uuid.UUID("0f7c3e0a-6d53-4c1e-9b0e-7a2f4b1d8c55")
+
+
+def purchase_event_id(*, merchant_id: uuid.UUID, order_id: str) -> uuid.UUID:
+    return uuid.uuid5(_PURCHASE_NAMESPACE, f"{merchant_id}:{order_id}")
+
+
+def purchase(
+    *,
+    merchant_id: uuid.UUID,
+    order_id: str,
+    occurred_at: datetime,
+    revenue: Decimal,
+    currency: str,
+    lines: Sequence[PurchaseLine],
+    widget_session_id: str | None = None,
+) -> Purchase:
+    """A purchase event from an order: ``widget_session_id`` from the order's
+    ``_tryon_widget_session`` attribute, each line's ``tryon_session_id`` from its
+    ``_tryon_session`` property (docs/attribution.md)."""
+    return Purchase(
+        schema_version=SCHEMA_VERSION,
+        event_id=purchase_event_id(merchant_id=merchant_id, order_id=order_id),
+        type="purchase",
+        occurred_at=occurred_at,
+        widget_session_id=widget_session_id,
+        product_id=None,
+        properties=PurchaseProperties(
+            order_id=order_id, revenue=revenue, currency=currency, lines=list(lines)
+        ),
+    )
+
+
+def emit(
+    app: FastAPI,
+    *,
+    merchant_id: uuid.UUID,
+    events: Sequence[Event],
+    store: str | None = None,
+) -> None:
+    """Publish server-side events; ``ServiceUnavailable`` (503) when they cannot be taken.
+
+    ``store`` names the platform shop (e.g. ``example.myshopify.com``) when known.
+    """
+    pipeline = pipeline_of(app)
+    records = records_for(
+        list(events),
+        merchant_id=merchant_id,
+        store=store,
+        source="server",
+        received_at=datetime.now(UTC),
+        settings=pipeline.settings,
+    )
+    try:
+        pipeline.publish(records)
+    except PublishRefused as exc:
+        raise ServiceUnavailable(
+            "Analytics cannot take more events right now", retry_after=exc.retry_after_s
+        ) from None
