@@ -107,7 +107,7 @@ export class Analytics {
         const batch = this.takeBatch(unloading);
         let ok = false;
         try {
-          ok = await this.transport.send(JSON.stringify({ events: batch }), unloading);
+          ok = await this.transport.send(JSON.stringify({ events: batch, sent_at: this.now().toISOString() }), unloading);
         } catch {
           ok = false;
         }
@@ -142,10 +142,19 @@ export class Analytics {
   }
 }
 
-/** POST /v1/events with the publishable key; `keepalive` lets it outlive the page. */
+/**
+ * POST /v1/events with the publishable key. When the page goes away the batch is handed to
+ * `navigator.sendBeacon` (as text/plain with `?key=`, so no preflight is needed and the
+ * browser delivers it after the page is gone); otherwise, or when the beacon is refused, a
+ * `fetch` with `keepalive`.
+ */
 export function httpTransport(url: string, key: string): Transport {
   return {
     async send(body, unloading) {
+      if (unloading && typeof navigator !== "undefined" && typeof navigator.sendBeacon === "function") {
+        const beaconUrl = `${url}${url.includes("?") ? "&" : "?"}key=${encodeURIComponent(key)}`;
+        if (navigator.sendBeacon(beaconUrl, new Blob([body], { type: "text/plain" }))) return true;
+      }
       try {
         const response = await fetch(url, {
           method: "POST",

@@ -148,7 +148,7 @@ export function createTryOn(defaultApiBase: string): TryOnAPI {
         whenVisible(trigger.host, () => {
           if (impressions.has(entry.productId)) return;
           impressions.add(entry.productId);
-          s.analytics.track("impression", { productId: entry.productId, variantId: entry.variantId }, { category: wc.product.category });
+          s.analytics.track("impression", { productId: entry.productId, variantId: entry.variantId });
         });
       },
       (err) => debug(`no try-on for product ${entry.productId}`, err),

@@ -27,6 +27,7 @@ describe("Analytics", () => {
     await a.flush(false);
     expect(sent).toHaveLength(1);
     const [event] = (sent[0].body as { events: Record<string, unknown>[] }).events;
+    expect((sent[0].body as { sent_at: string }).sent_at).toBe("2026-05-04T10:11:12.345Z");
     expect(Object.keys(event).sort()).toEqual(
       ["event_id", "occurred_at", "product_id", "properties", "schema_version", "tryon_session_id", "type", "variant_id", "widget_session_id"],
     );
@@ -130,6 +131,41 @@ describe("Analytics", () => {
 });
 
 describe("httpTransport", () => {
+  it("hands an unloading batch to sendBeacon as text/plain with the key in the query", async () => {
+    const beacons: { url: string; type: string; text: string }[] = [];
+    vi.stubGlobal("fetch", async () => {
+      throw new Error("fetch must not be used when the beacon is taken");
+    });
+    Object.defineProperty(navigator, "sendBeacon", {
+      configurable: true,
+      value: (url: string, data: Blob) => {
+        beacons.push({ url, type: data.type, text: "" });
+        return true;
+      },
+    });
+    try {
+      expect(await httpTransport("https://api.example/v1/events", "pk_test").send('{"events":[]}', true)).toBe(true);
+      expect(beacons).toEqual([{ url: "https://api.example/v1/events?key=pk_test", type: "text/plain", text: "" }]);
+    } finally {
+      delete (navigator as unknown as { sendBeacon?: unknown }).sendBeacon;
+    }
+  });
+
+  it("falls back to fetch keepalive when the beacon is refused", async () => {
+    Object.defineProperty(navigator, "sendBeacon", { configurable: true, value: () => false });
+    const calls: RequestInit[] = [];
+    vi.stubGlobal("fetch", async (_url: string, init: RequestInit) => {
+      calls.push(init);
+      return new Response(null, { status: 202 });
+    });
+    try {
+      expect(await httpTransport("https://x/v1/events", "pk").send("{}", true)).toBe(true);
+      expect(calls[0].keepalive).toBe(true);
+    } finally {
+      delete (navigator as unknown as { sendBeacon?: unknown }).sendBeacon;
+    }
+  });
+
   it("posts JSON with the key and drops batches the server refuses for good", async () => {
     const calls: { url: string; init: RequestInit }[] = [];
     const statuses = [202, 400, 429, 503];

@@ -274,7 +274,7 @@ export class Widget {
     if (this.sessionId && this.mode === mode) return this.sessionId;
     this.mode = mode;
     this.sessionId = await this.ctx.api.createSession(this.productId, this.variantId, mode);
-    this.ctx.analytics.track("tryon_started", this.ids(), { mode, category: this.wc?.product.category ?? null });
+    this.ctx.analytics.track("tryon_started", this.ids(), { mode });
     return this.sessionId;
   }
 
@@ -543,7 +543,8 @@ export class Widget {
     const size = { ...raw, size: label, variant_id: variant?.id ?? raw.variant_id ?? null };
     if (this.size?.size === size.size) return;
     this.size = size;
-    this.ctx.analytics.track("size_recommended", this.ids(), { size: size.size });
+    const confidence = typeof size.confidence === "number" ? Math.min(1, Math.max(0, size.confidence)) : null;
+    this.ctx.analytics.track("size_recommended", this.ids(), { size: size.size.slice(0, 32), confidence });
     this.ctx.emitter.emit("size_recommended", { productId: this.productId, variantId: this.variantId, recommendation: size });
     const panel = this.root?.querySelector(".size");
     if (panel) panel.replaceWith(this.sizePanel() as HTMLElement);
@@ -566,7 +567,7 @@ export class Widget {
     const cart = config.addToCart
       ? h("button", { type: "button", "data-action": "add-to-cart", onclick: () => {
           const size = this.size?.size ?? null;
-          this.ctx.analytics.track("add_to_cart", this.ids(), { mode: this.mode, size });
+          this.ctx.analytics.track("add_to_cart", this.ids(), size ? { quantity: 1, size: size.slice(0, 32) } : { quantity: 1 });
           this.ctx.emitter.emit("add_to_cart", { productId: this.productId, variantId: this.variantId, tryonSessionId: this.sessionId, size });
           this.setStatus(t("added"));
         } }, t("addToCart"))
