@@ -1,5 +1,5 @@
 /** Launch Debian's chromium through playwright-core (never a downloaded browser). */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, type Page, chromium } from "playwright-core";
@@ -96,3 +96,16 @@ export const W = {
   status: "[data-tryon-widget] [role=status]",
   file: "[data-tryon-widget] input[type=file]",
 };
+
+const AXE = readFileSync(join(__dirname, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/** axe-core's violations on the page (or inside `include`), shadow roots included. */
+export async function axe(s: Session, include?: string): Promise<{ id: string; impact: string; nodes: number; html: string[] }[]> {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await s.page.evaluate(AXE);
+  return s.page.evaluate(async (selector) => {
+    const w = window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } };
+    const result = await w.axe.run(selector ? { include: [[selector]] } : document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, html: (v.nodes as { html: string }[]).map((n) => n.html).slice(0, 3) }));
+  }, include ?? null);
+}

@@ -1,12 +1,10 @@
 /** The demo store and the widget's shell in a real browser: CSP, SRI, accessibility, errors. */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { REPO } from "./global-setup";
-import { W, launch, shot, type Session } from "./browser";
+import { W, axe, launch, shot, type Session } from "./browser";
 
-const AXE = readFileSync(join(__dirname, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
 
 let session: Session | null = null;
 afterEach(async () => {
@@ -19,15 +17,6 @@ async function openProduct(s: Session, product = "round-glasses"): Promise<void>
   await s.page.locator(W.trigger).first().waitFor({ state: "visible" });
 }
 
-async function axe(s: Session, include?: string): Promise<{ id: string; impact: string; nodes: number; html: string[] }[]> {
-  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
-  await s.page.evaluate(AXE);
-  return s.page.evaluate(async (selector) => {
-    const w = window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } };
-    const result = await w.axe.run(selector ? { include: [[selector]] } : document, { resultTypes: ["violations"] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, html: (v.nodes as { html: string }[]).map((n) => n.html).slice(0, 3) }));
-  }, include ?? null);
-}
 
 function setQuota(n: number): void {
   execFileSync(join(REPO, ".venv", "bin", "python"), ["-m", "tests.sdk_js.harness", "set-quota", String(n)], { cwd: REPO, env: inject("env") });

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { W, launch, shot, type Session } from "./browser";
+import { W, axe, launch, shot, type Session } from "./browser";
 import { jpegInfo } from "./jpeg";
 
 let session: Session | null = null;
@@ -81,6 +81,7 @@ describe("photo try-on", () => {
     expect(result?.tryonSessionId).toMatch(/^[0-9a-f-]{36}$/);
     expect((result?.geometry as { faces: unknown[] }).faces).toHaveLength(1);
     expect(await page.locator(W.action("download")).getAttribute("href")).toMatch(/^blob:/);
+    expect(await axe(session, "[data-tryon-widget]")).toEqual([]);
     await shot(page, "photo-result");
 
     // Another colour re-renders the same photo, uploaded again, no new file dialog.
@@ -173,9 +174,7 @@ describe("live try-on", () => {
       ws.on("framereceived", (f) => {
         if (typeof f.payload !== "string") received.push(Date.now());
       });
-      ws.on("framesent", (f) => {
-        if (typeof f.payload !== "string") sent.push(Date.now());
-      });
+      ws.on("framesent", () => sent.push(Date.now()));
     });
     await page.goto(`${inject("baseUrl")}/demo/products/round-glasses`);
     await page.locator(W.trigger).waitFor({ state: "visible" });
@@ -216,6 +215,7 @@ describe("live try-on", () => {
     expect(spread.w).toBe(640);
     expect(spread.h).toBe(480);
     expect(spread.range).toBeGreaterThan(100);
+    expect(await axe(session, "[data-tryon-widget]")).toEqual([]);
     await shot(page, "live");
 
     // Mirror toggles; a snapshot can be downloaded; closing stops the stream.

@@ -10,6 +10,8 @@ export const CSS = `
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 button,a.btn,label.btn{font:inherit;cursor:pointer;border-radius:999px;padding:.6em 1.2em;border:1px solid var(--a);background:var(--a);color:#fff;text-decoration:none;display:inline-flex;align-items:center;justify-content:center;gap:.4em;min-height:44px}
 button.ghost,a.ghost{background:transparent;color:var(--a)}
+button.ghost[aria-pressed=true]{background:var(--a);color:#fff}
+.extras{display:flex;flex-direction:column;gap:14px}
 button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid var(--a);outline-offset:2px}
 button[disabled]{opacity:.5;cursor:default}
 .trigger{font-weight:600}

@@ -572,7 +572,7 @@ export class Widget {
           this.setStatus(t("added"));
         } }, t("addToCart"))
       : null;
-    return h("div", { class: "body" }, this.sizePanel(), cart ? h("div", { class: "bar" }, cart) : null);
+    return h("div", { class: "extras" }, this.sizePanel(), cart ? h("div", { class: "bar" }, cart) : null);
   }
 
   private async downloadLink(canvas: HTMLCanvasElement): Promise<HTMLElement> {

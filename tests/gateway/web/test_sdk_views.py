@@ -13,6 +13,12 @@ from fastapi.testclient import TestClient
 from tests.gateway.web.conftest import SDK_VERSION, write_sdk_build
 
 
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """Serving files touches no table: one database is enough."""
+    return f"sqlite:///{tmp_path / 'gateway.db'}"
+
+
 def sri(body: bytes) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
 
