@@ -12,6 +12,8 @@ SDK_BIN := $(SDK_DIR)/node_modules/.bin
 SDK_SOURCES := $(wildcard $(SDK_DIR)/src/*.ts $(SDK_DIR)/src/*/*.ts) $(SDK_DIR)/package.json \
 	$(SDK_DIR)/scripts/build.mjs $(SDK_DIR)/tsconfig.types.json
 NODE_MIN_MAJOR := 20
+# The ML models (mk/ml.mk) must be built before real try-ons: depend on them where defined.
+SDK_ML_DEPS := $(filter models,$(TEST_DEPS))
 export TRYON_CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: sdk sdk-deps test-sdk test-sdk-unit test-sdk-e2e demo-seed chromium node-check
@@ -41,12 +43,12 @@ chromium:
 test-sdk-unit: sdk
 	cd $(SDK_DIR) && ./node_modules/.bin/tsc --noEmit -p . && ./node_modules/.bin/vitest run
 
-test-sdk-e2e: install sdk chromium
+test-sdk-e2e: install sdk chromium $(SDK_ML_DEPS)
 	cd $(SDK_DIR) && ./node_modules/.bin/vitest run --config vitest.e2e.config.ts
 
 test-sdk: test-sdk-unit test-sdk-e2e ## SDK typecheck, unit tests (vitest) and e2e tests (chromium)
 
-demo-seed: install sdk ## Create the demo store's merchant, key and products (idempotent)
+demo-seed: install sdk $(SDK_ML_DEPS) ## Create the demo store's merchant, key and products (idempotent)
 	$(TRYON) demo seed
 
 TEST_DEPS += test-sdk

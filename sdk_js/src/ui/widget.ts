@@ -593,6 +593,7 @@ export class Widget {
 
   private error(error: TryOnError, retry: (() => void) | null): void {
     if (!this.isOpen) return;
+    this.stopLive(); // an error view never leaves the camera on
     const { t } = this.ctx;
     const message = t(`err_${error.code}` as MessageKey);
     const camera = CAMERA_ERRORS.includes(error.code);
