@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from analytics import cli as analytics_cli
 from gateway.events import cli as dashboard_cli
+from gateway.logging import configure as configure_logging
 from gateway.settings import GatewaySettings, get_settings
 from gateway.web.cli import demo_app
 from ml_service import cli as ml_cli
@@ -27,6 +28,8 @@ merchant_app = typer.Typer(help="Merchants (tenants) and their keys.", no_args_i
 app.add_typer(db_app, name="db")
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(demo_app, name="demo")
+ml_app = typer.Typer(help="The ML service (the try-on engine over HTTP).", no_args_is_help=True)
+app.add_typer(ml_app, name="ml")
 app.add_typer(ml_cli.models_app, name="models")
 app.command()(ml_cli.analyze)
 app.command()(render_cli.render)
@@ -74,8 +77,32 @@ def serve(
         port=port or settings.port,
         log_config=None,
         proxy_headers=True,
-        ws_max_size=2 * 1024 * 1024,
+        # Frames over the cap are refused by the protocol layer before they are buffered.
+        ws_max_size=settings.ws_max_frame_bytes + 1024,
     )
+
+
+@ml_app.command("serve")
+def ml_serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8001,
+    warm: Annotated[bool, typer.Option(help="Load the models before accepting requests")] = True,
+) -> None:
+    """Serve the try-on engine over HTTP (the gateway uses it when TRYON_ML_URL is set)."""
+    import uvicorn  # noqa: PLC0415 - heavy, only for this command
+
+    from ml_service.engine import LocalEngine  # noqa: PLC0415
+    from ml_service.errors import MLError  # noqa: PLC0415
+    from ml_service.service import create_service  # noqa: PLC0415
+
+    configure_logging(level="INFO", json=True)
+    engine = LocalEngine()
+    if warm:
+        try:
+            engine.warm_up()
+        except MLError as exc:
+            raise _fail(f"cannot load the models: {exc} (run 'tryon models build')") from None
+    uvicorn.run(create_service(engine), host=host, port=port, log_config=None)
 
 
 @db_app.command("upgrade")

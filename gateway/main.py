@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import problems
-from gateway.api import health
+from gateway.api import health, openapi
 from gateway.api import metrics as metrics_api
 from gateway.api.edge import BodyLimitMiddleware, SecurityHeadersMiddleware, WidgetCorsMiddleware
 from gateway.assets import views as assets
@@ -112,4 +112,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(live.router)
     app.include_router(web.router)
     app.include_router(events.router)
+    openapi.install(app)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from gateway import ml
 from gateway.errors import GatewayError, ServiceUnavailable
@@ -98,6 +100,21 @@ def from_error(exc: GatewayError, request: Request | None = None) -> ProblemResp
     )
 
 
+def allowed_methods(routes: Sequence[Any], scope: Scope) -> list[str]:
+    """Every method some route serves at this request's path (included routers flattened)."""
+    methods: set[str] = set()
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            methods.update(allowed_methods(inner.routes, scope))
+            continue
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches({**scope, "method": next(iter(route.methods))})
+            if match is not Match.NONE:
+                methods.update(route.methods)
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
@@ -127,13 +144,18 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
         slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path served by
+            # several routes (GET and POST /v1/products) must list them all (RFC 9110).
+            headers["Allow"] = ", ".join(allowed_methods(request.app.routes, request.scope))
         return problem(
             exc.status_code,
             slug,
             title,
             detail,
             instance=request.url.path,
-            headers=exc.headers,
+            headers=headers,
             request_id=_request_id(request),
         )
 

@@ -17,16 +17,25 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ml_service.render.geometry import (
+    INNER_EYE_LEFT,
+    INNER_EYE_RIGHT,
+    OUTER_EYE_LEFT,
+    OUTER_EYE_RIGHT,
     SHOULDER_LEFT,
     SHOULDER_RIGHT,
     TEMPLE_LEFT,
     TEMPLE_RIGHT,
+    default_camera,
     face_scale,
 )
-from ml_service.types import Analysis
+from ml_service.render.people import people
+from ml_service.types import Analysis, Face
 
 IRIS_UNCERTAINTY = 0.5 / 11.7
-FRAME_EXTRA_MM = 4.0  # frames sit a little wider than the skin at the temples
+# Landmarks 127 / 356 lie in front of the ears, where the head is already wider than at the
+# hinges: a frame about as wide as that distance fits (an assumption, not yet calibrated
+# against measured faces).
+FRAME_EXTRA_MM = 0.0
 SHOULDER_JOINT_TO_BREADTH = 1.12  # pose landmarks are joint centres; the seam is outside
 CHEST_PER_SHOULDER = 2.35
 MIN_VISIBILITY = 0.5
@@ -68,6 +77,11 @@ def decide_size(analysis: Analysis, variants: Sequence[Variant]) -> SizeDecision
     """The best variant with confidence and reason, or no recommendation with the reason."""
     if not variants:
         return SizeDecision(None, "the product has no sizes to choose from")
+    for v in variants:
+        for name in ("frame_width_mm", "shoulder_cm", "chest_cm"):
+            value = getattr(v, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                return SizeDecision(None, f"size {v.id!r} has an invalid {name}: {value!r}")
     if all(v.frame_width_mm is not None for v in variants):
         return _eyewear(analysis, variants)
     if all(v.shoulder_cm is not None or v.chest_cm is not None for v in variants):
@@ -81,10 +95,8 @@ def _eyewear(analysis: Analysis, variants: Sequence[Variant]) -> SizeDecision:
     face = max(analysis.faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
     if abs(float(face.head_pose.yaw)) > 25:
         return SizeDecision(None, "the face is turned too far to measure its width")
-    mm_per_px, ipd_mm = face_scale(face)
-    lm = np.asarray(face.landmarks, np.float64)
-    width_px = float(np.linalg.norm(lm[TEMPLE_LEFT, :2] - lm[TEMPLE_RIGHT, :2]))
-    face_mm = width_px * mm_per_px / max(math.cos(math.radians(float(face.head_pose.yaw))), 0.5)
+    _, ipd_mm = face_scale(face)
+    face_mm = face_width_mm(face, (analysis.width, analysis.height))
     ideal = face_mm + FRAME_EXTRA_MM
     widths = {v.id: float(v.frame_width_mm or 0.0) for v in variants}
     return _pick(
@@ -96,16 +108,46 @@ def _eyewear(analysis: Analysis, variants: Sequence[Variant]) -> SizeDecision:
     )
 
 
+def face_width_mm(face: Face, image_size: tuple[int, int]) -> float:
+    """The distance between the temple landmarks in millimetres, in 3D.
+
+    The temples stand about 5 cm behind the eyes, where the iris gives the scale, so in a
+    close-up they look narrower than they are; the landmarks' depth (z, in pixels at the
+    face's scale) and the pinhole camera undo that, and also the turn of the head (the
+    distance is measured in 3D), so the measure does not depend on distance or yaw."""
+    mm_per_px, _ = face_scale(face)
+    camera = np.asarray(face.head_pose.camera_matrix, np.float64)
+    if camera.shape != (3, 3) or not np.isfinite(camera).all() or camera[0, 0] <= 0:
+        camera = default_camera(*image_size)
+    f, cx = float(camera[0, 0]), float(camera[0, 2])
+    lm = np.asarray(face.landmarks, np.float64)
+    # The eye corners stand a few millimetres behind the iris plane (the scale's depth):
+    # close enough at arm's length (about 1 %).
+    eye_z = float(lm[[OUTER_EYE_LEFT, OUTER_EYE_RIGHT, INNER_EYE_LEFT, INNER_EYE_RIGHT], 2].mean())
+    eye_depth = f * mm_per_px  # the eyes' distance from the camera, mm
+    points = []
+    for i in (TEMPLE_RIGHT, TEMPLE_LEFT):
+        depth = eye_depth + (float(lm[i, 2]) - eye_z) * mm_per_px
+        points.append(((float(lm[i, 0]) - cx) * depth / f, depth))
+    (x0, z0), (x1, z1) = points
+    return math.hypot(x1 - x0, z1 - z0)
+
+
 def _top(analysis: Analysis, variants: Sequence[Variant]) -> SizeDecision:
     if not analysis.bodies:
         return SizeDecision(None, "no body found to measure")
     if not analysis.faces:
         return SizeDecision(None, "no face to give the photo a scale (millimetres per pixel)")
-    body = analysis.bodies[0]
+    # The main person with both a face and a body: a body without its own face has no scale
+    # (another person's face may stand at another distance).
+    everyone = people(analysis.faces, analysis.bodies, len(analysis.faces) + len(analysis.bodies))
+    pair = next(((f, b) for f, b in everyone if f is not None and b is not None), None)
+    if pair is None:
+        return SizeDecision(None, "no body has a face to give it a scale")
+    face, body = pair
     lm = np.asarray(body.landmarks, np.float64)
     if (lm[[SHOULDER_LEFT, SHOULDER_RIGHT], 3] < MIN_VISIBILITY).any():
         return SizeDecision(None, "the shoulders are not both visible")
-    face = max(analysis.faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
     mm_per_px, _ = face_scale(face)
     shoulder_px = float(np.linalg.norm(lm[SHOULDER_LEFT, :2] - lm[SHOULDER_RIGHT, :2]))
     shoulder_cm = shoulder_px * mm_per_px * SHOULDER_JOINT_TO_BREADTH / 10.0
@@ -126,7 +168,13 @@ def _top(analysis: Analysis, variants: Sequence[Variant]) -> SizeDecision:
         )
     chest = shoulder_cm * CHEST_PER_SHOULDER
     measurements["chest_cm_estimate"] = round(chest, 1)
-    sizes = {v.id: float(v.chest_cm or 0.0) for v in variants}
+    # Variants that give only a shoulder width are compared on the same chest scale.
+    sizes = {
+        v.id: float(
+            v.chest_cm if v.chest_cm is not None else (v.shoulder_cm or 0.0) * CHEST_PER_SHOULDER
+        )
+        for v in variants
+    }
     return _pick(
         sizes,
         chest,
@@ -160,7 +208,8 @@ def _pick(
     if abs(best - ideal) > 3 * sigma:
         return SizeDecision(
             None,
-            f"no size is close: the ideal {what} is {ideal:.0f} {unit}, the nearest {best:.0f} {unit}",
+            f"no size is close: the ideal {what} is {ideal:.0f} {unit}, "
+            f"the nearest {best:.0f} {unit}",
         )
     reason = f"{what} {best:g} {unit} is the closest to the ideal {ideal:.0f} {unit}"
     return SizeDecision(SizeRecommendation(best_id, confidence, reason, measurements), reason)

@@ -53,6 +53,7 @@ class MLSettings(BaseSettings):
     max_bodies: int = Field(default=2, ge=1, le=8)
     face_score_threshold: float = Field(default=0.5, gt=0, lt=1)
     face_presence_threshold: float = Field(default=0.5, gt=0, lt=1)
+    pose_score_threshold: float = Field(default=0.5, gt=0, lt=1)
     pose_presence_threshold: float = Field(default=0.5, gt=0, lt=1)
 
     @property

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from gateway.assets.models import ModelPhotoKind
 from gateway.products.models import Category
@@ -38,7 +38,7 @@ class AssetPatch(BaseModel):
         },
     )
 
-    anchors: dict[str, tuple[float, float]] = Field(
+    anchors: dict[str, tuple[StrictFloat, StrictFloat]] = Field(
         min_length=1, max_length=32, description="Anchors to replace, in asset pixels"
     )
 

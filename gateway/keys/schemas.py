@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from gateway.api.origins import normalise_origin
 from gateway.keys.models import KeyKind
@@ -51,7 +51,7 @@ class RotateIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"grace_period_s": 86400}]}
     )
 
-    grace_period_s: int = Field(
+    grace_period_s: StrictInt = Field(
         default=86_400,
         ge=0,
         le=30 * 86_400,

@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 
 from gateway.db.models import Base
 from gateway.db.session import make_engine
-from gateway.settings import get_settings
+from gateway.settings import GatewaySettings
 
 config = context.config
 target_metadata = Base.metadata
@@ -34,8 +34,11 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    url = config.get_main_option("sqlalchemy.url")
-    settings = get_settings().model_copy(update={"database_url": url})
+    # `tryon db upgrade` passes the URL; a developer running `alembic` gets it from TRYON_*.
+    url = config.get_main_option("sqlalchemy.url") or GatewaySettings().sqlalchemy_url
+    # Only the URL and the connection timeouts matter here; reading (and caching) the
+    # process settings would pin whatever environment the first migration ran in.
+    settings = GatewaySettings.model_construct(database_url=url)
     engine = make_engine(settings)
     try:
         with engine.connect() as connection:

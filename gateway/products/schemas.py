@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StrictFloat
 
 from gateway.products.models import Category
 
@@ -19,7 +19,7 @@ class VariantIn(BaseModel):
     sku: str | None = Field(default=None, max_length=128)
     color: str | None = Field(default=None, max_length=64)
     size: str | None = Field(default=None, max_length=32)
-    measurements: dict[str, float] = Field(
+    measurements: dict[str, StrictFloat] = Field(
         default_factory=dict,
         max_length=32,
         description="Size facts, e.g. frame_width_mm or chest_cm",

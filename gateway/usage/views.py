@@ -32,7 +32,10 @@ def get_usage(
     session: SessionDep,
     month: Annotated[
         str | None,
-        Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (UTC); default: this month"),
+        Query(
+            pattern=r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$",
+            description="YYYY-MM (UTC); default: this month",
+        ),
     ] = None,
 ) -> UsageOut:
     first = _month(month)

@@ -36,7 +36,9 @@ class BrandModel(BaseModel):
     id: uuid.UUID
     name: str
     kind: ModelPhotoKind
-    image_url: str = Field(description="GET it with the publishable key (JPEG)")
+    image_url: str = Field(
+        description="Path of the photo (JPEG) under the API base; GET it with the publishable key"
+    )
 
 
 class QuotaInfo(BaseModel):

@@ -47,13 +47,11 @@ WIDGET_ERRORS: dict[int | str, dict[str, str]] = {
 
 
 def _model_out(request: Request, model_id: uuid.UUID, name: str, kind: str) -> BrandModel:
+    # A path, not an absolute URL: behind a proxy the Host the gateway sees may not be the
+    # one the browser used.
+    path = request.app.url_path_for("widget_model_image", model_id=str(model_id))
     return BrandModel.model_validate(
-        {
-            "id": model_id,
-            "name": name,
-            "kind": kind,
-            "image_url": str(request.url_for("widget_model_image", model_id=str(model_id))),
-        }
+        {"id": model_id, "name": name, "kind": kind, "image_url": str(path)}
     )
 
 

@@ -124,6 +124,8 @@ def _lenses_inside_rims(filled: NDArray[np.bool_]) -> list[NDArray[np.bool_]] | 
     profile = filled.sum(axis=0).astype(np.float32)
     lo, hi = int(0.38 * w), int(0.62 * w)
     bridge_x = lo + int(np.argmin(profile[lo:hi])) if hi > lo else w // 2
+    if profile[bridge_x] > 0.45 * profile.max():
+        return None  # no narrow bridge between two lenses: not eyewear
     masks: list[NDArray[np.bool_]] = []
     for x0, x1 in ((0, bridge_x), (bridge_x, w)):
         half = np.zeros_like(filled)

@@ -61,7 +61,11 @@ def decode_image(
                 rgba = ImageOps.exif_transpose(im).convert("RGBA")
     except AssetUnreadable:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise AssetUnreadable(
+            "the image declares more pixels than allowed", reason="too-many-pixels"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise AssetUnreadable("the image is corrupt or truncated", reason="corrupt") from None
     arr = np.asarray(rgba, dtype=np.uint8)
     return np.ascontiguousarray(arr[:, :, [2, 1, 0, 3]])

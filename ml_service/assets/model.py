@@ -125,9 +125,12 @@ def load_asset(png: bytes, meta_json: bytes, *, expected_hash: str | None = None
         if category not in CATEGORIES or meta.get("format") != FORMAT_VERSION:
             raise ValueError(category)
         buf = np.frombuffer(png, np.uint8)
-        image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
-        if image is None or image.ndim != 3 or image.shape[2] != 4:
+        decoded = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
+        if decoded is None or decoded.ndim != 3 or decoded.shape[2] != 4:
             raise ValueError("png")
+        if decoded.dtype != np.uint8:
+            raise ValueError("png depth")  # a 16-bit PNG is not something we wrote
+        image = np.asarray(decoded, np.uint8)
         size = (int(image.shape[1]), int(image.shape[0]))
         anchors = validate_anchors(meta["anchors"], size)
         lenses = [[(float(x), float(y)) for x, y in poly] for poly in meta.get("lenses", [])]

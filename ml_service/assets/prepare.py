@@ -50,7 +50,7 @@ def prepare_asset(
             f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}",
             reason="unknown-category",
         )
-    cat: Category = category  # type: ignore[assignment]
+    cat: Category = category  # narrowed by the membership test above
     size_mm = frame_width_mm if frame_width_mm is not None else width_mm
     if size_mm is not None and not (5.0 <= float(size_mm) <= 400.0):
         raise AssetRefused(f"width {size_mm} mm is not plausible", reason="bad-width")
@@ -73,7 +73,10 @@ def prepare_asset(
         raise AssetRefused(f"the image is {w}x{h}: too small", reason="too-small")
     scale = min(1.0, MAX_WORK_SIDE / max(h, w))
     if scale < 1.0:
-        bgra = cv2.resize(bgra, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        bgra = np.asarray(
+            cv2.resize(bgra, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA),
+            np.uint8,
+        )
         overrides = {k: (x * scale, y * scale) for k, (x, y) in overrides.items()}
     cut = cut_out(bgra)
     keep, (x0, y0, x1, y1) = _select_object(cut, cat)
@@ -99,8 +102,8 @@ def _select_object(
         )
     if category == "earrings" and len(big) == 2:
         # A pair: keep the one on the image left; the renderer mirrors it for the other ear.
-        xs = [float(np.nonzero(labels == i)[1].mean()) for i in big]
-        big = [big[int(np.argmin(xs))]]
+        centres = [float(np.nonzero(labels == i)[1].mean()) for i in big]
+        big = [big[int(np.argmin(centres))]]
     keep = np.isin(labels, big)
     # Holes belong to the object that encloses them (lenses inside their rims).
     keep |= enclosed(~(keep & (cut.alpha > 0.5))) & cut.holes

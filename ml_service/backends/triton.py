@@ -102,10 +102,11 @@ class TritonBackend:
             return BackendTimeout(
                 f"no answer within {self.timeout_s} s", model=model, backend=self.name
             )
-        if (
-            isinstance(exc, ConnectionError | OSError)
-            or "unavailable" in text.lower()
-            or ("connect" in text.lower())
+        lowered = text.lower()
+        if "not found" in lowered or "unknown model" in lowered:
+            return BackendUnavailable(f"not served: {text}", model=model, backend=self.name)
+        if isinstance(exc, ConnectionError | OSError) or any(
+            word in lowered for word in ("unavailable", "connect", "refused")
         ):
             return BackendUnavailable(
                 f"cannot reach {self.url}: {text}", model=model, backend=self.name

@@ -33,7 +33,13 @@ def _canvas(w: int, h: int, colour: tuple[int, int, int] = (255, 255, 255)) -> I
 
 def _finish(img: Image) -> Image:
     h, w = img.shape[:2]
-    return cv2.resize(img, (w // SS, h // SS), interpolation=cv2.INTER_AREA)
+    return np.asarray(cv2.resize(img, (w // SS, h // SS), interpolation=cv2.INTER_AREA), np.uint8)
+
+
+def _shade(colour: tuple[int, int, int], f: Callable[[int], float]) -> tuple[int, int, int]:
+    """``colour`` with ``f`` applied to each channel."""
+    b, g, r = colour
+    return int(f(b)), int(f(g)), int(f(r))
 
 
 def _pts(points: NDArray[np.float64]) -> NDArray[np.int32]:
@@ -141,7 +147,9 @@ def _glasses(
     if tortoise:
         rng = np.random.default_rng(seed)
         noise = rng.random((h * SS // 24, w * SS // 24)).astype(np.float32)
-        noise = cv2.resize(noise, (w * SS, h * SS), interpolation=cv2.INTER_CUBIC)
+        noise = np.asarray(
+            cv2.resize(noise, (w * SS, h * SS), interpolation=cv2.INTER_CUBIC), np.float32
+        )
         spots = cv2.GaussianBlur(noise, (0, 0), 6)
         mask = np.all(np.abs(img.astype(np.int16) - np.array(frame)) < 3, axis=2)
         dark = np.array([20, 35, 70], np.float32)
@@ -154,7 +162,7 @@ def _glasses(
         top = shape[shape[:, 1] < cy - b * 0.55]
         top = top[np.argsort(top[:, 0])]
         if len(top) > 2:
-            hl = tuple(int(min(255, c + 70)) for c in frame)
+            hl = _shade(frame, lambda c: min(255, c + 70))
             _line(img, top + np.array([0.0, -rim * 0.2]), hl, max(2.0, rim * 0.22))
     return _finish(img)
 
@@ -314,7 +322,7 @@ def _tshirt(
     _poly(
         img,
         np.concatenate([inner, [[555, 118], [500, 128], [445, 118]]]),
-        tuple(int(c * 0.6) for c in body),
+        _shade(body, lambda c: c * 0.6),
     )
     # Neck rib.
     t = np.linspace(0, np.pi, 60)

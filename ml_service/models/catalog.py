@@ -105,8 +105,21 @@ POSE_LANDMARKS = ModelSpec(
     preferred_batch_sizes=(2, 4),
 )
 
+POSE_DETECTOR = ModelSpec(
+    name="pose_detector",
+    source="mediapipe/modules/pose_detection/pose_detection.tflite",
+    source_sha256="9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+    input=TensorSpec("image", (224, 224, 3), source="input_1"),
+    outputs=(
+        TensorSpec("regressors", (2254, 12), source="Identity"),
+        TensorSpec("classificators", (2254, 1), source="Identity_1"),
+    ),
+    value_range=(-1.0, 1.0),
+)
+
 MODELS: dict[str, ModelSpec] = {
-    spec.name: spec for spec in (FACE_DETECTOR, FACE_LANDMARKS, IRIS_LANDMARKS, POSE_LANDMARKS)
+    spec.name: spec
+    for spec in (FACE_DETECTOR, FACE_LANDMARKS, IRIS_LANDMARKS, POSE_DETECTOR, POSE_LANDMARKS)
 }
 
 

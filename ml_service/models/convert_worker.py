@@ -122,10 +122,71 @@ def _check(job: dict[str, Any], path: str) -> dict[str, float]:
     return {"batch_max_abs_diff": batch_diff, "tflite_max_rel_diff": tflite_diff}
 
 
+_DENSE_BY_CONTENT: dict[bytes, Any] = {}
+
+
+def _enable_densify() -> None:
+    """Teach tf2onnx MediaPipe's sparse weights (TFLite DENSIFY of a sparse constant).
+
+    tf2onnx reads every constant buffer as dense and fails on sparse ones. We let the TFLite
+    interpreter densify them (``_register_dense``), hand tf2onnx the dense array when it
+    decodes that buffer, and turn DENSIFY itself into an Identity.
+    """
+    from tensorflow.python.framework import tensor_util
+    from tf2onnx.handler import tfl_op
+
+    if getattr(tensor_util, "_tryon_densify", False):
+        return
+    original = tensor_util.MakeNdarray
+
+    def make_ndarray(tensor: Any) -> Any:
+        dense = _DENSE_BY_CONTENT.get(tensor.tensor_content)
+        return dense if dense is not None else original(tensor)
+
+    tensor_util.MakeNdarray = make_ndarray
+    tensor_util._tryon_densify = True
+
+    @tfl_op("TFL_DENSIFY", tf_op="Identity")
+    class _Densify:
+        @classmethod
+        def to_tf(cls, ctx: Any, node: Any, **kwargs: Any) -> None:
+            pass
+
+
+def _register_dense(tflite_path: str) -> None:
+    import numpy as np
+    import tensorflow as tf
+    from tf2onnx.tflite.Model import Model
+
+    # Without the default (XNNPACK) delegate, so that DENSIFY runs in the interpreter
+    # and its dense output stays readable.
+    interpreter = tf.lite.Interpreter(
+        model_path=tflite_path,
+        experimental_preserve_all_tensors=True,
+        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    ops = [op for op in interpreter._get_ops_details() if op["op_name"] == "DENSIFY"]
+    if not ops:
+        return
+    interpreter.allocate_tensors()
+    detail = interpreter.get_input_details()[0]
+    interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], dtype=np.float32))
+    interpreter.invoke()
+    with open(tflite_path, "rb") as handle:
+        flat = Model.GetRootAsModel(bytearray(handle.read()), 0)
+    graph = flat.Subgraphs(0)
+    for op in ops:
+        sparse = graph.Tensors(int(op["inputs"][0]))
+        content = flat.Buffers(sparse.Buffer()).DataAsNumpy().tobytes()
+        _DENSE_BY_CONTENT[content] = interpreter.get_tensor(int(op["outputs"][0])).copy()
+    _enable_densify()
+
+
 def convert(job: dict[str, Any]) -> dict[str, float]:
     import onnx
     import tf2onnx
 
+    _register_dense(job["tflite"])
     model, _ = tf2onnx.convert.from_tflite(job["tflite"], opset=job["opset"])
     _symbolic_batch(model)
     _rename(model, job["input"]["source"], job["input"]["name"])

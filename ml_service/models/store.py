@@ -1,7 +1,8 @@
 """Where built models live and how the runtime finds and verifies them.
 
 A build is keyed by the hash of everything that determines its output (the model
-descriptions, the converter's source, the pinned build environment): ``<cache>/models/<key>``.
+descriptions, the converter's and the Triton config generator's source, the pinned build
+environment): ``<cache>/models/<key>``.
 The runtime computes the same key from the same files, so a fresh clone finds a build made by
 any other clone on the machine without configuration. ``TRYON_ML_MODELS_DIR`` overrides it.
 
@@ -34,6 +35,7 @@ def build_key() -> str:
     digest = hashlib.sha256()
     digest.update(catalog.catalog_json().encode())
     digest.update(WORKER.read_bytes())
+    digest.update(Path(__file__).with_name("triton_repo.py").read_bytes())
     digest.update(requirements_file("build").read_bytes())
     return digest.hexdigest()[:20]
 

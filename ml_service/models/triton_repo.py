@@ -61,9 +61,9 @@ def config_pbtxt(spec: ModelSpec, *, variant: Variant, cpu_threads: int = 1) -> 
         )
     else:
         parts.append("instance_group [ { count: 2 kind: KIND_CPU } ]")
-        parts.append(
-            _parameters(
-                {"intra_op_thread_count": str(cpu_threads), "inter_op_thread_count": "1"}, ""
-            )
+        threads = {"intra_op_thread_count": str(cpu_threads), "inter_op_thread_count": "1"}
+        parts.extend(
+            f'parameters {{ key: "{key}" value: {{ string_value: "{value}" }} }}'
+            for key, value in threads.items()
         )
     return "\n".join(parts) + "\n"

@@ -1,9 +1,11 @@
 """Rotated regions of interest: crop an image to a model's input and map points back.
 
-Coordinates are continuous pixels: (0, 0) is the top-left corner of the top-left pixel, so
-pixel ``i`` has its centre at ``i + 0.5``. A region has a centre, a size and a rotation in
-radians; its own x axis points along ``(cos r, sin r)`` in the image (y down), so a positive
-rotation turns it clockwise on screen. These are pure functions.
+Coordinates are pixels as MediaPipe uses them: a crop pixel index maps to the image position
+given by the affine map of the region's corners (no half-pixel shift), and model outputs in
+crop pixels map back through the same matrix, so results line up with MediaPipe's. A region
+has a centre, a size and a rotation in radians; its own x axis points along
+``(cos r, sin r)`` in the image (y down), so a positive rotation turns it clockwise on
+screen. These are pure functions.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def rotation_between(start: F32 | F64, end: F32 | F64, *, target_deg: float) -> 
 
 
 def crop_to_image_matrix(roi: Roi, size: tuple[int, int], *, flip: bool = False) -> F64:
-    """2x3 affine mapping crop pixels (continuous, size = (h, w)) to image pixels."""
+    """2x3 affine mapping crop pixels (size = (h, w)) to image pixels."""
     out_h, out_w = size
     cos, sin = math.cos(roi.rotation), math.sin(roi.rotation)
     sx, sy = roi.width / out_w, roi.height / out_h
@@ -57,12 +59,6 @@ def crop_to_image_matrix(roi: Roi, size: tuple[int, int], *, flip: bool = False)
     a = np.array([[cos * sx, -sin * sy], [sin * sx, cos * sy]], dtype=np.float64)
     t = np.array([roi.cx, roi.cy]) - a @ np.array([out_w / 2, out_h / 2])
     return np.hstack([a, t[:, None]])
-
-
-def _index_matrix(continuous: F64) -> F64:
-    """Turn a continuous-coordinate affine into one between pixel indices (centres)."""
-    a, t = continuous[:, :2], continuous[:, 2]
-    return np.hstack([a, (t + a @ np.array([0.5, 0.5]) - 0.5)[:, None]])
 
 
 def crop(
@@ -77,7 +73,7 @@ def crop(
     matrix = crop_to_image_matrix(roi, size, flip=flip)
     out = cv2.warpAffine(
         image,
-        _index_matrix(matrix),
+        matrix,
         (size[1], size[0]),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT,
@@ -103,7 +99,7 @@ def warp_to_image(
     h, w = image_size
     out = cv2.warpAffine(
         plane,
-        _index_matrix(matrix),
+        matrix,
         (w, h),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,

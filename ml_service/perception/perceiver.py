@@ -24,12 +24,21 @@ from ml_service.models.catalog import (
     FACE_DETECTOR,
     FACE_LANDMARKS,
     IRIS_LANDMARKS,
+    POSE_DETECTOR,
     POSE_LANDMARKS,
     ModelSpec,
 )
-from ml_service.perception import face_detection, face_mesh, head_pose, iris, pose
-from ml_service.perception.face_detection import Detection
+from ml_service.perception import (
+    face_detection,
+    face_mesh,
+    head_pose,
+    iris,
+    pose,
+    pose_detection,
+    ssd,
+)
 from ml_service.perception.geometry import F64, Roi, crop, letterbox_roi
+from ml_service.perception.ssd import Detection
 from ml_service.settings import MLSettings
 from ml_service.types import Analysis, Body, Face
 
@@ -37,7 +46,7 @@ if TYPE_CHECKING:
     from ml_service.perception.tracker import FaceTracker
 
 Image = NDArray[np.uint8]
-BodyCrop = Literal["auto", "face", "full"]
+BodyCrop = Literal["detector", "face", "full"]
 MAX_SIDE = 16384  # a frame's side above this is refused before any work
 
 
@@ -128,7 +137,7 @@ class Perceiver:
         bodies: bool = True,
         iris_landmarks: bool = True,
         masks: bool = True,
-        body_crop: BodyCrop = "auto",
+        body_crop: BodyCrop = "detector",
     ) -> Analysis:
         """Every face (landmarks, iris, head pose, pupil distance) and body (pose, mask).
 
@@ -142,7 +151,7 @@ class Perceiver:
             rgb = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), dtype=np.uint8)
         detections: list[Detection] = []
         found: list[Face] = []
-        if faces or (bodies and body_crop != "full"):
+        if faces or (bodies and body_crop == "face"):
             with timer.stage("detect"):
                 detections = self.detect_faces(rgb)
         if faces and detections:
@@ -156,9 +165,11 @@ class Perceiver:
             )
         found_bodies: list[Body] = []
         if bodies:
+            with timer.stage("pose_detect"):
+                seeds = self.body_seeds(rgb, detections, body_crop)
             with timer.stage("pose"):
                 found_bodies = self.bodies_from_seeds(
-                    rgb, self.body_seeds(rgb, detections, body_crop), masks=masks
+                    rgb, seeds, masks=masks, refine=0 if body_crop == "detector" else 1
                 )
         timer.timings["total"] = (time.perf_counter() - started) * 1000.0
         h, w = image.shape[:2]
@@ -177,12 +188,30 @@ class Perceiver:
         size = FACE_DETECTOR.input_size
         pixels, matrix = crop(rgb, letterbox_roi(w, h), size)
         out = self._run(FACE_DETECTOR, [pixels])
-        return face_detection.postprocess(
+        return ssd.postprocess(
             out["regressors"][0],
             out["classificators"][0],
             matrix,
+            face_detection.CONFIG,
             threshold=self.settings.face_score_threshold,
-            max_faces=self.settings.max_faces,
+            max_count=self.settings.max_faces,
+        )
+
+    def detect_bodies(self, rgb: Image) -> list[Detection]:
+        """People (BlazePose detector), best first, at most ``max_bodies``."""
+        h, w = rgb.shape[:2]
+        pixels, matrix = crop(rgb, letterbox_roi(w, h), POSE_DETECTOR.input_size)
+        out = self._run(POSE_DETECTOR, [pixels])
+        # The score floor applies before the weighted NMS, where every candidate above it
+        # moves the merged box: MediaPipe's Pose solution uses its min_detection_confidence
+        # (0.5) there, and so do we, to get the same crops.
+        return ssd.postprocess(
+            out["regressors"][0],
+            out["classificators"][0],
+            matrix,
+            pose_detection.CONFIG,
+            threshold=self.settings.pose_score_threshold,
+            max_count=self.settings.max_bodies,
         )
 
     def face_landmarks(
@@ -251,18 +280,25 @@ class Perceiver:
                 for (mesh, score), pair in zip(kept, irises, strict=True)
             ]
 
-    def body_seeds(self, rgb: Image, detections: list[Detection], body_crop: BodyCrop) -> list[Roi]:
-        """Where the body model looks first (refined once from its own auxiliary points)."""
+    def body_seeds(self, rgb: Image, faces: list[Detection], body_crop: BodyCrop) -> list[Roi]:
+        """Where the body model looks (docs/ml.md, body crop strategy).
+
+        ``detector``: the BlazePose detector's body circle, as MediaPipe (the default);
+        ``face``: a guess from each face box; ``full``: the letterboxed frame.
+        """
         h, w = rgb.shape[:2]
-        if body_crop == "full" or (body_crop == "auto" and not detections):
-            return [letterbox_roi(w, h)]
-        return [pose.roi_from_face(d) for d in detections[: self.settings.max_bodies]]
+        if body_crop == "detector":
+            return [pose_detection.body_roi(d) for d in self.detect_bodies(rgb)]
+        if body_crop == "face":
+            return [pose.roi_from_face(d) for d in faces[: self.settings.max_bodies]]
+        return [letterbox_roi(w, h)]
 
     def run_pose(self, rgb: Image, rois: list[Roi]) -> list[pose.PoseResult]:
         if not rois:
             return []
         crops, matrices = zip(
-            *(crop(rgb, roi, POSE_LANDMARKS.input_size) for roi in rois), strict=True
+            *(crop(rgb, roi, POSE_LANDMARKS.input_size, replicate=True) for roi in rois),
+            strict=True,
         )
         out = self._run(POSE_LANDMARKS, list(crops))
         return [
@@ -271,21 +307,21 @@ class Perceiver:
                 float(out["presence"][i, 0]),
                 out["segmentation"][i],
                 matrices[i],
+                heatmap=out["heatmap"][i],
             )
             for i in range(len(rois))
         ]
 
-    def bodies_from_seeds(self, rgb: Image, seeds: list[Roi], *, masks: bool) -> list[Body]:
-        """Pose on each seed crop, then again on the crop its auxiliary points give."""
-        first = [
-            r
-            for r in self.run_pose(rgb, seeds)
-            if r.presence >= self.settings.pose_presence_threshold
-        ]
-        refined = self.run_pose(rgb, [pose.roi_from_auxiliary(r.auxiliary) for r in first])
-        results = dedupe_bodies(
-            [r for r in refined if r.presence >= self.settings.pose_presence_threshold]
-        )
+    def bodies_from_seeds(
+        self, rgb: Image, seeds: list[Roi], *, masks: bool, refine: int = 0
+    ) -> list[Body]:
+        """Pose on each seed crop, then ``refine`` times on the crop its auxiliary points give."""
+        threshold = self.settings.pose_presence_threshold
+        results = [r for r in self.run_pose(rgb, seeds) if r.presence >= threshold]
+        for _ in range(refine):
+            rois = [pose.roi_from_auxiliary(r.auxiliary) for r in results]
+            results = [r for r in self.run_pose(rgb, rois) if r.presence >= threshold]
+        results = dedupe_bodies(results)
         h, w = rgb.shape[:2]
         return [
             Body(landmarks=r.landmarks, mask=pose.person_mask(r, (h, w)) if masks else None)

@@ -13,16 +13,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ml_service.perception.activations import sigmoid
-from ml_service.perception.face_detection import Detection
 from ml_service.perception.geometry import F64, Roi, rotation_between, to_image, warp_to_image
+from ml_service.perception.ssd import Detection
 
 INPUT_SIZE = 256
 NUM_BODY = 33
 NUM_ALL = 39
 ROI_SCALE = 1.25
-# Face-derived crop: body centre (hips) below the face and body radius, in face-box heights.
-# Fitted on the reference crops MediaPipe's pose detector produced for the test images
-# (scripts/ml/mediapipe_reference.py), see docs/ml.md "Body crop strategy".
+# Face-derived crop (the "face" strategy, measured against the detector in docs/ml.md):
+# hips this many face-box heights below the face, body radius as many face-box heights.
 FACE_TO_HIPS = 3.2
 FACE_TO_RADIUS = 3.4
 
@@ -56,14 +55,47 @@ def roi_from_face(detection: Detection) -> Roi:
     return Roi(float(centre[0]), float(centre[1]), side, side, rotation).scaled(ROI_SCALE)
 
 
+HEATMAP_KERNEL = 7
+HEATMAP_MIN_CONFIDENCE = 0.5
+
+
+def refine_from_heatmap(
+    xy: NDArray[np.float32], heatmap: NDArray[np.float32], *, crop_size: int = INPUT_SIZE
+) -> NDArray[np.float32]:
+    """MediaPipe's refinement: move each point (crop pixels) to the confidence-weighted mean
+    of the heatmap cells in a 7 x 7 window around it, when that window is confident enough."""
+    rows, cols = heatmap.shape[:2]
+    out = xy.astype(np.float32, copy=True)
+    half = (HEATMAP_KERNEL - 1) // 2
+    confidence = sigmoid(heatmap)
+    for i in range(min(len(xy), heatmap.shape[2])):
+        col = int(xy[i, 0] / crop_size * cols)
+        row = int(xy[i, 1] / crop_size * rows)
+        if not (0 <= col < cols and 0 <= row < rows):
+            continue
+        r0, r1 = max(0, row - half), min(rows, row + half + 1)
+        c0, c1 = max(0, col - half), min(cols, col + half + 1)
+        window = confidence[r0:r1, c0:c1, i]
+        total = float(window.sum())
+        if window.max() < HEATMAP_MIN_CONFIDENCE or total <= 0:
+            continue
+        grid_r, grid_c = np.mgrid[r0:r1, c0:c1]
+        out[i, 0] = float((grid_c * window).sum()) / total / cols * crop_size
+        out[i, 1] = float((grid_r * window).sum()) / total / rows * crop_size
+    return out
+
+
 def decode(
     raw_landmarks: NDArray[np.float32],
     presence_logit: float,
     segmentation: NDArray[np.float32],
     matrix: F64,
+    heatmap: NDArray[np.float32] | None = None,
 ) -> PoseResult:
     """Raw outputs of one crop -> landmarks in image pixels with visibility in 0..1."""
-    points = raw_landmarks.reshape(NUM_ALL, 5)
+    points = raw_landmarks.reshape(NUM_ALL, 5).copy()
+    if heatmap is not None:
+        points[:, :2] = refine_from_heatmap(points[:, :2], heatmap)
     xyz = to_image(points[:, :3], matrix)
     body = np.empty((NUM_BODY, 4), dtype=np.float32)
     body[:, :3] = xyz[:NUM_BODY]

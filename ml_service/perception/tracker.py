@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from ml_service.perception import face_mesh, pose
 from ml_service.perception.filters import OneEuroFilter
-from ml_service.perception.geometry import Roi, letterbox_roi
+from ml_service.perception.geometry import Roi
 from ml_service.perception.iris import Iris
 from ml_service.perception.perceiver import Perceiver, Timer, build_face, check_image
 from ml_service.types import Analysis, Body, Face
@@ -49,7 +49,8 @@ class FaceTracker:
         self.track_bodies = bodies
         self._faces: list[_Track] = []
         self._body: _BodyTrack | None = None
-        self.detections = 0  # how often the detector ran (observability, tests)
+        self.detections = 0  # how often the face detector ran (observability, tests)
+        self.body_detections = 0
 
     def reset(self) -> None:
         self._faces = []
@@ -120,14 +121,18 @@ class FaceTracker:
     def _track_body(self, rgb: NDArray[np.uint8], t: float) -> list[Body]:
         settings = self.perceiver.settings
         h, w = rgb.shape[:2]
-        roi = self._body.roi if self._body else letterbox_roi(w, h)
-        result = self.perceiver.run_pose(rgb, [roi])[0]
-        if result.presence < settings.pose_presence_threshold and self._body is not None:
-            self._body = None
-            result = self.perceiver.run_pose(rgb, [letterbox_roi(w, h)])[0]
-        if result.presence < settings.pose_presence_threshold:
-            self._body = None
-            return []
+        result = None
+        if self._body is not None:
+            result = self.perceiver.run_pose(rgb, [self._body.roi])[0]
+            if result.presence < settings.pose_presence_threshold:
+                self._body, result = None, None
+        if result is None:  # lost or never found: the person detector, as in photo mode
+            seeds = self.perceiver.body_seeds(rgb, [], "detector")[:1]
+            self.body_detections += 1
+            results = self.perceiver.run_pose(rgb, seeds)
+            if not results or results[0].presence < settings.pose_presence_threshold:
+                return []
+            result = results[0]
         next_roi = pose.roi_from_auxiliary(result.auxiliary)
         if self._body is None:
             self._body = _BodyTrack(next_roi)

@@ -55,7 +55,7 @@ def _similarity(src: tuple[F64, F64], dst: tuple[F64, F64]) -> NDArray[np.float6
     """2 x 3 matrix taking segment ``src`` onto ``dst`` (rotation, uniform scale, shift)."""
     (a, b), (c, d) = src, dst
     v, u = b - a, d - c
-    scale = float(np.linalg.norm(u) / max(np.linalg.norm(v), 1e-9))
+    scale = float(np.linalg.norm(u)) / max(float(np.linalg.norm(v)), 1e-9)
     angle = float(np.arctan2(u[1], u[0]) - np.arctan2(v[1], v[0]))
     cs, sn = scale * np.cos(angle), scale * np.sin(angle)
     rot = np.array([[cs, -sn], [sn, cs]])
@@ -217,7 +217,7 @@ class NecklaceRenderer:
             raise CannotRender("the neck is outside the photo", reason="neck-not-visible")
         a = self.asset.anchors
         cl, cr = np.asarray(a["clasp_left"], np.float64), np.asarray(a["clasp_right"], np.float64)
-        aw, ah = self.asset.size
+        ah = self.asset.size[1]
         spread = float(np.linalg.norm(ends[1] - ends[0]))
         across = (ends[1] - ends[0]) / max(spread, 1e-9)
         down = np.array([-across[1], across[0]])
@@ -226,9 +226,13 @@ class NecklaceRenderer:
         drop = NECKLACE_DROP * spread
         bottom_src = np.array([(cl[0] + cr[0]) / 2, float(ah)])
         bottom_dst = (ends[0] + ends[1]) / 2 + down * drop
-        matrix = cv2.getAffineTransform(
-            np.float32([cl, cr, bottom_src]), np.float32([ends[0], ends[1], bottom_dst])
-        ).astype(np.float64)
+        matrix = np.asarray(
+            cv2.getAffineTransform(
+                np.array([cl, cr, bottom_src], np.float32),
+                np.array([ends[0], ends[1], bottom_dst], np.float32),
+            ),
+            np.float64,
+        )
         drawn = _paste(
             image,
             self._pyramid,

@@ -14,6 +14,7 @@ from ml_service.render.accessories import EarringRenderer, HatRenderer, Necklace
 from ml_service.render.errors import CannotRender
 from ml_service.render.eyewear import EyewearRenderer
 from ml_service.render.options import RenderOptions, RenderResult
+from ml_service.render.people import face_area, people
 from ml_service.render.tops import TopRenderer
 from ml_service.types import Analysis, Body, Face
 
@@ -51,17 +52,17 @@ class ProductRenderer:
         started = time.perf_counter()
         image = _check(image_bgr, analysis)
         out = image.copy()
-        faces = sorted(analysis.faces, key=_face_area, reverse=True)[: max(0, options.max_faces)]
+        faces = sorted(analysis.faces, key=face_area, reverse=True)[: max(0, options.max_faces)]
         geometry: dict[str, Any] = {"category": self.category}
         if self.category in FACE_CATEGORIES:
             if not faces:
                 raise CannotRender("no face found in the photo", reason="no-face")
             geometry["faces"] = [self._draw_face(out, f, options) for f in faces]
         else:
-            people = _people(faces, analysis.bodies, options.max_faces)
-            if not people:
+            found = people(faces, analysis.bodies, options.max_faces)
+            if not found:
                 raise CannotRender("no person found in the photo", reason="no-body")
-            geometry["bodies"] = self._draw_people(out, people, options)
+            geometry["bodies"] = self._draw_people(out, found, options)
         ms = (time.perf_counter() - started) * 1000.0
         return RenderResult(image=out, geometry=geometry, timings_ms={"render": round(ms, 2)})
 
@@ -125,27 +126,3 @@ def _check(image: NDArray[np.uint8], analysis: Analysis) -> NDArray[np.uint8]:
 def _face_area(face: Face) -> float:
     x0, y0, x1, y1 = face.box
     return max(0.0, x1 - x0) * max(0.0, y1 - y0)
-
-
-def _people(
-    faces: list[Face], bodies: list[Body], limit: int
-) -> list[tuple[Face | None, Body | None]]:
-    """Pair each body with the face whose box holds its nose; unpaired faces and bodies are
-    people too (a face crop without shoulders can still wear a necklace)."""
-    free = list(faces)
-    people: list[tuple[Face | None, Body | None]] = []
-    for body in bodies:
-        nose = np.asarray(body.landmarks[0, :2], np.float64)
-        match = None
-        for face in free:
-            x0, y0, x1, y1 = face.box
-            mx, my = 0.25 * (x1 - x0), 0.25 * (y1 - y0)
-            if x0 - mx <= nose[0] <= x1 + mx and y0 - my <= nose[1] <= y1 + my:
-                match = face
-                break
-        if match is not None:
-            free.remove(match)
-        people.append((match, body))
-    people.extend((face, None) for face in free)
-    people.sort(key=lambda p: _face_area(p[0]) if p[0] is not None else 0.0, reverse=True)
-    return people[: max(0, limit)]

@@ -23,6 +23,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def render(
+    *,
     product_image: Annotated[
         Path, typer.Option("--product-image", help="Product packshot (PNG/JPEG/WebP)")
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -10,6 +11,7 @@ from numpy.typing import NDArray
 
 F32 = NDArray[np.float32]
 U8 = NDArray[np.uint8]
+ScalarT = TypeVar("ScalarT", bound=np.generic)
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,8 @@ class Roi:
     def shape(self) -> tuple[int, int]:
         return self.y1 - self.y0, self.x1 - self.x0
 
-    def of(self, image: NDArray[np.generic]) -> NDArray[np.generic]:
+    def of(self, image: NDArray[ScalarT]) -> NDArray[ScalarT]:
+        """The region's view of ``image`` (writes go through to the image)."""
         return image[self.y0 : self.y1, self.x0 : self.x1]
 
 
@@ -48,9 +51,10 @@ def warp_into(layer: U8, homography: NDArray[np.float64], roi: Roi) -> U8:
     (asset pixels -> image pixels); outside the asset is zero."""
     shift = np.array([[1, 0, -roi.x0], [0, 1, -roi.y0], [0, 0, 1]], np.float64)
     h, w = roi.shape
-    return cv2.warpPerspective(
+    out = cv2.warpPerspective(
         layer, shift @ homography, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
     )
+    return np.asarray(out, dtype=np.uint8)
 
 
 def warp_affine_into(layer: U8, matrix: NDArray[np.float64], roi: Roi) -> U8:
@@ -59,24 +63,29 @@ def warp_affine_into(layer: U8, matrix: NDArray[np.float64], roi: Roi) -> U8:
     m[0, 2] -= roi.x0
     m[1, 2] -= roi.y0
     h, w = roi.shape
-    return cv2.warpAffine(layer, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    out = cv2.warpAffine(layer, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return np.asarray(out, dtype=np.uint8)
 
 
 def over(base: F32, colour: F32, alpha: F32) -> F32:
     """Porter-Duff "over": ``colour`` with ``alpha`` (H x W) on ``base`` (H x W x 3)."""
     a = alpha[:, :, None]
-    return base * (1.0 - a) + colour * a
+    out: F32 = base * (1.0 - a) + colour * a
+    return out
 
 
 def soft_shadow(alpha: F32, *, sigma: float, offset: tuple[float, float]) -> F32:
     """A blurred, shifted copy of ``alpha``: a contact shadow's density (0..1)."""
-    if sigma <= 0.3:
-        blurred = alpha
-    else:
-        blurred = cv2.GaussianBlur(alpha, (0, 0), sigma)
+    blurred = alpha if sigma <= 0.3 else gaussian(alpha, sigma)
     m = np.array([[1, 0, offset[0]], [0, 1, offset[1]]], np.float32)
     h, w = alpha.shape
-    return cv2.warpAffine(blurred, m, (w, h), borderMode=cv2.BORDER_CONSTANT)
+    out = cv2.warpAffine(blurred, m, (w, h), borderMode=cv2.BORDER_CONSTANT)
+    return np.asarray(out, dtype=np.float32)
+
+
+def gaussian(plane: F32, sigma: float) -> F32:
+    """A Gaussian blur of a float32 plane (``sigma`` in pixels)."""
+    return np.asarray(cv2.GaussianBlur(plane, (0, 0), sigma), dtype=np.float32)
 
 
 def polygon_mask(polygon: NDArray[np.float64], roi: Roi, *, feather: float = 0.0) -> F32:
@@ -85,22 +94,28 @@ def polygon_mask(polygon: NDArray[np.float64], roi: Roi, *, feather: float = 0.0
     mask = np.zeros((h, w), np.uint8)
     pts = np.round((polygon - [roi.x0, roi.y0]) * 16).astype(np.int32)
     cv2.fillPoly(mask, [pts.reshape(-1, 1, 2)], 255, cv2.LINE_AA, shift=4)
-    out = mask.astype(np.float32) / 255.0
-    if feather > 0.3:
-        out = cv2.GaussianBlur(out, (0, 0), feather)
-    return out
+    out: F32 = mask.astype(np.float32) * np.float32(1.0 / 255.0)
+    return gaussian(out, feather) if feather > 0.3 else out
 
 
 def luminance(bgr: F32) -> F32:
-    return (0.114 * bgr[:, :, 0] + 0.587 * bgr[:, :, 1] + 0.299 * bgr[:, :, 2]).astype(np.float32)
+    """Rec. 601 luma of a BGR float image."""
+    out: F32 = (0.114 * bgr[:, :, 0] + 0.587 * bgr[:, :, 1] + 0.299 * bgr[:, :, 2]).astype(
+        np.float32
+    )
+    return out
 
 
 def to_float(image: U8) -> F32:
-    return image.astype(np.float32) * (1.0 / 255.0)
+    """uint8 -> float32 in [0, 1]."""
+    out: F32 = image.astype(np.float32) * np.float32(1.0 / 255.0)
+    return out
 
 
 def to_u8(image: F32) -> U8:
-    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    """float in [0, 1] -> uint8, rounded and clipped."""
+    out: U8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 class PyramidCache:
@@ -120,7 +135,9 @@ class PyramidCache:
                 h, w = prev.shape[:2]
                 if min(h, w) < 16:
                     break
-                small = cv2.resize(prev, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+                small = np.asarray(
+                    cv2.resize(prev, (w // 2, h // 2), interpolation=cv2.INTER_AREA), np.uint8
+                )
                 w0, h0 = self._levels[0][0].shape[1], self._levels[0][0].shape[0]
                 self._levels.append((small, small.shape[1] / w0, small.shape[0] / h0))
             level += 1

@@ -150,7 +150,9 @@ class EyewearRenderer:
             base = base * (1.0 - SHADOW_STRENGTH * density * face_mask)[:, :, None]
         if arms:
             base = _draw_arms(base, roi, arms, self.colour * gain, frame)
-        base = base * (1.0 - lens[:, :, None] * (1.0 - transmission))
+        base = (base * (1.0 - lens[:, :, None] * (1.0 - transmission))).astype(
+            np.float32, copy=False
+        )
         if options.reflections:
             k = REFLECTION_TINTED if self.asset.tinted else REFLECTION_CLEAR
             base = base + (k * lens * extra[:, :, 1])[:, :, None] * (1.0 - base)

@@ -54,7 +54,8 @@ def rotation_from_pose(yaw: float, pitch: float, roll: float) -> F64:
     ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
     rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
     rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
-    return rz @ ry @ rx
+    out: F64 = rz @ ry @ rx
+    return out
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ class HeadFrame:
         reach = np.minimum(length, head.reach)  # only the head's neighbourhood matters
         t = np.linspace(0.015, 1.0, 32)[None, :, None] * reach[:, None, :]
         samples = p[:, None, :] + to_cam[:, None, :] / length[:, None, :] * t
-        return ~(head.inside(samples.reshape(-1, 3)).reshape(len(p), -1).any(axis=1))
+        blocked = head.inside(samples.reshape(-1, 3)).reshape(len(p), -1).any(axis=1)
+        return np.logical_not(blocked)
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ class HeadShape:
     def inside(self, points: F64) -> NDArray[np.bool_]:
         q = np.abs((points - np.asarray(self.centre)) / np.asarray(self.axes))
         n = self.exponent
-        return (q[:, 0] ** n + q[:, 2] ** n + q[:, 1] ** 2) < 1.0
+        level: F64 = q[:, 0] ** n + q[:, 2] ** n + q[:, 1] ** 2
+        return np.less(level, 1.0)
 
     def half_width(self, y: F64, z: F64) -> F64:
         """The head's half width (mm) at height ``y`` and depth ``z``."""

@@ -19,6 +19,8 @@ from ml_service.assets.model import PreparedAsset
 from ml_service.render.composite import (
     F32,
     PyramidCache,
+    Roi,
+    gaussian,
     luminance,
     over,
     polygon_mask,
@@ -64,13 +66,13 @@ def tps_fit(src: F64, dst: F64, *, smoothing: float = 1e-3) -> tuple[F64, F64]:
     d = np.linalg.norm(src[:, None] - src[None], axis=2)
     k = _kernel(d)
     scale = float(np.mean(d)) or 1.0
-    k = k + smoothing * scale * scale * np.eye(n)
+    k += smoothing * scale * scale * np.eye(n)
     p = np.hstack([np.ones((n, 1)), src])
     a = np.zeros((n + 3, n + 3))
     a[:n, :n], a[:n, n:], a[n:, :n] = k, p, p.T
     b = np.zeros((n + 3, 2))
     b[:n] = dst
-    sol = np.linalg.solve(a, b)
+    sol = np.asarray(np.linalg.solve(a, b), np.float64)
     return sol[:n], sol[n:]
 
 
@@ -272,8 +274,8 @@ class TopRenderer:
         warped = cv2.remap(
             layer, big[:, :, 0], big[:, :, 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
         )
-        garment = to_float(warped)
-        alpha = cv2.GaussianBlur(garment[:, :, 3], (0, 0), 0.8)
+        garment = to_float(np.asarray(warped, np.uint8))
+        alpha = gaussian(garment[:, :, 3], 0.8)
         colour = garment[:, :, :3]
         base = to_float(roi.of(image))
         if options.occlusion:
@@ -287,7 +289,7 @@ class TopRenderer:
         return geometry
 
 
-def _in_front(body: Body, face: Face | None, roi: Any, sw: float) -> F32:
+def _in_front(body: Body, face: Face | None, roi: Roi, sw: float) -> F32:
     """What stays in front of the garment: the face, the forearms and hands."""
     h, w = roi.shape
     keep = np.zeros((h, w), np.float32)
@@ -312,17 +314,18 @@ def _in_front(body: Body, face: Face | None, roi: Any, sw: float) -> F32:
             thick,
             cv2.LINE_AA,
         )
-    arm_mask = arms.astype(np.float32) / 255.0
+    arm_mask: F32 = arms.astype(np.float32) * np.float32(1.0 / 255.0)
     if body.mask is not None:
-        arm_mask = arm_mask * (roi.of(body.mask) > 0.5)
-    return np.maximum(keep, arm_mask)
+        arm_mask *= roi.of(body.mask) > 0.5
+    out: F32 = np.maximum(keep, arm_mask)
+    return out
 
 
-def _match_light(colour: F32, base: F32, body: Body, roi: Any) -> F32:
+def _match_light(colour: F32, base: F32, body: Body, roi: Roi) -> F32:
     """Carry the photo's folds (local luminance ratio) and colour cast onto the garment."""
     lum = luminance(base)
     sigma = max(2.0, 0.03 * max(roi.shape))
-    ratio = lum / np.maximum(cv2.GaussianBlur(lum, (0, 0), sigma), 1e-3)
+    ratio = lum / np.maximum(gaussian(lum, sigma), 1e-3)
     shade = np.clip(ratio, 0.85, 1.12) ** 0.6
     if body.mask is not None:
         inside = roi.of(body.mask).astype(np.float32)
@@ -330,6 +333,7 @@ def _match_light(colour: F32, base: F32, body: Body, roi: Any) -> F32:
     cast = base.reshape(-1, 3).mean(axis=0)
     cast = (cast / max(float(cast.mean()), 1e-3)) ** 0.25
     exposure = float(np.clip((float(lum.mean()) / 0.45) ** 0.3, 0.75, 1.1))
-    return np.clip(colour * shade[:, :, None] * cast[None, None, :] * exposure, 0.0, 1.0).astype(
-        np.float32
-    )
+    out: F32 = np.clip(
+        colour * shade[:, :, None] * cast[None, None, :] * exposure, 0.0, 1.0
+    ).astype(np.float32)
+    return out

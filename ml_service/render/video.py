@@ -1,15 +1,17 @@
 """Video: the photo renderers on tracked frames, per connection or over a file.
 
-Steadiness comes from the tracker (perception smooths its landmarks over time); the renderer
-keeps the asset's reduced copies between frames so each frame only warps and blends a small
-region.
+Steadiness comes from the tracker (perception smooths landmarks and iris centres over time)
+and from :class:`~ml_service.render.steady.ScaleSteadier`, which holds each face's pupil
+distance steady (perception measures the iris size afresh every frame). The renderer keeps
+the asset's reduced copies between frames so each frame only warps and blends a small region.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -21,10 +23,13 @@ from ml_service.assets.model import PreparedAsset
 from ml_service.render.api import ProductRenderer
 from ml_service.render.errors import CannotRender, TryOnInputError
 from ml_service.render.options import RenderOptions, RenderResult
+from ml_service.render.steady import ScaleSteadier
 from ml_service.types import Analysis
 
 MAX_VIDEO_FRAMES = 3000
 MAX_VIDEO_PIXELS = 1920 * 1080
+MAX_VIDEO_BYTES = 512 * 1024 * 1024
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov"})  # containers that take MPEG-4 video
 
 
 class Tracker(Protocol):
@@ -47,12 +52,14 @@ class VideoRenderer:
         self.renderer = ProductRenderer(asset)
         self.tracker = tracker
         self.options = options or RenderOptions(max_faces=1)
+        self._steady = ScaleSteadier()
 
     def process(
         self, frame_bgr: NDArray[np.uint8], timestamp_s: float | None = None
     ) -> RenderResult:
         started = time.perf_counter()
         analysis = self.tracker.process(frame_bgr, timestamp_s)
+        analysis = replace(analysis, faces=self._steady(analysis.faces))
         tracked = time.perf_counter()
         try:
             result = self.renderer.render(frame_bgr, analysis, self.options)
@@ -96,49 +103,72 @@ def render_video(
     *,
     options: RenderOptions | None = None,
     max_frames: int = MAX_VIDEO_FRAMES,
+    max_pixels: int = MAX_VIDEO_PIXELS,
+    max_bytes: int = MAX_VIDEO_BYTES,
     progress: Callable[[int], None] | None = None,
 ) -> VideoSummary:
-    """Render every frame of ``source`` into ``target`` (MP4, same size and rate)."""
+    """Render every frame of ``source`` (up to ``max_frames``) into ``target`` (MP4, same size
+    and rate). The result appears at ``target`` only when complete: frames go to a hidden
+    partial file that replaces ``target`` at the end and is removed on any error."""
+    # A plain file only: OpenCV would also open URLs, devices and image sequences.
+    if not source.is_file():
+        raise TryOnInputError(f"no such video file: {source.name}", reason="unreadable-video")
+    size = source.stat().st_size
+    if size > max_bytes:
+        raise TryOnInputError(
+            f"the video is {size} bytes, over the {max_bytes} byte limit", reason="video-too-large"
+        )
     capture = cv2.VideoCapture(str(source))
     if not capture.isOpened():
         raise TryOnInputError(f"cannot read the video {source.name}", reason="unreadable-video")
+    partial = target.with_name(f".{target.stem}.partial{target.suffix}")
     writer: cv2.VideoWriter | None = None
     renderer = VideoRenderer(asset, tracker, options=options)
     frames = rendered = 0
     spent = 0.0
+    done = False
     try:
         fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
         fps = fps if 1.0 <= fps <= 120.0 else 25.0
         while frames < max_frames:
             ok, frame = capture.read()
-            if not ok:
+            if not ok or frame is None:
                 break
-            h, w = frame.shape[:2]
-            if w * h > MAX_VIDEO_PIXELS:
+            if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
                 raise TryOnInputError(
-                    f"video frames of {w}x{h} are over the limit", reason="video-too-large"
+                    "the video's frames are not 8-bit colour", reason="unreadable-video"
+                )
+            image = np.asarray(frame, np.uint8)  # no copy: the type is checked above
+            h, w = image.shape[:2]
+            if w * h > max_pixels:
+                raise TryOnInputError(
+                    f"video frames of {w}x{h} are over the {max_pixels} pixel limit",
+                    reason="video-too-large",
                 )
             if writer is None:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                writer = cv2.VideoWriter(str(target), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
-                if not writer.isOpened():
-                    raise TryOnInputError(
-                        f"cannot write the video {target.name}", reason="unwritable-video"
-                    )
+                writer = _writer(partial, fps, (w, h), name=target.name)
             t0 = time.perf_counter()
-            result = renderer.process(frame, frames / fps)
+            result = renderer.process(image, frames / fps)
             spent += time.perf_counter() - t0
             rendered += int("skipped" not in result.geometry)
             writer.write(result.image)
             frames += 1
             if progress is not None:
                 progress(frames)
+        if frames == 0:
+            raise TryOnInputError(
+                f"the video {source.name} has no readable frames", reason="unreadable-video"
+            )
+        done = True
     finally:
         capture.release()
         if writer is not None:
             writer.release()
-    if frames == 0:
-        raise TryOnInputError(f"the video {source.name} has no frames", reason="unreadable-video")
+        if done:
+            partial.replace(target)
+        else:
+            with contextlib.suppress(OSError):  # there may be no folder to hold it
+                partial.unlink(missing_ok=True)
     ms = 1000.0 * spent / frames
     return VideoSummary(
         frames=frames,
@@ -146,3 +176,26 @@ def render_video(
         fps=round(1000.0 / max(ms, 1e-6), 1),
         ms_per_frame=round(ms, 2),
     )
+
+
+def _writer(path: Path, fps: float, size: tuple[int, int], *, name: str) -> cv2.VideoWriter:
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        # OpenCV would pick another writer by the name (a .png name writes images).
+        raise TryOnInputError(
+            f"cannot write the video {name}: use a name ending in "
+            + ", ".join(sorted(VIDEO_SUFFIXES)),
+            reason="unwritable-video",
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TryOnInputError(
+            f"cannot write the video {name}: {exc.strerror or exc}", reason="unwritable-video"
+        ) from None
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
+    if not writer.isOpened():
+        raise TryOnInputError(
+            f"cannot write the video {name} (use a .mp4 name in a writable folder)",
+            reason="unwritable-video",
+        )
+    return writer

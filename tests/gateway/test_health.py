@@ -69,3 +69,27 @@ def test_readyz_reports_each_unreachable_dependency(
     body = response.json()
     assert body["checks"][check]["ok"] is False
     assert body["checks"]["database"]["ok"] is True
+
+
+def test_readyz_checks_the_broker_when_configured(
+    make_settings: Callable[..., GatewaySettings], amqp_url: str
+) -> None:
+    with TestClient(create_app(make_settings(amqp_url=amqp_url))) as client:
+        body = client.get("/readyz").json()
+    assert body["checks"]["broker"]["ok"] is True
+    with TestClient(
+        create_app(make_settings(amqp_url="amqp://guest:guest@127.0.0.1:1/"))
+    ) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["ok"] is False
+
+
+def test_readyz_refuses_a_server_that_is_not_a_broker(
+    make_settings: Callable[..., GatewaySettings], redis_url: str
+) -> None:
+    # Redis listens, but does not speak AMQP: the probe must notice.
+    port = redis_url.rsplit(":", 1)[1].split("/", maxsplit=1)[0]
+    settings = make_settings(amqp_url=f"amqp://127.0.0.1:{port}/", readiness_timeout_s=1.0)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/readyz").json()["checks"]["broker"]["ok"] is False

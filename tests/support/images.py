@@ -108,3 +108,6 @@ def load_bgr(name: str) -> NDArray[np.uint8]:
     if image is None:
         raise RuntimeError(f"cannot decode test image {name}")
     return np.asarray(image, dtype=np.uint8)
+
+
+test_image.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test to collect

@@ -61,9 +61,15 @@ def make_face(
     rot = rotation_from_pose(yaw, pitch, roll)
 
     def project(p: np.ndarray) -> np.ndarray:
+        """Image x, y and the depth relative to the eyes in pixels at the face's scale (the
+        face mesh's z convention: larger is farther)."""
         cam = p @ rot.T + origin
         return np.column_stack(
-            [f * cam[:, 0] / cam[:, 2] + camera[0, 2], f * cam[:, 1] / cam[:, 2] + camera[1, 2]]
+            [
+                f * cam[:, 0] / cam[:, 2] + camera[0, 2],
+                f * cam[:, 1] / cam[:, 2] + camera[1, 2],
+                (cam[:, 2] - origin[2]) / mm_per_px,
+            ]
         )
 
     model = _model(ipd_mm)
@@ -72,9 +78,9 @@ def make_face(
     landmarks = np.zeros((468, 3), np.float32)
     idx = sorted(model)
     uv = project(np.array([model[i] for i in idx]))
-    landmarks[:, :2] = uv[idx.index(168)]
+    landmarks[:] = uv[idx.index(168)]
     for j, i in enumerate(idx):
-        landmarks[i, :2] = uv[j]
+        landmarks[i] = uv[j]
     oval = landmarks[list(FACE_OVAL), :2]
     box = (
         float(oval[:, 0].min()),
@@ -94,8 +100,8 @@ def make_face(
         box=box,
         score=0.99,
         landmarks=landmarks,
-        iris_left=iris[1].astype(np.float32),
-        iris_right=iris[0].astype(np.float32),
+        iris_left=iris[1, :2].astype(np.float32),
+        iris_right=iris[0, :2].astype(np.float32),
         iris_diameter_px=11.7 / mm_per_px,
         head_pose=pose,
         ipd_mm=ipd_mm,

@@ -1,0 +1,13 @@
+# Gateway: load benchmark (gateway/, docs/api.md). wrk comes from Debian when missing.
+
+.PHONY: bench-gateway wrk
+
+wrk:
+	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian)"; \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq wrk; }
+
+bench-gateway: install models wrk ## Widget config / photo try-on (wrk) and live FPS, embedded and PostgreSQL+Redis
+	$(PY) scripts/gateway/bench.py
+
+BENCHES += bench-gateway

@@ -1,0 +1,330 @@
+"""Gateway benchmark: widget config and photo try-on throughput and latency (wrk), live try-on
+frames per second per session (1, 4, 16 concurrent WebSockets) and the server's memory, in the
+embedded mode and in the PostgreSQL + Redis mode. Bounded in time; loopback only.
+
+References measured in the same run: ``/healthz`` (the HTTP floor of this server) for the
+config figures, the in-process engine's render call for the photo try-on, and one in-process
+live session (track + render, no network) for the live frame rate.
+
+Usage: python scripts/gateway/bench.py [--seconds 8] [--modes embedded,scaleout]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+import websockets
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.images import test_image  # noqa: E402
+
+ORIGIN = "http://bench.example"
+WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
+TRYON = Path(sys.executable).with_name("tryon")
+PG_ADMIN = os.environ.get("TRYON_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("TRYON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+MAX_ERROR_RATE = 0.01
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def selfie(width: int = 640, height: int = 480) -> bytes:
+    image = cv2.imread(str(test_image("astronaut")))
+    crop = cv2.resize(image[0:384, 0:512], (width, height), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert ok
+    return bytes(buf)
+
+
+def rss_mb(pid: int) -> dict[str, float]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": fields.get("VmRSS", 0.0), "peak_rss_mb": fields.get("VmHWM", 0.0)}
+
+
+@contextmanager
+def postgres_database() -> Any:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"tryon_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def gateway(env: dict[str, str]) -> Any:
+    """A ``tryon serve`` process; yields (base URL, pid)."""
+    port = free_port()
+    full = {**os.environ, **env, "TRYON_ENV": "development", "TRYON_LOG_LEVEL": "WARNING"}
+    subprocess.run([str(TRYON), "db", "upgrade"], env=full, check=True, capture_output=True)
+    process = subprocess.Popen(
+        [str(TRYON), "serve", "--port", str(port)],
+        env=full,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("the gateway did not become ready")
+        yield url, process.pid, full
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def set_up_shop(url: str, env: dict[str, str]) -> dict[str, str]:
+    made = subprocess.run(
+        [str(TRYON), "merchant", "create", "--name", "Bench", "--origin", ORIGIN, "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    keys = json.loads(made.stdout)
+    sk = {"Authorization": f"Bearer {keys['secret_key']}"}
+    product = httpx.post(
+        url + "/v1/products",
+        json={
+            "external_id": "round-black",
+            "title": "Round",
+            "category": "eyewear",
+            "variants": [
+                {"external_id": "m", "title": "M", "size": "M", "measurements": {"frame_width_mm": 134}}
+            ],
+        },
+        headers=sk,
+        timeout=30,
+    ).json()
+    packshot = (ROOT / "ml_service" / "demo_assets" / "glasses-round-black.png").read_bytes()
+    asset = httpx.post(
+        url + f"/v1/products/{product['id']}/assets",
+        params={"width_mm": 132},
+        content=packshot,
+        headers={**sk, "content-type": "image/png"},
+        timeout=60,
+    )
+    asset.raise_for_status()
+    return {"pk": keys["publishable_key"], "sk": keys["secret_key"]}
+
+
+def wrk(url: str, *, seconds: int, connections: int, method: str = "GET",
+        headers: dict[str, str] | None = None, body_file: str | None = None) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "BENCH_METHOD": method,
+        "BENCH_HEADERS": "|".join(f"{k}: {v}" for k, v in (headers or {}).items()),
+        "BENCH_BODY_FILE": body_file or "",
+    }
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s",
+         str(WRK_SCRIPT), url],
+        env=env, check=True, capture_output=True, text=True, timeout=seconds + 60,
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    failed = result["socket_errors"] + result["http_errors"]
+    result["error_rate"] = round(failed / max(1, result["requests"]), 4)
+    return result
+
+
+async def live_sessions(url: str, pk: str, sessions: int, seconds: float, frame: bytes) -> dict[str, Any]:
+    """``sessions`` concurrent live WebSockets, each sending its next frame when the previous
+    one came back (the SDK's flow control with one frame in flight)."""
+    ws_url = url.replace("http://", "ws://") + f"/v1/widget/live?key={pk}&product=round-black"
+
+    async def one() -> int:
+        frames = 0
+        async with websockets.connect(ws_url, origin=ORIGIN, max_size=4 << 20) as ws:  # type: ignore[arg-type]
+            await ws.recv()  # hello
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                await ws.send(frame)
+                while True:
+                    reply = await ws.recv()
+                    if isinstance(reply, bytes):
+                        frames += 1
+                        break
+        return frames
+
+    started = time.monotonic()
+    counts = await asyncio.gather(*(one() for _ in range(sessions)))
+    elapsed = time.monotonic() - started
+    per = [c / elapsed for c in counts]
+    return {
+        "sessions": sessions,
+        "fps_per_session_mean": round(statistics.mean(per), 2),
+        "fps_per_session_min": round(min(per), 2),
+        "fps_total": round(sum(per), 2),
+    }
+
+
+def references(frame: bytes, seconds: float) -> dict[str, Any]:
+    """In-process figures (no HTTP): the engine's photo render and one live session."""
+    from ml_service.engine import LocalEngine
+
+    engine = LocalEngine()
+    packshot = (ROOT / "ml_service" / "demo_assets" / "glasses-round-black.png").read_bytes()
+    asset = engine.prepare_asset(packshot, "eyewear", width_mm=132)
+    pixels = cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_COLOR)
+    engine.render(pixels, asset)
+    times = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        t = time.perf_counter()
+        engine.render(pixels, asset)
+        times.append((time.perf_counter() - t) * 1000)
+    session = engine.live_session(asset, output="render")
+    frames, deadline = 0, time.monotonic() + seconds
+    started = time.monotonic()
+    while time.monotonic() < deadline:
+        session.process(pixels)
+        frames += 1
+    fps = frames / (time.monotonic() - started)
+    return {
+        "render_p50_ms": round(statistics.median(times), 2),
+        "render_p95_ms": round(float(np.percentile(times, 95)), 2),
+        "live_fps_one_session": round(fps, 2),
+    }
+
+
+def run_mode(mode: str, seconds: int, photo_file: str, frame: bytes) -> dict[str, Any]:
+    data_dir = tempfile.mkdtemp(prefix=f"tryon-bench-{mode}-")
+    env = {
+        "TRYON_DATA_DIR": data_dir,
+        "TRYON_RATE_LIMIT_PER_KEY": "100000000",
+        "TRYON_RATE_LIMIT_PER_IP": "100000000",
+    }
+    stack: Any = postgres_database() if mode == "scaleout" else None
+    try:
+        if stack is not None:
+            env["TRYON_DATABASE_URL"] = stack.__enter__()
+            env["TRYON_REDIS_URL"] = REDIS
+            env["TRYON_REDIS_PREFIX"] = f"tryon_bench_{uuid.uuid4().hex[:8]}:"
+        with gateway(env) as (url, pid, full_env):
+            keys = set_up_shop(url, full_env)
+            widget_headers = {"Authorization": f"Bearer {keys['pk']}", "Origin": ORIGIN}
+            out: dict[str, Any] = {"mode": mode}
+            out["healthz"] = wrk(url + "/healthz", seconds=seconds, connections=16)
+            out["widget_config"] = wrk(
+                url + "/v1/widget/config?product=round-black",
+                seconds=seconds, connections=16, headers=widget_headers,
+            )
+            out["photo_tryon_640x480"] = wrk(
+                url + "/v1/widget/tryon?product=round-black",
+                seconds=seconds, connections=4, method="POST",
+                headers={**widget_headers, "Content-Type": "image/jpeg", "Accept": "image/jpeg"},
+                body_file=photo_file,
+            )
+            out["live"] = [
+                asyncio.run(live_sessions(url, keys["pk"], n, seconds, frame)) for n in (1, 4, 16)
+            ]
+            out["server_memory"] = rss_mb(pid)
+        return out
+    finally:
+        if stack is not None:
+            stack.__exit__(None, None, None)
+            from redis import Redis
+
+            client = Redis.from_url(REDIS)
+            for key in client.scan_iter(match=env["TRYON_REDIS_PREFIX"] + "*"):
+                client.delete(key)
+            client.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=8, help="length of each measurement")
+    parser.add_argument("--modes", default="embedded,scaleout")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is missing: run 'make bench-gateway' (it installs it)", file=sys.stderr)
+        return 2
+    frame = selfie()
+    with tempfile.NamedTemporaryFile(suffix=".jpg", delete=False) as f:
+        f.write(frame)
+        photo_file = f.name
+    print(f"# gateway benchmark, {os.cpu_count()} CPUs, {args.seconds} s per figure (loopback)")
+    reference = references(frame, min(args.seconds, 5))
+    print(f"reference (in-process, no HTTP): {json.dumps(reference)}")
+    failed = False
+    try:
+        for mode in args.modes.split(","):
+            result = run_mode(mode, args.seconds, photo_file, frame)
+            print(f"\n## {mode}")
+            floor = result["healthz"]["rps"]
+            for name in ("healthz", "widget_config", "photo_tryon_640x480"):
+                r = result[name]
+                print(
+                    f"{name:22} {r['rps']:9.1f} req/s  p50 {r['p50_ms']:8.2f} ms  "
+                    f"p95 {r['p95_ms']:8.2f} ms  p99 {r['p99_ms']:8.2f} ms  "
+                    f"errors {r['error_rate']:.2%}"
+                )
+                failed |= r["error_rate"] > MAX_ERROR_RATE
+            print(
+                f"ratios: config/healthz throughput {result['widget_config']['rps'] / floor:.2f}; "
+                f"photo try-on p50 / in-process render p50 "
+                f"{result['photo_tryon_640x480']['p50_ms'] / reference['render_p50_ms']:.2f}"
+            )
+            for live in result["live"]:
+                ratio = live["fps_per_session_mean"] / reference["live_fps_one_session"]
+                print(
+                    f"live x{live['sessions']:<3} {live['fps_per_session_mean']:6.2f} FPS per "
+                    f"session (min {live['fps_per_session_min']:.2f}, total {live['fps_total']:.2f}); "
+                    f"ratio to one in-process session {ratio:.2f}"
+                )
+            mem = result["server_memory"]
+            print(f"server memory: {mem['rss_mb']} MB RSS, peak {mem['peak_rss_mb']} MB")
+            print("json: " + json.dumps(result))
+    finally:
+        os.unlink(photo_file)
+    if failed:
+        print(f"error rate above {MAX_ERROR_RATE:.0%}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

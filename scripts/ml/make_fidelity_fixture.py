@@ -1,0 +1,55 @@
+"""Write tests/ml_service/fixtures/mediapipe_reference.json from MediaPipe 0.10.21 itself.
+
+Creates the pinned 'mediapipe' venv under $TRYON_CACHE_DIR if needed, renders every test
+photo variant (tests/support/variants.py) to PNG in a temporary directory, runs
+scripts/ml/mediapipe_runner.py there and stores its answer, with the sha256 of each variant's
+pixels so the tests can tell when the variants no longer match the fixture.
+Run with `make ml-fixture`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from ml_service.models import venvs  # noqa: E402
+from ml_service.settings import MLSettings  # noqa: E402
+from tests.support.images import load_bgr  # noqa: E402
+from tests.support.variants import IMAGES, VARIANTS, key  # noqa: E402
+
+FIXTURE = ROOT / "tests" / "ml_service" / "fixtures" / "mediapipe_reference.json"
+RUNNER = ROOT / "scripts" / "ml" / "mediapipe_runner.py"
+
+
+def main() -> None:
+    cache = MLSettings().resolved_cache_dir
+    python = venvs.python_of(venvs.ensure_venv(name="mediapipe", cache_dir=cache))
+    hashes = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for image in IMAGES:
+            base = load_bgr(image)
+            for variant, make in VARIANTS.items():
+                pixels = make(base)
+                hashes[key(image, variant)] = hashlib.sha256(pixels.tobytes()).hexdigest()
+                cv2.imwrite(str(Path(tmp) / f"{key(image, variant)}.png"), pixels)
+        out = Path(tmp) / "reference.json"
+        subprocess.run([str(python), str(RUNNER), "reference", tmp, str(out)], check=True)
+        reference = json.loads(out.read_text())
+    for name, entry in reference.items():
+        entry["sha256"] = hashes[name]
+    payload = {"mediapipe": "0.10.21", "results": reference}
+    FIXTURE.write_text(json.dumps(payload, separators=(",", ":")) + "\n")
+    print(f"wrote {FIXTURE} ({FIXTURE.stat().st_size // 1024} KiB, {len(reference)} images)")
+
+
+if __name__ == "__main__":
+    main()
