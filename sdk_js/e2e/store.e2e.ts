@@ -18,6 +18,11 @@ async function openProduct(s: Session, product = "round-glasses"): Promise<void>
 }
 
 
+function countEvents(type: string, product: string): number {
+  const out = execFileSync(join(REPO, ".venv", "bin", "python"), ["-m", "tests.sdk_js.harness", "count-events", type, product], { cwd: REPO, env: inject("env"), encoding: "utf8" });
+  return Number(out.trim());
+}
+
 function setQuota(n: number): void {
   execFileSync(join(REPO, ".venv", "bin", "python"), ["-m", "tests.sdk_js.harness", "set-quota", String(n)], { cwd: REPO, env: inject("env") });
 }
@@ -34,6 +39,23 @@ describe("the demo store", () => {
     expect(await axe(session)).toEqual([]);
     await shot(page, "store-list");
     expect(session.problems).toEqual([]);
+  });
+
+  it("sends the queued usage events with a beacon when the shopper leaves the page", async () => {
+    const before = countEvents("open", "drop-earrings");
+    session = await launch();
+    const { page } = session;
+    await openProduct(session, "drop-earrings");
+    await page.locator(W.trigger).click(); // queues "open"; the batch timer (5 s) has not fired
+    await page.locator(W.mode("photo")).waitFor();
+    await page.goto(`${inject("baseUrl")}/demo/cart`); // pagehide: sendBeacon takes the batch
+    // Through the endpoint, the queue and the consumer into the warehouse.
+    let after = before;
+    for (let i = 0; i < 40 && after === before; i++) {
+      await page.waitForTimeout(250);
+      after = countEvents("open", "drop-earrings");
+    }
+    expect(after).toBe(before + 1);
   });
 
   it("refuses a tampered SDK: a wrong integrity hash blocks the script", async () => {

@@ -5,7 +5,8 @@ the tests use, made at test time from public test photos (tests/support/images.p
 third-party is committed), and prints their paths as JSON.
 
 ``python -m tests.sdk_js.harness set-quota N`` sets the demo merchant's monthly try-on quota
-in the database the ``TRYON_*`` environment points at.
+in the database the ``TRYON_*`` environment points at; ``count-events TYPE PRODUCT`` counts
+the widget's events that reached the analytics warehouse.
 """
 
 from __future__ import annotations
@@ -105,13 +106,40 @@ def set_quota(quota: int) -> None:
     engine.dispose()
 
 
+def count_events(event_type: str, product_id: str) -> int:
+    """Events of ``event_type`` for ``product_id`` in the warehouse (what reached the end)."""
+    from sqlalchemy import func, select
+
+    from analytics.settings import AnalyticsSettings
+    from analytics.warehouse.engine import make_engine as warehouse_engine
+    from analytics.warehouse.tables import fact_event
+
+    engine = warehouse_engine(AnalyticsSettings())
+    try:
+        with engine.connect() as conn:
+            query = (
+                select(func.count())
+                .select_from(fact_event)
+                .where(fact_event.c.type == event_type, fact_event.c.product_id == product_id)
+            )
+            return int(conn.scalar(query) or 0)
+    except Exception:  # no warehouse yet: nothing arrived
+        return 0
+    finally:
+        engine.dispose()
+
+
 def main(argv: list[str]) -> None:
     if len(argv) == 2 and argv[0] == "fixtures":
         print(json.dumps(make_fixtures(Path(argv[1]))))
     elif len(argv) == 2 and argv[0] == "set-quota":
         set_quota(int(argv[1]))
+    elif len(argv) == 3 and argv[0] == "count-events":
+        print(count_events(argv[1], argv[2]))
     else:
-        raise SystemExit("usage: harness.py fixtures OUT_DIR | set-quota N")
+        raise SystemExit(
+            "usage: harness.py fixtures OUT_DIR | set-quota N | count-events TYPE PRODUCT"
+        )
 
 
 if __name__ == "__main__":
