@@ -184,3 +184,10 @@ def test_cli_says_when_the_database_cannot_be_used(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "cannot use the database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_refuses_a_missing_model_photo(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "demo", "seed", "--model-photo", str(tmp_path / "nope.jpg"))
+    assert result.returncode == 2
+    assert "nope.jpg" in result.stderr
+    assert "Traceback" not in result.stderr
