@@ -218,6 +218,12 @@ describe("live try-on", () => {
     expect(await axe(session, "[data-tryon-widget]")).toEqual([]);
     await shot(page, "live");
 
+    // Another colour reconnects with the same camera and renders the new variant.
+    const socket = page.waitForEvent("websocket");
+    await page.locator("[data-tryon-widget] [data-variant=round-glasses-gold]").click();
+    expect(new URL((await socket).url()).searchParams.get("variant")).toBe("round-glasses-gold");
+    await page.locator("[data-tryon-widget] .stage[data-state=live]").waitFor();
+
     // Mirror toggles; a snapshot can be downloaded; closing stops the stream.
     const mirror = page.locator(W.action("mirror"));
     expect(await mirror.getAttribute("aria-pressed")).toBe("true");

@@ -46,7 +46,6 @@ export async function openCamera(width: number): Promise<MediaStream> {
 
 export class LiveSession {
   private ws: WebSocket | null = null;
-  private stream: MediaStream | null = null;
   private video: HTMLVideoElement | null = null;
   private readonly canvas = document.createElement("canvas");
   /** Send times of the frames not answered yet, oldest first. */
@@ -64,7 +63,6 @@ export class LiveSession {
   constructor(private readonly options: LiveOptions) {}
 
   async start(stream: MediaStream, video: HTMLVideoElement): Promise<void> {
-    this.stream = stream;
     this.video = video;
     this.startedAt = performance.now();
     video.muted = true;
@@ -184,14 +182,14 @@ export class LiveSession {
     this.options.onError(error);
   }
 
-  /** Stop the camera and the socket. Safe to call more than once. */
+  /** Stop capturing and close the socket (the camera stream belongs to the caller). Safe to
+   * call more than once. */
   stop(): void {
     this.stopped = true;
     if (this.captureTimer !== null) clearInterval(this.captureTimer);
     if (this.raf) cancelAnimationFrame(this.raf);
     this.pending?.close();
     this.pending = null;
-    this.stream?.getTracks().forEach((track) => track.stop());
     if (this.video) this.video.srcObject = null;
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000, "closed by the shopper");
     this.ws = null;

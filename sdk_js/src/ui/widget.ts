@@ -287,7 +287,9 @@ export class Widget {
   private async startLive(): Promise<void> {
     const { t, config } = this.ctx;
     const gen = this.generation;
-    this.stopLive();
+    // A new variant reconnects with the same camera stream: no second permission prompt.
+    this.live?.stop();
+    this.live = null;
     const canvas = h("canvas", { role: "img", "aria-label": `${t("live")}: ${this.title()}`, class: this.mirror ? "mirrored" : "" });
     const video = h("video", { "aria-hidden": "true", muted: true, playsinline: true });
     const overlay = h("div", { class: "overlay" }, t("starting"));
