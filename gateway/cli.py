@@ -13,6 +13,7 @@ from analytics import cli as analytics_cli
 from gateway.events import cli as dashboard_cli
 from gateway.logging import configure as configure_logging
 from gateway.settings import GatewaySettings, get_settings
+from gateway.web.cli import demo_app
 from ml_service import cli as ml_cli
 from ml_service.render import cli as render_cli
 
@@ -26,6 +27,7 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 merchant_app = typer.Typer(help="Merchants (tenants) and their keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(merchant_app, name="merchant")
+app.add_typer(demo_app, name="demo")
 ml_app = typer.Typer(help="The ML service (the try-on engine over HTTP).", no_args_is_help=True)
 app.add_typer(ml_app, name="ml")
 app.add_typer(ml_cli.models_app, name="models")

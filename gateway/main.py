@@ -30,6 +30,7 @@ from gateway.settings import GatewaySettings, get_settings
 from gateway.tryon import live
 from gateway.tryon import views as tryon
 from gateway.usage import views as usage
+from gateway.web import views as web
 from gateway.widget import views as widget
 
 _ORIGINS_TTL_S = 30.0
@@ -102,12 +103,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics_api.router)
     app.include_router(products.router)
-    app.include_router(events.router)
     app.include_router(keys_views.router)
     app.include_router(usage.router)
     app.include_router(assets.router)
     app.include_router(widget.router)
     app.include_router(tryon.router)
     app.include_router(live.router)
+    app.include_router(web.router)
+    app.include_router(events.router)
     openapi.install(app)
     return app

@@ -1,0 +1,1 @@
+"""The demo store: a small shop at ``/demo`` that embeds the widget like a merchant would."""

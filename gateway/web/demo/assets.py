@@ -1,0 +1,154 @@
+"""Try-on assets and brand models for the demo store, made through the merchant API itself.
+
+The seed calls ``POST /v1/products/{id}/assets`` and ``POST /v1/models`` on an in-process
+instance of the gateway, with a secret key minted for the run and revoked after it: the demo
+gets exactly what a merchant's upload gets (decoding caps, cut-out, anchors, storage, usage),
+with no second copy of that logic to drift.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from gateway.db.session import make_engine, session_scope
+from gateway.keys import service as keys
+from gateway.keys.models import KeyKind
+from gateway.products.models import Product
+from gateway.settings import GatewaySettings
+from gateway.web.demo import catalog
+
+MEDIA_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
+
+
+class SeedAssetError(Exception):
+    """The API refused a demo image; carries its problem detail."""
+
+
+@dataclass(slots=True)
+class AssetReport:
+    prepared: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    models_added: list[str] = field(default_factory=list)
+    models_existing: list[str] = field(default_factory=list)
+
+
+def _widths() -> dict[str, float | None]:
+    """Real widths from the demo asset set's manifest (frame width, earring drop)."""
+    manifest = json.loads((catalog.DEMO_ASSETS_DIR / "manifest.json").read_text())
+    return {name: entry.get("width_mm") for name, entry in manifest.items()}
+
+
+def _uploads(product: catalog.DemoProduct) -> list[tuple[str, str | None]]:
+    """(asset, variant external id or None): one asset for the whole product when every
+    variant looks the same (sizes of one t-shirt), else one per variant (colours)."""
+    assets = {v.asset for v in product.variants}
+    if len(assets) == 1:
+        return [(product.variants[0].asset, None)]
+    return [(v.asset, v.external_id) for v in product.variants]
+
+
+def _post(client: TestClient, url: str, path: Path, params: dict[str, str]) -> bool:
+    """True when created, False when it existed already; ``SeedAssetError`` otherwise."""
+    response = client.post(
+        url,
+        params=params,
+        content=path.read_bytes(),
+        headers={"Content-Type": MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")},
+    )
+    if response.status_code == 201:
+        return True
+    if response.status_code == 409:
+        return False
+    try:
+        detail = response.json().get("detail") or response.json().get("title")
+    except ValueError:
+        detail = response.text[:200]
+    raise SeedAssetError(f"{path.name}: {response.status_code} {detail}")
+
+
+def _upload_all(
+    settings: GatewaySettings,
+    secret: str,
+    ids: dict[str, uuid.UUID],
+    model_photos: list[Path],
+    report: AssetReport,
+) -> None:
+    from gateway.main import create_app  # noqa: PLC0415 - the whole app, only for this step
+
+    widths = _widths()
+    # Quiet: the in-process app's access log is not news on a terminal running the seed.
+    app = create_app(settings.model_copy(update={"log_level": "WARNING"}))
+    try:
+        with TestClient(app, base_url=settings.public_url) as client:
+            client.headers["Authorization"] = f"Bearer {secret}"
+            for product in catalog.PRODUCTS:
+                uploads = _uploads(product)
+                if product.external_id in ids:
+                    listed = client.get(
+                        "/v1/assets", params={"product_id": str(ids[product.external_id])}
+                    )
+                    if listed.status_code == 200 and len(listed.json()["data"]) >= len(uploads):
+                        # Prepared on an earlier run: skip the ML work (the API would say 409).
+                        report.existing += [f"{product.external_id}:{v or '*'}" for _, v in uploads]
+                        continue
+                for asset, variant in uploads:
+                    path = catalog.asset_path(asset)
+                    if path is None or product.external_id not in ids:
+                        raise SeedAssetError(f"the demo asset {asset!r} is missing")
+                    params = {"variant": variant} if variant else {}
+                    width = widths.get(asset)
+                    if width:
+                        params["width_mm"] = str(width)
+                    url = f"/v1/products/{ids[product.external_id]}/assets"
+                    label = f"{product.external_id}:{variant or '*'}"
+                    made = _post(client, url, path, params)
+                    (report.prepared if made else report.existing).append(label)
+            for photo in model_photos:
+                params = {"name": photo.stem.replace("-", " ").replace("_", " ")[:200]}
+                made = _post(client, "/v1/models", photo, params)
+                (report.models_added if made else report.models_existing).append(photo.name)
+    finally:
+        app.state.engine.dispose()
+
+
+def prepare(
+    *,
+    settings: GatewaySettings,
+    merchant_id: uuid.UUID,
+    model_photos: list[Path],
+) -> AssetReport:
+    """Make sure every demo product has its try-on assets, and add the given model photos."""
+    report = AssetReport()
+    engine = make_engine(settings)
+    try:
+        with session_scope(engine) as session:
+            ids = {
+                p.external_id: p.id
+                for p in session.scalars(select(Product).where(Product.merchant_id == merchant_id))
+            }
+            key_row, secret = keys.create(
+                session=session,
+                merchant_id=merchant_id,
+                kind=KeyKind.SECRET,
+                name="demo seed (revoked after use)",
+            )
+            key_id = key_row.id
+        try:
+            _upload_all(settings, secret, ids, model_photos, report)
+        finally:
+            with session_scope(engine) as session:
+                keys.revoke(session=session, merchant_id=merchant_id, key_id=key_id)
+    finally:
+        engine.dispose()
+    return report

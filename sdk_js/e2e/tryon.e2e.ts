@@ -1,0 +1,246 @@
+/** Real try-ons in chromium against the real gateway: photo, brand model, live camera. */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { W, axe, launch, shot, type Session } from "./browser";
+import { jpegInfo } from "./jpeg";
+
+let session: Session | null = null;
+afterEach(async () => {
+  await session?.close();
+  session = null;
+});
+
+/** Record the SDK's events in the page (evaluated over the DevTools protocol, outside the CSP). */
+async function recordEvents(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { TryOn: { on(e: string, cb: (p: unknown) => void): void }; __events: [string, unknown][] };
+    w.__events = [];
+    for (const name of ["open", "close", "result", "error", "add_to_cart", "size_recommended"]) {
+      w.TryOn.on(name, (payload) => w.__events.push([name, payload]));
+    }
+  });
+}
+
+/** Keep a copy of each photo the widget uploads (fetch wrapped from outside the page's CSP). */
+async function recordUploads(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __uploads: Promise<string>[]; fetch: typeof fetch };
+    w.__uploads = [];
+    const original = w.fetch.bind(window);
+    w.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+      if (String(input).includes("/v1/widget/tryon") && init?.body instanceof Blob) {
+        const blob = init.body;
+        w.__uploads.push(
+          blob.arrayBuffer().then((b) => {
+            let s = "";
+            new Uint8Array(b).forEach((x) => (s += String.fromCharCode(x)));
+            return btoa(s);
+          }),
+        );
+      }
+      return original(input, init);
+    };
+  });
+}
+
+async function uploads(page: Page): Promise<Buffer[]> {
+  const list = await page.evaluate(() => Promise.all((window as unknown as { __uploads: Promise<string>[] }).__uploads));
+  return list.map((b64) => Buffer.from(b64, "base64"));
+}
+
+function events(page: Page): Promise<[string, Record<string, unknown>][]> {
+  return page.evaluate(() => (window as unknown as { __events: [string, Record<string, unknown>][] }).__events);
+}
+
+async function openPhotoMode(page: Page, product: string): Promise<void> {
+  await page.goto(`${inject("baseUrl")}/demo/products/${product}`);
+  await page.locator(W.trigger).waitFor({ state: "visible" });
+  await recordEvents(page);
+  await recordUploads(page);
+  await page.locator(W.trigger).click();
+  await page.locator(W.mode("photo")).click();
+  await page.locator(W.action("consent")).click();
+  await page.locator(W.action("choose-photo")).waitFor();
+}
+
+describe("photo try-on", () => {
+  it("renders glasses on a photo, then adds to cart with the try-on session", async () => {
+    session = await launch();
+    const { page } = session;
+    await openPhotoMode(page, "round-glasses");
+    const upload = page.waitForRequest((r) => r.url().includes("/v1/widget/tryon") && r.method() === "POST");
+    await page.locator(W.file).setInputFiles(inject("fixtures").photo);
+    const request = await upload;
+    expect(new URL(request.url()).origin).toBe(inject("apiBase")); // cross-origin, through CORS
+    await page.locator("[data-tryon-widget] .stage[data-state=result]").waitFor();
+    expect(jpegInfo((await uploads(page))[0])).toEqual({ width: 512, height: 512, exif: false });
+    const result = (await events(page)).find(([name]) => name === "result")?.[1];
+    expect(result).toMatchObject({ productId: "round-glasses", variantId: "round-glasses-black", mode: "photo" });
+    expect(result?.tryonSessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect((result?.geometry as { faces: unknown[] }).faces).toHaveLength(1);
+    expect(await page.locator(W.action("download")).getAttribute("href")).toMatch(/^blob:/);
+    expect(await axe(session, "[data-tryon-widget]")).toEqual([]);
+    await shot(page, "photo-result");
+
+    // Another colour re-renders the same photo, uploaded again, no new file dialog.
+    const again = page.waitForResponse((r) => r.url().includes("/v1/widget/tryon") && r.status() === 200);
+    await page.locator("[data-tryon-widget] [data-variant=round-glasses-gold]").click();
+    expect(new URL((await again).url()).searchParams.get("variant")).toBe("round-glasses-gold");
+    await page.locator("[data-tryon-widget] .stage[data-state=result]").waitFor();
+
+    // The usage events went out (batched) and were accepted by the analytics endpoint.
+    const beacon = await page.waitForResponse((r) => r.url().includes("/v1/events"), { timeout: 15_000 });
+    expect(beacon.status()).toBe(202);
+    const batch = JSON.parse(beacon.request().postData() ?? "{}") as { events: { type: string; properties: object }[] };
+    expect(batch.events.map((e) => e.type)).toEqual(expect.arrayContaining(["impression", "open", "tryon_started", "tryon_rendered"]));
+    expect(JSON.stringify(batch)).not.toMatch(/data:image|base64/);
+
+    await page.locator(W.action("add-to-cart")).click();
+    await page.waitForURL("**/demo/cart");
+    const cartText = await page.locator("table.cart").textContent();
+    expect(cartText).toContain("Round optical frames");
+    expect(cartText).toContain("Gold");
+    expect(cartText).toContain(String(result?.tryonSessionId));
+    expect(session.problems).toEqual([]);
+  });
+
+  it("uploads a big sideways phone photo upright, downscaled and without EXIF", async () => {
+    session = await launch();
+    const { page } = session;
+    await openPhotoMode(page, "aviator-sunglasses");
+    await page.locator(W.file).setInputFiles(inject("fixtures").rotated); // 2048x1600 stored, EXIF 6
+    // Upright, the face is found: a sideways upload would not have been rendered.
+    await page.locator("[data-tryon-widget] .stage[data-state=result]").waitFor();
+    expect(jpegInfo((await uploads(page))[0])).toEqual({ width: 1000, height: 1280, exif: false });
+    await shot(page, "photo-rotated-result");
+  });
+
+  it("says when the photo has no face", async () => {
+    session = await launch();
+    const { page } = session;
+    await openPhotoMode(page, "round-glasses");
+    await page.locator(W.file).setInputFiles(inject("fixtures").noface);
+    await page.locator(W.error).waitFor();
+    expect(await page.locator(W.error).getAttribute("data-error")).toBe("no_face");
+    const error = (await events(page)).find(([name]) => name === "error")?.[1];
+    expect(error).toMatchObject({ code: "no_face", productId: "round-glasses" });
+    await shot(page, "error-no-face");
+    // Retry leads back to the photo picker.
+    await page.locator(W.action("retry")).click();
+    await page.locator(W.action("choose-photo")).waitFor();
+  });
+
+  it("refuses a file that is not a photo before uploading anything", async () => {
+    session = await launch();
+    const { page } = session;
+    await openPhotoMode(page, "round-glasses");
+    let uploaded = false;
+    page.on("request", (r) => {
+      if (r.url().includes("/v1/widget/tryon")) uploaded = true;
+    });
+    await page.locator(W.file).setInputFiles({ name: "notes.jpg", mimeType: "image/jpeg", buffer: Buffer.from("not a photo at all") });
+    await page.locator(W.error).waitFor();
+    expect(await page.locator(W.error).getAttribute("data-error")).toBe("invalid_image");
+    expect(uploaded).toBe(false);
+  });
+});
+
+describe("brand model try-on", () => {
+  it("lists the brand's models and renders the product on one", async () => {
+    session = await launch();
+    const { page } = session;
+    await page.goto(`${inject("baseUrl")}/demo/products/cateye-glasses`);
+    await page.locator(W.trigger).waitFor({ state: "visible" });
+    await page.locator(W.trigger).click();
+    await page.locator(W.mode("model")).click();
+    const model = page.locator("[data-tryon-widget] [data-model]").first();
+    await model.waitFor();
+    await model.click();
+    await page.locator("[data-tryon-widget] .stage[data-state=result][data-mode=model]").waitFor();
+    await shot(page, "model-result");
+    expect(session.problems).toEqual([]);
+  });
+});
+
+describe("live try-on", () => {
+  it("streams the fake camera and shows rendered frames; measures their rate", async () => {
+    session = await launch({ camera: inject("fixtures").camera, grantCamera: true });
+    const { page } = session;
+    const received: number[] = [];
+    let serverStats: Record<string, unknown> | null = null;
+    page.on("websocket", (ws) => {
+      ws.on("framereceived", (f) => {
+        if (typeof f.payload !== "string") received.push(Date.now());
+        else if (f.payload.includes('"stats"')) serverStats = JSON.parse(f.payload) as Record<string, unknown>;
+      });
+    });
+    await page.goto(`${inject("baseUrl")}/demo/products/round-glasses`);
+    await page.locator(W.trigger).waitFor({ state: "visible" });
+    await recordEvents(page);
+    await page.locator(W.trigger).click();
+    await page.locator(W.mode("live")).click();
+    await page.locator(W.action("consent")).click();
+    await page.locator("[data-tryon-widget] .stage[data-state=live]").waitFor({ timeout: 30_000 });
+    const first = (await events(page)).find(([name]) => name === "result")?.[1];
+    expect(first).toMatchObject({ mode: "live", productId: "round-glasses" });
+
+    // Measure over a steady window, after the first frame.
+    const windowMs = 6000;
+    const start = Date.now();
+    const before = received.length;
+    await page.waitForTimeout(windowMs);
+    const frames = received.filter((t) => t >= start && t < start + windowMs).length;
+    const fps = frames / (windowMs / 1000);
+    const shown = Number(await page.locator("[data-tryon-widget] .stage").getAttribute("data-frames"));
+    const report = { window_ms: windowMs, frames_received: frames, fps: Math.round(fps * 10) / 10, frames_shown_counter: shown, first_frame_ms: first?.latencyMs, server_stats: serverStats };
+    writeFileSync(join(inject("artifacts"), "live-fps.json"), JSON.stringify(report, null, 2));
+    console.log(`live try-on in chromium: ${report.fps} rendered frames/s (${frames} in ${windowMs} ms, first after ${report.first_frame_ms} ms)`);
+    expect(frames).toBeGreaterThan(0);
+    expect(received.length).toBeGreaterThan(before);
+    expect(shown).toBeGreaterThanOrEqual(frames);
+
+    // The canvas shows a picture, not an empty stage.
+    const spread = await page.locator("[data-tryon-widget] .stage canvas").evaluate((c: HTMLCanvasElement) => {
+      const d = (c.getContext("2d") as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+      let lo = 255;
+      let hi = 0;
+      for (let i = 0; i < d.length; i += 4 * 97) {
+        lo = Math.min(lo, d[i]);
+        hi = Math.max(hi, d[i]);
+      }
+      return { w: c.width, h: c.height, range: hi - lo };
+    });
+    expect(spread.w).toBe(640);
+    expect(spread.h).toBe(480);
+    expect(spread.range).toBeGreaterThan(100);
+    expect(await axe(session, "[data-tryon-widget]")).toEqual([]);
+    await shot(page, "live");
+
+    // Another colour reconnects with the same camera and renders the new variant.
+    const socket = page.waitForEvent("websocket");
+    await page.locator("[data-tryon-widget] [data-variant=round-glasses-gold]").click();
+    expect(new URL((await socket).url()).searchParams.get("variant")).toBe("round-glasses-gold");
+    await page.locator("[data-tryon-widget] .stage[data-state=live]").waitFor();
+
+    // Mirror toggles; a snapshot can be downloaded; closing stops the stream.
+    const mirror = page.locator(W.action("mirror"));
+    expect(await mirror.getAttribute("aria-pressed")).toBe("true");
+    await mirror.click();
+    expect(await mirror.getAttribute("aria-pressed")).toBe("false");
+    await page.locator(W.action("snapshot")).click();
+    await page.locator("[data-tryon-widget] .stage[data-state=snapshot]").waitFor();
+    expect(await page.locator(W.action("download")).getAttribute("href")).toMatch(/^blob:/);
+    await shot(page, "live-snapshot");
+    const afterSnapshot = received.length;
+    await page.waitForTimeout(1000);
+    expect(received.length - afterSnapshot).toBeLessThanOrEqual(2); // the stream stopped
+    const live = await page.evaluate(async () => {
+      const devices = await navigator.mediaDevices.enumerateDevices();
+      return devices.filter((d) => d.kind === "videoinput").length;
+    });
+    expect(live).toBeGreaterThan(0);
+    expect(session.problems).toEqual([]);
+  });
+});

@@ -1,0 +1,195 @@
+/** The widget API (docs/api.md), spoken with the publishable key. */
+import { TryOnError, codeForProblem } from "./errors";
+import type { Geometry, TryOnMode } from "./types";
+
+export interface Variant {
+  /** The external id (what pages and events use). */
+  id: string;
+  /** The API's own id, which some responses (size advice) refer to. */
+  uuid: string | null;
+  title: string;
+  color: string | null;
+  size: string | null;
+  hasAsset: boolean;
+}
+
+export interface BrandModel {
+  id: string;
+  name: string;
+  imageUrl: string | null;
+}
+
+export interface WidgetConfig {
+  product: { id: string; title: string; category: string; variants: Variant[] };
+  modes: TryOnMode[];
+  models: BrandModel[];
+  quotaExhausted: boolean;
+}
+
+export interface RenderResult {
+  image: Blob;
+  geometry: Geometry | null;
+}
+
+const JSON_TIMEOUT_MS = 10_000;
+const RENDER_TIMEOUT_MS = 45_000;
+
+export class ApiClient {
+  constructor(
+    readonly base: string,
+    private readonly key: string,
+  ) {}
+
+  async config(productId: string, variantId: string | null): Promise<WidgetConfig> {
+    const body = await this.json("GET", "/v1/widget/config", { product: productId, variant: variantId });
+    return parseConfig(body);
+  }
+
+  async createSession(productId: string, variantId: string | null, mode: TryOnMode): Promise<string> {
+    const body = (await this.json("POST", "/v1/widget/sessions", {}, { product_id: productId, variant_id: variantId, mode })) as {
+      session_id?: unknown;
+    };
+    if (typeof body.session_id !== "string") throw new TryOnError("server", "no session id in the response");
+    return body.session_id;
+  }
+
+  async tryOnPhoto(photo: Blob, productId: string, variantId: string | null, session: string | null): Promise<RenderResult> {
+    const url = this.url("/v1/widget/tryon", { product: productId, variant: variantId, session });
+    return this.render(url, { method: "POST", body: photo, headers: { "Content-Type": photo.type || "image/jpeg" } });
+  }
+
+  async models(productId: string): Promise<BrandModel[]> {
+    const body = await this.json("GET", "/v1/widget/models", { product: productId });
+    const list = Array.isArray(body) ? body : ((body as { data?: unknown; models?: unknown }).data ?? (body as { models?: unknown }).models);
+    return Array.isArray(list) ? list.map(parseModel).filter((m): m is BrandModel => m !== null) : [];
+  }
+
+  async tryOnModel(modelId: string, productId: string, variantId: string | null, session: string | null): Promise<RenderResult> {
+    const url = this.url(`/v1/widget/models/${encodeURIComponent(modelId)}/tryon`, { product: productId, variant: variantId, session });
+    return this.render(url, { method: "POST" });
+  }
+
+  /** A brand model's photo (it needs the key, so it cannot be a plain `<img src>`). */
+  async image(url: string): Promise<Blob> {
+    const response = await this.fetch(this.resolve(url), { method: "GET", headers: { Accept: "image/*" } }, JSON_TIMEOUT_MS);
+    return response.blob();
+  }
+
+  /** The live WebSocket URL (browsers cannot set headers on a WebSocket: the key goes in the query). */
+  liveUrl(productId: string, variantId: string | null, session: string | null): string {
+    const url = new URL(this.url("/v1/widget/live", { key: this.key, product: productId, variant: variantId, session, output: "render" }));
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    return url.toString();
+  }
+
+  /** Absolute URL of an image path the API returned. */
+  resolve(path: string): string {
+    return new URL(path, this.base + "/").toString();
+  }
+
+  url(path: string, query: Record<string, string | null | undefined>): string {
+    const url = new URL(this.base + path);
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== null && value !== undefined && value !== "") url.searchParams.set(name, value);
+    }
+    return url.toString();
+  }
+
+  private async json(method: string, path: string, query: Record<string, string | null>, body?: unknown): Promise<unknown> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await this.fetch(this.url(path, query), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, JSON_TIMEOUT_MS);
+    return response.json();
+  }
+
+  private async render(url: string, init: RequestInit): Promise<RenderResult> {
+    const headers = { ...(init.headers as Record<string, string>), Accept: "image/jpeg" };
+    const response = await this.fetch(url, { ...init, headers }, RENDER_TIMEOUT_MS);
+    const image = await response.blob();
+    return { image, geometry: parseGeometryHeader(response.headers.get("Tryon-Geometry")) };
+  }
+
+  /** `fetch` with the key, a time limit, and failures turned into {@link TryOnError}s. */
+  private async fetch(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+    if (typeof navigator !== "undefined" && navigator.onLine === false) throw new TryOnError("offline");
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${this.key}` },
+        signal: controller.signal,
+        credentials: "omit",
+        mode: "cors",
+      });
+    } catch (err) {
+      const offline = typeof navigator !== "undefined" && navigator.onLine === false;
+      throw new TryOnError(offline ? "offline" : "network", String(err));
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!response.ok) throw await problemError(response);
+    return response;
+  }
+}
+
+async function problemError(response: Response): Promise<TryOnError> {
+  let type: unknown = null;
+  let detail = `HTTP ${response.status}`;
+  try {
+    const body = (await response.json()) as { type?: unknown; detail?: unknown; title?: unknown };
+    type = body.type;
+    detail = String(body.detail ?? body.title ?? detail);
+  } catch {
+    // not problem+json (a proxy's error page): the status alone decides
+  }
+  const retry = Number(response.headers.get("Retry-After"));
+  return new TryOnError(codeForProblem(type, response.status), detail, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+}
+
+/** The geometry JSON of the `Tryon-Geometry` header, or null when absent or unreadable. */
+export function parseGeometryHeader(value: string | null): Geometry | null {
+  if (!value) return null;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === "object" && parsed !== null ? (parsed as Geometry) : null;
+  } catch {
+    return null;
+  }
+}
+
+const str = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : typeof v === "number" ? String(v) : null);
+
+/** Read a `GET /v1/widget/config` body, tolerating absent optional members. */
+export function parseConfig(raw: unknown): WidgetConfig {
+  const body = (raw ?? {}) as Record<string, unknown>;
+  const product = (body.product ?? {}) as Record<string, unknown>;
+  const id = str(product.external_id) ?? str(product.id);
+  if (!id) throw new TryOnError("server", "the widget configuration has no product");
+  const variants = (Array.isArray(product.variants) ? product.variants : []).map((v: Record<string, unknown>) => ({
+    id: str(v.external_id) ?? str(v.id) ?? "",
+    uuid: v.external_id ? str(v.id) : null,
+    title: str(v.title) ?? "",
+    color: str(v.color),
+    size: str(v.size),
+    hasAsset: v.has_asset !== false && v.tryon_available !== false,
+  }));
+  const modes = (Array.isArray(body.modes) ? body.modes : []).filter((m): m is TryOnMode => m === "live" || m === "photo" || m === "model");
+  const models = (Array.isArray(body.models) ? body.models : []).map(parseModel).filter((m): m is BrandModel => m !== null);
+  const quota = (body.quota ?? {}) as Record<string, unknown>;
+  const quotaExhausted = quota.exhausted === true || quota.remaining === 0;
+  return {
+    product: { id, title: str(product.title) ?? "", category: str(product.category) ?? "", variants: variants.filter((v) => v.id) },
+    modes,
+    models,
+    quotaExhausted,
+  };
+}
+
+function parseModel(raw: unknown): BrandModel | null {
+  const m = (raw ?? {}) as Record<string, unknown>;
+  const id = str(m.id);
+  if (!id) return null;
+  return { id, name: str(m.name) ?? "", imageUrl: str(m.image_url) ?? str(m.thumbnail_url) ?? str(m.url) };
+}

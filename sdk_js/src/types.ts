@@ -1,0 +1,172 @@
+/**
+ * Public types of the try-on SDK. Everything a page author can pass in or get back is here,
+ * with its default; the build turns this file into `dist/tryon.d.ts`.
+ *
+ * @packageDocumentation
+ */
+
+/** Languages the widget speaks. `"auto"` picks from `navigator.languages`, falling back to English. */
+export type Locale = "en" | "fr" | "auto";
+
+/** How a shopper tries a product on. */
+export type TryOnMode = "live" | "photo" | "model";
+
+/** Options of {@link TryOnAPI.init}. Unknown options are reported in the console and ignored. */
+export interface InitOptions {
+  /** The merchant's publishable key (`pk_...`). Required. */
+  publishableKey: string;
+  /**
+   * Base URL of the try-on API, e.g. `"https://api.example.com"`.
+   * @defaultValue the origin the SDK script was loaded from, else the page's origin
+   */
+  apiBase?: string;
+  /** Widget language. @defaultValue `"auto"` */
+  locale?: Locale;
+  /**
+   * Mount a button into every `[data-tryon-product]` element, now and when added later.
+   * @defaultValue `true`
+   */
+  autoMount?: boolean;
+  /** Modes offered, in this order, when the product supports them. @defaultValue `["live", "photo", "model"]` */
+  modes?: TryOnMode[];
+  /** Send anonymous usage events (no image, no personal data) to `POST /v1/events`. @defaultValue `true` */
+  analytics?: boolean;
+  /** Longest side, in pixels, of photos after in-browser downscaling before upload. @defaultValue `1280` */
+  maxPhotoSide?: number;
+  /** Width of the camera frames sent in live mode (height follows the camera's aspect ratio). @defaultValue `640` */
+  liveFrameWidth?: number;
+  /** JPEG quality (0-1) of frames and photos sent to the API. @defaultValue `0.8` */
+  jpegQuality?: number;
+  /** Show the live camera picture mirrored, like a mirror. @defaultValue `true` */
+  mirror?: boolean;
+  /** Show an "Add to cart" button in the widget (emits `add_to_cart`). @defaultValue `true` */
+  addToCart?: boolean;
+  /**
+   * Nonce for the widget's `<style>` element, needed only by browsers without constructable
+   * stylesheets under a CSP without `'unsafe-inline'` for styles. @defaultValue `undefined`
+   */
+  styleNonce?: string;
+  /** Colour of the widget's buttons and focus rings (any CSS colour). @defaultValue `"#1f5eff"` */
+  accentColor?: string;
+  /** Log what the SDK does to the console. @defaultValue `false` */
+  debug?: boolean;
+}
+
+/** Options of {@link TryOnAPI.mount}. */
+export interface MountOptions {
+  /** The product's id in the merchant's catalog (its external id). Required. */
+  productId: string;
+  /** The variant's external id. @defaultValue the product's first variant */
+  variantId?: string | null;
+  /** Text of the button. @defaultValue the localised "Try it on" */
+  label?: string;
+}
+
+/** Options of {@link TryOnAPI.open}: which product, and optionally which mode to start in. */
+export interface OpenOptions {
+  /** @defaultValue the product of the most recently mounted button */
+  productId?: string;
+  /** @defaultValue the mounted button's variant */
+  variantId?: string | null;
+  /** Start directly in this mode (after the consent notice). @defaultValue the mode chooser */
+  mode?: TryOnMode;
+}
+
+/** What {@link TryOnAPI.mount} returns. */
+export interface MountHandle {
+  /** Open the widget for this product. */
+  open(mode?: TryOnMode): void;
+  /** Change the variant the button opens with (e.g. when the page's colour picker changes). */
+  setVariant(variantId: string | null): void;
+  /** Remove the button. */
+  unmount(): void;
+}
+
+/** Stable error codes carried by the `error` event. */
+export type ErrorCode =
+  | "no_camera"
+  | "permission_denied"
+  | "camera_busy"
+  | "no_face"
+  | "offline"
+  | "quota_reached"
+  | "rate_limited"
+  | "invalid_image"
+  | "not_available"
+  | "invalid_key"
+  | "server"
+  | "network";
+
+/** Geometry the API returns with a try-on, in pixels of the image sent. */
+export interface Geometry {
+  faces?: Array<{
+    lens_centres?: [number, number][];
+    frame_width_px?: number;
+    head_pose?: { yaw: number; pitch: number; roll: number };
+  }>;
+  size_recommendation?: SizeRecommendation | null;
+  [key: string]: unknown;
+}
+
+/** A size suggestion for the product, when the API can make one. */
+export interface SizeRecommendation {
+  /** The recommended size label, e.g. `"M"` or `"52-18"`. */
+  size: string;
+  /** The matching variant, when one exists. */
+  variant_id?: string | null;
+  /** 0-1, how sure the recommendation is. */
+  confidence?: number;
+  /** The measurements it rests on, e.g. `{"face_width_mm": 139}`. */
+  measurements?: Record<string, number>;
+  [key: string]: unknown;
+}
+
+/** Payloads of each event, by name. */
+export interface EventMap {
+  /** The widget opened. */
+  open: { productId: string; variantId: string | null };
+  /** The widget closed. */
+  close: { productId: string; variantId: string | null };
+  /** A try-on image is shown (the first frame in live mode, each photo or model result). */
+  result: {
+    productId: string;
+    variantId: string | null;
+    mode: TryOnMode;
+    tryonSessionId: string | null;
+    latencyMs: number;
+    geometry: Geometry | null;
+  };
+  /** Something went wrong; `code` is stable, `message` is localised for the shopper. */
+  error: { code: ErrorCode; message: string; productId: string | null; detail?: string };
+  /** The shopper pressed "Add to cart" in the widget. Add the item to your cart here. */
+  add_to_cart: {
+    productId: string;
+    variantId: string | null;
+    /** Keep it as a cart attribute or line item property: it attributes the order to try-on. */
+    tryonSessionId: string | null;
+    size: string | null;
+  };
+  /** The API recommended a size. */
+  size_recommended: { productId: string; variantId: string | null; recommendation: SizeRecommendation };
+}
+
+/** Names of the events {@link TryOnAPI.on} accepts. */
+export type EventName = keyof EventMap;
+
+/** The `TryOn` object: `window.TryOn` from the script tag, or the default export of the ES module. */
+export interface TryOnAPI {
+  /** The SDK version, e.g. `"1.0.0"`. */
+  readonly version: string;
+  /** Configure the SDK. Call once; later calls are reported and ignored. */
+  init(options: InitOptions): void;
+  /** Put a "Try it on" button in `target` (an element or a CSS selector). */
+  mount(target: Element | string, options: MountOptions): MountHandle | null;
+  /** Open the widget. */
+  open(options?: OpenOptions): void;
+  /** Close the widget (stops the camera). */
+  close(): void;
+  /** Listen to an event; returns a function that stops listening. */
+  on<K extends EventName>(event: K, callback: (payload: EventMap[K]) => void): () => void;
+  /** Stop listening. */
+  off<K extends EventName>(event: K, callback: (payload: EventMap[K]) => void): void;
+}

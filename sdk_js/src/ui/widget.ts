@@ -1,0 +1,627 @@
+/**
+ * The try-on modal, inside a Shadow DOM so that the page's CSS and the widget's never mix.
+ * One instance per page; it shows one product at a time.
+ */
+import type { Analytics } from "../analytics";
+import type { ApiClient, RenderResult, WidgetConfig } from "../api";
+import type { Emitter } from "../emitter";
+import { TryOnError } from "../errors";
+import type { MessageKey, Translate } from "../i18n";
+import { PhotoError, preparePhoto } from "../image";
+import { LiveSession, openCamera } from "../live";
+import type { Config } from "../options";
+import type { ErrorCode, Geometry, SizeRecommendation, TryOnMode } from "../types";
+import { focusables, h, replace, trapTab } from "./dom";
+import { applyStyles } from "./styles";
+
+export interface WidgetContext {
+  config: Config;
+  t: Translate;
+  api: ApiClient;
+  analytics: Analytics;
+  emitter: Emitter;
+  /** The language the messages are in, for the dialog's `lang`. */
+  lang: string;
+  loadConfig(productId: string): Promise<WidgetConfig>;
+}
+
+const CAMERA_ERRORS: readonly ErrorCode[] = ["no_camera", "permission_denied", "camera_busy"];
+
+export class Widget {
+  private host: HTMLElement | null = null;
+  private root: ShadowRoot | null = null;
+  private dialog!: HTMLElement;
+  private body!: HTMLElement;
+  private status!: HTMLElement;
+  private opener: HTMLElement | null = null;
+  private productId = "";
+  private variantId: string | null = null;
+  private wc: WidgetConfig | null = null;
+  private sessionId: string | null = null;
+  private mode: TryOnMode | null = null;
+  private readonly consented = new Set<"camera" | "photo">();
+  private live: LiveSession | null = null;
+  private stream: MediaStream | null = null;
+  private photo: Blob | null = null;
+  private modelId: string | null = null;
+  private size: SizeRecommendation | null = null;
+  private urls: string[] = [];
+  private mirror: boolean;
+  private generation = 0;
+  private readonly onOffline = () => this.error(new TryOnError("offline"), () => this.restart());
+
+  constructor(private readonly ctx: WidgetContext) {
+    this.mirror = ctx.config.mirror;
+  }
+
+  get isOpen(): boolean {
+    return this.host !== null && !this.host.hidden;
+  }
+
+  /** Open for a product; `mode` skips the chooser. */
+  async open(productId: string, variantId: string | null, mode?: TryOnMode, opener?: HTMLElement | null): Promise<void> {
+    if (this.isOpen) this.close();
+    this.build();
+    const gen = ++this.generation;
+    this.opener = opener ?? (document.activeElement as HTMLElement | null);
+    this.productId = productId;
+    this.variantId = variantId;
+    this.sessionId = null;
+    this.size = null;
+    (this.host as HTMLElement).hidden = false;
+    window.addEventListener("offline", this.onOffline);
+    this.busy(this.ctx.t("loading"));
+    this.focusFirst();
+    this.ctx.emitter.emit("open", { productId, variantId });
+    this.ctx.analytics.track("open", { productId, variantId });
+    try {
+      this.wc = await this.ctx.loadConfig(productId);
+    } catch (err) {
+      if (gen === this.generation) this.error(asError(err), () => void this.open(productId, variantId, mode, this.opener));
+      return;
+    }
+    if (gen !== this.generation) return;
+    if (this.variantId === null) this.variantId = this.wc.product.variants[0]?.id ?? null;
+    if (typeof navigator !== "undefined" && navigator.onLine === false) {
+      this.onOffline();
+      return;
+    }
+    if (this.wc.quotaExhausted) {
+      this.error(new TryOnError("quota_reached"), null);
+      return;
+    }
+    if (mode && this.modes().includes(mode)) this.choose(mode);
+    else this.home();
+  }
+
+  close(): void {
+    if (!this.isOpen) return;
+    this.generation++;
+    this.stopLive();
+    this.photo = null;
+    this.modelId = null;
+    for (const url of this.urls) URL.revokeObjectURL(url);
+    this.urls = [];
+    window.removeEventListener("offline", this.onOffline);
+    (this.host as HTMLElement).hidden = true;
+    replace(this.body);
+    this.ctx.emitter.emit("close", { productId: this.productId, variantId: this.variantId });
+    if (this.opener?.isConnected) this.opener.focus();
+    this.opener = null;
+  }
+
+  destroy(): void {
+    this.close();
+    this.host?.remove();
+    this.host = null;
+  }
+
+  private build(): void {
+    if (this.host) return;
+    const { t, config } = this.ctx;
+    const host = h("div", { "data-tryon-widget": "" });
+    host.hidden = true;
+    host.style.setProperty("--tryon-accent", config.accentColor);
+    const root = host.attachShadow({ mode: "open" });
+    applyStyles(root, config.styleNonce);
+    this.status = h("p", { class: "status", role: "status", "aria-live": "polite" });
+    this.body = h("div", { class: "body" });
+    this.dialog = h(
+      "div",
+      { class: "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": "tryon-title", lang: this.ctx.lang },
+      h(
+        "div",
+        { class: "head" },
+        h("h2", { id: "tryon-title" }, t("dialogTitle")),
+        h("button", { type: "button", class: "x", "aria-label": t("close"), onclick: () => this.close() }, "×"),
+      ),
+      this.body,
+      h("div", { class: "body" }, this.status),
+    );
+    const backdrop = h("div", { class: "backdrop", onclick: (e: Event) => e.target === backdrop && this.close() }, this.dialog);
+    backdrop.addEventListener("keydown", (e: KeyboardEvent) => {
+      if (e.key === "Escape") {
+        e.stopPropagation();
+        this.close();
+      } else trapTab(e, this.dialog, root.activeElement);
+    });
+    root.appendChild(backdrop);
+    document.body.appendChild(host);
+    this.host = host;
+    this.root = root;
+  }
+
+  private focusFirst(): void {
+    const items = focusables(this.body);
+    (items[0] ?? focusables(this.dialog)[0])?.focus();
+  }
+
+  private setStatus(text: string): void {
+    this.status.textContent = text;
+  }
+
+  private busy(text: string): void {
+    replace(this.body, h("div", { class: "stage", "aria-hidden": "true" }, h("div", { class: "spinner" })));
+    this.setStatus(text);
+  }
+
+  private modes(): TryOnMode[] {
+    const offered = this.wc?.modes.length ? this.wc.modes : (["live", "photo", "model"] as TryOnMode[]);
+    return this.ctx.config.modes.filter(
+      (m) => offered.includes(m) && (m !== "model" || (this.wc?.models.length ?? 0) > 0 || offered.includes("model")),
+    );
+  }
+
+  private title(): string {
+    const variant = this.wc?.product.variants.find((v) => v.id === this.variantId);
+    const title = this.wc?.product.title ?? "";
+    return variant?.color ? `${title} — ${variant.color}` : title;
+  }
+
+  /** The mode chooser with the product and its colours. */
+  private home(): void {
+    const { t } = this.ctx;
+    this.stopLive();
+    const hints: Record<TryOnMode, [MessageKey, MessageKey]> = {
+      live: ["modeLive", "modeLiveHint"],
+      photo: ["modePhoto", "modePhotoHint"],
+      model: ["modeModel", "modeModelHint"],
+    };
+    const modes = this.modes();
+    replace(
+      this.body,
+      h("p", { class: "product" }, this.title()),
+      this.variantPicker(() => this.home()),
+      modes.length
+        ? h("h3", { id: "tryon-modes" }, t("chooseMode"))
+        : h("p", { class: "error", role: "alert" }, t("unavailable")),
+      h(
+        "div",
+        { class: "modes", role: "group", "aria-labelledby": "tryon-modes" },
+        ...modes.map((m) =>
+          h("button", { type: "button", "data-mode": m, onclick: () => this.choose(m) }, h("strong", {}, t(hints[m][0])), h("small", {}, t(hints[m][1]))),
+        ),
+      ),
+    );
+    this.setStatus("");
+    this.focusFirst();
+  }
+
+  /** Colour/variant buttons; `after` re-runs the current view with the new variant. */
+  private variantPicker(after: () => void): HTMLElement | null {
+    const variants = this.wc?.product.variants.filter((v) => v.hasAsset) ?? [];
+    if (variants.length < 2) return null;
+    return h(
+      "fieldset",
+      { class: "swatches" },
+      h("legend", {}, this.ctx.t("colour")),
+      ...variants.map((v) => {
+        const dot = h("span", { class: "dot", "aria-hidden": "true" });
+        if (v.color && typeof CSS !== "undefined" && CSS.supports?.("color", v.color)) dot.style.background = v.color;
+        return h(
+          "button",
+          {
+            type: "button",
+            "aria-pressed": String(v.id === this.variantId),
+            "data-variant": v.id,
+            onclick: () => {
+              if (v.id === this.variantId) return;
+              this.variantId = v.id;
+              this.size = null;
+              after();
+            },
+          },
+          dot,
+          v.color ?? v.title ?? v.id,
+        );
+      }),
+    );
+  }
+
+  private choose(mode: TryOnMode): void {
+    this.mode = mode;
+    if (mode === "model") {
+      void this.models();
+      return;
+    }
+    const kind = mode === "live" ? "camera" : "photo";
+    const go = () => (mode === "live" ? void this.startLive() : this.photoPicker());
+    if (this.consented.has(kind)) go();
+    else this.consent(kind, go);
+  }
+
+  private consent(kind: "camera" | "photo", accepted: () => void): void {
+    const { t } = this.ctx;
+    replace(
+      this.body,
+      h("h3", { id: "tryon-consent" }, t("consentTitle")),
+      h("p", { class: "consent", id: "tryon-consent-text" }, t(kind === "camera" ? "consentCamera" : "consentPhoto")),
+      h(
+        "div",
+        { class: "bar" },
+        h("button", { type: "button", "data-action": "consent", "aria-describedby": "tryon-consent-text", onclick: () => {
+          this.consented.add(kind);
+          accepted();
+        } }, t("consentAgree")),
+        h("button", { type: "button", class: "ghost", onclick: () => this.home() }, t("cancel")),
+      ),
+    );
+    this.setStatus("");
+    this.focusFirst();
+  }
+
+  private async ensureSession(mode: TryOnMode): Promise<string | null> {
+    if (this.sessionId && this.mode === mode) return this.sessionId;
+    this.mode = mode;
+    this.sessionId = await this.ctx.api.createSession(this.productId, this.variantId, mode);
+    this.ctx.analytics.track("tryon_started", this.ids(), { mode });
+    return this.sessionId;
+  }
+
+  private ids() {
+    return { productId: this.productId, variantId: this.variantId, tryonSessionId: this.sessionId };
+  }
+
+  // ---- live ----------------------------------------------------------------------------
+
+  private async startLive(): Promise<void> {
+    const { t, config } = this.ctx;
+    const gen = this.generation;
+    // A new variant reconnects with the same camera stream: no second permission prompt.
+    this.live?.stop();
+    this.live = null;
+    const canvas = h("canvas", { role: "img", "aria-label": `${t("live")}: ${this.title()}`, class: this.mirror ? "mirrored" : "" });
+    const video = h("video", { "aria-hidden": "true", muted: true, playsinline: true });
+    const overlay = h("div", { class: "overlay" }, t("starting"));
+    const mirror = h("button", { type: "button", class: "ghost", "aria-pressed": String(this.mirror), "data-action": "mirror", onclick: () => {
+      this.mirror = !this.mirror;
+      mirror.setAttribute("aria-pressed", String(this.mirror));
+      canvas.classList.toggle("mirrored", this.mirror);
+    } }, t("mirror"));
+    const snap = h("button", { type: "button", "data-action": "snapshot", disabled: true, onclick: () => void this.snapshot(canvas) }, t("snapshot"));
+    replace(
+      this.body,
+      h("p", { class: "product" }, this.title()),
+      this.variantPicker(() => void this.startLive()),
+      h("div", { class: "stage", "data-state": "starting" }, canvas, video, overlay),
+      h("div", { class: "bar" }, mirror, snap, h("span", { class: "grow" }), h("button", { type: "button", class: "ghost", onclick: () => this.home() }, t("back"))),
+      this.actions(),
+    );
+    this.setStatus(t("starting"));
+    this.focusFirst();
+    let stream = this.stream;
+    try {
+      if (!stream || !stream.active) stream = this.stream = await openCamera(config.liveFrameWidth);
+      if (gen !== this.generation) return this.stopLive();
+      overlay.textContent = t("connecting");
+      this.setStatus(t("connecting"));
+      await this.ensureSession("live");
+    } catch (err) {
+      if (gen !== this.generation) return;
+      const error = asError(err);
+      this.stopLive();
+      this.error(error, CAMERA_ERRORS.includes(error.code) ? null : () => void this.startLive());
+      return;
+    }
+    if (gen !== this.generation) return this.stopLive();
+    const stage = canvas.parentElement as HTMLElement;
+    const started = performance.now();
+    const session = new LiveSession({
+      url: this.ctx.api.liveUrl(this.productId, this.variantId, this.sessionId),
+      frameWidth: config.liveFrameWidth,
+      quality: config.jpegQuality,
+      onFrame: (frame) => {
+        if (canvas.width !== frame.width) canvas.width = frame.width;
+        if (canvas.height !== frame.height) canvas.height = frame.height;
+        canvas.getContext("2d")?.drawImage(frame, 0, 0);
+        frame.close();
+        stage.dataset.frames = String(session.stats.received);
+        stage.dataset.fps = String(session.stats.fps);
+      },
+      onFirstFrame: () => {
+        overlay.hidden = true;
+        stage.dataset.state = "live";
+        snap.disabled = false;
+        this.setStatus(t("live"));
+        this.rendered("live", performance.now() - started, null);
+      },
+      onError: (error) => {
+        this.live = null;
+        this.stopLive();
+        this.failed(error);
+        this.error(error, () => void this.startLive());
+      },
+      onMessage: (message) => {
+        const size = (message as { size_recommendation?: SizeRecommendation }).size_recommendation;
+        if (size) this.recommend(size);
+        if (message.type === "error") {
+          overlay.hidden = false;
+          overlay.textContent = t("err_no_face");
+        } else if (stage.dataset.state === "live") overlay.hidden = true;
+      },
+    });
+    this.live = session;
+    await session.start(stream, video);
+  }
+
+  private stopLive(): void {
+    this.live?.stop();
+    this.live = null;
+    this.stream?.getTracks().forEach((track) => track.stop());
+    this.stream = null;
+  }
+
+  private async snapshot(source: HTMLCanvasElement): Promise<void> {
+    const { t } = this.ctx;
+    const canvas = h("canvas", { role: "img", "aria-label": `${t("snapshot")}: ${this.title()}` });
+    canvas.width = source.width;
+    canvas.height = source.height;
+    const c = canvas.getContext("2d");
+    if (!c) return;
+    if (this.mirror) c.setTransform(-1, 0, 0, 1, source.width, 0);
+    c.drawImage(source, 0, 0);
+    this.stopLive();
+    replace(
+      this.body,
+      h("p", { class: "product" }, this.title()),
+      h("div", { class: "stage", "data-state": "snapshot" }, canvas),
+      h("div", { class: "bar" }, await this.downloadLink(canvas), h("button", { type: "button", class: "ghost", onclick: () => void this.startLive() }, t("retake"))),
+      this.actions(),
+    );
+    this.setStatus(t("snapshot"));
+    this.focusFirst();
+  }
+
+  // ---- photo and model -----------------------------------------------------------------
+
+  private photoPicker(): void {
+    const { t } = this.ctx;
+    const input = h("input", { type: "file", accept: "image/jpeg,image/png,image/webp", class: "sr-only", id: "tryon-file", tabindex: "-1", "aria-hidden": "true" });
+    input.addEventListener("change", () => {
+      const file = input.files?.[0];
+      if (file) void this.runPhoto(file);
+    });
+    replace(
+      this.body,
+      h("p", { class: "product" }, this.title()),
+      this.variantPicker(() => this.photoPicker()),
+      h("div", { class: "bar" }, h("button", { type: "button", "data-action": "choose-photo", onclick: () => input.click() }, t("choosePhoto")), h("button", { type: "button", class: "ghost", onclick: () => this.home() }, t("back"))),
+      input,
+    );
+    this.setStatus(t("modePhotoHint"));
+    this.focusFirst();
+  }
+
+  private async runPhoto(file: Blob | null): Promise<void> {
+    const gen = this.generation;
+    const { config, t } = this.ctx;
+    this.busy(t("rendering"));
+    const started = performance.now();
+    try {
+      if (file) this.photo = (await preparePhoto(file, config.maxPhotoSide, config.jpegQuality)).blob;
+      if (!this.photo) return this.photoPicker();
+      await this.ensureSession("photo");
+      const result = await this.ctx.api.tryOnPhoto(this.photo, this.productId, this.variantId, this.sessionId);
+      if (gen === this.generation) await this.result(result, "photo", performance.now() - started);
+    } catch (err) {
+      if (gen !== this.generation) return;
+      const error = err instanceof PhotoError ? new TryOnError("invalid_image", err.message) : asError(err);
+      this.failed(error);
+      this.error(error, error.code === "no_face" || error.code === "invalid_image" ? () => this.photoPicker() : () => void this.runPhoto(null));
+    }
+  }
+
+  private async models(): Promise<void> {
+    const { t, api } = this.ctx;
+    const gen = this.generation;
+    this.busy(t("loading"));
+    let models = this.wc?.models ?? [];
+    try {
+      if (models.length === 0) models = await api.models(this.productId);
+    } catch (err) {
+      if (gen === this.generation) this.error(asError(err), () => void this.models());
+      return;
+    }
+    if (gen !== this.generation) return;
+    replace(
+      this.body,
+      h("p", { class: "product" }, this.title()),
+      this.variantPicker(() => void this.models()),
+      h("h3", { id: "tryon-models" }, t("models")),
+      h(
+        "div",
+        { class: "models", role: "group", "aria-labelledby": "tryon-models" },
+        ...models.map((m) =>
+          h(
+            "button",
+            { type: "button", "data-model": m.id, onclick: () => void this.runModel(m.id) },
+            m.imageUrl ? this.thumbnail(m.imageUrl) : null,
+            m.name || m.id,
+          ),
+        ),
+      ),
+      h("div", { class: "bar" }, h("button", { type: "button", class: "ghost", onclick: () => this.home() }, t("back"))),
+    );
+    this.setStatus("");
+    this.focusFirst();
+  }
+
+  /** A model photo drawn on a canvas once fetched with the key (no img-src needed in the CSP). */
+  private thumbnail(url: string): HTMLCanvasElement {
+    const canvas = h("canvas", { class: "thumb", "aria-hidden": "true" });
+    this.ctx.api
+      .image(url)
+      .then((blob) => createImageBitmap(blob))
+      .then((bitmap) => {
+        canvas.width = bitmap.width;
+        canvas.height = bitmap.height;
+        canvas.getContext("2d")?.drawImage(bitmap, 0, 0);
+        bitmap.close();
+      })
+      .catch(() => undefined); // the name is still there to choose by
+    return canvas;
+  }
+
+  private async runModel(modelId: string): Promise<void> {
+    const gen = this.generation;
+    this.modelId = modelId;
+    this.busy(this.ctx.t("rendering"));
+    const started = performance.now();
+    try {
+      await this.ensureSession("model");
+      const result = await this.ctx.api.tryOnModel(modelId, this.productId, this.variantId, this.sessionId);
+      if (gen === this.generation) await this.result(result, "model", performance.now() - started);
+    } catch (err) {
+      if (gen !== this.generation) return;
+      const error = asError(err);
+      this.failed(error);
+      this.error(error, () => void this.runModel(modelId));
+    }
+  }
+
+  // ---- results, size, cart, errors ------------------------------------------------------
+
+  private async result(result: RenderResult, mode: TryOnMode, latencyMs: number): Promise<void> {
+    const { t } = this.ctx;
+    const bitmap = await createImageBitmap(result.image).catch(() => null);
+    if (!bitmap) throw new TryOnError("server", "the rendered image cannot be decoded");
+    const canvas = h("canvas", { role: "img", "aria-label": `${t("photoResult")} ${this.title()}` });
+    canvas.width = bitmap.width;
+    canvas.height = bitmap.height;
+    canvas.getContext("2d")?.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    const again = mode === "photo" ? () => void this.runPhoto(null) : () => void this.runModel(this.modelId as string);
+    replace(
+      this.body,
+      h("p", { class: "product" }, this.title()),
+      this.variantPicker(again),
+      h("div", { class: "stage", "data-state": "result", "data-mode": mode }, canvas),
+      h(
+        "div",
+        { class: "bar" },
+        await this.downloadLink(canvas),
+        h("button", { type: "button", class: "ghost", onclick: () => (mode === "photo" ? this.photoPicker() : void this.models()) }, t(mode === "photo" ? "anotherPhoto" : "models")),
+      ),
+      this.actions(),
+    );
+    this.setStatus(`${t("photoResult")} ${this.title()}`);
+    this.rendered(mode, latencyMs, result.geometry);
+    this.focusFirst();
+  }
+
+  private rendered(mode: TryOnMode, latencyMs: number, geometry: Geometry | null): void {
+    const latency = Math.round(latencyMs);
+    this.ctx.analytics.track("tryon_rendered", this.ids(), { mode, category: this.wc?.product.category ?? null, latency_ms: latency });
+    this.ctx.emitter.emit("result", { productId: this.productId, variantId: this.variantId, mode, tryonSessionId: this.sessionId, latencyMs: latency, geometry });
+    const size = geometry?.size_recommendation;
+    if (size) this.recommend(size);
+  }
+
+  private recommend(raw: SizeRecommendation): void {
+    // The API names the size, or only the variant (frames sized by width): show what it says.
+    const variant = this.wc?.product.variants.find((v) => v.id === raw.variant_id || v.uuid === raw.variant_id);
+    const label = raw.size || variant?.size || variant?.title;
+    if (!label) return;
+    const size = { ...raw, size: label, variant_id: variant?.id ?? raw.variant_id ?? null };
+    if (this.size?.size === size.size) return;
+    this.size = size;
+    const confidence = typeof size.confidence === "number" ? Math.min(1, Math.max(0, size.confidence)) : null;
+    this.ctx.analytics.track("size_recommended", this.ids(), { size: size.size.slice(0, 32), confidence });
+    this.ctx.emitter.emit("size_recommended", { productId: this.productId, variantId: this.variantId, recommendation: size });
+    const panel = this.root?.querySelector(".size");
+    if (panel) panel.replaceWith(this.sizePanel() as HTMLElement);
+  }
+
+  private sizePanel(): HTMLElement {
+    const { t } = this.ctx;
+    const panel = h("section", { class: "size", "aria-labelledby": "tryon-size" });
+    if (!this.size) {
+      panel.hidden = true;
+      return panel;
+    }
+    panel.append(h("h3", { id: "tryon-size" }, t("sizeTitle")), h("p", {}, t("sizeRecommended", { size: this.size.size })));
+    return panel;
+  }
+
+  /** The size panel and the add-to-cart button under a result. */
+  private actions(): HTMLElement {
+    const { t, config } = this.ctx;
+    const cart = config.addToCart
+      ? h("button", { type: "button", "data-action": "add-to-cart", onclick: () => {
+          const size = this.size?.size ?? null;
+          this.ctx.analytics.track("add_to_cart", this.ids(), size ? { quantity: 1, size: size.slice(0, 32) } : { quantity: 1 });
+          this.ctx.emitter.emit("add_to_cart", { productId: this.productId, variantId: this.variantId, tryonSessionId: this.sessionId, size });
+          this.setStatus(t("added"));
+        } }, t("addToCart"))
+      : null;
+    return h("div", { class: "extras" }, this.sizePanel(), cart ? h("div", { class: "bar" }, cart) : null);
+  }
+
+  private async downloadLink(canvas: HTMLCanvasElement): Promise<HTMLElement> {
+    const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92));
+    const link = h("a", { class: "btn ghost", download: "try-on.jpg", "data-action": "download" }, this.ctx.t("download"));
+    if (blob) {
+      const url = URL.createObjectURL(blob);
+      this.urls.push(url);
+      link.setAttribute("href", url);
+    }
+    return link;
+  }
+
+  private failed(error: TryOnError): void {
+    if (error.code === "offline") return;
+    this.ctx.analytics.track("tryon_failed", this.ids(), { mode: this.mode, reason: error.code });
+  }
+
+  private error(error: TryOnError, retry: (() => void) | null): void {
+    if (!this.isOpen) return;
+    this.stopLive(); // an error view never leaves the camera on
+    const { t } = this.ctx;
+    const message = t(`err_${error.code}` as MessageKey);
+    const camera = CAMERA_ERRORS.includes(error.code);
+    const photoInstead = camera && this.modes().includes("photo");
+    replace(
+      this.body,
+      h("p", { class: "error", role: "alert", "data-error": error.code }, message),
+      h(
+        "div",
+        { class: "bar" },
+        retry && error.code !== "quota_reached" ? h("button", { type: "button", "data-action": "retry", onclick: retry }, t("retry")) : null,
+        photoInstead ? h("button", { type: "button", onclick: () => this.choose("photo") }, t("usePhotoInstead")) : null,
+        h("button", { type: "button", class: "ghost", onclick: () => (this.wc && error.code !== "quota_reached" ? this.home() : this.close()) }, t(this.wc && error.code !== "quota_reached" ? "back" : "close")),
+      ),
+    );
+    this.setStatus("");
+    this.ctx.emitter.emit("error", { code: error.code, message, productId: this.productId || null, detail: error.message });
+    this.focusFirst();
+  }
+
+  private restart(): void {
+    if (this.mode === "live") void this.startLive();
+    else this.home();
+  }
+}
+
+function asError(err: unknown): TryOnError {
+  return err instanceof TryOnError ? err : new TryOnError("server", String(err));
+}

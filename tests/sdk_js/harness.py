@@ -1,0 +1,146 @@
+"""Support for the SDK's browser tests (sdk_js/e2e), called by their global setup.
+
+``python -m tests.sdk_js.harness fixtures OUT_DIR`` writes the photos and fake-camera videos
+the tests use, made at test time from public test photos (tests/support/images.py; nothing
+third-party is committed), and prints their paths as JSON.
+
+``python -m tests.sdk_js.harness set-quota N`` sets the demo merchant's monthly try-on quota
+in the database the ``TRYON_*`` environment points at; ``count-events TYPE PRODUCT`` counts
+the widget's events that reached the analytics warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from tests.support.images import load_bgr
+
+# Rows of bus.jpg above the people: buildings and the top of the bus, no face.
+NO_FACE_ROWS = (0, 330)
+Y4M_FRAMES = 30
+
+
+def write_y4m(path: Path, frames: list[NDArray[np.uint8]], fps: int = 30) -> None:
+    """Frames (BGR, even sizes) as a YUV4MPEG2 4:2:0 file, what chromium's fake camera reads."""
+    height, width = frames[0].shape[:2]
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            out.write(b"FRAME\n")
+            # I420 is the Y plane, then U and V at quarter size: exactly Y4M's frame layout.
+            out.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
+
+
+def camera_frames(
+    photo: NDArray[np.uint8], size: tuple[int, int] = (640, 480)
+) -> list[NDArray[np.uint8]]:
+    """A photo in a 640x480 picture, swaying a little, as a webcam would see a person."""
+    width, height = size
+    scale = height / photo.shape[0]
+    fitted = cv2.resize(
+        photo, (round(photo.shape[1] * scale), height), interpolation=cv2.INTER_AREA
+    )
+    frames = []
+    for i in range(Y4M_FRAMES):
+        canvas = np.full((height, width, 3), 96, dtype=np.uint8)
+        shift = round(10 * math.sin(2 * math.pi * i / Y4M_FRAMES))
+        x0 = (width - fitted.shape[1]) // 2 + shift
+        canvas[:, max(0, x0) : min(width, x0 + fitted.shape[1])] = fitted[
+            :, max(0, -x0) : fitted.shape[1] - max(0, x0 + fitted.shape[1] - width)
+        ]
+        frames.append(canvas)
+    return frames
+
+
+def make_fixtures(out: Path) -> dict[str, str]:
+    out.mkdir(parents=True, exist_ok=True)
+    astronaut = load_bgr("astronaut")
+    no_face = load_bgr("bus")[NO_FACE_ROWS[0] : NO_FACE_ROWS[1]]
+    paths = {
+        "photo": out / "photo.jpg",
+        "rotated": out / "rotated.jpg",
+        "noface": out / "noface.jpg",
+        "camera": out / "camera.y4m",
+        "noface_camera": out / "noface.y4m",
+    }
+    cv2.imwrite(str(paths["photo"]), astronaut, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    cv2.imwrite(str(paths["noface"]), no_face, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    # A big portrait phone photo stored sideways with EXIF orientation 6 ("rotate 90° clockwise
+    # to view"): the widget must upload it upright and downscaled.
+    portrait = cv2.resize(astronaut[:, 56:456], (1600, 2048), interpolation=cv2.INTER_CUBIC)
+    stored = cv2.rotate(portrait, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(cv2.cvtColor(stored, cv2.COLOR_BGR2RGB)).save(
+        paths["rotated"], quality=90, exif=exif.tobytes()
+    )
+    write_y4m(paths["camera"], camera_frames(astronaut))
+    write_y4m(paths["noface_camera"], camera_frames(no_face))
+    return {name: str(path) for name, path in paths.items()}
+
+
+def set_quota(quota: int) -> None:
+    from gateway.db.session import make_engine, session_scope
+    from gateway.merchants.models import Merchant
+    from gateway.settings import get_settings
+    from gateway.web.demo import state
+
+    settings = get_settings()
+    demo = state.read(settings.data_dir)
+    if demo is None:
+        raise SystemExit("the demo store is not seeded")
+    engine = make_engine(settings)
+    with session_scope(engine) as session:
+        merchant = session.get(Merchant, demo.merchant_id)
+        if merchant is None:
+            raise SystemExit("the demo merchant is gone")
+        merchant.monthly_tryon_quota = quota
+    engine.dispose()
+
+
+def count_events(event_type: str, product_id: str) -> int:
+    """Events of ``event_type`` for ``product_id`` in the warehouse (what reached the end)."""
+    from sqlalchemy import func, select
+
+    from analytics.settings import AnalyticsSettings
+    from analytics.warehouse.engine import make_engine as warehouse_engine
+    from analytics.warehouse.tables import fact_event
+
+    engine = warehouse_engine(AnalyticsSettings())
+    try:
+        with engine.connect() as conn:
+            query = (
+                select(func.count())
+                .select_from(fact_event)
+                .where(fact_event.c.type == event_type, fact_event.c.product_id == product_id)
+            )
+            return int(conn.scalar(query) or 0)
+    except Exception:  # no warehouse yet: nothing arrived
+        return 0
+    finally:
+        engine.dispose()
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) == 2 and argv[0] == "fixtures":
+        print(json.dumps(make_fixtures(Path(argv[1]))))
+    elif len(argv) == 2 and argv[0] == "set-quota":
+        set_quota(int(argv[1]))
+    elif len(argv) == 3 and argv[0] == "count-events":
+        print(count_events(argv[1], argv[2]))
+    else:
+        raise SystemExit(
+            "usage: harness.py fixtures OUT_DIR | set-quota N | count-events TYPE PRODUCT"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
