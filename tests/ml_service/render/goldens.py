@@ -13,19 +13,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+# Only photos whose licence lets us commit derived pictures: astronaut (NASA, public domain)
+# and camera (CC0), both from scikit-image. bus.jpg (from the ultralytics wheel) carries no
+# clear licence, so renders of it are checked by geometry only, never stored.
 BOXES = GOLDEN_DIR / "boxes.json"
 CHANGED = 12  # a channel difference above this is the product, not noise
 PAD = 4
 CASES = [
     ("astronaut", "glasses-round-black"),
     ("astronaut", "sunglasses-aviator"),
-    ("bus_face", "sunglasses-square-black"),
     ("camera", "glasses-cateye-red"),
+    ("astronaut", "sunglasses-square-black"),
     ("astronaut", "hat-fedora"),
     ("astronaut", "earrings-drop"),
     ("astronaut", "necklace-pendant"),
     ("astronaut", "tshirt-navy"),
-    ("bus_person", "tshirt-striped"),
 ]
 _CATEGORY = {
     "glasses": "eyewear",
