@@ -56,6 +56,15 @@ class AnalyticsSettings(BaseSettings):
     batch_size: int = Field(default=100, ge=1, le=300)
     batch_max_wait_ms: int = Field(default=200, ge=1, le=10_000)
 
+    alive_file: Path | None = Field(
+        default=None,
+        description="Touched every alive_interval_s while the consumer works (liveness probes)",
+    )
+    alive_interval_s: float = Field(default=5.0, gt=0)
+    stuck_after_s: float = Field(
+        default=600.0, gt=0, description="A batch in hand this long stops the liveness touches"
+    )
+
     # Connections.
     connect_timeout_s: float = Field(default=5.0, gt=0)
     heartbeat_s: int = Field(default=30, ge=0)

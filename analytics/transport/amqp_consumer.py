@@ -52,6 +52,7 @@ class AmqpConsumer:
         self._first_pending_at = 0.0
         self._timer: Any = None
         self._busy = False
+        self._busy_since = 0.0
         self._closing = False
         self._stop = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analytics-batch")
@@ -65,6 +66,7 @@ class AmqpConsumer:
     def run(self) -> None:
         """Consume until ``stop``; reconnects with backoff while the broker is away."""
         attempt = 0
+        self._touch_alive()
         try:
             while not self._stop.is_set():
                 self._was_consuming = False
@@ -86,7 +88,11 @@ class AmqpConsumer:
                     maximum=self.settings.reconnect_max_s,
                 )
                 log.info("analytics.consumer_reconnecting", in_s=round(wait, 2))
-                self._stop.wait(wait)
+                # Waiting for the broker is healthy: keep the liveness file fresh meanwhile.
+                deadline = time.monotonic() + wait
+                while not self._stop.is_set() and time.monotonic() < deadline:
+                    self._touch_alive()
+                    self._stop.wait(min(self.settings.alive_interval_s, wait))
         finally:
             self._executor.shutdown(wait=True)
             log.info(
@@ -108,7 +114,30 @@ class AmqpConsumer:
 
     # -- connection and channel ------------------------------------------------------------
 
+    # -- liveness --------------------------------------------------------------------------
+
+    def _touch_alive(self) -> None:
+        """Refresh ``alive_file`` unless a batch has been in hand for ``stuck_after_s``."""
+        path = self.settings.alive_file
+        if path is None:
+            return
+        if self._busy and time.monotonic() - self._busy_since > self.settings.stuck_after_s:
+            log.warning(
+                "analytics.consumer_stuck", busy_s=round(time.monotonic() - self._busy_since)
+            )
+            return
+        try:
+            path.touch()
+        except OSError as exc:
+            log.warning("analytics.alive_file_failed", error=type(exc).__name__)
+
+    def _on_alive_tick(self) -> None:
+        self._touch_alive()
+        if self._connection is not None and not self._stop.is_set():
+            self._connection.ioloop.call_later(self.settings.alive_interval_s, self._on_alive_tick)
+
     def _on_connection_open(self, connection: Any) -> None:
+        connection.ioloop.call_later(0, self._on_alive_tick)
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_connection_open_error(self, connection: Any, error: BaseException) -> None:
@@ -195,6 +224,7 @@ class AmqpConsumer:
         del self._pending[: self.settings.batch_size]
         self._first_pending_at = time.monotonic()
         self._busy = True
+        self._busy_since = time.monotonic()
         generation = self._generation
         self._executor.submit(self._work, batch, generation)
 

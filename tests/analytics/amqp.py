@@ -62,10 +62,14 @@ def env_for(settings: AnalyticsSettings) -> dict[str, str]:
         "heartbeat_s",
         "buffer_max_events",
         "shutdown_timeout_s",
+        "alive_file",
+        "alive_interval_s",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRYON_ANALYTICS_")}
     for name in fields:
-        env[f"TRYON_ANALYTICS_{name.upper()}"] = str(getattr(settings, name))
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"TRYON_ANALYTICS_{name.upper()}"] = str(value)
     return env
 
 

@@ -221,3 +221,23 @@ def test_publisher_buffers_while_the_broker_is_unreachable_then_refuses(
     assert not publisher.connected
     left = publisher.close(0.5)
     assert left == [r.to_bytes() for r in records[:10]]  # handed back in order, not lost
+
+
+def test_consumer_keeps_its_liveness_file_fresh(
+    amqp_url: str, warehouse_db: str, tmp_path: Path
+) -> None:
+    """The file a Kubernetes exec probe checks is touched while consuming, not after exit."""
+    alive = tmp_path / "alive"
+    s = amqp.unique_settings(amqp_url, warehouse_db, alive_file=alive, alive_interval_s=0.2)
+    consumer = amqp.ConsumerProcess(s, tmp_path / "consumer.log").start()
+    try:
+        consumer.wait_consuming()
+        first = alive.stat().st_mtime
+        amqp.wait_until(lambda: alive.stat().st_mtime > first, 10, "a fresh touch")
+        assert consumer.terminate() == 0
+        stopped = alive.stat().st_mtime
+        time.sleep(0.6)
+        assert alive.stat().st_mtime == stopped
+    finally:
+        consumer.stop_quietly()
+        amqp.delete_topology(s)
