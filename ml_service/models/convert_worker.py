@@ -83,6 +83,54 @@ def _reshape_output(model: Any, name: str, dims: list[int]) -> None:
     )
 
 
+def _prelu_as_depthwise(model: Any) -> int:
+    """Rewrite ``PRelu(x)`` with per-channel constant slopes ``a`` as
+    ``x + sign(c) * Relu(-|c| * x)`` with ``c = 1 - a``, made of two 1x1 depthwise convolutions.
+
+    The value is the same (for x < 0: x + c * -x = a * x; for x >= 0: x). The point is speed on
+    the CPU: ONNX Runtime runs convolutions in its blocked NCHWc layout, which has no PRelu, so
+    it converts the tensor back and forth around each of the face and iris models' 23 and 53
+    PRelus (about 60% of their time). A depthwise convolution stays in that layout and takes
+    the Relu and the Add into itself (fused activation and sum), so the rewrite keeps the whole
+    network blocked. Returns how many nodes were rewritten.
+    """
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    initializers = {init.name: init for init in graph.initializer}
+    nodes = []
+    rewritten = 0
+    for node in graph.node:
+        slope = initializers.get(node.input[1]) if node.op_type == "PRelu" else None
+        if slope is None or len(slope.dims) not in (3, 4) or any(d != 1 for d in slope.dims[-2:]):
+            nodes.append(node)
+            continue
+        a = numpy_helper.to_array(slope).astype(np.float32).reshape(-1)
+        channels = a.size
+        c = (np.float32(1.0) - a).astype(np.float32)
+        base = f"{node.name or node.output[0]}__prelu"
+        scale = numpy_helper.from_array((-np.abs(c)).reshape(channels, 1, 1, 1), f"{base}_scale")
+        sign = numpy_helper.from_array(
+            np.sign(c).astype(np.float32).reshape(channels, 1, 1, 1), f"{base}_sign"
+        )
+        graph.initializer.extend([scale, sign])
+        x, y = node.input[0], node.output[0]
+        depthwise = {"group": channels, "kernel_shape": [1, 1]}
+        nodes += [
+            helper.make_node("Conv", [x, scale.name], [f"{base}_neg"], f"{base}_neg", **depthwise),
+            helper.make_node("Relu", [f"{base}_neg"], [f"{base}_relu"], f"{base}_relu"),
+            helper.make_node(
+                "Conv", [f"{base}_relu", sign.name], [f"{base}_signed"], f"{base}_signed", **depthwise
+            ),
+            helper.make_node("Add", [x, f"{base}_signed"], [y], f"{base}_add"),
+        ]
+        rewritten += 1
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return rewritten
+
+
 def _drop_unused_initializers(model: Any) -> None:
     used = {name for node in model.graph.node for name in node.input}
     keep = [init for init in model.graph.initializer if init.name in used]
@@ -193,6 +241,7 @@ def convert(job: dict[str, Any]) -> dict[str, float]:
     for out in job["outputs"]:
         _rename(model, out["source"], out["name"])
         _reshape_output(model, out["name"], out["dims"])
+    _prelu_as_depthwise(model)
     _drop_unused_initializers(model)
     model.producer_name = "tryon-models-build"
     onnx.checker.check_model(model)
