@@ -56,6 +56,28 @@ class MLSettings(BaseSettings):
     pose_score_threshold: float = Field(default=0.5, gt=0, lt=1)
     pose_presence_threshold: float = Field(default=0.5, gt=0, lt=1)
 
+    track_iris_every: int = Field(
+        default=3,
+        ge=1,
+        le=30,
+        description="Tracking: run the iris model at least every Nth frame (1: every frame); "
+        "between runs iris centres follow the eye corners of the face mesh",
+    )
+    track_iris_change: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Tracking: run the iris model early when the eye contours moved, beyond a "
+        "rigid motion, more than this (eye widths) or the eyes' width ratio changed by more",
+    )
+    track_redetect_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="Tracking: while fewer than max_faces are tracked, run the face detector "
+        "this often (seconds of stream time) to pick up faces that enter",
+    )
+
     @property
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir.expanduser()

@@ -121,7 +121,11 @@ def _prelu_as_depthwise(model: Any) -> int:
             helper.make_node("Conv", [x, scale.name], [f"{base}_neg"], f"{base}_neg", **depthwise),
             helper.make_node("Relu", [f"{base}_neg"], [f"{base}_relu"], f"{base}_relu"),
             helper.make_node(
-                "Conv", [f"{base}_relu", sign.name], [f"{base}_signed"], f"{base}_signed", **depthwise
+                "Conv",
+                [f"{base}_relu", sign.name],
+                [f"{base}_signed"],
+                f"{base}_signed",
+                **depthwise,
             ),
             helper.make_node("Add", [x, f"{base}_signed"], [y], f"{base}_add"),
         ]
