@@ -71,7 +71,9 @@ def sequence(width: int, height: int) -> list[np.ndarray]:
     for i in range(SEQUENCE_FRAMES):
         phase = 2 * np.pi * i / SEQUENCE_FRAMES
         image = photo(width, height, angle=8 * np.sin(phase), zoom=1 + 0.08 * np.sin(2 * phase))
-        shift = np.float32([[1, 0, 0.06 * width * np.sin(phase)], [0, 1, 0.03 * height * np.cos(phase)]])
+        shift = np.float32(
+            [[1, 0, 0.06 * width * np.sin(phase)], [0, 1, 0.03 * height * np.cos(phase)]]
+        )
         frames.append(
             np.asarray(cv2.warpAffine(image, shift, (width, height), borderValue=(96, 96, 96)))
         )
@@ -93,7 +95,7 @@ class MediaPipe:
     def __init__(self) -> None:
         cache = MLSettings().resolved_cache_dir
         python = venvs.python_of(venvs.ensure_venv(name="mediapipe", cache_dir=cache))
-        self.process = subprocess.Popen(  # noqa: S603 - argv we build
+        self.process = subprocess.Popen(
             [str(python), str(RUNNER), "serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -102,7 +104,8 @@ class MediaPipe:
         )
 
     def request(self, **payload: Any) -> dict[str, Any]:
-        assert self.process.stdin is not None and self.process.stdout is not None
+        if self.process.stdin is None or self.process.stdout is None:
+            raise RuntimeError("no pipes to the MediaPipe runner")
         self.process.stdin.write(json.dumps(payload) + "\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()

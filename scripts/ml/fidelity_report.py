@@ -4,7 +4,9 @@ The same comparison as tests/ml_service/test_fidelity.py, with the figures print
 asserted: faces found (MediaPipe / ours / matched), each face's mean landmark error in % of
 the inter-ocular distance, the iris centre error (reported, not asserted: MediaPipe's refined
 iris comes from another model) and the body's mean / max error in % of the torso. It runs on
-the models the settings select (``TRYON_ML_MODELS_DIR``), so builds can be compared. Usage: python scripts/ml/fidelity_report.py
+the models the settings select (``TRYON_ML_MODELS_DIR``), so builds can be compared.
+
+Usage: python scripts/ml/fidelity_report.py (or `make ml-fidelity`)
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ def main() -> None:
     face_errors: list[float] = []
     body_means: list[float] = []
     print(f"models: {store.models_dir(settings)}\n")
-    print("| image | variant | faces (MP/ours/matched) | face % IOD | iris % IOD | body mean / max % torso |")
+    print(
+        "| image | variant | faces (MP/ours/matched) | face % IOD | iris % IOD "
+        + "| body mean / max % torso |"
+    )
     print("|---|---|---|---|---|---|")
     with Perceiver.from_settings(settings) as perceiver:
         for image in IMAGES:
@@ -46,7 +51,9 @@ def main() -> None:
                 faces = compare_faces(ref, analysis.faces)
                 body = compare_body(ref, analysis.bodies)
                 face_errors += faces.errors_iod
-                body_cell = "no body" if body is None else f"{100 * body.mean:.1f} / {100 * body.max:.1f}"
+                body_cell = (
+                    "no body" if body is None else f"{100 * body.mean:.1f} / {100 * body.max:.1f}"
+                )
                 if body is not None:
                     body_means.append(body.mean)
                 counts = f"{faces.reference_faces}/{faces.our_faces}/{faces.matched}"
@@ -55,7 +62,8 @@ def main() -> None:
                     f"| {pct(faces.iris_errors_iod)} | {body_cell} |"
                 )
     print(
-        f"\nface: worst {100 * max(face_errors):.2f}% IOD, median {100 * np.median(face_errors):.2f}%"
+        f"\nface: worst {100 * max(face_errors):.2f}% IOD, "
+        f"median {100 * np.median(face_errors):.2f}%"
         f"; body: worst mean {100 * max(body_means):.1f}% torso, "
         f"median {100 * np.median(body_means):.1f}%"
     )
