@@ -62,7 +62,8 @@ def to_tensor(
     if bgr:
         n, h, w, c = pixels.shape
         flat = np.ascontiguousarray(pixels).reshape(n * h, w, c)
-        pixels = np.asarray(cv2.cvtColor(flat, cv2.COLOR_BGR2RGB)).reshape(n, h, w, c)
+        swapped = np.asarray(cv2.cvtColor(flat, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+        pixels = swapped.reshape(n, h, w, c)
     out = pixels.astype(np.float32)
     out *= np.float32((hi - lo) / 255.0)
     if lo:
