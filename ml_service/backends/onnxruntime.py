@@ -61,6 +61,13 @@ def provider_options(providers: list[str], *, trt_cache: Path) -> list[dict[str,
     return options
 
 
+def model_form(providers: list[str]) -> store.Form:
+    """The CPU form of the models when the CPU runs them all; the portable graph otherwise
+    (a GPU provider takes the graph as converted; the CPU rewrites only help ONNX Runtime's
+    own CPU kernels)."""
+    return store.CPU_FORM if providers == [CPU] else store.PORTABLE
+
+
 class OnnxRuntimeBackend:
     """One ONNX Runtime session per model."""
 
@@ -96,9 +103,12 @@ class OnnxRuntimeBackend:
 
     @classmethod
     def from_settings(cls, settings: MLSettings) -> OnnxRuntimeBackend:
+        import onnxruntime as ort  # noqa: PLC0415
+
         built = store.load(store.models_dir(settings))
+        form = model_form(select_providers(ort.get_available_providers(), settings.providers))
         return cls(
-            {name: built.onnx_path(name) for name in catalog.MODELS},
+            {name: built.onnx_path(name, form=form) for name in catalog.MODELS},
             threads=settings.threads,
             providers=settings.providers,
             trt_cache=settings.trt_cache_dir or settings.resolved_cache_dir / "trt",
