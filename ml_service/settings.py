@@ -49,6 +49,12 @@ class MLSettings(BaseSettings):
     triton_check_metadata: bool = True
 
     max_image_pixels: int = Field(default=24_000_000, ge=1)
+    decode_min_side: int = Field(
+        default=1080,
+        ge=1,
+        description="Photos analysed from encoded bytes (tryon analyze): a JPEG is decoded at "
+        "1/2, 1/4 or 1/8 size while its shorter side stays at least this long",
+    )
     max_faces: int = Field(default=4, ge=1, le=32)
     max_bodies: int = Field(default=2, ge=1, le=8)
     face_score_threshold: float = Field(default=0.5, gt=0, lt=1)
