@@ -35,6 +35,11 @@ class MLSettings(BaseSettings):
     )
 
     threads: int = Field(default=1, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    spin_wait: bool = Field(
+        default=False,
+        description="Let ONNX Runtime's idle worker threads spin (threads > 1): lower latency "
+        "on dedicated cores, but on shared ones the spinning takes CPU from other work",
+    )
     providers: list[str] | None = Field(
         default=None,
         description="ONNX Runtime execution providers in order; default: the best available",

@@ -48,7 +48,7 @@ from tests.support.images import load_bgr  # noqa: E402
 STAGES = ("decode", "detect", "landmarks", "iris", "head_pose", "pose_detect", "pose")
 RUNNER = ROOT / "scripts" / "ml" / "mediapipe_runner.py"
 SEQUENCE_FRAMES = 60
-ROUND = 5  # runs per turn before the next pipeline takes over
+ROUND = 3  # runs per turn before the next pipeline takes over
 
 
 def photo(width: int, height: int, *, angle: float = 0.0, zoom: float = 1.0) -> np.ndarray:
@@ -93,13 +93,15 @@ class MediaPipe:
     """MediaPipe's solutions in their own venv, one request at a time."""
 
     def __init__(self) -> None:
+        # MediaPipe's chatter, shown if it crashes; closed in close().
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
         cache = MLSettings().resolved_cache_dir
         python = venvs.python_of(venvs.ensure_venv(name="mediapipe", cache_dir=cache))
         self.process = subprocess.Popen(
             [str(python), str(RUNNER), "serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log,
             text=True,
         )
 
@@ -110,7 +112,9 @@ class MediaPipe:
         self.process.stdin.flush()
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError("the MediaPipe runner stopped")
+            self.log.seek(0)
+            tail = "".join(self.log.readlines()[-15:])
+            raise RuntimeError(f"the MediaPipe runner stopped:\n{tail}")
         answer: dict[str, Any] = json.loads(line)
         return answer
 
@@ -118,6 +122,7 @@ class MediaPipe:
         if self.process.stdin:
             self.process.stdin.close()
         self.process.wait(timeout=30)
+        self.log.close()
 
 
 @dataclass

@@ -116,27 +116,29 @@ class Server:
       {"op": "rss"}                                    peak resident memory in MiB
     Modes: face_mesh_static, face_mesh_refined_static, face_mesh_tracking,
     face_mesh_refined_tracking, pose_static, pose_tracking. A mode's solution object is kept
-    between requests, so the tracking modes track across them as in a live stream.
+    between requests, so the tracking modes track across them as in a live stream; there is
+    one per mode and frame size (MediaPipe's graphs do not take a change of size mid-stream).
     """
 
     def __init__(self) -> None:
         self.images: dict[str, np.ndarray] = {}
-        self.solutions: dict[str, object] = {}
+        self.solutions: dict[tuple[str, tuple[int, ...]], object] = {}
 
-    def solution(self, mode: str):
-        if mode not in self.solutions:
+    def solution(self, mode: str, shape: tuple[int, ...]):
+        key = (mode, shape)
+        if key not in self.solutions:
             static = mode.endswith("_static")
             if mode.startswith("face_mesh"):
-                self.solutions[mode] = solutions.face_mesh.FaceMesh(
+                self.solutions[key] = solutions.face_mesh.FaceMesh(
                     static_image_mode=static, max_num_faces=1, refine_landmarks="refined" in mode
                 )
             elif mode.startswith("pose"):
-                self.solutions[mode] = solutions.pose.Pose(
+                self.solutions[key] = solutions.pose.Pose(
                     static_image_mode=static, model_complexity=1, enable_segmentation=True
                 )
             else:
                 raise ValueError(f"unknown mode {mode!r}")
-        return self.solutions[mode]
+        return self.solutions[key]
 
     def handle(self, request: dict) -> dict:
         op = request["op"]
@@ -144,10 +146,10 @@ class Server:
             self.images.update(_images(Path(request["dir"])))
             return {"loaded": len(self.images)}
         if op == "run":
-            solution = self.solution(request["mode"])
             samples = []
             for name in request["frames"]:
                 rgb = self.images[name]
+                solution = self.solution(request["mode"], rgb.shape)
                 start = time.perf_counter()
                 solution.process(rgb)
                 samples.append((time.perf_counter() - start) * 1000.0)
