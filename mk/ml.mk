@@ -1,6 +1,6 @@
 # ML perception: model build, fidelity fixture, benchmark (ml_service/, docs/ml.md).
 
-.PHONY: models models-rebuild ml-fixture ml-fidelity bench-ml
+.PHONY: models models-rebuild ml-fixture ml-fidelity bench-ml bench-ml-compare
 
 models: install ## Build the perception models into $(TRYON_CACHE_DIR)/models (cached by content)
 	$(TRYON) models build
@@ -19,4 +19,7 @@ bench-ml: models ## Perception benchmark against MediaPipe 0.10.21 (per stage, p
 
 TEST_DEPS += models
 DEMO_DEPS += models
+bench-ml-compare: models ## Before/after against another revision and MediaPipe: make bench-ml-compare REV=main
+	$(PY) scripts/ml/compare_revisions.py $(or $(REV),main)
+
 BENCHES += bench-ml

@@ -71,9 +71,9 @@ def sequence(width: int, height: int) -> list[np.ndarray]:
     for i in range(SEQUENCE_FRAMES):
         phase = 2 * np.pi * i / SEQUENCE_FRAMES
         image = photo(width, height, angle=8 * np.sin(phase), zoom=1 + 0.08 * np.sin(2 * phase))
-        shift = np.float32(
-            [[1, 0, 0.06 * width * np.sin(phase)], [0, 1, 0.03 * height * np.cos(phase)]]
-        )
+        # Frame 0 is the photo itself: both pipelines find the face on the first frame.
+        pan = np.sin(phase)
+        shift = np.float32([[1, 0, 0.06 * width * pan], [0, 1, 0.03 * height * pan]])
         frames.append(
             np.asarray(cv2.warpAffine(image, shift, (width, height), borderValue=(96, 96, 96)))
         )
