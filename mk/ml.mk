@@ -17,9 +17,9 @@ ml-fidelity: models ## Print our fidelity to MediaPipe per test image and varian
 bench-ml: models ## Perception benchmark against MediaPipe 0.10.21 (per stage, photo and tracking)
 	$(PY) scripts/ml/bench.py
 
-TEST_DEPS += models
-DEMO_DEPS += models
 bench-ml-compare: models ## Before/after against another revision and MediaPipe: make bench-ml-compare REV=main
 	$(PY) scripts/ml/compare_revisions.py $(or $(REV),main)
 
+TEST_DEPS += models
+DEMO_DEPS += models
 BENCHES += bench-ml
