@@ -1,6 +1,6 @@
 # ML perception: model build, fidelity fixture, benchmark (ml_service/, docs/ml.md).
 
-.PHONY: models models-rebuild ml-fixture bench-ml
+.PHONY: models models-rebuild ml-fixture ml-fidelity bench-ml bench-ml-compare
 
 models: install ## Build the perception models into $(TRYON_CACHE_DIR)/models (cached by content)
 	$(TRYON) models build
@@ -11,8 +11,14 @@ models-rebuild: install ## Rebuild the perception models even when cached
 ml-fixture: models ## Regenerate tests/ml_service/fixtures/mediapipe_reference.json (MediaPipe 0.10.21)
 	$(PY) scripts/ml/make_fidelity_fixture.py
 
+ml-fidelity: models ## Print our fidelity to MediaPipe per test image and variant (docs/ml.md table)
+	$(PY) scripts/ml/fidelity_report.py
+
 bench-ml: models ## Perception benchmark against MediaPipe 0.10.21 (per stage, photo and tracking)
 	$(PY) scripts/ml/bench.py
+
+bench-ml-compare: models ## Before/after against another revision and MediaPipe: make bench-ml-compare REV=main
+	$(PY) scripts/ml/compare_revisions.py $(or $(REV),main)
 
 TEST_DEPS += models
 DEMO_DEPS += models

@@ -64,8 +64,9 @@ def analyze(
     face: Annotated[bool, typer.Option(help="Run face detection and landmarks")] = True,
 ) -> None:
     """Analyse images: faces (landmarks, iris, head pose, pupil distance) and body pose."""
-    from ml_service.image_io import read_image_file  # noqa: PLC0415
+    from ml_service.image_io import read_image_file_reduced  # noqa: PLC0415
     from ml_service.perception import Perceiver  # noqa: PLC0415
+    from ml_service.perception.rescale import to_full_image  # noqa: PLC0415
     from ml_service.serialize import analysis_to_json  # noqa: PLC0415
 
     settings = _settings()
@@ -77,8 +78,17 @@ def analyze(
     with perceiver:
         for path in images:
             try:
-                image = read_image_file(path, max_pixels=settings.max_image_pixels)
-                analysis = perceiver.analyze(image, faces=face, bodies=body)
+                # A large JPEG is decoded reduced (settings.decode_min_side); the results
+                # are mapped back, so coordinates stay in pixels of the input image.
+                decoded = read_image_file_reduced(
+                    path, min_side=settings.decode_min_side, max_pixels=settings.max_image_pixels
+                )
+                analysis = to_full_image(
+                    perceiver.analyze(decoded.pixels, faces=face, bodies=body),
+                    scale=decoded.scale,
+                    width=decoded.width,
+                    height=decoded.height,
+                )
             except MLError as exc:
                 typer.secho(f"error: {path}: {exc}", err=True, fg=typer.colors.RED)
                 failed = True

@@ -35,6 +35,11 @@ class MLSettings(BaseSettings):
     )
 
     threads: int = Field(default=1, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    spin_wait: bool = Field(
+        default=False,
+        description="Let ONNX Runtime's idle worker threads spin (threads > 1): lower latency "
+        "on dedicated cores, but on shared ones the spinning takes CPU from other work",
+    )
     providers: list[str] | None = Field(
         default=None,
         description="ONNX Runtime execution providers in order; default: the best available",
@@ -49,12 +54,40 @@ class MLSettings(BaseSettings):
     triton_check_metadata: bool = True
 
     max_image_pixels: int = Field(default=24_000_000, ge=1)
+    decode_min_side: int = Field(
+        default=1080,
+        ge=1,
+        description="Photos analysed from encoded bytes (tryon analyze): a JPEG is decoded at "
+        "1/2, 1/4 or 1/8 size while its shorter side stays at least this long",
+    )
     max_faces: int = Field(default=4, ge=1, le=32)
     max_bodies: int = Field(default=2, ge=1, le=8)
     face_score_threshold: float = Field(default=0.5, gt=0, lt=1)
     face_presence_threshold: float = Field(default=0.5, gt=0, lt=1)
     pose_score_threshold: float = Field(default=0.5, gt=0, lt=1)
     pose_presence_threshold: float = Field(default=0.5, gt=0, lt=1)
+
+    track_iris_every: int = Field(
+        default=3,
+        ge=1,
+        le=30,
+        description="Tracking: run the iris model at least every Nth frame (1: every frame); "
+        "between runs iris centres follow the eye corners of the face mesh",
+    )
+    track_iris_change: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Tracking: run the iris model early when the eye contours moved, beyond a "
+        "rigid motion, more than this (eye widths) or the eyes' width ratio changed by more",
+    )
+    track_redetect_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="Tracking: while fewer than max_faces are tracked, run the face detector "
+        "this often (seconds of stream time) to pick up faces that enter",
+    )
 
     @property
     def resolved_cache_dir(self) -> Path:

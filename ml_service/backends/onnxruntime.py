@@ -61,6 +61,13 @@ def provider_options(providers: list[str], *, trt_cache: Path) -> list[dict[str,
     return options
 
 
+def model_form(providers: list[str]) -> store.Form:
+    """The CPU form of the models when the CPU runs them all; the portable graph otherwise
+    (a GPU provider takes the graph as converted; the CPU rewrites only help ONNX Runtime's
+    own CPU kernels)."""
+    return store.CPU_FORM if providers == [CPU] else store.PORTABLE
+
+
 class OnnxRuntimeBackend:
     """One ONNX Runtime session per model."""
 
@@ -73,6 +80,7 @@ class OnnxRuntimeBackend:
         threads: int = 1,
         providers: list[str] | None = None,
         trt_cache: Path | None = None,
+        spin_wait: bool = False,
     ) -> None:
         import onnxruntime as ort  # noqa: PLC0415 - heavy; only when a backend is built
 
@@ -87,6 +95,11 @@ class OnnxRuntimeBackend:
             so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             so.log_severity_level = 3
+            # Idle workers spin by default; on a shared CPU that steals time from everything
+            # else (measured: the 2-thread sessions slowed the benchmark's other pipelines).
+            so.add_session_config_entry(
+                "session.intra_op.allow_spinning", "1" if spin_wait else "0"
+            )
             try:
                 self._sessions[name] = ort.InferenceSession(
                     str(path), sess_options=so, providers=chosen, provider_options=options
@@ -96,12 +109,16 @@ class OnnxRuntimeBackend:
 
     @classmethod
     def from_settings(cls, settings: MLSettings) -> OnnxRuntimeBackend:
+        import onnxruntime as ort  # noqa: PLC0415
+
         built = store.load(store.models_dir(settings))
+        form = model_form(select_providers(ort.get_available_providers(), settings.providers))
         return cls(
-            {name: built.onnx_path(name) for name in catalog.MODELS},
+            {name: built.onnx_path(name, form=form) for name in catalog.MODELS},
             threads=settings.threads,
             providers=settings.providers,
             trt_cache=settings.trt_cache_dir or settings.resolved_cache_dir / "trt",
+            spin_wait=settings.spin_wait,
         )
 
     def infer(self, model: ModelSpec, batch: NDArray[np.float32]) -> Outputs:

@@ -80,6 +80,7 @@ def _job(spec: catalog.ModelSpec, *, sources: Path, out_dir: Path) -> dict[str, 
         "tflite": str(sources / spec.source),
         "opset": catalog.ONNX_OPSET,
         "output": str(out_dir / f"{spec.name}.onnx"),
+        "cpu_output": str(out_dir / f"{spec.name}.cpu.onnx"),
         "value_range": list(spec.value_range),
         "input": asdict(spec.input),
         "outputs": [asdict(out) for out in spec.outputs],
@@ -126,13 +127,35 @@ def _convert(
     return checks
 
 
+def _link_identical_forms(root: Path) -> None:
+    """A model with nothing to rewrite for the CPU has one file under both names."""
+    for name in catalog.MODELS:
+        portable = root / store.onnx_file(name, form=store.PORTABLE)
+        cpu = root / store.onnx_file(name, form=store.CPU_FORM)
+        if portable.read_bytes() == cpu.read_bytes():
+            cpu.unlink()
+            os.link(portable, cpu)
+
+
+def _file_entry(root: Path, name: str, form: store.Form) -> dict[str, Any]:
+    path = root / store.onnx_file(name, form=form)
+    return {
+        "file": store.onnx_file(name, form=form),
+        "sha256": store.sha256_file(path),
+        "size": path.stat().st_size,
+    }
+
+
 def _write_triton(root: Path) -> None:
     for variant in triton_repo.VARIANTS:
         for spec in catalog.MODELS.values():
             model_dir = root / "triton" / variant / spec.name
             (model_dir / "1").mkdir(parents=True)
             (model_dir / "config.pbtxt").write_text(triton_repo.config_pbtxt(spec, variant=variant))
-            os.link(root / "onnx" / f"{spec.name}.onnx", model_dir / "1" / "model.onnx")
+            # The GPU variant serves the portable graph; the CPU variant the form tuned for
+            # ONNX Runtime's CPU kernels (store.CPU_FORM).
+            form = store.CPU_FORM if variant == "cpu" else store.PORTABLE
+            os.link(root / store.onnx_file(spec.name, form=form), model_dir / "1" / "model.onnx")
 
 
 def build(*, cache_dir: Path, force: bool = False, progress: bool = True) -> Path:
@@ -158,6 +181,7 @@ def build(*, cache_dir: Path, force: bool = False, progress: bool = True) -> Pat
             shutil.rmtree(partial, ignore_errors=True)
             (partial / "onnx").mkdir(parents=True)
             checks = _convert(python=python, sources=sources, out_dir=partial / "onnx", bar=bar)
+            _link_identical_forms(partial)
             bar.set_postfix_str("manifest and Triton repository")
             _write_triton(partial)
             manifest = {
@@ -167,12 +191,11 @@ def build(*, cache_dir: Path, force: bool = False, progress: bool = True) -> Pat
                 "build_seconds": round(time.monotonic() - started, 1),
                 "models": {
                     name: {
-                        "file": f"onnx/{name}.onnx",
-                        "sha256": store.sha256_file(partial / "onnx" / f"{name}.onnx"),
-                        "size": (partial / "onnx" / f"{name}.onnx").stat().st_size,
+                        **_file_entry(partial, name, store.PORTABLE),
                         "source": spec.source,
                         "source_sha256": spec.source_sha256,
                         "checks": checks[name],
+                        store.CPU_FORM: _file_entry(partial, name, store.CPU_FORM),
                     }
                     for name, spec in catalog.MODELS.items()
                 },

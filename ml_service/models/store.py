@@ -1,15 +1,21 @@
 """Where built models live and how the runtime finds and verifies them.
 
 A build is keyed by the hash of everything that determines its output (the model
-descriptions, the converter's and the Triton config generator's source, the pinned build
-environment): ``<cache>/models/<key>``.
+descriptions, the converter's, the build's and the Triton config generator's source, the
+pinned build environment): ``<cache>/models/<key>``.
 The runtime computes the same key from the same files, so a fresh clone finds a build made by
 any other clone on the machine without configuration. ``TRYON_ML_MODELS_DIR`` overrides it.
+
+Each model is built in two forms with the same inputs, outputs and values: ``portable`` (the
+converted graph, for GPU execution providers and Triton's GPU variant) and ``cpu`` (rewritten
+for ONNX Runtime's CPU kernels: PRelu as depthwise convolutions, narrow convolutions kept out
+of the blocked layout; for the in-process CPU backend and Triton's CPU variant).
 
 Layout::
 
     <key>/manifest.json             key, versions, per-model file, sha256, size, checks
-    <key>/onnx/<model>.onnx
+    <key>/onnx/<model>.onnx         portable form
+    <key>/onnx/<model>.cpu.onnx     CPU form (manifest: models.<model>.cpu)
     <key>/triton/{gpu,cpu}/<model>/config.pbtxt and 1/model.onnx
 """
 
@@ -19,7 +25,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ml_service.errors import ModelUnavailable
 from ml_service.models import catalog
@@ -29,13 +35,24 @@ from ml_service.settings import MLSettings
 MANIFEST = "manifest.json"
 WORKER = Path(__file__).with_name("convert_worker.py")
 
+Form = Literal["portable", "cpu"]
+PORTABLE: Form = "portable"
+CPU_FORM: Form = "cpu"
+FORMS: tuple[Form, ...] = (PORTABLE, CPU_FORM)
+
+
+def onnx_file(name: str, *, form: Form = PORTABLE) -> str:
+    """A model's file, relative to the build directory."""
+    return f"onnx/{name}.onnx" if form == PORTABLE else f"onnx/{name}.{form}.onnx"
+
 
 def build_key() -> str:
     """The content hash of the build's inputs."""
     digest = hashlib.sha256()
     digest.update(catalog.catalog_json().encode())
     digest.update(WORKER.read_bytes())
-    digest.update(Path(__file__).with_name("triton_repo.py").read_bytes())
+    for module in ("build.py", "triton_repo.py"):  # the layout and the configs they write
+        digest.update(Path(__file__).with_name(module).read_bytes())
     digest.update(requirements_file("build").read_bytes())
     return digest.hexdigest()[:20]
 
@@ -65,8 +82,8 @@ class BuiltModels:
     root: Path
     manifest: dict[str, Any]
 
-    def onnx_path(self, name: str) -> Path:
-        return self.root / "onnx" / f"{name}.onnx"
+    def onnx_path(self, name: str, *, form: Form = PORTABLE) -> Path:
+        return self.root / onnx_file(name, form=form)
 
     def triton_repository(self, variant: str) -> Path:
         return self.root / "triton" / variant
@@ -87,16 +104,20 @@ def load(root: Path, *, verify: bool = True) -> BuiltModels:
         ) from exc
     built = BuiltModels(root=root, manifest=manifest)
     for name in catalog.MODELS:
-        entry = entries.get(name)
-        path = built.onnx_path(name)
-        if entry is None or not path.is_file():
-            raise ModelUnavailable(f"model {name} missing in {root}: {hint}", models_dir=str(root))
-        if verify and (
-            path.stat().st_size != entry["size"] or sha256_file(path) != entry["sha256"]
-        ):
-            raise ModelUnavailable(
-                f"model {name} in {root} fails its checksum: rebuild with "
-                "'tryon models build --force'",
-                models_dir=str(root),
-            )
+        for form in FORMS:
+            model = entries.get(name)
+            entry = model if form == PORTABLE or model is None else model.get(form)
+            path = built.onnx_path(name, form=form)
+            if not isinstance(entry, dict) or not path.is_file():
+                raise ModelUnavailable(
+                    f"model {name} ({form}) missing in {root}: {hint}", models_dir=str(root)
+                )
+            if verify and (
+                path.stat().st_size != entry["size"] or sha256_file(path) != entry["sha256"]
+            ):
+                raise ModelUnavailable(
+                    f"model {name} ({form}) in {root} fails its checksum: rebuild with "
+                    "'tryon models build --force'",
+                    models_dir=str(root),
+                )
     return built

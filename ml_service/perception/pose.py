@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ml_service.perception.activations import sigmoid
+from ml_service.perception.activations import sigmoid, sigmoid_f32
 from ml_service.perception.geometry import F64, Roi, rotation_between, to_image, warp_to_image
 from ml_service.perception.ssd import Detection
 
@@ -64,24 +64,30 @@ def refine_from_heatmap(
 ) -> NDArray[np.float32]:
     """MediaPipe's refinement: move each point (crop pixels) to the confidence-weighted mean
     of the heatmap cells in a 7 x 7 window around it, when that window is confident enough."""
-    rows, cols = heatmap.shape[:2]
+    rows, cols, channels = heatmap.shape
+    count = min(len(xy), channels)
     out = xy.astype(np.float32, copy=True)
     half = (HEATMAP_KERNEL - 1) // 2
-    confidence = sigmoid(heatmap)
-    for i in range(min(len(xy), heatmap.shape[2])):
-        col = int(xy[i, 0] / crop_size * cols)
-        row = int(xy[i, 1] / crop_size * rows)
-        if not (0 <= col < cols and 0 <= row < rows):
-            continue
-        r0, r1 = max(0, row - half), min(rows, row + half + 1)
-        c0, c1 = max(0, col - half), min(cols, col + half + 1)
-        window = confidence[r0:r1, c0:c1, i]
-        total = float(window.sum())
-        if window.max() < HEATMAP_MIN_CONFIDENCE or total <= 0:
-            continue
-        grid_r, grid_c = np.mgrid[r0:r1, c0:c1]
-        out[i, 0] = float((grid_c * window).sum()) / total / cols * crop_size
-        out[i, 1] = float((grid_r * window).sum()) / total / rows * crop_size
+    col = (xy[:count, 0] / crop_size * cols).astype(np.int64)  # truncation, as MediaPipe
+    row = (xy[:count, 1] / crop_size * rows).astype(np.int64)
+    inside = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
+    # All points' 7 x 7 windows at once, on a copy padded with "no confidence" so that
+    # windows at the border are clipped exactly as a per-point loop would clip them.
+    padded = np.pad(
+        heatmap[:, :, :count], ((half, half), (half, half), (0, 0)), constant_values=-1e4
+    )
+    offsets = np.arange(-half, half + 1)
+    r = np.clip(row, 0, rows - 1)[:, None] + offsets + half  # count x 7
+    c = np.clip(col, 0, cols - 1)[:, None] + offsets + half
+    points = np.arange(count)
+    windows = sigmoid(padded[r[:, :, None], c[:, None, :], points[:, None, None]])  # count x 7 x 7
+    totals = windows.sum(axis=(1, 2))
+    confident = inside & (windows.max(axis=(1, 2)) >= HEATMAP_MIN_CONFIDENCE) & (totals > 0)
+    grid = (r - half).astype(np.float64), (c - half).astype(np.float64)
+    mean_row = (windows.sum(axis=2) * grid[0]).sum(axis=1) / np.maximum(totals, 1e-12)
+    mean_col = (windows.sum(axis=1) * grid[1]).sum(axis=1) / np.maximum(totals, 1e-12)
+    out[:count, 0] = np.where(confident, mean_col / cols * crop_size, out[:count, 0])
+    out[:count, 1] = np.where(confident, mean_row / rows * crop_size, out[:count, 1])
     return out
 
 
@@ -112,7 +118,7 @@ def decode(
 def person_mask(result: PoseResult, image_size: tuple[int, int]) -> NDArray[np.float32]:
     """Person probability (0..1) on the image grid (h, w)."""
     # Sigmoid first: outside the crop the warp fills 0, which must mean "no person".
-    return warp_to_image(sigmoid(result.mask_logits), result.matrix, image_size)
+    return warp_to_image(sigmoid_f32(result.mask_logits), result.matrix, image_size)
 
 
 def torso_size(landmarks: NDArray[np.float32]) -> float:

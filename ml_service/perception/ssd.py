@@ -70,8 +70,14 @@ def decode(
 
     Decoded rows: x0, y0, x1, y1, then K keypoints (x, y), all in the 0..1 letterbox square.
     """
-    scores = sigmoid(classificators[:, 0])
-    keep = scores >= threshold
+    # The sigmoid is monotonic: preselect on the logits (with a margin for the float32
+    # rounding of the score), then compute it for the few candidates and test exactly.
+    logits = classificators[:, 0]
+    keep = logits >= np.float32(np.log(threshold / (1.0 - threshold)) - 1e-3)
+    scores = sigmoid(logits[keep])
+    keep_scores = scores >= threshold
+    keep[keep] = keep_scores
+    scores = scores[keep_scores]
     raw = regressors[keep] / config.input_size
     centre = anchors(config.input_size, config.strides)[keep]
     cx, cy = raw[:, 0] + centre[:, 0], raw[:, 1] + centre[:, 1]
@@ -81,7 +87,7 @@ def decode(
     out[:, 2], out[:, 3] = cx + w / 2, cy + h / 2
     out[:, 4::2] = raw[:, 4::2] + centre[:, :1]
     out[:, 5::2] = raw[:, 5::2] + centre[:, 1:]
-    return out, scores[keep]
+    return out, scores
 
 
 def _iou(box: NDArray[np.float32], others: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -1,9 +1,15 @@
-"""Video tracking: crop from the previous frame, detect only when tracking is lost, smooth.
+"""Video tracking: crop from the previous frame, detect only when needed, smooth.
 
 One ``FaceTracker`` per stream; it keeps per-stream state and is not thread-safe (the shared
 ``Perceiver`` under it is). Each frame: faces are re-cropped from their previous landmarks;
 a face whose presence falls below the threshold is dropped; when none is left the detector
-runs on this same frame. Landmarks, iris centres and the body are smoothed with One Euro
+runs on this same frame, and while fewer than ``max_faces`` are tracked it also runs every
+``track_redetect_s`` seconds of stream time, so a face entering the picture is picked up.
+
+The iris model runs on a face's first frame, then at least every ``track_iris_every`` frames
+and whenever the eyes changed (eyelids moved, head turned; ``iris.eye_change``); in between
+the iris centres follow the eye corners of the face mesh with the offset of the last run
+(``iris.IrisAnchor``). Landmarks, iris centres and the body are smoothed with One Euro
 filters (speed relative to the face size), and head pose is solved on the smoothed points.
 The next crop comes from the raw landmarks, so smoothing never makes tracking lag.
 """
@@ -13,16 +19,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ml_service.perception import face_mesh, pose
+from ml_service.perception import face_mesh, iris, pose
 from ml_service.perception.filters import OneEuroFilter
 from ml_service.perception.geometry import Roi
-from ml_service.perception.iris import Iris
 from ml_service.perception.perceiver import Perceiver, Timer, build_face, check_image
+from ml_service.perception.ssd import Detection
 from ml_service.types import Analysis, Body, Face
+
+Image = NDArray[np.uint8]
 
 
 @dataclass(slots=True)
@@ -30,6 +37,9 @@ class _Track:
     roi: Roi
     landmarks: OneEuroFilter = field(default_factory=OneEuroFilter)
     irises: OneEuroFilter = field(default_factory=OneEuroFilter)
+    iris_anchor: iris.IrisAnchor | None = None
+    frames_since_iris: int = 0
+    age: int = 0  # frames this face has been tracked
 
 
 @dataclass(slots=True)
@@ -41,95 +51,180 @@ class _BodyTrack:
 
 
 class FaceTracker:
-    """Tracks up to ``max_faces`` faces (and, with ``bodies``, one body) across frames."""
+    """Tracks up to ``max_faces`` faces (and, with ``bodies``, one body) across frames.
 
-    def __init__(self, perceiver: Perceiver, *, max_faces: int = 1, bodies: bool = False) -> None:
+    ``faces=False`` tracks the body alone; ``iris_landmarks=False`` skips the iris model
+    (iris centres then come from the eye corners, as in photo mode); ``iris_every`` overrides
+    the ``track_iris_every`` setting (1 runs the iris model on every frame).
+    """
+
+    def __init__(
+        self,
+        perceiver: Perceiver,
+        *,
+        max_faces: int = 1,
+        bodies: bool = False,
+        faces: bool = True,
+        iris_landmarks: bool = True,
+        iris_every: int | None = None,
+    ) -> None:
+        settings = perceiver.settings
         self.perceiver = perceiver
         self.max_faces = max_faces
         self.track_bodies = bodies
+        self.track_faces = faces
+        self.iris_landmarks = iris_landmarks
+        self.iris_every = max(1, iris_every or settings.track_iris_every)
+        self.iris_change = settings.track_iris_change
+        self.redetect_s = settings.track_redetect_s
         self._faces: list[_Track] = []
         self._body: _BodyTrack | None = None
+        self._detected_at: float | None = None
         self.detections = 0  # how often the face detector ran (observability, tests)
         self.body_detections = 0
+        self.iris_runs = 0  # faces the iris model ran on
 
     def reset(self) -> None:
         self._faces = []
         self._body = None
+        self._detected_at = None
 
     def process(self, frame_bgr: NDArray[np.uint8], timestamp_s: float | None = None) -> Analysis:
-        """Analyse one frame of the stream; ``timestamp_s`` drives the smoothing."""
+        """Analyse one frame of the stream; ``timestamp_s`` drives smoothing and re-detection."""
         started = time.perf_counter()
         t = time.monotonic() if timestamp_s is None else float(timestamp_s)
-        image = check_image(frame_bgr, max_pixels=self.perceiver.settings.max_image_pixels)
         timer = Timer({})
         with timer.stage("decode"):
-            rgb = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), dtype=np.uint8)
-        faces = self._track_faces(rgb, t, timer)
+            image = check_image(frame_bgr, max_pixels=self.perceiver.settings.max_image_pixels)
+        faces = self._track_faces(image, t, timer) if self.track_faces else []
         bodies: list[Body] = []
         if self.track_bodies:
             with timer.stage("pose"):
-                bodies = self._track_body(rgb, t)
+                bodies = self._track_body(image, t)
         timer.timings["total"] = (time.perf_counter() - started) * 1000.0
         h, w = image.shape[:2]
         return Analysis(width=w, height=h, faces=faces, bodies=bodies, timings_ms=timer.timings)
 
-    def _detect(self, rgb: NDArray[np.uint8], timer: Timer) -> None:
-        with timer.stage("detect"):
-            detections = self.perceiver.detect_faces(rgb)[: self.max_faces]
-        self.detections += 1
-        self._faces = [_Track(face_mesh.roi_from_detection(d)) for d in detections]
+    # -- faces ------------------------------------------------------------------------------
 
-    def _track_faces(self, rgb: NDArray[np.uint8], t: float, timer: Timer) -> list[Face]:
-        detected = False
-        if not self._faces:
-            self._detect(rgb, timer)
-            detected = True
+    def _detection_due(self, t: float) -> bool:
+        if not self._faces or self._detected_at is None:
+            return True
+        if len(self._faces) >= self.max_faces:
+            return False
+        # A timestamp going backwards (a new stream, a reordered frame) also triggers it.
+        return t - self._detected_at >= self.redetect_s or t < self._detected_at
+
+    def _detect(self, image: Image, t: float, timer: Timer) -> None:
+        """Run the detector and start a track for each face not tracked yet."""
+        with timer.stage("detect"):
+            detections = self.perceiver.detect_faces(image, bgr=True)
+        self.detections += 1
+        self._detected_at = t
+        for detection in detections:
+            if len(self._faces) >= self.max_faces:
+                break
+            if not any(_same_face(detection, track.roi) for track in self._faces):
+                self._faces.append(_Track(face_mesh.roi_from_detection(detection)))
+
+    def _landmarks(
+        self, image: Image, timer: Timer
+    ) -> list[tuple[_Track, NDArray[np.float32], float]]:
         with timer.stage("landmarks"):
-            meshes = self.perceiver.face_landmarks(rgb, [track.roi for track in self._faces])
+            meshes = self.perceiver.face_landmarks(
+                image, [track.roi for track in self._faces], bgr=True
+            )
         threshold = self.perceiver.settings.face_presence_threshold
-        alive = [
-            (tr, m, p) for tr, (m, p) in zip(self._faces, meshes, strict=True) if p >= threshold
+        return [
+            (track, mesh, presence)
+            for track, (mesh, presence) in zip(self._faces, meshes, strict=True)
+            if presence >= threshold
         ]
-        if not alive and not detected:
-            self._detect(rgb, timer)
-            with timer.stage("landmarks"):
-                meshes = self.perceiver.face_landmarks(rgb, [track.roi for track in self._faces])
-            alive = [
-                (tr, m, p) for tr, (m, p) in zip(self._faces, meshes, strict=True) if p >= threshold
-            ]
+
+    def _track_faces(self, image: Image, t: float, timer: Timer) -> list[Face]:
+        detected = False
+        if self._detection_due(t):
+            self._detect(image, t, timer)
+            detected = True
+        alive = self._landmarks(image, timer)
+        if not alive and not detected:  # every face lost: look again in this same frame
+            self._faces = []
+            self._detect(image, t, timer)
+            alive = self._landmarks(image, timer)
         alive = _drop_duplicates(alive)
-        self._faces = [tr for tr, _, _ in alive]
+        self._faces = [track for track, _, _ in alive]
         if not alive:
             return []
-        with timer.stage("iris"):
-            irises = self.perceiver.irises(rgb, [m for _, m, _ in alive])
-        h, w = rgb.shape[:2]
+        pairs = self._irises(image, alive, timer)
+        h, w = image.shape[:2]
         faces = []
         with timer.stage("smooth"):
-            for (track, mesh, presence), (right, left) in zip(alive, irises, strict=True):
+            for (track, mesh, presence), pair in zip(alive, pairs, strict=True):
                 track.roi = face_mesh.roi_from_landmarks(mesh)
                 scale = track.roi.width / face_mesh.ROI_SCALE
                 smooth = track.landmarks(mesh, t, scale=scale)
-                centres = track.irises(np.stack([right.centre, left.centre]), t, scale=scale)
-                pair = (
-                    Iris(centres[0], right.diameter_px),
-                    Iris(centres[1], left.diameter_px),
-                )
-                faces.append(build_face(smooth, presence, pair, width=w, height=h))
+                smoothed_pair = None
+                if pair is not None:
+                    right, left = pair
+                    centres = track.irises(np.stack([right.centre, left.centre]), t, scale=scale)
+                    smoothed_pair = (
+                        iris.Iris(centres[0], right.diameter_px),
+                        iris.Iris(centres[1], left.diameter_px),
+                    )
+                faces.append(build_face(smooth, presence, smoothed_pair, width=w, height=h))
         return faces
 
-    def _track_body(self, rgb: NDArray[np.uint8], t: float) -> list[Body]:
+    def _irises(
+        self,
+        image: Image,
+        alive: list[tuple[_Track, NDArray[np.float32], float]],
+        timer: Timer,
+    ) -> list[tuple[iris.Iris, iris.Iris] | None]:
+        """Measured irises where due (one batch), predicted from the anchor elsewhere."""
+        if not self.iris_landmarks:
+            return [None] * len(alive)
+        for track, _, _ in alive:
+            track.age += 1
+        # A face's first mesh comes from the detector's crop and differs slightly from the
+        # meshes of the crops that follow: anchor again on its second frame.
+        due = [
+            i
+            for i, (track, mesh, _) in enumerate(alive)
+            if track.iris_anchor is None
+            or track.age <= 2
+            or track.frames_since_iris + 1 >= self.iris_every
+            or iris.eye_change(track.iris_anchor, mesh) > self.iris_change
+        ]
+        pairs: list[tuple[iris.Iris, iris.Iris] | None] = [None] * len(alive)
+        if due:
+            with timer.stage("iris"):
+                measured = self.perceiver.irises(image, [alive[i][1] for i in due], bgr=True)
+            self.iris_runs += len(due)
+            for i, pair in zip(due, measured, strict=True):
+                track, mesh, _ = alive[i]
+                track.iris_anchor = iris.anchor_irises(mesh, pair)
+                track.frames_since_iris = 0
+                pairs[i] = pair
+        for i, (track, mesh, _) in enumerate(alive):
+            if pairs[i] is None and track.iris_anchor is not None:
+                track.frames_since_iris += 1
+                pairs[i] = iris.predict_irises(track.iris_anchor, mesh)
+        return pairs
+
+    # -- body -------------------------------------------------------------------------------
+
+    def _track_body(self, image: Image, t: float) -> list[Body]:
         settings = self.perceiver.settings
-        h, w = rgb.shape[:2]
+        h, w = image.shape[:2]
         result = None
         if self._body is not None:
-            result = self.perceiver.run_pose(rgb, [self._body.roi])[0]
+            result = self.perceiver.run_pose(image, [self._body.roi], bgr=True)[0]
             if result.presence < settings.pose_presence_threshold:
                 self._body, result = None, None
         if result is None:  # lost or never found: the person detector, as in photo mode
-            seeds = self.perceiver.body_seeds(rgb, [], "detector")[:1]
+            seeds = self.perceiver.body_seeds(image, [], "detector", bgr=True)[:1]
             self.body_detections += 1
-            results = self.perceiver.run_pose(rgb, seeds)
+            results = self.perceiver.run_pose(image, seeds, bgr=True)
             if not results or results[0].presence < settings.pose_presence_threshold:
                 return []
             result = results[0]
@@ -141,6 +236,13 @@ class FaceTracker:
             result.landmarks, t, scale=max(pose.torso_size(result.landmarks), 1.0)
         )
         return [Body(landmarks=landmarks, mask=pose.person_mask(result, (h, w)))]
+
+
+def _same_face(detection: Detection, roi: Roi) -> bool:
+    """A detection lies on a tracked face: its centre within half a face of the track's."""
+    x0, y0, x1, y1 = detection.box
+    face = max(x1 - x0, y1 - y0, roi.width / face_mesh.ROI_SCALE)
+    return bool(np.hypot((x0 + x1) / 2 - roi.cx, (y0 + y1) / 2 - roi.cy) < 0.5 * face)
 
 
 def _drop_duplicates(

@@ -1,11 +1,12 @@
 """Run MediaPipe 0.10.21's own Python solutions (inside the 'mediapipe' venv only).
 
-Two modes, both reading images from a directory given on the command line:
+Two modes:
 
   reference DIR OUT.json   landmarks of FaceMesh (468, and refined iris centres), FaceDetection
-                           and Pose (33 + visibility), in pixels, for the fidelity fixture
-  bench DIR REPEATS        per-image latency of FaceMesh (static and tracking) and Pose with
-                           segmentation, one JSON object on stdout
+                           and Pose (33 + visibility) on DIR/*.png, in pixels, for the fidelity
+                           fixture
+  serve                    the benchmark's timing server (``Server``): JSON lines on stdin and
+                           stdout, so the benchmark can interleave MediaPipe's runs with its own
 
 This file imports only MediaPipe, OpenCV and NumPy of that venv, never the project.
 """
@@ -25,11 +26,11 @@ import numpy as np
 solutions = mp.solutions
 
 
-def _images(directory: Path) -> list[tuple[str, np.ndarray]]:
-    out = []
+def _images(directory: Path) -> dict[str, np.ndarray]:
+    out = {}
     for path in sorted(directory.glob("*.png")):
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        out.append((path.stem, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)))
+        out[path.stem] = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return out
 
 
@@ -59,7 +60,7 @@ def reference(directory: Path, out: Path) -> None:
         model_selection=0, min_detection_confidence=0.5
     )
     pose = solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True)
-    for name, rgb in _images(directory):
+    for name, rgb in _images(directory).items():
         h, w = rgb.shape[:2]
         faces = mesh.process(rgb).multi_face_landmarks or []
         irises = refined.process(rgb).multi_face_landmarks or []
@@ -105,51 +106,71 @@ def reference(directory: Path, out: Path) -> None:
     out.write_text(json.dumps(result))
 
 
-def _time(fn, repeats: int) -> list[float]:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000.0)
-    return samples
+class Server:
+    """Benchmark server: one JSON request per stdin line, one JSON answer per stdout line.
 
+    The benchmark drives it in turns with its own measurements (interleaved), so both see
+    the same machine load. Requests:
+      {"op": "load", "dir": DIR}                       read DIR/*.png (RGB kept in memory)
+      {"op": "run", "mode": M, "frames": [names]}      process the frames in order, each timed
+      {"op": "rss"}                                    peak resident memory in MiB
+    Modes: face_mesh_static, face_mesh_refined_static, face_mesh_tracking,
+    face_mesh_refined_tracking, pose_static, pose_tracking. A mode's solution object is kept
+    between requests, so the tracking modes track across them as in a live stream; there is
+    one per mode and frame size (MediaPipe's graphs do not take a change of size mid-stream).
+    """
 
-def bench(directory: Path, repeats: int) -> None:
-    results: dict[str, dict[str, list[float]]] = {}
-    for name, rgb in _images(directory):
-        entry: dict[str, list[float]] = {}
-        for refine in (False, True):
-            key = "face_mesh_refined" if refine else "face_mesh"
-            with solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=refine) as m:
-                m.process(rgb)
-                entry[f"{key}_static"] = _time(lambda m=m, rgb=rgb: m.process(rgb), repeats)
-            with solutions.face_mesh.FaceMesh(
-                static_image_mode=False, refine_landmarks=refine
-            ) as m:
-                for _ in range(3):
-                    m.process(rgb)
-                entry[f"{key}_tracking"] = _time(lambda m=m, rgb=rgb: m.process(rgb), repeats)
-        with solutions.pose.Pose(
-            static_image_mode=True, model_complexity=1, enable_segmentation=True
-        ) as p:
-            p.process(rgb)
-            entry["pose_static"] = _time(lambda p=p, rgb=rgb: p.process(rgb), repeats)
-        with solutions.pose.Pose(
-            static_image_mode=False, model_complexity=1, enable_segmentation=True
-        ) as p:
-            for _ in range(3):
-                p.process(rgb)
-            entry["pose_tracking"] = _time(lambda p=p, rgb=rgb: p.process(rgb), repeats)
-        results[name] = entry
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    sys.stdout.write(json.dumps({"results": results, "peak_rss_mb": peak_mb}) + "\n")
+    def __init__(self) -> None:
+        self.images: dict[str, np.ndarray] = {}
+        self.solutions: dict[tuple[str, tuple[int, ...]], object] = {}
+
+    def solution(self, mode: str, shape: tuple[int, ...]):
+        key = (mode, shape)
+        if key not in self.solutions:
+            static = mode.endswith("_static")
+            if mode.startswith("face_mesh"):
+                self.solutions[key] = solutions.face_mesh.FaceMesh(
+                    static_image_mode=static, max_num_faces=1, refine_landmarks="refined" in mode
+                )
+            elif mode.startswith("pose"):
+                self.solutions[key] = solutions.pose.Pose(
+                    static_image_mode=static, model_complexity=1, enable_segmentation=True
+                )
+            else:
+                raise ValueError(f"unknown mode {mode!r}")
+        return self.solutions[key]
+
+    def handle(self, request: dict) -> dict:
+        op = request["op"]
+        if op == "load":
+            self.images.update(_images(Path(request["dir"])))
+            return {"loaded": len(self.images)}
+        if op == "run":
+            samples = []
+            for name in request["frames"]:
+                rgb = self.images[name]
+                solution = self.solution(request["mode"], rgb.shape)
+                start = time.perf_counter()
+                solution.process(rgb)
+                samples.append((time.perf_counter() - start) * 1000.0)
+            return {"samples": samples}
+        if op == "rss":
+            return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+        raise ValueError(f"unknown op {op!r}")
+
+    def serve(self) -> None:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            sys.stdout.write(json.dumps(self.handle(json.loads(line))) + "\n")
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "reference":
         reference(Path(sys.argv[2]), Path(sys.argv[3]))
-    elif mode == "bench":
-        bench(Path(sys.argv[2]), int(sys.argv[3]))
+    elif mode == "serve":
+        Server().serve()
     else:
         raise SystemExit(f"unknown mode {mode!r}")

@@ -12,6 +12,7 @@ from ml_service.backends.onnxruntime import (
     CUDA,
     TENSORRT,
     OnnxRuntimeBackend,
+    model_form,
     provider_options,
     select_providers,
 )
@@ -32,6 +33,12 @@ def test_gpu_build_prefers_tensorrt_then_cuda_then_cpu() -> None:
 
 def test_requested_providers_keep_their_order_and_cpu_is_the_fallback() -> None:
     assert select_providers([CPU, CUDA, TENSORRT], [CUDA]) == [CUDA, CPU]
+
+
+def test_the_cpu_form_of_the_models_is_used_only_when_the_cpu_runs_them_all() -> None:
+    assert model_form([CPU]) == store.CPU_FORM
+    assert model_form([CUDA, CPU]) == store.PORTABLE
+    assert model_form([TENSORRT, CUDA, CPU]) == store.PORTABLE
 
 
 def test_requesting_an_absent_provider_fails_loudly() -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
 from ml_service.models import store
-from tests.support.images import test_image
+from tests.support.images import load_bgr, test_image
 
 runner = CliRunner()
 
@@ -115,3 +116,20 @@ def test_models_build_failure_is_one_clear_line(
     assert result.exit_code == 1
     assert "uv not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.usefixtures("built_models")
+def test_a_large_photo_is_reported_in_its_own_pixels(tmp_path: Path) -> None:
+    small = load_bgr("astronaut")
+    big = cv2.resize(small, (2560, 2560), interpolation=cv2.INTER_CUBIC)
+    path = tmp_path / "big.jpg"
+    cv2.imwrite(str(path), big, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    result = runner.invoke(app, ["analyze", str(path), "--json", "--no-body"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert (out["width"], out["height"]) == (2560, 2560)  # decoded at 1280, reported at 2560
+    reference = runner.invoke(app, ["analyze", str(test_image("astronaut")), "--json"])
+    face = json.loads(reference.stdout)["faces"][0]
+    box = out["faces"][0]["box"]
+    assert abs(box[0] - 5 * face["box"][0]) < 40
+    assert abs(box[3] - 5 * face["box"][3]) < 40

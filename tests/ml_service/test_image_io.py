@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from ml_service.errors import ImageTooLarge, InvalidImage
-from ml_service.image_io import decode_image, sniff
+from ml_service.image_io import decode_image, decode_image_reduced, sniff
 
 
 def _encode(image: Image.Image, fmt: str, **kwargs: object) -> bytes:
@@ -101,3 +101,49 @@ def test_any_bytes_give_an_image_or_invalid_image(data: bytes) -> None:
         return
     assert pixels.ndim == 3
     assert pixels.shape[2] == 3
+
+
+def _photo_jpeg(width: int, height: int, **kwargs: object) -> bytes:
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 255, (height // 16, width // 16, 3), dtype=np.uint8)
+    image = Image.fromarray(small).resize((width, height), Image.Resampling.BILINEAR)
+    return _encode(image, "JPEG", quality=92, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("size", "min_side", "scale"),
+    [
+        ((4000, 3000), 1080, 2),
+        ((4000, 3000), 700, 4),
+        ((4000, 3000), 300, 8),
+        ((1600, 1200), 1080, 1),
+    ],
+)
+def test_large_jpegs_decode_reduced_in_the_decoder(
+    size: tuple[int, int], min_side: int, scale: int
+) -> None:
+    data = _photo_jpeg(*size)
+    decoded = decode_image_reduced(data, min_side=min_side)
+    assert decoded.scale == scale
+    assert (decoded.width, decoded.height) == size
+    assert decoded.pixels.shape == (-(-size[1] // scale), -(-size[0] // scale), 3)
+    assert min(decoded.pixels.shape[:2]) >= min(min_side, *size)
+    full = decode_image(data)
+    # the same picture: block means of the full decode match the reduced pixels
+    h, w = (s // scale for s in full.shape[:2])
+    means = full[: h * scale, : w * scale].reshape(h, scale, w, scale, 3).mean(axis=(1, 3))
+    assert np.abs(means - decoded.pixels[:h, :w]).mean() < 3.0
+
+
+def test_reduced_decoding_keeps_every_check_and_the_exif_orientation() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed turned by 90 degrees
+    decoded = decode_image_reduced(_photo_jpeg(4000, 2400, exif=exif.tobytes()), min_side=600)
+    assert (decoded.width, decoded.height) == (2400, 4000)
+    assert decoded.pixels.shape == (1000, 600, 3)
+    with pytest.raises(ImageTooLarge):
+        decode_image_reduced(_photo_jpeg(4000, 3000), min_side=500, max_pixels=10_000_000)
+    with pytest.raises(InvalidImage):
+        decode_image_reduced(b"GIF89a" + b"\0" * 100, min_side=500)
+    png = _encode(Image.new("RGB", (3000, 2400)), "PNG")
+    assert decode_image_reduced(png, min_side=500).scale == 1  # only JPEG has DCT scaling

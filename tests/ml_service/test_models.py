@@ -27,8 +27,14 @@ def test_manifest_records_checksums_and_conversion_checks(built_models: store.Bu
     assert manifest["mediapipe"] == "0.10.21"
     for name, entry in manifest["models"].items():
         assert entry["sha256"] == store.sha256_file(built_models.onnx_path(name))
-        assert entry["checks"]["batch_max_abs_diff"] < 1e-4
-        assert entry["checks"]["tflite_max_rel_diff"] < 1e-3
+        cpu = built_models.onnx_path(name, form=store.CPU_FORM)
+        assert entry[store.CPU_FORM]["sha256"] == store.sha256_file(cpu)
+        for prefix in ("", "cpu_"):
+            assert entry["checks"][f"{prefix}batch_max_abs_diff"] < 1e-4
+            assert entry["checks"][f"{prefix}tflite_max_rel_diff"] < 1e-3
+    rewritten = {name: entry["checks"] for name, entry in manifest["models"].items()}
+    assert rewritten["iris_landmarks"]["cpu_prelu_rewritten"] == 53
+    assert rewritten["pose_landmarks"]["cpu_narrow_convs"] == 10
 
 
 def test_a_damaged_model_is_refused(built_models: store.BuiltModels, tmp_path: Path) -> None:
@@ -42,6 +48,32 @@ def test_a_damaged_model_is_refused(built_models: store.BuiltModels, tmp_path: P
     target.write_bytes(bytes(data))
     with pytest.raises(ModelUnavailable, match="checksum"):
         store.load(copy)
+
+
+def test_a_damaged_cpu_form_is_refused(built_models: store.BuiltModels, tmp_path: Path) -> None:
+    copy = tmp_path / "models"
+    shutil.copytree(built_models.root / "onnx", copy / "onnx")
+    shutil.copy(built_models.root / store.MANIFEST, copy / store.MANIFEST)
+    target = copy / store.onnx_file("face_landmarks", form=store.CPU_FORM)
+    target.unlink()  # the copy may share its inode with the portable form
+    data = bytearray(built_models.onnx_path("face_landmarks", form=store.CPU_FORM).read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    target.write_bytes(bytes(data))
+    with pytest.raises(ModelUnavailable, match=r"face_landmarks \(cpu\).*checksum"):
+        store.load(copy)
+
+
+@pytest.mark.parametrize("spec", list(catalog.MODELS.values()), ids=lambda s: s.name)
+def test_the_cpu_form_computes_what_the_portable_graph_computes(
+    built_models: store.BuiltModels, spec: catalog.ModelSpec
+) -> None:
+    portable = OnnxRuntimeBackend({spec.name: built_models.onnx_path(spec.name)})
+    cpu = OnnxRuntimeBackend({spec.name: built_models.onnx_path(spec.name, form=store.CPU_FORM)})
+    batch = np.random.default_rng(4).uniform(*spec.value_range, (2, *spec.input.dims))
+    a, b = portable.infer(spec, batch.astype(np.float32)), cpu.infer(spec, batch.astype(np.float32))
+    for name in a:
+        scale = max(1.0, float(np.abs(a[name]).max()))
+        assert float(np.abs(a[name] - b[name]).max()) / scale < 1e-5, name
 
 
 def test_missing_or_unreadable_manifest(tmp_path: Path) -> None:
@@ -92,7 +124,9 @@ def test_triton_repository_is_written_for_both_variants(built_models: store.Buil
                 catalog.MODELS[name], variant=variant
             )
             model = repo / name / "1" / "model.onnx"
-            assert store.sha256_file(model) == built_models.manifest["models"][name]["sha256"]
+            entry = built_models.manifest["models"][name]
+            expected = entry["sha256"] if variant == "gpu" else entry[store.CPU_FORM]["sha256"]
+            assert store.sha256_file(model) == expected
 
 
 @pytest.mark.parametrize("spec", list(catalog.MODELS.values()), ids=lambda s: s.name)

@@ -1,0 +1,73 @@
+"""Print our fidelity to MediaPipe 0.10.21 per test image and variant (the docs/ml.md table).
+
+The same comparison as tests/ml_service/test_fidelity.py, with the figures printed instead of
+asserted: faces found (MediaPipe / ours / matched), each face's mean landmark error in % of
+the inter-ocular distance, the iris centre error (reported, not asserted: MediaPipe's refined
+iris comes from another model) and the body's mean / max error in % of the torso. It runs on
+the models the settings select (``TRYON_ML_MODELS_DIR``), so builds can be compared.
+
+Usage: python scripts/ml/fidelity_report.py (or `make ml-fidelity`)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from ml_service.models import store  # noqa: E402
+from ml_service.perception import Perceiver  # noqa: E402
+from ml_service.settings import MLSettings  # noqa: E402
+from tests.support.fidelity import compare_body, compare_faces, load_fixture  # noqa: E402
+from tests.support.images import load_bgr  # noqa: E402
+from tests.support.variants import IMAGES, VARIANTS, key  # noqa: E402
+
+
+def pct(values: list[float]) -> str:
+    return ", ".join(f"{100 * v:.2f}" for v in values) or "-"
+
+
+def main() -> None:
+    reference = load_fixture()
+    settings = MLSettings()
+    face_errors: list[float] = []
+    body_means: list[float] = []
+    print(f"models: {store.models_dir(settings)}\n")
+    print(
+        "| image | variant | faces (MP/ours/matched) | face % IOD | iris % IOD "
+        + "| body mean / max % torso |"
+    )
+    print("|---|---|---|---|---|---|")
+    with Perceiver.from_settings(settings) as perceiver:
+        for image in IMAGES:
+            photo = load_bgr(image)
+            for variant, make in VARIANTS.items():
+                ref = reference[key(image, variant)]
+                analysis = perceiver.analyze(make(photo), masks=False)
+                faces = compare_faces(ref, analysis.faces)
+                body = compare_body(ref, analysis.bodies)
+                face_errors += faces.errors_iod
+                body_cell = (
+                    "no body" if body is None else f"{100 * body.mean:.1f} / {100 * body.max:.1f}"
+                )
+                if body is not None:
+                    body_means.append(body.mean)
+                counts = f"{faces.reference_faces}/{faces.our_faces}/{faces.matched}"
+                print(
+                    f"| {image} | {variant} | {counts} | {pct(faces.errors_iod)} "
+                    f"| {pct(faces.iris_errors_iod)} | {body_cell} |"
+                )
+    print(
+        f"\nface: worst {100 * max(face_errors):.2f}% IOD, "
+        f"median {100 * np.median(face_errors):.2f}%"
+        f"; body: worst mean {100 * max(body_means):.1f}% torso, "
+        f"median {100 * np.median(body_means):.1f}%"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""A synthetic moving clip of a test photo with the exact motion of every frame.
+
+The photo is panned, zoomed, turned in the image plane and given a mild perspective (a head
+turn's keystone) on a grey canvas. The 3 x 3 matrix of each frame maps photo pixels to frame
+pixels, so a point measured once on the photo has a known true position in every frame.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+
+def moving_clip(
+    photo: NDArray[np.uint8], *, frames: int = 60, size: tuple[int, int] = (640, 480)
+) -> tuple[list[NDArray[np.uint8]], list[NDArray[np.float64]]]:
+    """``frames`` frames of ``photo`` in motion (one loop) and the photo->frame matrices."""
+    h, w = photo.shape[:2]
+    width, height = size
+    centre = np.array([[1, 0, -width / 2], [0, 1, -height / 2], [0, 0, 1]], dtype=np.float64)
+    clip, matrices = [], []
+    for i in range(frames):
+        phase = 2 * np.pi * i / frames
+        scale = (0.8 * height / h) * (1 + 0.15 * np.sin(2 * phase))
+        similar = np.eye(3)
+        similar[:2] = cv2.getRotationMatrix2D((w / 2, h / 2), 12 * np.sin(phase), scale)
+        similar[:2, 2] += (
+            width / 2 + 60 * np.sin(phase) - w / 2,
+            height / 2 + 25 * np.cos(phase) - h / 2,
+        )
+        keystone = np.array([[1, 0, 0], [0, 1, 0], [4e-4 * np.sin(phase), 0, 1]])
+        matrix = np.linalg.inv(centre) @ keystone @ centre @ similar
+        frame = cv2.warpPerspective(photo, matrix, size, borderValue=(90, 90, 90))
+        clip.append(np.asarray(frame, dtype=np.uint8))
+        matrices.append(matrix)
+    return clip, matrices
+
+
+def project(matrix: NDArray[np.float64], point: NDArray[np.float32]) -> NDArray[np.float64]:
+    """A photo pixel's position in the frame."""
+    v = matrix @ np.array([float(point[0]), float(point[1]), 1.0])
+    out: NDArray[np.float64] = v[:2] / v[2]
+    return out
