@@ -44,7 +44,7 @@ export class Widget {
   private stream: MediaStream | null = null;
   private photo: Blob | null = null;
   private modelId: string | null = null;
-  private size: SizeRecommendation | null = null;
+  private size: (SizeRecommendation & { size: string }) | null = null;
   private urls: string[] = [];
   private mirror: boolean;
   private generation = 0;
@@ -292,7 +292,8 @@ export class Widget {
     this.live = null;
     const canvas = h("canvas", { role: "img", "aria-label": `${t("live")}: ${this.title()}`, class: this.mirror ? "mirrored" : "" });
     const video = h("video", { "aria-hidden": "true", muted: true, playsinline: true });
-    const overlay = h("div", { class: "overlay" }, t("starting"));
+    // The overlay shows on the picture what the status region (aria-live) says.
+    const overlay = h("div", { class: "overlay", "aria-hidden": "true" }, t("starting"));
     const mirror = h("button", { type: "button", class: "ghost", "aria-pressed": String(this.mirror), "data-action": "mirror", onclick: () => {
       this.mirror = !this.mirror;
       mirror.setAttribute("aria-pressed", String(this.mirror));
@@ -326,6 +327,16 @@ export class Widget {
     if (gen !== this.generation) return this.stopLive();
     const stage = canvas.parentElement as HTMLElement;
     const started = performance.now();
+    // "Nobody to try it on" from the server while frames come back unchanged: the shopper
+    // is told in the status region (aria-live) and on the picture until someone is found.
+    let hint: string | null = null;
+    const show = () => {
+      const live = stage.dataset.state === "live";
+      const text = hint ?? t(live ? "live" : "connecting");
+      overlay.textContent = text;
+      overlay.hidden = live && hint === null;
+      this.setStatus(text);
+    };
     const session = new LiveSession({
       url: this.ctx.api.liveUrl(this.productId, this.variantId, this.sessionId),
       frameWidth: config.liveFrameWidth,
@@ -339,10 +350,9 @@ export class Widget {
         stage.dataset.fps = String(session.stats.fps);
       },
       onFirstFrame: () => {
-        overlay.hidden = true;
         stage.dataset.state = "live";
         snap.disabled = false;
-        this.setStatus(t("live"));
+        show();
         this.rendered("live", performance.now() - started, null);
       },
       onError: (error) => {
@@ -354,10 +364,13 @@ export class Widget {
       onMessage: (message) => {
         const size = (message as { size_recommendation?: SizeRecommendation }).size_recommendation;
         if (size) this.recommend(size);
-        if (message.type === "error") {
-          overlay.hidden = false;
-          overlay.textContent = t("err_no_face");
-        } else if (stage.dataset.state === "live") overlay.hidden = true;
+        if (message.type !== "status") return;
+        const reason = message.subject_found === false ? String(message.reason ?? "no-face") : null;
+        if (reason === (stage.dataset.hint ?? null)) return;
+        if (reason) stage.dataset.hint = reason;
+        else delete stage.dataset.hint;
+        hint = reason && t(reason === "no-face" ? "liveNoFace" : "liveNoBody");
+        show();
       },
     });
     this.live = session;
@@ -537,12 +550,15 @@ export class Widget {
     if (size) this.recommend(size);
   }
 
+  /** Whether the product comes in sizes at all (variants that differ only by colour do not). */
+  private hasSizes(): boolean {
+    return this.wc?.product.variants.some((v) => v.size) ?? false;
+  }
+
   private recommend(raw: SizeRecommendation): void {
-    // The API names the size, or only the variant (frames sized by width): show what it says.
-    const variant = this.wc?.product.variants.find((v) => v.id === raw.variant_id || v.uuid === raw.variant_id);
-    const label = raw.size || variant?.size || variant?.title;
-    if (!label) return;
-    const size = { ...raw, size: label, variant_id: variant?.id ?? raw.variant_id ?? null };
+    // Only a named size is advice; a colour is never shown as one.
+    if (typeof raw.size !== "string" || raw.size === "" || !this.hasSizes()) return;
+    const size = { ...raw, size: raw.size, variant_id: raw.variant_id ?? null };
     if (this.size?.size === size.size) return;
     this.size = size;
     const confidence = typeof size.confidence === "number" ? Math.min(1, Math.max(0, size.confidence)) : null;
