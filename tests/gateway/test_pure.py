@@ -9,8 +9,8 @@ import pytest
 
 from gateway.errors import NotAcceptable
 from gateway.limits.quota import seconds_to_next_month
-from gateway.tryon import negotiation
 from gateway.products.models import ProductVariant
+from gateway.tryon import negotiation
 from gateway.tryon.live import FrameGate, Presence, missing_subject
 from gateway.tryon.service import size_options
 from gateway.usage.service import month_bounds
