@@ -53,8 +53,3 @@ demo-seed: install sdk $(SDK_ML_DEPS) ## Create the demo store's merchant, key a
 
 TEST_DEPS += test-sdk
 DEMO_DEPS += sdk demo-seed
-
-.PHONY: demo-screenshot
-demo-screenshot: install sdk chromium $(SDK_ML_DEPS) ## Regenerate docs/images/demo-tryon.png (browser test's photo try-on: astronaut, round glasses)
-	cd $(SDK_DIR) && ./node_modules/.bin/vitest run --config vitest.e2e.config.ts e2e/tryon.e2e.ts -t "renders glasses on a photo"
-	cp test-artifacts/sdk-e2e/photo-result.png docs/images/demo-tryon.png
