@@ -82,6 +82,9 @@ describe("photo try-on", () => {
     expect(result?.tryonSessionId).toMatch(/^[0-9a-f-]{36}$/);
     expect((result?.geometry as { faces: unknown[] }).faces).toHaveLength(1);
     expect(await page.locator(W.action("download")).getAttribute("href")).toMatch(/^blob:/);
+    // Black and gold, one size: no size advice (never "We recommend size Gold").
+    expect(await page.locator("[data-tryon-widget] .size").isVisible()).toBe(false);
+    expect((await events(page)).some(([name]) => name === "size_recommended")).toBe(false);
     expect(await axe(session, "[data-tryon-widget]")).toEqual([]);
     await shot(page, "photo-result");
 
@@ -104,6 +107,21 @@ describe("photo try-on", () => {
     expect(cartText).toContain("Round optical frames");
     expect(cartText).toContain("Gold");
     expect(cartText).toContain(String(result?.tryonSessionId));
+    expect(session.problems).toEqual([]);
+  });
+
+  it("recommends one of a t-shirt's sizes, with no colour buttons for its sizes", async () => {
+    session = await launch();
+    const { page } = session;
+    await openPhotoMode(page, "crew-tshirt");
+    await page.locator(W.file).setInputFiles(inject("fixtures").photo);
+    await page.locator("[data-tryon-widget] .stage[data-state=result]").waitFor();
+    expect(await page.locator("[data-tryon-widget] [data-variant]").count()).toBe(0); // one colour
+    expect(await page.locator("[data-tryon-widget] .size").textContent()).toMatch(/We recommend size (S|M|L)$/);
+    const advice = (await events(page)).find(([name]) => name === "size_recommended")?.[1];
+    const recommendation = advice?.recommendation as { size: string; variant_id: string };
+    expect(recommendation.variant_id).toBe(`crew-tshirt-navy-${recommendation.size.toLowerCase()}`);
+    await shot(page, "photo-size");
     expect(session.problems).toEqual([]);
   });
 

@@ -1,10 +1,13 @@
 /**
  * The widget's views that react to what the API says: the live "nobody found" hint (the
- * server's `status` messages) and the size panel (size advice among real sizes only).
+ * server's `status` messages), the size panel (size advice among real sizes only) and the
+ * colour buttons (colours, never sizes).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Variant } from "../src/api";
 import { createTryOn } from "../src/sdk";
 import type { EventMap, TryOnAPI } from "../src/types";
+import { colourChoices } from "../src/ui/colours";
 
 const KEY = "pk_abcdefghijklmnopqrstuvwxyz012345";
 
@@ -177,10 +180,39 @@ describe("the widget", () => {
     config = SIZES;
     geometry = { width: 4, height: 3, bodies: [{}], size_recommendation: { variant_id: "navy-m", size: "M", confidence: 0.8, measurements: { shoulder_cm: 44 } } };
     const seen = await modelResult();
+    // Sizes of one colour are no colour choice: no "Navy, Navy, Navy" buttons.
+    expect(root().querySelectorAll("[data-variant]")).toHaveLength(0);
     const panel = root().querySelector(".size") as HTMLElement;
     expect(panel.hidden).toBe(false);
     expect(panel.textContent).toContain("We recommend size M");
     expect(seen).toHaveLength(1);
     expect(seen[0].recommendation).toMatchObject({ size: "M", variant_id: "navy-m", confidence: 0.8 });
+  });
+});
+
+describe("colour choices", () => {
+  const v = (id: string, color: string | null, size: string | null, hasAsset = true): Variant => ({ id, title: id, color, size, hasAsset });
+
+  it("offers one button per colour, keeping the size when switching", () => {
+    const shirts = [v("navy-s", "Navy", "S"), v("navy-m", "Navy", "M"), v("red-s", "Red", "S"), v("red-m", "red", "M")];
+    expect(colourChoices(shirts, "navy-m")).toEqual([
+      { variantId: "navy-m", label: "Navy", color: "Navy", pressed: true },
+      { variantId: "red-m", label: "Red", color: "Red", pressed: false },
+    ]);
+    // A size the other colour lacks: its first variant.
+    expect(colourChoices([...shirts, v("navy-xl", "Navy", "XL")], "navy-xl")[1]).toMatchObject({ variantId: "red-s", pressed: false });
+  });
+
+  it("offers nothing to choose among sizes of one colour, or one look", () => {
+    expect(colourChoices([v("s", "Navy", "S"), v("m", "Navy", "M"), v("l", "Navy", "L")], "s")).toEqual([]);
+    expect(colourChoices([v("s", null, "S"), v("m", null, "M")], "m")).toEqual([]);
+    expect(colourChoices([v("one", "Brown", null)], "one")).toEqual([]);
+  });
+
+  it("offers colours of a one-size product, and only those that can be tried on", () => {
+    const frames = [v("black", "Black", null), v("gold", "Gold", null), v("red", "Red", null, false)];
+    expect(colourChoices(frames, "gold").map((c) => [c.variantId, c.pressed])).toEqual([["black", false], ["gold", true]]);
+    // Variants without colour or size are looks of their own.
+    expect(colourChoices([v("plain", null, null), v("dotted", null, null)], null).map((c) => c.label)).toEqual(["plain", "dotted"]);
   });
 });

@@ -12,6 +12,7 @@ import { LiveSession, openCamera } from "../live";
 import type { Config } from "../options";
 import type { ErrorCode, Geometry, SizeRecommendation, TryOnMode } from "../types";
 import { focusables, h, replace, trapTab } from "./dom";
+import { colourChoices } from "./colours";
 import { applyStyles } from "./styles";
 
 export interface WidgetContext {
@@ -207,32 +208,33 @@ export class Widget {
     this.focusFirst();
   }
 
-  /** Colour/variant buttons; `after` re-runs the current view with the new variant. */
+  /** Colour buttons (one per colour, not per size); `after` re-runs the current view with the
+   * new variant. */
   private variantPicker(after: () => void): HTMLElement | null {
-    const variants = this.wc?.product.variants.filter((v) => v.hasAsset) ?? [];
-    if (variants.length < 2) return null;
+    const choices = colourChoices(this.wc?.product.variants ?? [], this.variantId);
+    if (choices.length === 0) return null;
     return h(
       "fieldset",
       { class: "swatches" },
       h("legend", {}, this.ctx.t("colour")),
-      ...variants.map((v) => {
+      ...choices.map((choice) => {
         const dot = h("span", { class: "dot", "aria-hidden": "true" });
-        if (v.color && typeof CSS !== "undefined" && CSS.supports?.("color", v.color)) dot.style.background = v.color;
+        if (choice.color && typeof CSS !== "undefined" && CSS.supports?.("color", choice.color)) dot.style.background = choice.color;
         return h(
           "button",
           {
             type: "button",
-            "aria-pressed": String(v.id === this.variantId),
-            "data-variant": v.id,
+            "aria-pressed": String(choice.pressed),
+            "data-variant": choice.variantId,
             onclick: () => {
-              if (v.id === this.variantId) return;
-              this.variantId = v.id;
+              if (choice.pressed) return;
+              this.variantId = choice.variantId;
               this.size = null;
               after();
             },
           },
           dot,
-          v.color ?? v.title ?? v.id,
+          choice.label,
         );
       }),
     );
