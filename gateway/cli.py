@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Annotated
 
 import typer
@@ -65,6 +66,12 @@ def serve(
     """Start the gateway (embedded mode unless URLs in the environment say otherwise)."""
     import uvicorn  # noqa: PLC0415 - heavy, only for this command
 
+    # The app reads its settings from the environment: the options must reach it there, or
+    # its default public URL (same-origin widget calls, links) would name another port.
+    for name, value in (("TRYON_HOST", host), ("TRYON_PORT", port)):
+        if value is not None:
+            os.environ[name] = str(value)
+    get_settings.cache_clear()
     settings = _settings()
     if migrate and settings.is_embedded_db:
         from gateway.db import migrate as migrations  # noqa: PLC0415
@@ -73,8 +80,8 @@ def serve(
     uvicorn.run(
         "gateway.main:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         log_config=None,
         proxy_headers=True,
         # Frames over the cap are refused by the protocol layer before they are buffered.

@@ -36,7 +36,11 @@ class GatewaySettings(BaseSettings):
     ml_concurrency: int = Field(
         default=0, ge=0, description="Concurrent ML calls; 0: one per CPU core"
     )
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = Field(
+        default="",
+        description="Where browsers reach the API; default: http://<host>:<port> "
+        "(127.0.0.1 for a wildcard host)",
+    )
 
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     """Signs cookies and one-time links and derives the at-rest encryption key."""
@@ -71,6 +75,16 @@ class GatewaySettings(BaseSettings):
     ws_max_per_ip: int = Field(default=4, ge=1, description="Open live sessions per client IP")
 
     model_tryon_cache_ttl_s: int = Field(default=86_400, ge=1)
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> GatewaySettings:
+        # The demo's key, the dashboard's links and same-origin widget calls all use it: it
+        # must follow TRYON_PORT when it is not set.
+        if not self.public_url:
+            host = "127.0.0.1" if self.host in {"", "0.0.0.0", "::"} else self.host  # noqa: S104
+            host = f"[{host}]" if ":" in host else host
+            self.public_url = f"http://{host}:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> GatewaySettings:

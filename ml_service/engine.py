@@ -358,7 +358,9 @@ def recommend_size(
     analysis: Analysis, *, category: str, options: Sequence[SizeOption]
 ) -> dict[str, Any] | None:
     """``ml_service.fit``'s advice as JSON-ready data; None when the category has no sizes
-    we can measure, no option carries the measurement, or nothing in the photo fits (pure)."""
+    we can measure, no option has a size and the measurement, or nothing in the photo fits
+    (pure). Options without a size (colours of a one-size product) are never recommended:
+    the advice always names a size."""
     keys = _SIZE_KEYS.get(category)
     if keys is None:
         return None
@@ -368,7 +370,7 @@ def recommend_size(
             **{k: float(o.measurements[k]) for k in keys if k in o.measurements},
         )
         for o in options
-        if any(k in o.measurements for k in keys)
+        if o.size and any(k in o.measurements for k in keys)
     ]
     advice = fit.recommend_size(analysis, variants)
     if advice is None:

@@ -5,21 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, status
 
 from analytics.errors import InvalidEvents, PublishRefused
 from analytics.ingest import MalformedBody, parse_batch, records_for
+from gateway.api.deps import BeaconWidgetDep
 from gateway.errors import (
     BadRequest,
-    GatewayError,
     InvalidInput,
     PayloadTooLarge,
     ServiceUnavailable,
     UnsupportedMediaType,
 )
 from gateway.events.lifespan import pipeline_of
-from gateway.events.widget_auth import WidgetCallerDep, cors_headers, preflight_headers
+from gateway.widget.views import WIDGET_ERRORS
 
 router = APIRouter(tags=["widget: events"])
 
@@ -58,21 +57,14 @@ async def read_bounded(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.options("/v1/events", include_in_schema=False)
-async def events_preflight(request: Request) -> Response:
-    return Response(
-        status_code=status.HTTP_204_NO_CONTENT,
-        headers=preflight_headers(request.headers.get("origin")),
-    )
-
-
 @router.post(
     "/v1/events",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send a batch of widget analytics events",
     description=(
         "Publishable key (`Authorization: Bearer pk_...`, or `?key=pk_...` for "
-        "`navigator.sendBeacon`) from one of the key's allowed origins. Body: JSON "
+        "`navigator.sendBeacon`) from one of the key's allowed origins, within the widget "
+        "rate limits. Body: JSON "
         "(`application/json` or `text/plain`), at most 128 KiB and 100 events; see "
         "docs/analytics.md for every event type. The whole batch is accepted (202) or "
         "refused: 400 not JSON, 413 too large, 415 other media types, 422 schema errors "
@@ -93,17 +85,15 @@ async def events_preflight(request: Request) -> Response:
         413: {"description": "Too large (problem+json)"},
         415: {"description": "Not JSON media type (problem+json)"},
         422: {"description": "Schema errors (problem+json with `errors`)"},
+        **WIDGET_ERRORS,
         503: {"description": "Buffer full, retry later (problem+json, Retry-After)"},
     },
 )
-async def post_events(request: Request, caller: WidgetCallerDep) -> JSONResponse:
-    cors = cors_headers(caller.origin)
-    try:
-        accepted = await _ingest(request, caller.principal.merchant_id, caller.origin)
-    except GatewayError as exc:
-        exc.headers = {**exc.headers, **cors}
-        raise
-    return JSONResponse({"accepted": accepted}, status_code=202, headers=cors)
+async def post_events(request: Request, caller: BeaconWidgetDep) -> dict[str, int]:
+    # Key, origin, limits and CORS (preflights included) are the widget API's own
+    # (``gateway.widget.auth``, ``gateway.api.edge.WidgetCorsMiddleware``).
+    accepted = await _ingest(request, caller.principal.merchant_id, caller.origin)
+    return {"accepted": accepted}
 
 
 async def _ingest(request: Request, merchant_id: Any, origin: str) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
+from pydantic import BeforeValidator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,15 +18,32 @@ from gateway.errors import InvalidInput
 from gateway.products.models import Product
 
 DEFAULT_DAYS = 30
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_day(value: object) -> object:
+    """Only ``YYYY-MM-DD``, as the schema says (``format: date``): pydantic alone would also
+    read ``0`` or ``1700000000`` as a Unix time."""
+    if isinstance(value, str) and not _ISO_DAY.match(value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
 def period(
     start: Annotated[
-        date | None,
-        Query(alias="from", description="First UTC day (default: 29 days before `to`)"),
+        Day | None,
+        Query(
+            alias="from",
+            description="First UTC day, YYYY-MM-DD (default: 29 days before `to`). A range "
+            "that is reversed or longer than ten years is refused (422).",
+        ),
     ] = None,
     end: Annotated[
-        date | None, Query(alias="to", description="Last UTC day, inclusive (default: today)")
+        Day | None,
+        Query(alias="to", description="Last UTC day, inclusive, YYYY-MM-DD (default: today)"),
     ] = None,
 ) -> Period:
     end = end or datetime.now(UTC).date()

@@ -6,7 +6,9 @@ frames above ``ws_max_frame_bytes`` end the connection (1009), frames above ``ws
 dropped (a sustained flood ends it, 1008), an idle connection is closed (1001) and so is one
 that has lasted ``ws_max_session_s``. Latest frame wins: while a frame is being processed only
 the newest one received waits; older ones are dropped as stale, so a slow network or a slow
-CPU lowers the frame rate instead of building a queue. Frames stay in memory only.
+CPU lowers the frame rate instead of building a queue. A frame in which nobody can wear the
+product comes back unchanged; a ``status`` message says so when it starts and when someone is
+found again. Frames stay in memory only.
 """
 
 from __future__ import annotations
@@ -101,6 +103,38 @@ class Counters:
         }
 
 
+@dataclass
+class Presence:
+    """Whether the last processed frame had someone to try the product on (pure state).
+
+    A connection starts as "found": a status message goes out only when that changes, so a
+    shopper in view never sees one, and one who leaves the picture is told once."""
+
+    missing: str | None = None
+    """Why nobody could wear the product in the last frame (``no-face``, ``no-body``, ...)."""
+
+    def update(self, missing: str | None) -> dict[str, Any] | None:
+        """The status message to send for a frame, or None when nothing changed."""
+        if missing == self.missing:
+            return None
+        self.missing = missing
+        if missing is None:
+            return {"type": "status", "subject_found": True}
+        return {"type": "status", "subject_found": False, "reason": missing}
+
+
+def missing_subject(geometry: dict[str, Any], output: str) -> str | None:
+    """Why nobody in a processed frame can wear the product, or None (pure). Rendering
+    reports it as ``skipped`` (the photo try-on's ``reason``s); geometry output has no
+    faces."""
+    skipped = geometry.get("skipped")
+    if skipped:
+        return str(skipped)
+    if output == "geometry" and not geometry.get("faces"):
+        return "no-face"
+    return None
+
+
 class _Closed(Exception):
     def __init__(self, code: int, reason: str, problem: GatewayError | None = None) -> None:
         super().__init__(reason)
@@ -135,8 +169,15 @@ async def live(
     def handshake() -> tryons.TryOnPlan:
         with session_scope(engine) as db:
             principal = widget_auth.authenticate(
-                session=db, raw_key=key, origin=websocket.headers.get("origin"), now=utcnow()
-            )
+                session=db,
+                raw_key=key,
+                origin=widget_auth.page_origin(
+                    origin=websocket.headers.get("origin"),
+                    sec_fetch_site=websocket.headers.get("sec-fetch-site"),
+                    public_url=runtime.settings.public_url,
+                ),
+                now=utcnow(),
+            ).principal
             widget_auth.limit(runtime=runtime, principal=principal, client_ip=client_ip)
             if not product:
                 raise InvalidImage("Name the product: ?product=<id or external id>")
@@ -267,6 +308,7 @@ async def _serve(  # noqa: PLR0917 - one connection's whole state
         }
     )
     latest: list[bytes] = []
+    presence = Presence()
     wake = asyncio.Event()
     gate = FrameGate(s.ws_max_fps)
     limits = images.ImageLimits(
@@ -324,7 +366,7 @@ async def _serve(  # noqa: PLR0917 - one connection's whole state
                 continue
             frame = latest.pop()
             try:
-                await _one_frame(websocket, runtime, live_session, frame, limits, output)
+                await _one_frame(websocket, runtime, live_session, frame, limits, output, presence)
             except GatewayError as exc:
                 # A bad frame is reported and skipped; the stream goes on.
                 await websocket.send_json(
@@ -363,6 +405,7 @@ async def _one_frame(  # noqa: PLR0917
     frame: bytes,
     limits: images.ImageLimits,
     output: str,
+    presence: Presence,
 ) -> None:
     if images.sniff(frame) != "jpeg":
         raise UnsupportedMediaType("Live frames must be JPEG images")
@@ -371,6 +414,10 @@ async def _one_frame(  # noqa: PLR0917
     result = await _ml(runtime, lambda: live_session.process(decoded.pixels))
     for stage, ms in result.timings_ms.items():
         runtime.metrics.stage_latency.labels("live", stage).observe(ms / 1000)
+    # Before the frame it concerns: an unchanged frame then reads as "nobody found".
+    status = presence.update(missing_subject(result.geometry, output))
+    if status is not None:
+        await websocket.send_json(status)
     if output == "geometry" or result.image is None:
         await websocket.send_text(
             json.dumps({"type": "geometry", "geometry": result.geometry}, separators=(",", ":"))

@@ -7,6 +7,7 @@ succeeded (usage and session counters). Both take the request's database session
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from gateway.errors import NotFound
 from gateway.keys.service import Principal
 from gateway.limits import quota
 from gateway.products import service as products
+from gateway.products.models import ProductVariant
 from gateway.sessions import service as sessions
 from gateway.usage import service as usage
 from ml_service.engine import SizeOption
@@ -60,11 +62,7 @@ def begin(
         limit=principal.monthly_tryon_quota,
         now=now,
     )
-    options = tuple(
-        SizeOption(variant_id=str(v.id), size=v.size, measurements=dict(v.measurements))
-        for v in product.variants
-        if v.measurements
-    )
+    options = size_options(product.variants, chosen=variant)
     return TryOnPlan(
         merchant_id=principal.merchant_id,
         product_id=product.id,
@@ -73,6 +71,28 @@ def begin(
         size_options=options,
         session_id=session_id,
     )
+
+
+def size_options(
+    variants: Sequence[ProductVariant], *, chosen: ProductVariant | None
+) -> tuple[SizeOption, ...]:
+    """The sizes a recommendation may choose among (pure): variants that have a size and
+    measurements, in the chosen variant's colour (without one, the first variant's: the one
+    the widget shows first). Variants that differ only by colour are not sizes: a product
+    sold in black and gold, one size, gets no size advice.
+
+    Options carry the variants' external ids, as every reference the widget API returns."""
+    reference = chosen if chosen is not None else (variants[0] if variants else None)
+    colour = _colour(reference.color) if reference is not None else None
+    return tuple(
+        SizeOption(variant_id=v.external_id, size=v.size, measurements=dict(v.measurements))
+        for v in variants
+        if v.size and v.measurements and _colour(v.color) == colour
+    )
+
+
+def _colour(value: str | None) -> str | None:
+    return value.strip().casefold() or None if value else None
 
 
 def finish(

@@ -1,11 +1,23 @@
 """Publishable-key authentication for widget calls: key, scope, origin, then limits.
 
-Shared by HTTP routes (``WidgetDep``) and the live WebSocket (``authorize``).
+Shared by HTTP routes (``WidgetDep``, ``BeaconWidgetDep`` in ``gateway.api.deps``) and the
+live WebSocket (``gateway.tryon.live``).
+
+Where the page's origin comes from: the ``Origin`` header, which browsers send on every
+cross-origin request, on every POST and on WebSocket handshakes. They send none on a
+same-origin ``GET`` (a merchant page served from the API's own origin, such as the demo
+store), but they do send ``Sec-Fetch-Site: same-origin``; the page's origin is then the
+API's own public origin (``TRYON_PUBLIC_URL``), which the key must allow like any other.
+Both headers are set by the browser and cannot be set by a page's scripts, and a client
+outside a browser can forge either one: the origin check stops browsers on other sites from
+using a key, nothing more, and ``Sec-Fetch-Site`` gives exactly that assurance too.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -17,11 +29,51 @@ from gateway.keys.models import KeyKind
 from gateway.limits.ratelimit import retry_after_header
 from gateway.runtime import Runtime
 
+SAME_ORIGIN = "same-origin"
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetCaller:
+    """An authenticated widget call: the key's principal and the page's origin."""
+
+    principal: keys.Principal
+    origin: str
+    """The page's normalised origin, one of the key's allowed origins."""
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer ...`` header, or None."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def request_key(
+    *, authorization: str | None, query_key: str | None, allow_query_key: bool
+) -> str | None:
+    """The publishable key of a request: ``Authorization: Bearer pk_...``, or ``?key=pk_...``
+    where the caller cannot set headers (``navigator.sendBeacon``, WebSockets) and the
+    endpoint accepts it (``allow_query_key``)."""
+    token = bearer_token(authorization)
+    if token is None and allow_query_key and query_key:
+        return query_key
+    return token
+
+
+def page_origin(*, origin: str | None, sec_fetch_site: str | None, public_url: str) -> str | None:
+    """The origin of the page that made the call (see the module docstring), or None."""
+    if origin:
+        return origin
+    if (sec_fetch_site or "").strip().lower() == SAME_ORIGIN:
+        parts = urlsplit(public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
+
 
 def authenticate(
     *, session: Session, raw_key: str | None, origin: str | None, now: datetime
-) -> keys.Principal:
-    """The principal of a widget call (key, kind, scope, origin checked), or the
+) -> WidgetCaller:
+    """The caller of a widget call (key, kind, scope, origin checked), or the
     ``GatewayError`` that refuses it. Limits are the caller's next step (``limit``)."""
     if not raw_key:
         raise InvalidApiKey("Send the publishable key as 'Authorization: Bearer pk_...'")
@@ -31,9 +83,9 @@ def authenticate(
             "Widget endpoints take a publishable key (pk_...); never put a secret key in a page"
         )
     require_scope(principal, "widget")
-    check_origin(principal, origin)
+    normalised = check_origin(principal, origin)
     keys.touch(session=session, key_id=principal.key_id, now=now)
-    return principal
+    return WidgetCaller(principal=principal, origin=normalised)
 
 
 def check_origin(principal: keys.Principal, origin: str | None) -> str:

@@ -77,7 +77,7 @@ class WidgetConfig(BaseModel):
                             }
                         ],
                     },
-                    "variant_id": "5b0e6e1c-2b3c-4a4e-8d7c-5f2d8e0b9a21",
+                    "variant_id": "aviator-gold-m",
                     "modes": ["live", "photo", "model"],
                     "models": [],
                     "quota": {"exhausted": False, "remaining": 9999},
@@ -94,7 +94,10 @@ class WidgetConfig(BaseModel):
     )
 
     product: WidgetProduct
-    variant_id: uuid.UUID | None = Field(description="The variant asked for, if any")
+    variant_id: str | None = Field(
+        description="The external id of the variant asked for, if any (the widget API refers "
+        "to variants by their external ids)"
+    )
     modes: list[TryOnMode] = Field(description="What this product can be tried on with")
     models: list[BrandModel]
     quota: QuotaInfo

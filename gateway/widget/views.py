@@ -114,7 +114,7 @@ def widget_config(
                 for v in found.variants
             ],
         ),
-        variant_id=chosen.id if chosen else None,
+        variant_id=chosen.external_id if chosen else None,
         modes=modes,
         models=[_model_out(request, m.id, m.name, m.kind) for m in models],
         quota=QuotaInfo(exhausted=state.exhausted, remaining=state.remaining),

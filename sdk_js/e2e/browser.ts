@@ -32,6 +32,8 @@ export interface LaunchOptions {
   camera?: string;
   /** Allow the camera for the store's origin (otherwise it is denied). */
   grantCamera?: boolean;
+  /** The origin the camera is granted to. @defaultValue the demo store's */
+  cameraOrigin?: string;
   viewport?: { width: number; height: number };
   locale?: string;
 }
@@ -51,7 +53,7 @@ export async function launch(options: LaunchOptions = {}): Promise<Session> {
     deviceScaleFactor: 1,
   });
   const browser = context.browser();
-  if (options.grantCamera) await context.grantPermissions(["camera"], { origin: inject("baseUrl") });
+  if (options.grantCamera) await context.grantPermissions(["camera"], { origin: options.cameraOrigin ?? inject("baseUrl") });
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: string[] = [];
   page.on("console", (m) => {

@@ -9,14 +9,18 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
+import { startMerchantSite } from "./merchant-site";
 
 export const REPO = resolve(__dirname, "..", "..");
 const VENV_BIN = join(REPO, ".venv", "bin");
 
 declare module "vitest" {
   export interface ProvidedContext {
+    /** The gateway, which also serves the demo store: pages and API on one origin. */
     baseUrl: string;
-    apiBase: string;
+    /** A merchant's own site on another origin and site (`localhost`), whose page calls the
+     * API across origins (CORS): see merchant-site.ts. */
+    shopOrigin: string;
     publishableKey: string;
     fixtures: Record<"photo" | "rotated" | "noface" | "camera" | "noface_camera", string>;
     artifacts: string;
@@ -62,7 +66,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     TRYON_ENV: "test",
     TRYON_SECRET_KEY: randomBytes(36).toString("base64url"),
     TRYON_DATA_DIR: join(work, "var"),
-    TRYON_PUBLIC_URL: baseUrl,
+    // As `make demo` with TRYON_PORT: the public URL (the demo key's origins, same-origin
+    // widget calls) follows the port.
+    TRYON_HOST: "127.0.0.1",
+    TRYON_PORT: String(port),
     TRYON_LOG_JSON: "true",
     TRYON_LOG_LEVEL: "WARNING",
     TRYON_SDK_DIR: join(REPO, "sdk_js"),
@@ -70,10 +77,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: REPO, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
 
   const fixtures = JSON.parse(run(join(VENV_BIN, "python"), ["-m", "tests.sdk_js.harness", "fixtures", join(work, "fixtures")]));
-  const seeded = JSON.parse(run(join(VENV_BIN, "tryon"), ["demo", "seed", "--json", "--model-photo", fixtures.photo]));
+  const shop = await startMerchantSite(baseUrl, await freePort());
+  const origins = [baseUrl, shop.origin].flatMap((o) => ["--origin", o]);
+  const seeded = JSON.parse(run(join(VENV_BIN, "tryon"), ["demo", "seed", "--json", "--model-photo", fixtures.photo, ...origins]));
+  shop.publishableKey = seeded.publishable_key;
 
   let output = "";
-  const server = spawn(join(VENV_BIN, "tryon"), ["serve", "--host", "127.0.0.1", "--port", String(port)], { cwd: REPO, env, stdio: ["ignore", "pipe", "pipe"] });
+  const server = spawn(join(VENV_BIN, "tryon"), ["serve"], { cwd: REPO, env, stdio: ["ignore", "pipe", "pipe"] });
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
   };
@@ -82,13 +92,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await waitReady(baseUrl, server, () => output);
 
   project.provide("baseUrl", baseUrl);
-  project.provide("apiBase", `http://localhost:${port}`);
+  project.provide("shopOrigin", shop.origin);
   project.provide("publishableKey", seeded.publishable_key);
   project.provide("fixtures", fixtures);
   project.provide("artifacts", artifacts);
   project.provide("env", env);
 
   return async () => {
+    await shop.close();
     server.kill("SIGTERM");
     await new Promise((r) => (server.exitCode !== null ? r(null) : server.once("exit", r)));
     rmSync(work, { recursive: true, force: true });

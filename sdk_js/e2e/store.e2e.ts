@@ -5,7 +5,6 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { REPO } from "./global-setup";
 import { W, axe, launch, shot, type Session } from "./browser";
 
-
 let session: Session | null = null;
 afterEach(async () => {
   await session?.close();
@@ -31,11 +30,26 @@ describe("the demo store", () => {
   it("loads the pinned SDK (SRI checked by the browser) under its strict CSP", async () => {
     session = await launch();
     const { page } = session;
+    const config = page.waitForResponse((r) => r.url().includes("/v1/widget/config"));
     const response = await page.goto(`${inject("baseUrl")}/demo`);
     expect(response?.headers()["content-security-policy"]).toContain("script-src 'self'");
     await page.locator(W.trigger).first().waitFor({ state: "visible" });
+    // A same-origin GET: the browser sends no Origin header, only Sec-Fetch-Site, and the
+    // gateway takes the page to be on its own origin.
+    const answered = await config;
+    const sent = await answered.request().allHeaders();
+    expect(new URL(answered.url()).origin).toBe(inject("baseUrl"));
+    expect(sent.origin).toBeUndefined();
+    expect(sent["sec-fetch-site"]).toBe("same-origin");
+    expect(answered.status()).toBe(200);
     expect(await page.evaluate(() => (window as unknown as { TryOn: { version: string } }).TryOn.version)).toMatch(/^\d+\.\d+\.\d+$/);
     expect(await page.locator(W.trigger).count()).toBeGreaterThanOrEqual(10);
+    // Product pictures are shown whole: wide glasses and tall tees alike, never cropped.
+    const pictures = await page.locator(".card img").evaluateAll((imgs) =>
+      (imgs as HTMLImageElement[]).map((i) => ({ fit: getComputedStyle(i).objectFit, loaded: i.naturalWidth > 0 })),
+    );
+    expect(pictures.length).toBeGreaterThanOrEqual(10);
+    expect(pictures.every((p) => p.fit === "contain" && p.loaded)).toBe(true);
     expect(await axe(session)).toEqual([]);
     await shot(page, "store-list");
     expect(session.problems).toEqual([]);
@@ -78,6 +92,7 @@ describe("the widget", () => {
     session = await launch();
     const { page } = session;
     await openProduct(session);
+    expect(await page.locator("#product-image").evaluate((i) => getComputedStyle(i).objectFit)).toBe("contain");
     await page.locator(W.trigger).click();
     const dialog = page.locator(W.dialog);
     await dialog.waitFor();

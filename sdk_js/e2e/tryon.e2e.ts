@@ -73,7 +73,8 @@ describe("photo try-on", () => {
     const upload = page.waitForRequest((r) => r.url().includes("/v1/widget/tryon") && r.method() === "POST");
     await page.locator(W.file).setInputFiles(inject("fixtures").photo);
     const request = await upload;
-    expect(new URL(request.url()).origin).toBe(inject("apiBase")); // cross-origin, through CORS
+    // The demo store and the API share one origin (cross-origin pages: cross-origin.e2e.ts).
+    expect(new URL(request.url()).origin).toBe(inject("baseUrl"));
     await page.locator("[data-tryon-widget] .stage[data-state=result]").waitFor();
     expect(jpegInfo((await uploads(page))[0])).toEqual({ width: 512, height: 512, exif: false });
     const result = (await events(page)).find(([name]) => name === "result")?.[1];
@@ -81,6 +82,9 @@ describe("photo try-on", () => {
     expect(result?.tryonSessionId).toMatch(/^[0-9a-f-]{36}$/);
     expect((result?.geometry as { faces: unknown[] }).faces).toHaveLength(1);
     expect(await page.locator(W.action("download")).getAttribute("href")).toMatch(/^blob:/);
+    // Black and gold, one size: no size advice (never "We recommend size Gold").
+    expect(await page.locator("[data-tryon-widget] .size").isVisible()).toBe(false);
+    expect((await events(page)).some(([name]) => name === "size_recommended")).toBe(false);
     expect(await axe(session, "[data-tryon-widget]")).toEqual([]);
     await shot(page, "photo-result");
 
@@ -103,6 +107,21 @@ describe("photo try-on", () => {
     expect(cartText).toContain("Round optical frames");
     expect(cartText).toContain("Gold");
     expect(cartText).toContain(String(result?.tryonSessionId));
+    expect(session.problems).toEqual([]);
+  });
+
+  it("recommends one of a t-shirt's sizes, with no colour buttons for its sizes", async () => {
+    session = await launch();
+    const { page } = session;
+    await openPhotoMode(page, "crew-tshirt");
+    await page.locator(W.file).setInputFiles(inject("fixtures").photo);
+    await page.locator("[data-tryon-widget] .stage[data-state=result]").waitFor();
+    expect(await page.locator("[data-tryon-widget] [data-variant]").count()).toBe(0); // one colour
+    expect(await page.locator("[data-tryon-widget] .size").textContent()).toMatch(/We recommend size (S|M|L)$/);
+    const advice = (await events(page)).find(([name]) => name === "size_recommended")?.[1];
+    const recommendation = advice?.recommendation as { size: string; variant_id: string };
+    expect(recommendation.variant_id).toBe(`crew-tshirt-navy-${recommendation.size.toLowerCase()}`);
+    await shot(page, "photo-size");
     expect(session.problems).toEqual([]);
   });
 
@@ -241,6 +260,41 @@ describe("live try-on", () => {
       return devices.filter((d) => d.kind === "videoinput").length;
     });
     expect(live).toBeGreaterThan(0);
+    expect(session.problems).toEqual([]);
+  });
+});
+
+describe("live try-on without a face", () => {
+  it("tells the shopper that no face is found, in the status region, while frames keep coming", async () => {
+    session = await launch({ camera: inject("fixtures").noface_camera, grantCamera: true });
+    const { page } = session;
+    const status: string[] = [];
+    let frames = 0;
+    page.on("websocket", (ws) => {
+      ws.on("framereceived", (f) => {
+        if (typeof f.payload !== "string") frames += 1;
+        else if (f.payload.includes('"status"')) status.push(f.payload);
+      });
+    });
+    await page.goto(`${inject("baseUrl")}/demo/products/round-glasses`);
+    await page.locator(W.trigger).waitFor({ state: "visible" });
+    await page.locator(W.trigger).click();
+    await page.locator(W.mode("live")).click();
+    await page.locator(W.action("consent")).click();
+    const stage = page.locator("[data-tryon-widget] .stage[data-hint=no-face]");
+    await stage.waitFor({ timeout: 30_000 });
+    const region = page.locator(W.status);
+    expect(await region.getAttribute("aria-live")).toBe("polite");
+    expect(await region.textContent()).toMatch(/can’t see your face/);
+    expect(await page.locator("[data-tryon-widget] .overlay").isVisible()).toBe(true);
+    expect(JSON.parse(status[0])).toEqual({ type: "status", subject_found: false, reason: "no-face" });
+    // The stream goes on (unchanged frames), and the hint is said once, not per frame.
+    const before = frames;
+    await page.waitForTimeout(1500);
+    expect(frames).toBeGreaterThan(before);
+    expect(status).toHaveLength(1);
+    expect(await axe(session, "[data-tryon-widget]")).toEqual([]);
+    await shot(page, "live-no-face");
     expect(session.problems).toEqual([]);
   });
 });

@@ -3,10 +3,8 @@ import { TryOnError, codeForProblem } from "./errors";
 import type { Geometry, TryOnMode } from "./types";
 
 export interface Variant {
-  /** The external id (what pages and events use). */
+  /** The external id (what pages, events and every API response use). */
   id: string;
-  /** The API's own id, which some responses (size advice) refer to. */
-  uuid: string | null;
   title: string;
   color: string | null;
   size: string | null;
@@ -169,7 +167,6 @@ export function parseConfig(raw: unknown): WidgetConfig {
   if (!id) throw new TryOnError("server", "the widget configuration has no product");
   const variants = (Array.isArray(product.variants) ? product.variants : []).map((v: Record<string, unknown>) => ({
     id: str(v.external_id) ?? str(v.id) ?? "",
-    uuid: v.external_id ? str(v.id) : null,
     title: str(v.title) ?? "",
     color: str(v.color),
     size: str(v.size),

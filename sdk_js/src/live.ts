@@ -20,7 +20,7 @@ export interface LiveOptions {
   /** The first rendered frame arrived, `latencyMs` after the camera started. */
   onFirstFrame(latencyMs: number): void;
   onError(error: TryOnError): void;
-  /** A JSON control message (`hello`, `stats`, ...) from the server. */
+  /** A JSON control message (`hello`, `status`, `stats`, ...) from the server. */
   onMessage?(message: Record<string, unknown>): void;
 }
 

@@ -108,11 +108,16 @@ export interface Geometry {
   [key: string]: unknown;
 }
 
-/** A size suggestion for the product, when the API can make one. */
+/**
+ * A size suggestion for the product, when the API can make one. It is made only among the
+ * variants that have a size, in the colour being tried on; a product whose variants differ
+ * only by colour gets none.
+ */
 export interface SizeRecommendation {
-  /** The recommended size label, e.g. `"M"` or `"52-18"`. */
-  size: string;
-  /** The matching variant, when one exists. */
+  /** The recommended size label, e.g. `"M"` or `"52-18"`; null when the API names none
+   * (the widget then shows no advice). */
+  size: string | null;
+  /** The recommended variant: your external id, as everywhere in the SDK. */
   variant_id?: string | null;
   /** 0-1, how sure the recommendation is. */
   confidence?: number;
@@ -146,8 +151,8 @@ export interface EventMap {
     tryonSessionId: string | null;
     size: string | null;
   };
-  /** The API recommended a size. */
-  size_recommended: { productId: string; variantId: string | null; recommendation: SizeRecommendation };
+  /** The API recommended a size (`recommendation.size` is always set here). */
+  size_recommended: { productId: string; variantId: string | null; recommendation: SizeRecommendation & { size: string } };
 }
 
 /** Names of the events {@link TryOnAPI.on} accepts. */

@@ -384,6 +384,25 @@ def test_metrics_api_refuses_publishable_keys_and_bad_input(client: TestClient, 
     assert_problem(
         client.get("/v1/metrics/products", params={"limit": 0}, headers=key), 422, "invalid-input"
     )
+    # Days are YYYY-MM-DD only: no Unix times, no other spellings.
+    for day in ("0", "1700000000", "2026-1-5", "20260105", "2026-01-05T00:00:00"):
+        for name in ("from", "to"):
+            assert_problem(
+                client.get("/v1/metrics/summary", params={name: day}, headers=key),
+                422,
+                "invalid-input",
+            )
+    # A reversed range, and one over ten years.
+    for start, end in (("2026-02-01", "2026-01-01"), ("2000-01-01", "2026-01-01")):
+        assert_problem(
+            client.get("/v1/metrics/summary", params={"from": start, "to": end}, headers=key),
+            422,
+            "invalid-input",
+        )
+    ok = client.get(
+        "/v1/metrics/funnel", params={"from": "2026-01-01", "to": "2026-01-31"}, headers=key
+    )
+    assert ok.status_code == 200
 
 
 # -- the CLI --------------------------------------------------------------------------------

@@ -18,11 +18,13 @@ from sqlalchemy import select
 
 from analytics.schema import PurchaseLine
 from analytics.warehouse import tables as t
+from gateway.db import migrate
 from gateway.db.session import session_scope
 from gateway.events import service
 from gateway.keys import service as keys
+from gateway.merchants import service as merchants
 from tests.analytics.factories import event_json
-from tests.gateway.conftest import auth
+from tests.gateway.conftest import auth, running
 from tests.gateway.test_products_auth import assert_problem
 
 ORIGIN = "https://shop.example"
@@ -103,7 +105,9 @@ def test_the_same_batch_twice_is_stored_once(client: TestClient, shop: Any) -> N
     assert len(stored(client)) == 2
 
 
-def test_preflight_answers_without_a_key(client: TestClient) -> None:
+def test_preflights_follow_the_widget_policy(client: TestClient, shop: Any) -> None:
+    """Preflights carry no key: the gateway's widget CORS answers them, 204 when some active
+    publishable key allows the origin, 403 otherwise (never an echo of any origin)."""
     response = client.options(
         "/v1/events",
         headers={"origin": ORIGIN, "access-control-request-method": "POST"},
@@ -111,9 +115,53 @@ def test_preflight_answers_without_a_key(client: TestClient) -> None:
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == ORIGIN
     assert "POST" in response.headers["access-control-allow-methods"]
-    assert "Authorization" in response.headers["access-control-allow-headers"]
+    assert "authorization" in response.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-credentials" not in response.headers
+    other = client.options(
+        "/v1/events",
+        headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
+    )
+    assert_problem(other, 403, "origin-not-allowed")
+    assert "access-control-allow-origin" not in other.headers
     bad = client.options("/v1/events", headers={"origin": "javascript:alert(1)"})
     assert "access-control-allow-origin" not in bad.headers
+
+
+def test_a_same_origin_beacon_is_accepted(
+    client: TestClient, new_merchant: Callable[..., Any]
+) -> None:
+    """A page on the API's own origin (the demo store): its POSTs carry Origin as well."""
+    public = client.app.state.settings.public_url  # type: ignore[attr-defined]
+    same = new_merchant("Same", allowed_origins=[public])
+    response = client.post(
+        "/v1/events",
+        params={"key": same.publishable_key},
+        content=json.dumps({"events": [event_json("impression")]}).encode(),
+        headers={
+            "content-type": "text/plain",
+            "origin": public,
+            "sec-fetch-site": "same-origin",
+        },
+    )
+    assert response.status_code == 202, response.text
+    assert {r.store for r in stored(client)} == {public}
+
+
+def test_events_count_against_the_widget_rate_limits(
+    make_settings: Callable[..., Any], tmp_path: Path
+) -> None:
+    """The events endpoint is a widget endpoint like the others: per-key and per-IP limits."""
+    url = f"sqlite:///{tmp_path / 'limits.db'}"
+    migrate.upgrade(url)
+    with running(make_settings(database_url=url, rate_limit_per_key=2)) as limited:
+        with session_scope(limited.app.state.engine) as session:  # type: ignore[attr-defined]
+            m = merchants.create(session=session, name="Busy", allowed_origins=[ORIGIN])
+        batch = {"events": [event_json("impression")]}
+        assert post(limited, m.publishable_key, batch).status_code == 202
+        assert post(limited, m.publishable_key, batch).status_code == 202
+        third = post(limited, m.publishable_key, batch)
+        assert_problem(third, 429, "rate-limited")
+        assert int(third.headers["retry-after"]) >= 1
 
 
 # -- who may send ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 from gateway.db import migrate
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import ORIGIN, running
-from tests.gateway.tryon_support import Shop, eyewear_shop, selfie_jpeg
+from tests.gateway.tryon_support import Shop, eyewear_shop, no_face_jpeg, selfie_jpeg
 
 
 @pytest.fixture
@@ -115,6 +115,39 @@ def test_geometry_output(live_client: TestClient) -> None:
         assert message["type"] == "geometry"
         assert len(message["geometry"]["faces"]) == 1
         assert "landmarks" not in message["geometry"]["faces"][0]
+
+
+def test_a_status_says_when_nobody_is_in_view_and_when_someone_is_back(
+    live_client: TestClient,
+) -> None:
+    shop = eyewear_shop(live_client)
+    empty = cv2.imdecode(np.frombuffer(no_face_jpeg(), np.uint8), cv2.IMREAD_COLOR)
+    with live_client.websocket_connect(url(shop), headers={"origin": ORIGIN}) as ws:
+        ws.receive_json()
+        ws.send_bytes(frame())  # a face from the start: nothing to say
+        assert ws.receive()["bytes"][:3] == b"\xff\xd8\xff"
+        ws.send_bytes(no_face_jpeg())
+        # The status comes first, then the frame it concerns, unchanged.
+        assert ws.receive_json() == {"type": "status", "subject_found": False, "reason": "no-face"}
+        unchanged = cv2.imdecode(np.frombuffer(ws.receive_bytes(), np.uint8), cv2.IMREAD_COLOR)
+        assert unchanged.shape == empty.shape
+        assert np.abs(unchanged.astype(int) - empty.astype(int)).mean() < 12  # JPEG noise only
+        ws.send_bytes(no_face_jpeg())  # still nobody: said once only
+        assert "bytes" in ws.receive()
+        ws.send_bytes(frame())
+        assert ws.receive_json() == {"type": "status", "subject_found": True}
+        assert ws.receive()["bytes"][:3] == b"\xff\xd8\xff"
+
+
+def test_geometry_output_reports_presence_too(live_client: TestClient) -> None:
+    shop = eyewear_shop(live_client)
+    with live_client.websocket_connect(
+        url(shop, output="geometry"), headers={"origin": ORIGIN}
+    ) as ws:
+        ws.receive_json()
+        ws.send_bytes(no_face_jpeg())
+        assert ws.receive_json()["subject_found"] is False
+        assert ws.receive_json()["geometry"]["faces"] == []
 
 
 @pytest.mark.parametrize(

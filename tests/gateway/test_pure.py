@@ -1,4 +1,5 @@
-"""Pure pieces: Accept negotiation, the live frame gate, month arithmetic, origins."""
+"""Pure pieces: Accept negotiation, the live frame gate and subject presence, month
+arithmetic, origins, the page origin of a widget call."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import pytest
 
 from gateway.errors import NotAcceptable
 from gateway.limits.quota import seconds_to_next_month
+from gateway.products.models import ProductVariant
 from gateway.tryon import negotiation
-from gateway.tryon.live import FrameGate
+from gateway.tryon.live import FrameGate, Presence, missing_subject
+from gateway.tryon.service import size_options
 from gateway.usage.service import month_bounds
+from gateway.widget.auth import page_origin
 
 
 @pytest.mark.parametrize(
@@ -47,6 +51,92 @@ def test_frame_gate_admits_the_rate_and_flags_a_flood() -> None:
     burst = [gate.admit(106.0) for _ in range(60)]  # 60 at once: six times the rate
     assert sum(burst) <= 11
     assert gate.flooding()
+
+
+def test_live_status_goes_out_only_when_presence_changes() -> None:
+    presence = Presence()
+    assert presence.update(None) is None  # a connection starts as "found": nothing to say
+    assert presence.update("no-face") == {
+        "type": "status",
+        "subject_found": False,
+        "reason": "no-face",
+    }
+    assert presence.update("no-face") is None
+    assert presence.update("no-body")["reason"] == "no-body"  # type: ignore[index]
+    assert presence.update(None) == {"type": "status", "subject_found": True}
+    assert presence.update(None) is None
+
+
+@pytest.mark.parametrize(
+    ("geometry", "output", "missing"),
+    [
+        ({"width": 4, "height": 3, "category": "eyewear", "faces": [{}]}, "render", None),
+        (
+            {"width": 4, "height": 3, "category": "eyewear", "skipped": "no-face"},
+            "render",
+            "no-face",
+        ),
+        ({"category": "top", "skipped": "body-not-visible"}, "render", "body-not-visible"),
+        ({"width": 4, "height": 3, "faces": []}, "geometry", "no-face"),
+        ({"width": 4, "height": 3, "faces": [{"box": [0, 0, 1, 1]}]}, "geometry", None),
+    ],
+)
+def test_missing_subject(geometry: dict[str, object], output: str, missing: str | None) -> None:
+    assert missing_subject(geometry, output) == missing
+
+
+@pytest.mark.parametrize(
+    ("origin", "fetch_site", "page"),
+    [
+        ("https://shop.example", None, "https://shop.example"),
+        ("https://shop.example", "cross-site", "https://shop.example"),
+        (None, "same-origin", "https://api.tryon.example"),
+        (None, "Same-Origin", "https://api.tryon.example"),
+        (None, "same-site", None),  # another origin of the same site: it must send Origin
+        (None, "cross-site", None),
+        (None, "none", None),  # typed in the address bar: not a page
+        (None, None, None),
+    ],
+)
+def test_the_page_origin_of_a_widget_call(
+    origin: str | None, fetch_site: str | None, page: str | None
+) -> None:
+    assert (
+        page_origin(
+            origin=origin, sec_fetch_site=fetch_site, public_url="https://api.tryon.example/v1/"
+        )
+        == page
+    )
+
+
+def _variant(external_id: str, color: str | None, size: str | None) -> ProductVariant:
+    return ProductVariant(
+        external_id=external_id,
+        title=external_id,
+        color=color,
+        size=size,
+        measurements={"frame_width_mm": 130} if size or color else {},
+    )
+
+
+def test_size_options_are_the_sizes_of_the_chosen_colour() -> None:
+    colours = [_variant("black", "Black", None), _variant("gold", "Gold", None)]
+    # Colours of a one-size product are no sizes.
+    assert size_options(colours, chosen=colours[1]) == ()
+    shirts = [
+        _variant("navy-s", "Navy", "S"),
+        _variant("navy-m", "Navy", "M"),
+        _variant("red-s", "Red", "S"),
+        _variant("red-m", " red ", "M"),
+        _variant("red-x", "Red", None),  # no size: never an option
+    ]
+    chosen = size_options(shirts, chosen=shirts[2])
+    assert [(o.variant_id, o.size) for o in chosen] == [("red-s", "S"), ("red-m", "M")]
+    # Without a chosen variant: the first variant's colour (the one the widget shows first).
+    assert [o.variant_id for o in size_options(shirts, chosen=None)] == ["navy-s", "navy-m"]
+    plain = [_variant("s", None, "S"), _variant("m", None, "M")]
+    assert [o.size for o in size_options(plain, chosen=None)] == ["S", "M"]
+    assert size_options([], chosen=None) == ()
 
 
 def test_month_arithmetic() -> None:

@@ -66,6 +66,20 @@ MEANING: dict[str, set[int]] = {
     "GET /v1/products": {400},  # an opaque cursor that is not one of ours
     "POST /v1/keys": {422},  # allowed origins on a secret key, scopes of the other kind
     "PATCH /v1/keys/{key_id}": {422},  # allowed origins on a secret key
+    # A reversed or longer-than-ten-years range of days:
+    **{
+        f"GET /v1/metrics/{name}": {422}
+        for name in (
+            "summary",
+            "funnel",
+            "conversion",
+            "latency",
+            "sizes",
+            "attribution",
+            "products",
+            "export.csv",
+        )
+    },
 }
 ALL_CHECKS = [c for c in CHECKS.get_all() if c.__name__ != "max_response_time"]
 

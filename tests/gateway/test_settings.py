@@ -47,3 +47,22 @@ def test_urls_switch_to_real_services(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_data_dir_default_is_var(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRYON_DATA_DIR")
     assert GatewaySettings().data_dir == Path("var")
+
+
+@pytest.mark.parametrize(
+    ("env", "public_url"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"TRYON_PORT": "8106"}, "http://127.0.0.1:8106"),
+        ({"TRYON_HOST": "0.0.0.0", "TRYON_PORT": "9000"}, "http://127.0.0.1:9000"),
+        ({"TRYON_HOST": "localhost"}, "http://localhost:8000"),
+        ({"TRYON_HOST": "::1"}, "http://[::1]:8000"),
+        ({"TRYON_PORT": "8106", "TRYON_PUBLIC_URL": "https://api.example"}, "https://api.example"),
+    ],
+)
+def test_public_url_follows_the_port_unless_set(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], public_url: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert GatewaySettings().public_url == public_url

@@ -47,8 +47,77 @@ def test_photo_tryon_returns_the_rendered_jpeg_and_geometry(embedded: TestClient
     assert diff[eyes].mean() > 10
     assert diff[:40, :40].mean() < 6
     # Sizes S (128 mm) and L (146 mm): a recommendation among them.
+    # The widget API refers to variants by their external ids (as the SDK and events do).
     advice = geometry["size_recommendation"]
-    assert advice["variant_id"] in {v["id"] for v in shop.product["variants"]}
+    sizes = {v["external_id"]: v["size"] for v in shop.product["variants"]}
+    assert advice["variant_id"] in sizes
+    assert advice["size"] == sizes[advice["variant_id"]]
+
+
+def _variants(client: TestClient, shop: object, variants: list[dict[str, object]]) -> None:
+    product = shop.product  # type: ignore[attr-defined]
+    response = client.patch(
+        f"/v1/products/{product['id']}",
+        json={"variants": variants},
+        headers=auth(shop.merchant.secret_key),  # type: ignore[attr-defined]
+    )
+    assert response.status_code == 200, response.text
+
+
+def _advice(client: TestClient, shop: object, variant: str | None = None) -> object:
+    params = {"variant": variant} if variant else {}
+    response = tryon(client, shop.merchant.publishable_key, selfie_jpeg(), params=params)  # type: ignore[attr-defined]
+    assert response.status_code == 200, response.text  # type: ignore[attr-defined]
+    return json.loads(response.headers["tryon-geometry"])["size_recommendation"]  # type: ignore[attr-defined]
+
+
+def test_colours_of_a_one_size_product_get_no_size_advice(embedded: TestClient) -> None:
+    """The demo's round glasses come in black and gold, one size: no "size Gold"."""
+    shop = eyewear_shop(embedded)
+    _variants(
+        embedded,
+        shop,
+        [
+            {
+                "external_id": "black",
+                "title": "Black",
+                "color": "Black",
+                "measurements": {"frame_width_mm": 132},
+            },
+            {
+                "external_id": "gold",
+                "title": "Gold",
+                "color": "Gold",
+                "measurements": {"frame_width_mm": 134},
+            },
+        ],
+    )
+    assert _advice(embedded, shop, "gold") is None
+    assert _advice(embedded, shop) is None
+
+
+def test_size_advice_stays_in_the_colour_tried_on(embedded: TestClient) -> None:
+    shop = eyewear_shop(embedded)
+    _variants(
+        embedded,
+        shop,
+        [
+            {
+                "external_id": f"{colour}-{size.lower()}",
+                "title": f"{colour} {size}",
+                "color": colour,
+                "size": size,
+                "measurements": {"frame_width_mm": width},
+            }
+            for colour in ("black", "gold")
+            for size, width in (("S", 128), ("L", 146))
+        ],
+    )
+    for colour in ("black", "gold"):
+        advice = _advice(embedded, shop, f"{colour}-s")
+        assert advice is not None
+        assert advice["variant_id"].startswith(f"{colour}-")  # type: ignore[index]
+        assert advice["variant_id"] == f"{colour}-{advice['size'].lower()}"  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
@@ -157,7 +226,7 @@ def test_analyze_returns_geometry_and_size(embedded: TestClient) -> None:
     face = body["faces"][0]
     assert len(face["landmarks"]) == 468
     assert 50 < face["ipd_mm"] < 80
-    assert body["size_recommendation"]["variant_id"]
+    assert body["size_recommendation"]["variant_id"] in {"s", "l"}
 
 
 def test_widget_config_after_asset(embedded: TestClient) -> None:
@@ -170,7 +239,7 @@ def test_widget_config_after_asset(embedded: TestClient) -> None:
     assert config["modes"] == ["live", "photo"]
     assert config["product"]["has_asset"] is True
     assert all(v["has_asset"] for v in config["product"]["variants"])
-    assert config["variant_id"] == shop.product["variants"][1]["id"]
+    assert config["variant_id"] == "l"  # the external id, as everywhere in the widget API
 
 
 def test_assets_api(embedded: TestClient) -> None:

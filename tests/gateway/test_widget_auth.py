@@ -83,6 +83,47 @@ def test_no_origin_is_refused(embedded: TestClient) -> None:
     assert_problem(response, 403, "origin-not-allowed")
 
 
+def test_a_same_origin_page_is_its_api_origin(embedded: TestClient) -> None:
+    """Browsers send no Origin on a same-origin GET, but Sec-Fetch-Site: same-origin: the
+    page is then on the API's own public origin, which the key must allow."""
+    public = embedded.app.state.settings.public_url  # type: ignore[attr-defined]
+    m = merchant_in(embedded, allowed_origins=[public])
+    product_in(embedded, m.secret_key)
+    same = {**auth(m.publishable_key), "Sec-Fetch-Site": "same-origin"}
+    response = embedded.get("/v1/widget/config", params={"product": "round-gold"}, headers=same)
+    assert response.status_code == 200, response.text
+    assert "access-control-allow-origin" not in response.headers  # no CORS between equals
+    # Another site's page cannot claim it: its requests say cross-site (and carry Origin).
+    for other in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}):
+        refused = embedded.get(
+            "/v1/widget/config",
+            params={"product": "round-gold"},
+            headers={**auth(m.publishable_key), **other},
+        )
+        assert_problem(refused, 403, "origin-not-allowed")
+    # A key that does not allow the API's own origin is refused there too.
+    elsewhere = merchant_in(embedded, "Elsewhere")
+    refused = embedded.get(
+        "/v1/widget/config",
+        params={"product": "round-gold"},
+        headers={**auth(elsewhere.publishable_key), "Sec-Fetch-Site": "same-origin"},
+    )
+    assert_problem(refused, 403, "origin-not-allowed")
+
+
+def test_the_key_in_the_query_is_only_for_events(embedded: TestClient) -> None:
+    """``?key=`` exists for navigator.sendBeacon (POST /v1/events), which cannot set headers;
+    elsewhere a key in a URL would only end up in logs and histories."""
+    m = merchant_in(embedded)
+    product_in(embedded, m.secret_key)
+    response = embedded.get(
+        "/v1/widget/config",
+        params={"product": "round-gold", "key": m.publishable_key},
+        headers={"Origin": ORIGIN},
+    )
+    assert_problem(response, 401, "invalid-api-key")
+
+
 def test_secret_key_is_refused_on_widget_endpoints(embedded: TestClient) -> None:
     m = merchant_in(embedded)
     response = embedded.get(

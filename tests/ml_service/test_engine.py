@@ -15,6 +15,7 @@ from ml_service.engine import (
     TryOnEngine,
     analysis_from_json,
     analysis_to_json,
+    recommend_size,
 )
 from ml_service.errors import InvalidImage
 from ml_service.render.errors import AssetRefused, AssetUnreadable, CannotRender
@@ -167,3 +168,17 @@ def test_unknown_category(engine: TryOnEngine) -> None:
 def test_bad_pixels_are_invalid_images(engine: TryOnEngine) -> None:
     with pytest.raises(InvalidImage):
         engine.analyze(np.zeros((0, 0, 3), np.uint8))
+
+
+def test_size_advice_names_a_size_never_a_colour(local: LocalEngine) -> None:
+    """Colours of a one-size product are no sizes: without a size there is no advice (the
+    widget once showed "We recommend size Gold"), and unsized options are never picked."""
+    analysis = local.analyze(selfie())
+    colours = (
+        SizeOption(variant_id="black", size=None, measurements={"frame_width_mm": 132}),
+        SizeOption(variant_id="gold", size="", measurements={"frame_width_mm": 134}),
+    )
+    assert recommend_size(analysis, category="eyewear", options=colours) is None
+    advice = recommend_size(analysis, category="eyewear", options=colours + SIZES)
+    assert advice is not None
+    assert (advice["variant_id"], advice["size"]) in {("s", "S"), ("l", "L")}

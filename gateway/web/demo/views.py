@@ -41,18 +41,17 @@ _templates = jinja2.Environment(
 )
 
 
-# On a laptop the demo store plays a merchant's site on one origin and the try-on API on
-# another, as in production (shop.example embeds api.tryon.example): pages on 127.0.0.1 talk
-# to the API on localhost and the other way round. Same process, two origins, real CORS.
-_LOOPBACK_TWINS = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
-
-
 def api_origin(request: Request) -> str:
-    """The origin the demo's widget calls the API on (see ``_LOOPBACK_TWINS``)."""
+    """The origin the demo's widget calls the API on: the page's own.
+
+    The store and the API share one origin, as when a merchant serves its pages from the
+    API's domain: the widget's same-origin ``GET``s carry no ``Origin`` header, and the
+    gateway takes the page's origin from ``Sec-Fetch-Site: same-origin``
+    (``gateway.widget.auth``). A merchant on another origin goes through CORS; the SDK's
+    browser tests cover both (``sdk_js/e2e/cross-origin.e2e.ts``)."""
     url = request.url
-    host = _LOOPBACK_TWINS.get(url.hostname or "", url.hostname or "")
     port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://{host}{port}"
+    return f"{url.scheme}://{url.hostname}{port}"
 
 
 def content_security_policy(request: Request) -> str:
@@ -138,7 +137,6 @@ def index(
         items=items,
         demo=demo,
         sdk=_sdk_tag(request, store),
-        api_base=api_origin(request),
         cart_count=len(cart.load(request.cookies.get(cart.COOKIE), secret)),
     )
 
@@ -167,7 +165,6 @@ def product_page(
         product=product,
         demo=demo,
         sdk=_sdk_tag(request, store),
-        api_base=api_origin(request),
         cart_count=len(cart.load(request.cookies.get(cart.COOKIE), secret)),
     )
 

@@ -12,6 +12,7 @@ import { LiveSession, openCamera } from "../live";
 import type { Config } from "../options";
 import type { ErrorCode, Geometry, SizeRecommendation, TryOnMode } from "../types";
 import { focusables, h, replace, trapTab } from "./dom";
+import { colourChoices } from "./colours";
 import { applyStyles } from "./styles";
 
 export interface WidgetContext {
@@ -44,7 +45,7 @@ export class Widget {
   private stream: MediaStream | null = null;
   private photo: Blob | null = null;
   private modelId: string | null = null;
-  private size: SizeRecommendation | null = null;
+  private size: (SizeRecommendation & { size: string }) | null = null;
   private urls: string[] = [];
   private mirror: boolean;
   private generation = 0;
@@ -207,32 +208,33 @@ export class Widget {
     this.focusFirst();
   }
 
-  /** Colour/variant buttons; `after` re-runs the current view with the new variant. */
+  /** Colour buttons (one per colour, not per size); `after` re-runs the current view with the
+   * new variant. */
   private variantPicker(after: () => void): HTMLElement | null {
-    const variants = this.wc?.product.variants.filter((v) => v.hasAsset) ?? [];
-    if (variants.length < 2) return null;
+    const choices = colourChoices(this.wc?.product.variants ?? [], this.variantId);
+    if (choices.length === 0) return null;
     return h(
       "fieldset",
       { class: "swatches" },
       h("legend", {}, this.ctx.t("colour")),
-      ...variants.map((v) => {
+      ...choices.map((choice) => {
         const dot = h("span", { class: "dot", "aria-hidden": "true" });
-        if (v.color && typeof CSS !== "undefined" && CSS.supports?.("color", v.color)) dot.style.background = v.color;
+        if (choice.color && typeof CSS !== "undefined" && CSS.supports?.("color", choice.color)) dot.style.background = choice.color;
         return h(
           "button",
           {
             type: "button",
-            "aria-pressed": String(v.id === this.variantId),
-            "data-variant": v.id,
+            "aria-pressed": String(choice.pressed),
+            "data-variant": choice.variantId,
             onclick: () => {
-              if (v.id === this.variantId) return;
-              this.variantId = v.id;
+              if (choice.pressed) return;
+              this.variantId = choice.variantId;
               this.size = null;
               after();
             },
           },
           dot,
-          v.color ?? v.title ?? v.id,
+          choice.label,
         );
       }),
     );
@@ -292,7 +294,8 @@ export class Widget {
     this.live = null;
     const canvas = h("canvas", { role: "img", "aria-label": `${t("live")}: ${this.title()}`, class: this.mirror ? "mirrored" : "" });
     const video = h("video", { "aria-hidden": "true", muted: true, playsinline: true });
-    const overlay = h("div", { class: "overlay" }, t("starting"));
+    // The overlay shows on the picture what the status region (aria-live) says.
+    const overlay = h("div", { class: "overlay", "aria-hidden": "true" }, t("starting"));
     const mirror = h("button", { type: "button", class: "ghost", "aria-pressed": String(this.mirror), "data-action": "mirror", onclick: () => {
       this.mirror = !this.mirror;
       mirror.setAttribute("aria-pressed", String(this.mirror));
@@ -326,6 +329,16 @@ export class Widget {
     if (gen !== this.generation) return this.stopLive();
     const stage = canvas.parentElement as HTMLElement;
     const started = performance.now();
+    // "Nobody to try it on" from the server while frames come back unchanged: the shopper
+    // is told in the status region (aria-live) and on the picture until someone is found.
+    let hint: string | null = null;
+    const show = () => {
+      const live = stage.dataset.state === "live";
+      const text = hint ?? t(live ? "live" : "connecting");
+      overlay.textContent = text;
+      overlay.hidden = live && hint === null;
+      this.setStatus(text);
+    };
     const session = new LiveSession({
       url: this.ctx.api.liveUrl(this.productId, this.variantId, this.sessionId),
       frameWidth: config.liveFrameWidth,
@@ -339,10 +352,9 @@ export class Widget {
         stage.dataset.fps = String(session.stats.fps);
       },
       onFirstFrame: () => {
-        overlay.hidden = true;
         stage.dataset.state = "live";
         snap.disabled = false;
-        this.setStatus(t("live"));
+        show();
         this.rendered("live", performance.now() - started, null);
       },
       onError: (error) => {
@@ -354,10 +366,13 @@ export class Widget {
       onMessage: (message) => {
         const size = (message as { size_recommendation?: SizeRecommendation }).size_recommendation;
         if (size) this.recommend(size);
-        if (message.type === "error") {
-          overlay.hidden = false;
-          overlay.textContent = t("err_no_face");
-        } else if (stage.dataset.state === "live") overlay.hidden = true;
+        if (message.type !== "status") return;
+        const reason = message.subject_found === false ? String(message.reason ?? "no-face") : null;
+        if (reason === (stage.dataset.hint ?? null)) return;
+        if (reason) stage.dataset.hint = reason;
+        else delete stage.dataset.hint;
+        hint = reason && t(reason === "no-face" ? "liveNoFace" : "liveNoBody");
+        show();
       },
     });
     this.live = session;
@@ -537,12 +552,15 @@ export class Widget {
     if (size) this.recommend(size);
   }
 
+  /** Whether the product comes in sizes at all (variants that differ only by colour do not). */
+  private hasSizes(): boolean {
+    return this.wc?.product.variants.some((v) => v.size) ?? false;
+  }
+
   private recommend(raw: SizeRecommendation): void {
-    // The API names the size, or only the variant (frames sized by width): show what it says.
-    const variant = this.wc?.product.variants.find((v) => v.id === raw.variant_id || v.uuid === raw.variant_id);
-    const label = raw.size || variant?.size || variant?.title;
-    if (!label) return;
-    const size = { ...raw, size: label, variant_id: variant?.id ?? raw.variant_id ?? null };
+    // Only a named size is advice; a colour is never shown as one.
+    if (typeof raw.size !== "string" || raw.size === "" || !this.hasSizes()) return;
+    const size = { ...raw, size: raw.size, variant_id: raw.variant_id ?? null };
     if (this.size?.size === size.size) return;
     this.size = size;
     const confidence = typeof size.confidence === "number" ? Math.min(1, Math.max(0, size.confidence)) : null;
