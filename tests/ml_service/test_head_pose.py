@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from ml_service.perception import Perceiver, face_template, head_pose
+from ml_service.render import geometry as render_geometry
 from ml_service.render.geometry import rotation_from_pose
 from tests.ml_service.head_pose_synthetic import synthetic_face, synthetic_landmarks
 from tests.support.images import load_bgr
@@ -212,3 +213,11 @@ def test_a_head_turned_away_reads_as_turned(perceiver: Perceiver) -> None:
     yaw, pitch, _ = _pose_of(perceiver, load_bgr("camera"))
     assert 35 < yaw < 65
     assert pitch < -8
+
+
+def test_the_renderers_line_of_sight_is_perceptions() -> None:
+    k = head_pose.camera_matrix(*SIZE).astype(np.float64)
+    for u, v in ((320.0, 240.0), (10.0, 470.0), (600.0, 30.0)):
+        assert np.allclose(
+            render_geometry.line_of_sight(u, v, k), head_pose.line_of_sight(np.array([u, v]), k)
+        )
