@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -72,6 +72,14 @@ class FaceTemplate:
     weights: F64  # 468, fit weights (max 1, 0 where a point must not count)
     mirror: NDArray[np.int64]  # 468, each point's twin across the symmetry plane
     rigidity: F64  # 468, how still each point is between people (max 1; before the cut)
+    # Derived: the points the fit uses, and where the eye corners are among them.
+    fitted: NDArray[np.int64] = field(init=False, repr=False, compare=False)
+    eye_rows: NDArray[np.int64] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fitted = np.flatnonzero(np.asarray(self.weights) > 0)
+        object.__setattr__(self, "fitted", fitted)
+        object.__setattr__(self, "eye_rows", np.flatnonzero(np.isin(fitted, EYE_CORNERS)))
 
     def to_json(self, **extra: Any) -> str:
         body = {

@@ -103,7 +103,7 @@ def fit(
     """Template -> ``points`` (468 x 3): rotation, scale (pixels per cm), shift, and the
     weighted RMS residual in cm. Tukey-reweighted ``rounds`` times, so that points the model
     got wrong (a hand over the cheek) lose their influence."""
-    used = np.flatnonzero(template.weights > 0)
+    used = template.fitted
     return _fit(points[used], template.points[used], template.weights[used], rounds)
 
 
@@ -136,18 +136,20 @@ def estimate(
     *,
     mm_per_px: float | None = None,
     template: FaceTemplate | None = None,
+    robust_rounds: int = ROBUST_ROUNDS,
 ) -> HeadPose:
     """Head pose of one face from its 468 landmarks (image pixels, z at x's scale).
 
     ``mm_per_px`` (from the iris, at the eye plane) sets the depth, as the renderers assume
-    it: the eyes at ``focal * mm_per_px``; without it the template's size does."""
+    it: the eyes at ``focal * mm_per_px``; without it the template's size does.
+    ``template`` and ``robust_rounds`` are for comparisons (scripts/ml/head_pose_report.py)."""
     shape = template or face_template.load()
     intrinsics = camera_matrix(width, height)
     k = intrinsics.astype(np.float64)
     lm = np.asarray(landmarks, np.float64)
     if lm.shape != (face_template.NUM_POINTS, 3) or not np.isfinite(lm).all():
         return _fallback(intrinsics)
-    used = np.flatnonzero(shape.weights > 0)  # the eye corners are among them
+    used = shape.fitted
     weights = shape.weights[used]
     points = lm[used]
     centre = (weights @ points[:, :2]) / weights.sum()
@@ -159,7 +161,7 @@ def estimate(
     centre_z = float(weights @ seen[:, 2]) / float(weights.sum())
     seen[:, :2] *= (1.0 + (seen[:, 2] - centre_z) / focal)[:, None]
     try:
-        rotation, scale, shift, _ = _fit(seen, shape.points[used], weights, ROBUST_ROUNDS)
+        rotation, scale, shift, _ = _fit(seen, shape.points[used], weights, robust_rounds)
     except np.linalg.LinAlgError:
         return _fallback(intrinsics)
     if not (np.isfinite(rotation).all() and scale > MIN_SCALE):  # not a face: all one point
@@ -167,7 +169,7 @@ def estimate(
     yaw, pitch, roll = angles(rotation)
     # Depth: the eye corners at f * mm_per_px (the renderers' rule), or the fitted points'
     # centre where the template's size puts it; other depths from the mesh's z.
-    eyes_z = float(seen[np.isin(used, face_template.EYE_CORNERS), 2].mean())
+    eyes_z = float(seen[shape.eye_rows, 2].mean())
     if mm_per_px is not None and math.isfinite(mm_per_px) and mm_per_px > 0:
         eyes_cm = focal * mm_per_px / 10.0
     else:

@@ -60,7 +60,10 @@ def template_fit(
 ) -> Method:
     def method(landmarks: np.ndarray, width: int, height: int) -> Angles:
         if rectify:
-            return _angles(head_pose.estimate(landmarks, width, height, template=template))
+            pose = head_pose.estimate(
+                landmarks, width, height, template=template, robust_rounds=rounds
+            )
+            return _angles(pose)
         rotation = head_pose.fit(landmarks.astype(np.float64), template, rounds=rounds)[0]
         return head_pose.angles(rotation)
 
