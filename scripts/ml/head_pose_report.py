@@ -32,7 +32,7 @@ from ml_service.perception import Perceiver, face_template, head_pose  # noqa: E
 from ml_service.perception.face_template import FaceTemplate  # noqa: E402
 from ml_service.render.geometry import rotation_from_pose  # noqa: E402
 from ml_service.settings import MLSettings  # noqa: E402
-from scripts.ml.make_face_template import PEOPLE, photo  # noqa: E402
+from scripts.ml.make_face_template import PEOPLE, Collected, collect, make, photo  # noqa: E402
 from tests.ml_service.head_pose_synthetic import synthetic_face, synthetic_landmarks  # noqa: E402
 from tests.support.variants import VARIANTS  # noqa: E402
 
@@ -106,8 +106,8 @@ def landmarks_of_variants(
     out = {}
     for person, name, box in PEOPLE:
         base = photo(name, box)
-        for variant, make in VARIANTS.items():
-            image = make(base)
+        for variant, transform in VARIANTS.items():
+            image = transform(base)
             faces = perceiver.analyze(image, bodies=False).faces
             if len(faces) == 1:
                 out[(person, variant)] = (faces[0].landmarks, image.shape[1], image.shape[0])
@@ -221,9 +221,50 @@ def robustness(methods_: dict[str, Method]) -> dict[str, dict[str, float]]:
     return out
 
 
+def leave_one_out(perceiver: Perceiver) -> dict[str, float]:
+    """Per person: the largest change of any angle of their variants when the template is
+    built without them (the template is in-sample otherwise)."""
+    collected = collect(perceiver)
+    full = make(collected)
+    out = {}
+    for person in dict.fromkeys(collected.owners):
+        keep = [i for i, p in enumerate(collected.owners) if p != person]
+        others = Collected(
+            meshes=[collected.meshes[i] for i in keep],
+            owners=[collected.owners[i] for i in keep],
+            iris_px=[collected.iris_px[i] for i in keep],
+        )
+        # The Procrustes mean takes its orientation from the first mesh: a frontal one.
+        without = make(others) if person != "astronaut" else _rotate_first_frontal(others)
+        worst = 0.0
+        for i, p in enumerate(collected.owners):
+            if p != person:
+                continue
+            mesh = collected.meshes[i].astype(np.float32)
+            a = head_pose.estimate(mesh, 640, 480, template=full)
+            b = head_pose.estimate(mesh, 640, 480, template=without)
+            worst = max(worst, float(np.abs(np.subtract(_angles(a), _angles(b))).max()))
+        out[person] = worst
+    return out
+
+
+def _rotate_first_frontal(collected: Collected) -> FaceTemplate:
+    """Without the astronaut, Grace Hopper's original photo (frontal) goes first."""
+    first = collected.owners.index("grace_hopper")
+    order = [first] + [i for i in range(len(collected.meshes)) if i != first]
+    return make(
+        Collected(
+            meshes=[collected.meshes[i] for i in order],
+            owners=[collected.owners[i] for i in order],
+            iris_px=[collected.iris_px[i] for i in order],
+        )
+    )
+
+
 def main() -> None:
     with Perceiver.from_settings(MLSettings()) as perceiver:
         seen = landmarks_of_variants(perceiver)
+        loo = leave_one_out(perceiver)
     table = {name: {k: m(*v) for k, v in seen.items()} for name, m in methods().items()}
     final = table["final (rigid part, robust, rectified)"]
     old = table["before (5-point solvePnP, camera axes)"]
@@ -252,6 +293,9 @@ def main() -> None:
     print("|---|" + "---|" * len(labels))
     for name, row in shaken.items():
         print(f"| {name} | " + " | ".join(f"{row[k]:.2f}" for k in labels) + " |")
+    print()
+    print("template built without the person, largest angle change over their variants:")
+    print("  " + ", ".join(f"{person} {value:.2f}" for person, value in loo.items()) + " degrees")
     print()
     grid, micros = synthetic_grid()
     print("synthetic grid (yaw -40..40, pitch -25..25, roll -30..30, 3 positions):")
