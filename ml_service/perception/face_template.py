@@ -72,13 +72,18 @@ class FaceTemplate:
     weights: F64  # 468, fit weights (max 1, 0 where a point must not count)
     mirror: NDArray[np.int64]  # 468, each point's twin across the symmetry plane
     rigidity: F64  # 468, how still each point is between people (max 1; before the cut)
-    # Derived: the points the fit uses, and where the eye corners are among them.
+    # Derived: the points the fit uses, their template points and weights, and where the eye
+    # corners are among them.
     fitted: NDArray[np.int64] = field(init=False, repr=False, compare=False)
+    fit_points: F64 = field(init=False, repr=False, compare=False)
+    fit_weights: F64 = field(init=False, repr=False, compare=False)
     eye_rows: NDArray[np.int64] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         fitted = np.flatnonzero(np.asarray(self.weights) > 0)
         object.__setattr__(self, "fitted", fitted)
+        object.__setattr__(self, "fit_points", np.asarray(self.points, np.float64)[fitted])
+        object.__setattr__(self, "fit_weights", np.asarray(self.weights, np.float64)[fitted])
         object.__setattr__(self, "eye_rows", np.flatnonzero(np.isin(fitted, EYE_CORNERS)))
 
     def to_json(self, **extra: Any) -> str:

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from ml_service.perception import face_template
 from ml_service.perception.face_template import FaceTemplate
-from ml_service.perception.procrustes import F64, fit_similarity
+from ml_service.perception.procrustes import F64, Similarity3, fit_similarity
 from ml_service.types import HeadPose
 
 ROBUST_ROUNDS = 1  # a Tukey reweighting round against points that do not fit (occlusion)
@@ -103,30 +103,27 @@ def fit(
     """Template -> ``points`` (468 x 3): rotation, scale (pixels per cm), shift, and the
     weighted RMS residual in cm. Tukey-reweighted ``rounds`` times, so that points the model
     got wrong (a hand over the cheek) lose their influence."""
-    used = template.fitted
-    return _fit(points[used], template.points[used], template.weights[used], rounds)
-
-
-def _fit(dst: F64, src: F64, weights: F64, rounds: int) -> tuple[F64, float, F64, float]:
-    current = weights
-    motion = fit_similarity(src, dst, current)
-    for _ in range(rounds):
-        residual = np.linalg.norm(motion.apply(src) - dst, axis=1) / max(motion.scale, 1e-9)
-        spread = 1.4826 * _median(residual)
-        if spread <= 0:
-            break
-        u = residual / (TUKEY_C * spread)
-        current = weights * np.clip(1.0 - u * u, 0.0, None) ** 2
-        motion = fit_similarity(src, dst, current)
-    residual = np.linalg.norm(motion.apply(src) - dst, axis=1) / max(motion.scale, 1e-9)
-    rms = float(np.sqrt((current * residual**2).sum() / max(float(current.sum()), 1e-12)))
+    dst = points[template.fitted]
+    motion, weights = _fit(dst, template.fit_points, template.fit_weights, rounds)
+    squared = ((motion.apply(template.fit_points) - dst) ** 2).sum(axis=1)
+    rms = float(np.sqrt((weights @ squared) / max(float(weights.sum()), 1e-12))) / motion.scale
     return motion.rotation, motion.scale, motion.shift, rms
 
 
-def _median(values: F64) -> float:
-    """The (upper) median; np.median costs twenty times more on a few hundred values."""
-    k = len(values) // 2
-    return float(np.partition(values, k)[k])
+def _fit(dst: F64, src: F64, weights: F64, rounds: int) -> tuple[Similarity3, F64]:
+    """The fit and the weights it ended with."""
+    current = weights
+    motion = fit_similarity(src, dst, current)
+    for _ in range(rounds):
+        squared = ((motion.apply(src) - dst) ** 2).sum(axis=1)
+        k = len(squared) // 2
+        # Residuals in units of Tukey's constant times their robust spread (1.4826 median).
+        limit = (TUKEY_C * 1.4826) ** 2 * float(np.partition(squared, k)[k])
+        if limit <= 0:
+            break
+        current = weights * np.clip(1.0 - squared / limit, 0.0, None) ** 2
+        motion = fit_similarity(src, dst, current)
+    return motion, current
 
 
 def estimate(
@@ -149,9 +146,8 @@ def estimate(
     lm = np.asarray(landmarks, np.float64)
     if lm.shape != (face_template.NUM_POINTS, 3) or not np.isfinite(lm).all():
         return _fallback(intrinsics)
-    used = shape.fitted
-    weights = shape.weights[used]
-    points = lm[used]
+    weights = shape.fit_weights
+    points = lm[shape.fitted]
     centre = (weights @ points[:, :2]) / weights.sum()
     turn = line_of_sight(centre, k)
     seen = rectify(points, k, turn)
@@ -161,9 +157,10 @@ def estimate(
     centre_z = float(weights @ seen[:, 2]) / float(weights.sum())
     seen[:, :2] *= (1.0 + (seen[:, 2] - centre_z) / focal)[:, None]
     try:
-        rotation, scale, shift, _ = _fit(seen, shape.points[used], weights, robust_rounds)
+        motion, _ = _fit(seen, shape.fit_points, weights, robust_rounds)
     except np.linalg.LinAlgError:
         return _fallback(intrinsics)
+    rotation, scale, shift = motion.rotation, motion.scale, motion.shift
     if not (np.isfinite(rotation).all() and scale > MIN_SCALE):  # not a face: all one point
         return _fallback(intrinsics)
     yaw, pitch, roll = angles(rotation)

@@ -36,21 +36,30 @@ def fit_similarity(
     source: F64, target: F64, weights: F64 | None = None, *, scale: bool = True
 ) -> Similarity3:
     """The weighted least-squares similarity (or rigid motion with ``scale=False``) mapping
-    ``source`` onto ``target`` (N x 3 each). Weights need not sum to one; zeros drop points."""
+    ``source`` onto ``target`` (N x 3 each). Weights need not sum to one; zeros drop points.
+    (Few numpy calls: head pose runs it twice per face and frame.)"""
     src = np.asarray(source, np.float64)
     dst = np.asarray(target, np.float64)
     w = np.ones(len(src)) if weights is None else np.asarray(weights, np.float64)
     w = w / max(float(w.sum()), 1e-300)
     mu_s, mu_t = w @ src, w @ dst
-    a, b = src - mu_s, dst - mu_t
-    u, d, vt = np.linalg.svd((b * w[:, None]).T @ a)
-    sign = np.ones(3)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:  # the best orthogonal map is a reflection
-        sign[-1] = -1.0
-    rotation = u @ np.diag(sign) @ vt
-    spread = float(w @ (a * a).sum(axis=1))
-    factor = float((d * sign).sum()) / max(spread, 1e-300) if scale else 1.0
+    a = src - mu_s
+    wa = a * w[:, None]
+    u, d, vt = np.linalg.svd((dst - mu_t).T @ wa)
+    rotation = u @ vt
+    last = d[2]
+    if _det3(rotation) < 0:  # the best orthogonal map is a reflection: flip the weakest axis
+        u[:, 2] = -u[:, 2]
+        rotation = u @ vt
+        last = -last
+    spread = float((wa * a).sum())
+    factor = float(d[0] + d[1] + last) / max(spread, 1e-300) if scale else 1.0
     return Similarity3(rotation=rotation, scale=factor, shift=mu_t - factor * rotation @ mu_s)
+
+
+def _det3(m: F64) -> float:
+    (a, b, c), (d, e, f), (g, h, i) = m.tolist()
+    return float(a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g))
 
 
 def normalise(shape: F64, weights: F64 | None = None) -> F64:
