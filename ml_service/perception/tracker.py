@@ -9,8 +9,9 @@ runs on this same frame, and while fewer than ``max_faces`` are tracked it also 
 The iris model runs on a face's first frame, then at least every ``track_iris_every`` frames
 and whenever the eyes changed (eyelids moved, head turned; ``iris.eye_change``); in between
 the iris centres follow the eye corners of the face mesh with the offset of the last run
-(``iris.IrisAnchor``). Landmarks, iris centres and the body are smoothed with One Euro
-filters (speed relative to the face size), and head pose is solved on the smoothed points.
+(``iris.IrisAnchor``), and the next run's measurement takes over gradually (``_blend``).
+Landmarks, iris centres and the body are smoothed with One Euro filters (speed relative to
+the face size), and head pose is solved on the smoothed points.
 The next crop comes from the raw landmarks, so smoothing never makes tracking lag.
 """
 
@@ -214,6 +215,8 @@ class FaceTracker:
             or iris.eye_change(track.iris_anchor, mesh) > self.iris_change
         ]
         pairs: list[tuple[iris.Iris, iris.Iris] | None] = [None] * len(alive)
+        fades = [_fade(track, t) for track, _, _ in alive]
+        owed = [residual for residual, _ in fades]  # still owed from earlier runs
         if due:
             with timer.stage("iris"):
                 measured = self.perceiver.irises(image, [alive[i][1] for i in due], bgr=True)
@@ -223,25 +226,24 @@ class FaceTracker:
                 # Only a carried estimate needs handing over (not two measurements in a row).
                 if track.iris_anchor is not None and track.age > 2 and track.frames_since_iris:
                     carried = _centres(iris.predict_irises(track.iris_anchor, mesh))
-                    owed = _fade(track, t)
-                    residual = carried + owed - _centres(pair)
+                    residual = carried + owed[i] - _centres(pair)
                     eyes = float(np.linalg.norm(mesh[33, :2] - mesh[263, :2]))
-                    # A large correction fixes a carried estimate gone wrong: at once.
+                    # A large correction fixes a carried estimate gone wrong: at once. A
+                    # small one starts now: this frame already moves 1 - decay of the way.
                     small = np.linalg.norm(residual, axis=1) < IRIS_HANDOVER_MAX * eyes
-                    track.iris_residual = residual * small[:, None]
+                    owed[i] = residual * small[:, None] * fades[i][1]
                 else:
-                    track.iris_residual = None
+                    owed[i] = np.zeros((2, 2))
+                track.iris_residual = owed[i]
                 track.iris_anchor = iris.anchor_irises(mesh, pair)
                 track.frames_since_iris = 0
                 pairs[i] = pair
         for i, (track, mesh, _) in enumerate(alive):
-            if pairs[i] is None and track.iris_anchor is not None:
+            found = pairs[i]
+            if found is None and track.iris_anchor is not None:
                 track.frames_since_iris += 1
-                pairs[i] = iris.predict_irises(track.iris_anchor, mesh)
-            pair = pairs[i]
-            if pair is not None:
-                pairs[i] = _blend(pair, _fade(track, t))
-            track.seen_at = t
+                found = iris.predict_irises(track.iris_anchor, mesh)
+            pairs[i] = None if found is None else _blend(found, owed[i])
         return pairs
 
     # -- body -------------------------------------------------------------------------------
@@ -279,13 +281,16 @@ def _centres(pair: tuple[iris.Iris, iris.Iris]) -> NDArray[np.float64]:
     return np.stack([pair[0].centre, pair[1].centre]).astype(np.float64)
 
 
-def _fade(track: _Track, t: float) -> NDArray[np.float64]:
-    """The residual still owed at time ``t`` (decays exponentially since the last frame)."""
-    if track.iris_residual is None:
-        return np.zeros((2, 2))
+def _fade(track: _Track, t: float) -> tuple[NDArray[np.float64], float]:
+    """What the iris centres still owe to the previous estimate at time ``t``, and the decay
+    factor since the last frame (once per frame: the time is remembered)."""
     dt = max(t - track.seen_at, 0.0)
-    track.iris_residual = track.iris_residual * float(np.exp(-dt / IRIS_HANDOVER_S))
-    return track.iris_residual
+    track.seen_at = t
+    decay = float(np.exp(-dt / IRIS_HANDOVER_S))
+    if track.iris_residual is None:
+        return np.zeros((2, 2)), decay
+    track.iris_residual = track.iris_residual * decay
+    return track.iris_residual, decay
 
 
 def _blend(
