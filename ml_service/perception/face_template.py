@@ -89,9 +89,10 @@ class FaceTemplate:
     def to_json(self, **extra: Any) -> str:
         body = {
             **extra,
-            "points": np.round(self.points, 4).tolist(),
-            "weights": np.round(self.weights, 4).tolist(),
-            "rigidity": np.round(self.rigidity, 4).tolist(),
+            # + 0.0 turns -0.0 into 0.0: the same template gives the same text.
+            "points": (np.round(self.points, 4) + 0.0).tolist(),
+            "weights": (np.round(self.weights, 4) + 0.0).tolist(),
+            "rigidity": (np.round(self.rigidity, 4) + 0.0).tolist(),
             "mirror": self.mirror.tolist(),
         }
         return json.dumps(body, indent=None, separators=(",", ":")) + "\n"
