@@ -131,7 +131,9 @@ def analysis_to_json(analysis: Analysis, *, landmarks: bool = True) -> dict[str,
                 "pitch": round(float(f.head_pose.pitch), 2),
                 "roll": round(float(f.head_pose.roll), 2),
             },
-            "ipd_mm": round(float(f.ipd_mm), 2),
+            # Enough digits that rounding it again (to 0.1 mm in size advice) gives the
+            # same figure as rounding the value itself.
+            "ipd_mm": round(float(f.ipd_mm), 4),
             "mm_per_px": round(float(f.mm_per_px), 5),
         }
         if landmarks:

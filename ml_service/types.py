@@ -16,14 +16,18 @@ FloatArray = NDArray[np.float32]
 @dataclass(frozen=True, slots=True)
 class HeadPose:
     """Head orientation in degrees (yaw +: the subject turns to their left, i.e. image right;
-    pitch +: chin up; roll +: clockwise in the image), plus the solvePnP rotation and
-    translation (OpenCV camera axes, centimetres) for renderers that project 3D points."""
+    pitch +: chin up; roll +: clockwise in the image), relative to the line of sight from the
+    camera to the face: 0, 0, 0 is a face looking into the camera, upright, wherever it is in
+    the picture. ``rotation = Rz(roll) Ry(yaw) Rx(pitch)`` composed with the turn from the
+    camera's axis to that line (``perception.head_pose``), plus the translation, for
+    renderers that project 3D points (OpenCV camera axes; head frame: x to the subject's left,
+    y down, z into the head)."""
 
     yaw: float
     pitch: float
     roll: float
-    rotation: FloatArray  # 3x3
-    translation: FloatArray  # 3, cm
+    rotation: FloatArray  # 3x3, head frame -> camera axes
+    translation: FloatArray  # 3, cm: the canonical face's origin, eyes at f * mm_per_px
     camera_matrix: FloatArray  # 3x3, the intrinsics assumed for the image
 
 

@@ -391,7 +391,6 @@ def build_face(
     height: int,
 ) -> Face:
     """Assemble a ``Face``: box from the landmarks, head pose, iris scale, pupil distance."""
-    pose_ = head_pose.estimate(landmarks, width, height)
     if irises is None:
         right = landmarks[[33, 133], :2].mean(axis=0)
         left = landmarks[[362, 263], :2].mean(axis=0)
@@ -400,6 +399,7 @@ def build_face(
         right, left = irises[0].centre, irises[1].centre
         diameter = float(np.mean([irises[0].diameter_px, irises[1].diameter_px]))
     mm_per_px = iris.IRIS_DIAMETER_MM / diameter if diameter > 0 else 0.0
+    pose_ = head_pose.estimate(landmarks, width, height, mm_per_px=mm_per_px or None)
     # The pupils' separation shrinks by cos(yaw) in the image; the iris diameter does not
     # (its larger axis is used), so undo the foreshortening, capped at 60 degrees.
     foreshortening = max(float(np.cos(np.radians(pose_.yaw))), 0.5)

@@ -31,6 +31,7 @@ def to_full(points: NDArray[np.float32], scale: int) -> NDArray[np.float32]:
 
 def _face(face: Face, scale: int, width: int, height: int) -> Face:
     landmarks = to_full(face.landmarks, scale)
+    mm_per_px = face.mm_per_px / scale
     x0, y0, x1, y1 = face.box
     corners = to_full(np.array([[x0, y0], [x1, y1]], dtype=np.float32), scale)
     return dataclasses.replace(
@@ -45,8 +46,8 @@ def _face(face: Face, scale: int, width: int, height: int) -> Face:
         iris_left=to_full(face.iris_left, scale),
         iris_right=to_full(face.iris_right, scale),
         iris_diameter_px=face.iris_diameter_px * scale,
-        head_pose=head_pose.estimate(landmarks, width, height),
-        mm_per_px=face.mm_per_px / scale,
+        head_pose=head_pose.estimate(landmarks, width, height, mm_per_px=mm_per_px or None),
+        mm_per_px=mm_per_px,
     )
 
 

@@ -9,8 +9,9 @@ runs on this same frame, and while fewer than ``max_faces`` are tracked it also 
 The iris model runs on a face's first frame, then at least every ``track_iris_every`` frames
 and whenever the eyes changed (eyelids moved, head turned; ``iris.eye_change``); in between
 the iris centres follow the eye corners of the face mesh with the offset of the last run
-(``iris.IrisAnchor``). Landmarks, iris centres and the body are smoothed with One Euro
-filters (speed relative to the face size), and head pose is solved on the smoothed points.
+(``iris.IrisAnchor``), and the next run's measurement takes over gradually (``_blend``).
+Landmarks, iris centres and the body are smoothed with One Euro filters (speed relative to
+the face size), and head pose is solved on the smoothed points.
 The next crop comes from the raw landmarks, so smoothing never makes tracking lag.
 """
 
@@ -31,15 +32,31 @@ from ml_service.types import Analysis, Body, Face
 
 Image = NDArray[np.uint8]
 
+# Face smoothing (docs/ml.md, "Smoothing"): MediaPipe's min_cutoff and beta with a faster
+# speed estimate (d_cutoff 2 Hz instead of 1), chosen on a measured jitter / lag sweep
+# (scripts/ml/smoothing_report.py): the worst lag on fast motion drops by about 40% for a
+# little more jitter at rest.
+FACE_MIN_CUTOFF_HZ = 0.05
+FACE_BETA = 80.0
+FACE_D_CUTOFF_HZ = 2.0
+
+
+def face_filter() -> OneEuroFilter:
+    return OneEuroFilter(min_cutoff=FACE_MIN_CUTOFF_HZ, beta=FACE_BETA, d_cutoff=FACE_D_CUTOFF_HZ)
+
 
 @dataclass(slots=True)
 class _Track:
     roi: Roi
-    landmarks: OneEuroFilter = field(default_factory=OneEuroFilter)
-    irises: OneEuroFilter = field(default_factory=OneEuroFilter)
+    landmarks: OneEuroFilter = field(default_factory=face_filter)
+    irises: OneEuroFilter = field(default_factory=face_filter)
     iris_anchor: iris.IrisAnchor | None = None
     frames_since_iris: int = 0
     age: int = 0  # frames this face has been tracked
+    # What the iris centres still owe to the carried estimate after a new measurement
+    # (right, left; pixels), fading out (see ``_blend``).
+    iris_residual: NDArray[np.float64] | None = None
+    seen_at: float = 0.0
 
 
 @dataclass(slots=True)
@@ -155,7 +172,7 @@ class FaceTracker:
         self._faces = [track for track, _, _ in alive]
         if not alive:
             return []
-        pairs = self._irises(image, alive, timer)
+        pairs = self._irises(image, alive, timer, t)
         h, w = image.shape[:2]
         faces = []
         with timer.stage("smooth"):
@@ -179,8 +196,10 @@ class FaceTracker:
         image: Image,
         alive: list[tuple[_Track, NDArray[np.float32], float]],
         timer: Timer,
+        t: float,
     ) -> list[tuple[iris.Iris, iris.Iris] | None]:
-        """Measured irises where due (one batch), predicted from the anchor elsewhere."""
+        """Measured irises where due (one batch), predicted from the anchor elsewhere; a new
+        measurement takes over from the carried estimate gradually (``_blend``)."""
         if not self.iris_landmarks:
             return [None] * len(alive)
         for track, _, _ in alive:
@@ -196,19 +215,35 @@ class FaceTracker:
             or iris.eye_change(track.iris_anchor, mesh) > self.iris_change
         ]
         pairs: list[tuple[iris.Iris, iris.Iris] | None] = [None] * len(alive)
+        fades = [_fade(track, t) for track, _, _ in alive]
+        owed = [residual for residual, _ in fades]  # still owed from earlier runs
         if due:
             with timer.stage("iris"):
                 measured = self.perceiver.irises(image, [alive[i][1] for i in due], bgr=True)
             self.iris_runs += len(due)
             for i, pair in zip(due, measured, strict=True):
                 track, mesh, _ = alive[i]
+                # Only a carried estimate needs handing over (not two measurements in a row).
+                if track.iris_anchor is not None and track.age > 2 and track.frames_since_iris:
+                    carried = _centres(iris.predict_irises(track.iris_anchor, mesh))
+                    residual = carried + owed[i] - _centres(pair)
+                    eyes = float(np.linalg.norm(mesh[33, :2] - mesh[263, :2]))
+                    # A large correction fixes a carried estimate gone wrong: at once. A
+                    # small one starts now: this frame already moves 1 - decay of the way.
+                    small = np.linalg.norm(residual, axis=1) < IRIS_HANDOVER_MAX * eyes
+                    owed[i] = residual * small[:, None] * fades[i][1]
+                else:
+                    owed[i] = np.zeros((2, 2))
+                track.iris_residual = owed[i]
                 track.iris_anchor = iris.anchor_irises(mesh, pair)
                 track.frames_since_iris = 0
                 pairs[i] = pair
         for i, (track, mesh, _) in enumerate(alive):
-            if pairs[i] is None and track.iris_anchor is not None:
+            found = pairs[i]
+            if found is None and track.iris_anchor is not None:
                 track.frames_since_iris += 1
-                pairs[i] = iris.predict_irises(track.iris_anchor, mesh)
+                found = iris.predict_irises(track.iris_anchor, mesh)
+            pairs[i] = None if found is None else _blend(found, owed[i])
         return pairs
 
     # -- body -------------------------------------------------------------------------------
@@ -236,6 +271,41 @@ class FaceTracker:
             result.landmarks, t, scale=max(pose.torso_size(result.landmarks), 1.0)
         )
         return [Body(landmarks=landmarks, mask=pose.person_mask(result, (h, w)))]
+
+
+IRIS_HANDOVER_S = 0.05  # time constant of a new iris measurement taking over
+IRIS_HANDOVER_MAX = 0.015  # larger corrections (of the eye distance) apply at once
+
+
+def _centres(pair: tuple[iris.Iris, iris.Iris]) -> NDArray[np.float64]:
+    return np.stack([pair[0].centre, pair[1].centre]).astype(np.float64)
+
+
+def _fade(track: _Track, t: float) -> tuple[NDArray[np.float64], float]:
+    """What the iris centres still owe to the previous estimate at time ``t``, and the decay
+    factor since the last frame (once per frame: the time is remembered)."""
+    dt = max(t - track.seen_at, 0.0)
+    track.seen_at = t
+    decay = float(np.exp(-dt / IRIS_HANDOVER_S))
+    if track.iris_residual is None:
+        return np.zeros((2, 2)), decay
+    track.iris_residual = track.iris_residual * decay
+    return track.iris_residual, decay
+
+
+def _blend(
+    pair: tuple[iris.Iris, iris.Iris], owed: NDArray[np.float64]
+) -> tuple[iris.Iris, iris.Iris]:
+    """The iris centres plus what is still owed to the previous estimate: a new measurement
+    moves the centres over a few frames instead of in one jump (the carried estimate and the
+    model differ by 0.2-0.7% of the eye distance, a visible jerk every few frames)."""
+    if not owed.any():
+        return pair
+    right, left = pair
+    return (
+        iris.Iris((right.centre + owed[0]).astype(np.float32), right.diameter_px),
+        iris.Iris((left.centre + owed[1]).astype(np.float32), left.diameter_px),
+    )
 
 
 def _same_face(detection: Detection, roi: Roi) -> bool:

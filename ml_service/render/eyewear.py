@@ -211,12 +211,11 @@ def temple_slopes(face: Face, frame: HeadFrame, hinges_mm: F64) -> tuple[float, 
     """How much each temple arm rises (negative) or drops per millimetre going back, in the
     head frame, so that it passes the face's temple landmark where the photo shows it.
 
-    The arms run far behind the eyes, so a pitch error swings them up or down (on
-    head-and-shoulders photos perception's pitch can be off by 20 to 30 degrees, see
-    docs/render.md). The face mesh's temple points (127, 356) carry their own depth: put
-    back into 3D at that depth and into the head frame, they say where the arm must pass
-    whatever the pitch, and the slope absorbs the error. ``hinges_mm``: head-frame hinges,
-    image-left first; the slopes come in the same order."""
+    The arms run far behind the eyes, so a pitch error of a few degrees swings them up or
+    down visibly, and ears sit higher or lower on different heads. The face mesh's temple
+    points (127, 356) carry their own depth: put back into 3D at that depth and into the
+    head frame, they say where the arm must pass, and the slope absorbs both.
+    ``hinges_mm``: head-frame hinges, image-left first; the slopes come in the same order."""
     lm = np.asarray(face.landmarks, np.float64)
     if lm.shape[1] < 3 or not np.isfinite(lm[[TEMPLE_RIGHT, TEMPLE_LEFT, 33, 263]]).all():
         return (DEFAULT_TEMPLE_SLOPE, DEFAULT_TEMPLE_SLOPE)

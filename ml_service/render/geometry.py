@@ -58,6 +58,21 @@ def rotation_from_pose(yaw: float, pitch: float, roll: float) -> F64:
     return out
 
 
+def line_of_sight(u: float, v: float, camera: F64) -> F64:
+    """The shortest rotation turning the camera's axis (+z) to look at image point (u, v)
+    (as ``ml_service.perception.head_pose.line_of_sight``, which the angles refer to)."""
+    ray = np.array([(u - camera[0, 2]) / camera[0, 0], (v - camera[1, 2]) / camera[1, 1], 1.0])
+    ray /= np.linalg.norm(ray)
+    axis = np.array([-ray[1], ray[0], 0.0])
+    sin = float(np.linalg.norm(axis))
+    if sin < 1e-12:
+        return np.eye(3)
+    k = axis / sin
+    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    out: F64 = np.eye(3) + sin * cross + (1 - float(ray[2])) * cross @ cross
+    return out
+
+
 @dataclass(frozen=True)
 class HeadFrame:
     rotation: F64  # 3x3, head frame -> camera
@@ -158,10 +173,11 @@ def head_frame(face: Face, *, image_size: tuple[int, int]) -> HeadFrame:
     if camera.shape != (3, 3) or not np.isfinite(camera).all() or camera[0, 0] <= 0:
         camera = default_camera(*image_size)
     mm_per_px, ipd_mm = face_scale(face)
+    u, v = (np.asarray(face.iris_left, np.float64) + np.asarray(face.iris_right, np.float64)) / 2
     rotation = np.asarray(pose.rotation, np.float64)
     if rotation.shape != (3, 3) or not _is_rotation(rotation):
-        rotation = rotation_from_pose(pose.yaw, pose.pitch, pose.roll)
-    u, v = (np.asarray(face.iris_left, np.float64) + np.asarray(face.iris_right, np.float64)) / 2
+        # The angles are relative to the line of sight to the face.
+        rotation = line_of_sight(u, v, camera) @ rotation_from_pose(pose.yaw, pose.pitch, pose.roll)
     # At depth z a millimetre spans f / z pixels; choose z so that it spans 1 / mm_per_px.
     z = camera[0, 0] * mm_per_px
     origin = np.array(

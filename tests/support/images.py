@@ -6,6 +6,8 @@
 - ``camera``: scikit-image's cameraman (512x512, grayscale, face in profile-ish view)
 - ``bus``: ultralytics' bus.jpg (810x1080, people standing full length, one in sunglasses)
 - ``bus_face``: a 256x256 crop of ``bus`` around a face, as a selfie-like close-up
+- ``grace_hopper``: matplotlib's sample portrait (512x600, frontal, looking at the camera)
+- ``zidane``: ultralytics' zidane.jpg (1280x720, two men, one shouting, faces small in frame)
 
 The wheels are unpacked with uv (``uv pip install --no-deps --target``), which keeps them
 in uv's own cache; the photos land under ``$TRYON_CACHE_DIR/test-images``.
@@ -29,11 +31,18 @@ WHEELS = {
         "scikit-image==0.26.0",
         {"astronaut": "skimage/data/astronaut.png", "camera": "skimage/data/camera.png"},
     ),
-    "ultralytics": ("ultralytics==8.4.190", {"bus": "ultralytics/assets/bus.jpg"}),
+    "ultralytics": (
+        "ultralytics==8.4.190",
+        {"bus": "ultralytics/assets/bus.jpg", "zidane": "ultralytics/assets/zidane.jpg"},
+    ),
+    "matplotlib": (
+        "matplotlib==3.11.2",
+        {"grace_hopper": "matplotlib/mpl-data/sample_data/grace_hopper.jpg"},
+    ),
 }
 # x0, y0, x1, y1 in bus.jpg: the man on the left, head and shoulders, upscaled to 256.
 BUS_FACE_BOX = (40, 370, 220, 550)
-NAMES = ("astronaut", "camera", "bus", "bus_face")
+NAMES = ("astronaut", "camera", "bus", "bus_face", "grace_hopper", "zidane")
 
 
 def cache_dir() -> Path:
