@@ -51,6 +51,7 @@ def seed_command(
     from gateway.api.origins import normalise_origin  # noqa: PLC0415
     from gateway.db.session import make_engine, session_scope  # noqa: PLC0415
     from gateway.settings import get_settings  # noqa: PLC0415
+    from gateway.web.demo.catalog import DEMO_MERCHANT_NAME  # noqa: PLC0415
     from gateway.web.demo.seed import default_origins, seed  # noqa: PLC0415
 
     try:
@@ -114,3 +115,6 @@ def seed_command(
             f"{len(prepared['models_added'])} added"
         )
     typer.echo(f"open {settings.public_url.rstrip('/')}/demo")
+    typer.echo(
+        f"merchant dashboard: .venv/bin/tryon dashboard link --merchant '{DEMO_MERCHANT_NAME}'"
+    )
