@@ -24,9 +24,10 @@ from gateway.logging import configure as configure_logging
 from gateway.metrics import MetricsMiddleware
 from gateway.middleware import RequestContextMiddleware
 from gateway.products import views as products
-from gateway.readiness import Probe, database_probe, http_probe, redis_probe
+from gateway.readiness import Probe, database_probe, http_probe, redis_probe, storage_probe
 from gateway.runtime import build_runtime
 from gateway.settings import GatewaySettings, get_settings
+from gateway.storage import S3Storage
 from gateway.tryon import live
 from gateway.tryon import views as tryon
 from gateway.usage import views as usage
@@ -43,6 +44,8 @@ def _probes(settings: GatewaySettings, app: FastAPI) -> dict[str, Probe]:
         probes["redis"] = redis_probe(settings.redis_url, timeout)
     if settings.ml_url:
         probes["ml"] = http_probe(settings.ml_url.rstrip("/") + "/healthz", timeout)
+    if isinstance(storage := app.state.runtime.storage, S3Storage):
+        probes["storage"] = storage_probe(storage)
     if (broker := broker_probe(app)) is not None:
         probes["broker"] = broker
     return probes

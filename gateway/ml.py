@@ -101,6 +101,12 @@ def store_asset(storage: Storage, merchant_id: str, asset: PreparedAsset) -> str
     return png_key
 
 
+def delete_stored_asset(storage: Storage, merchant_id: str, content_hash: str) -> None:
+    """Remove the asset's cut-out and metadata (no error when they are gone already)."""
+    for key in asset_keys(merchant_id, content_hash):
+        storage.delete(key)
+
+
 class AssetCache:
     """Loaded assets by content hash (they never change), read from storage on a miss."""
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import Engine, text
 
+from gateway.storage import S3Storage
+
 Probe = Callable[[], Awaitable[None]]
 
 
@@ -43,6 +45,15 @@ def redis_probe(url: str, timeout_s: float) -> Probe:
             await client.ping()
         finally:
             await client.aclose()
+
+    return probe
+
+
+def storage_probe(storage: S3Storage) -> Probe:
+    """The bucket answers a HEAD (the client's own timeouts and retries bound each try)."""
+
+    async def probe() -> None:
+        await asyncio.to_thread(storage.check)
 
     return probe
 

@@ -1,6 +1,7 @@
 """The long-lived parts of a running gateway, built once from settings by ``create_app``.
 
-Each is chosen by configuration: Redis or in-process limits and cache, local or remote ML.
+Each is chosen by configuration: Redis or in-process limits and cache, local files or object
+storage for merchant blobs, local or remote ML.
 Routers reach them through ``RuntimeDep``; nothing here connects at import time.
 """
 
@@ -18,7 +19,7 @@ from gateway.limits.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLi
 from gateway.metrics import Metrics
 from gateway.ml import AssetCache, build_engine
 from gateway.settings import GatewaySettings
-from gateway.storage import LocalStorage, Storage
+from gateway.storage import LocalStorage, S3Storage, Storage, parse_s3_url, s3_client
 from ml_service.engine import TryOnEngine
 
 
@@ -49,8 +50,30 @@ class Runtime:
     def close(self) -> None:
         if self.redis is not None:
             self.redis.close()
+        if isinstance(self.storage, S3Storage):
+            self.storage.close()
         if self.settings.ml_url:
             self.ml.close()  # the shared in-process engine outlives any one app
+
+
+def build_storage(settings: GatewaySettings) -> Storage:
+    """Object storage when ``TRYON_STORAGE_URL`` is set (shared by every replica), else files
+    under the data dir."""
+    if not settings.storage_url:
+        return LocalStorage(settings.data_dir / "blobs")
+    bucket, prefix = parse_s3_url(settings.storage_url)
+    client = s3_client(
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        connect_timeout_s=settings.s3_connect_timeout_s,
+        read_timeout_s=settings.s3_read_timeout_s,
+        max_attempts=settings.s3_max_attempts,
+        # One connection per worker thread that may call it (AnyIO's default pool is 40).
+        max_connections=40,
+    )
+    return S3Storage(
+        client, bucket, prefix, sse=settings.s3_sse, sse_kms_key_id=settings.s3_sse_kms_key_id
+    )
 
 
 def build_runtime(settings: GatewaySettings) -> Runtime:
@@ -70,7 +93,7 @@ def build_runtime(settings: GatewaySettings) -> Runtime:
     else:
         limiter = MemoryRateLimiter()
         cache = MemoryCache()
-    storage = LocalStorage(settings.data_dir / "blobs")
+    storage = build_storage(settings)
     slots = settings.ml_concurrency or (os.cpu_count() or 1)
     return Runtime(
         settings=settings,

@@ -10,8 +10,10 @@ import functools
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.storage import parse_s3_url
 
 PLACEHOLDER_SECRET = "changethis"  # noqa: S105 - the value we refuse outside development
 
@@ -36,6 +38,24 @@ class GatewaySettings(BaseSettings):
     ml_concurrency: int = Field(
         default=0, ge=0, description="Concurrent ML calls; 0: one per CPU core"
     )
+    storage_url: str | None = Field(
+        default=None,
+        description="Merchant blobs in object storage: s3://bucket/optional/prefix; "
+        "default: files under the data dir",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="An S3-compatible endpoint (MinIO, ...); default: AWS"
+    )
+    s3_region: str | None = Field(default=None, description="default: the AWS chain's region")
+    s3_connect_timeout_s: float = Field(default=1.0, gt=0)
+    s3_read_timeout_s: float = Field(default=5.0, gt=0)
+    s3_max_attempts: int = Field(default=3, ge=1, description="Per call, the first included")
+    s3_sse: Literal["AES256", "aws:kms"] | None = Field(
+        default=None,
+        description="Server-side encryption asked for on each PUT; default: the bucket's own "
+        "(aws:kms without a key id means the account's aws/s3 key, not the bucket's)",
+    )
+    s3_sse_kms_key_id: str | None = Field(default=None, description="With s3_sse=aws:kms")
     public_url: str = Field(
         default="",
         description="Where browsers reach the API; default: http://<host>:<port> "
@@ -75,6 +95,19 @@ class GatewaySettings(BaseSettings):
     ws_max_per_ip: int = Field(default=4, ge=1, description="Open live sessions per client IP")
 
     model_tryon_cache_ttl_s: int = Field(default=86_400, ge=1)
+
+    @field_validator("storage_url")
+    @classmethod
+    def _check_storage_url(cls, value: str | None) -> str | None:
+        if value:
+            parse_s3_url(value)
+        return value or None
+
+    @model_validator(mode="after")
+    def _check_sse(self) -> GatewaySettings:
+        if self.s3_sse_kms_key_id and self.s3_sse != "aws:kms":
+            raise ValueError("TRYON_S3_SSE_KMS_KEY_ID needs TRYON_S3_SSE=aws:kms")
+        return self
 
     @model_validator(mode="after")
     def _default_public_url(self) -> GatewaySettings:

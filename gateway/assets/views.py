@@ -24,7 +24,13 @@ from gateway.errors import (
     InvalidInput,
     NothingToTryOn,
 )
-from gateway.ml import ML_EXCEPTIONS, anchors_json, from_ml_error, store_asset
+from gateway.ml import (
+    ML_EXCEPTIONS,
+    anchors_json,
+    delete_stored_asset,
+    from_ml_error,
+    store_asset,
+)
 from gateway.products import service as products
 from gateway.runtime import Runtime
 from gateway.usage import service as usage
@@ -51,6 +57,10 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     415: {"description": "Not a JPEG, PNG or WebP (problem+json)"},
     422: {"description": "Unusable image or anchors, with a reason (problem+json)"},
     503: {"description": "The ML service or storage is unavailable (problem+json)"},
+}
+_DELETE_ERRORS: dict[int | str, dict[str, str]] = {
+    **{code: _ERRORS[code] for code in (401, 403, 404)},
+    503: {"description": "Storage is unavailable (problem+json)"},
 }
 
 
@@ -227,10 +237,17 @@ async def update_asset(
 
 
 @router.delete(
-    "/v1/assets/{asset_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an asset"
+    "/v1/assets/{asset_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an asset (its stored cut-out too)",
+    responses=_DELETE_ERRORS,
 )
-def delete_asset(principal: ProductsWrite, session: SessionDep, asset_id: uuid.UUID) -> Response:
+def delete_asset(
+    principal: ProductsWrite, session: SessionDep, runtime: RuntimeDep, asset_id: uuid.UUID
+) -> Response:
     row = service.get_asset(session=session, merchant_id=principal.merchant_id, asset_id=asset_id)
+    # Blobs first: if storage is down the row stays (503) and a retry deletes both.
+    delete_stored_asset(runtime.storage, str(principal.merchant_id), row.content_hash)
     session.delete(row)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -332,6 +349,7 @@ def get_model(principal: ProductsRead, session: SessionDep, model_id: uuid.UUID)
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a brand model photo",
     tags=["merchant: brand models"],
+    responses=_DELETE_ERRORS,
 )
 def delete_model(
     principal: ProductsWrite, session: SessionDep, runtime: RuntimeDep, model_id: uuid.UUID

@@ -13,6 +13,11 @@ output "assets_bucket" {
   value       = aws_s3_bucket.assets.bucket
 }
 
+output "gateway_role_arn" {
+  description = "IAM role of the gateway pods (EKS Pod Identity on tryon/gateway): the assets bucket only"
+  value       = aws_iam_role.gateway.arn
+}
+
 output "app_secret_arn" {
   description = "Secrets Manager secret holding TRYON_SECRET_KEY and service URLs"
   value       = aws_secretsmanager_secret.app.arn

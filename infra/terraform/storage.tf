@@ -106,7 +106,8 @@ resource "random_password" "secret_key" {
 }
 
 # TRYON_SECRET_KEY and the service URLs, read into the Kubernetes Secret `tryon-secrets`
-# (e.g. by External Secrets Operator).
+# (e.g. by External Secrets Operator). The storage URL is no secret, but its bucket name is
+# generated here, like the other endpoints.
 locals {
   database_url = "postgresql+psycopg://tryon:${random_password.postgres.result}@${aws_db_instance.postgres.address}:5432/tryon?sslmode=require"
 }
@@ -125,5 +126,7 @@ resource "aws_secretsmanager_secret_version" "app" {
     TRYON_ANALYTICS_AMQP_URL      = "amqps://tryon:${random_password.rabbitmq.result}@${replace(aws_mq_broker.rabbitmq.instances[0].endpoints[0], "amqps://", "")}"
     TRYON_DATABASE_URL            = local.database_url
     TRYON_ANALYTICS_WAREHOUSE_URL = local.database_url
+    TRYON_STORAGE_URL             = "s3://${aws_s3_bucket.assets.bucket}"
+    TRYON_S3_REGION               = var.region
   })
 }

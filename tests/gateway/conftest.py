@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +14,10 @@ from gateway.db.session import session_scope
 from gateway.main import create_app
 from gateway.merchants import service as merchants
 from gateway.settings import GatewaySettings
+from tests.support import s3
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -100,3 +106,57 @@ def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
     assert body["status"] == status
     assert body["title"]
     return body
+
+
+# --- object storage (S3 API on loopback) ----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    with s3.moto_server() as endpoint:
+        yield endpoint
+
+
+@dataclass
+class Bucket:
+    endpoint: str
+    name: str
+    client: S3Client
+
+    def keys(self, prefix: str = "") -> set[str]:
+        return s3.object_keys(self.client, self.name, prefix)
+
+
+@pytest.fixture
+def s3_bucket(
+    s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Bucket]:
+    """A fresh bucket of this test's own, and test credentials in the environment."""
+    s3.use_test_credentials(monkeypatch, str(tmp_path))
+    client = s3.client(s3_endpoint)
+    yield Bucket(s3_endpoint, s3.new_bucket(client), client)
+    client.close()
+
+
+def s3_settings(bucket: Bucket, endpoint: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """Settings fields for the S3 mode on ``bucket`` (reached at ``endpoint`` if given)."""
+    return {
+        "storage_url": f"s3://{bucket.name}/gw",
+        "s3_endpoint_url": endpoint or bucket.endpoint,
+        "s3_region": s3.REGION,
+        **overrides,
+    }
+
+
+@pytest.fixture(params=["local", "s3"])
+def embedded_storage(
+    request: pytest.FixtureRequest,
+    make_settings: Callable[..., GatewaySettings],
+    sqlite_settings: GatewaySettings,
+) -> Iterator[TestClient]:
+    """The embedded app, once with blobs in files under the data dir, once in an S3 bucket."""
+    fields: dict[str, Any] = {"database_url": sqlite_settings.database_url}
+    if request.param == "s3":
+        fields |= s3_settings(request.getfixturevalue("s3_bucket"))
+    with running(make_settings(**fields)) as test_client:
+        yield test_client

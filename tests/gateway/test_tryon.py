@@ -1,4 +1,7 @@
-"""Photo try-on, analysis, brand models and assets through the HTTP API (real ML, in-process)."""
+"""Photo try-on, analysis, brand models and assets through the HTTP API (real ML, in-process).
+
+The tests that read and write blobs run twice: files under the data dir, and an S3 bucket.
+"""
 
 from __future__ import annotations
 
@@ -27,10 +30,10 @@ def tryon(client: TestClient, pk: str, body: bytes, **kwargs: object) -> object:
     return client.post("/v1/widget/tryon", params=params, content=body, headers=headers)
 
 
-def test_photo_tryon_returns_the_rendered_jpeg_and_geometry(embedded: TestClient) -> None:
-    shop = eyewear_shop(embedded)
+def test_photo_tryon_returns_the_rendered_jpeg_and_geometry(embedded_storage: TestClient) -> None:
+    shop = eyewear_shop(embedded_storage)
     photo = selfie_jpeg()
-    response = tryon(embedded, shop.merchant.publishable_key, photo)
+    response = tryon(embedded_storage, shop.merchant.publishable_key, photo)
     assert response.status_code == 200, response.text  # type: ignore[attr-defined]
     assert response.headers["content-type"] == "image/jpeg"  # type: ignore[attr-defined]
     assert response.headers["cache-control"] == "no-store"  # type: ignore[attr-defined]
@@ -242,20 +245,20 @@ def test_widget_config_after_asset(embedded: TestClient) -> None:
     assert config["variant_id"] == "l"  # the external id, as everywhere in the widget API
 
 
-def test_assets_api(embedded: TestClient) -> None:
-    shop = eyewear_shop(embedded)
+def test_assets_api(embedded_storage: TestClient) -> None:
+    shop = eyewear_shop(embedded_storage)
     sk = shop.merchant.secret_key
     asset = shop.asset
     assert asset["category"] == "eyewear"
     assert {"lens_left", "lens_right", "bridge"} <= set(asset["anchors"]["anchors"])
-    listed = embedded.get(
+    listed = embedded_storage.get(
         "/v1/assets", params={"product_id": shop.product["id"]}, headers=auth(sk)
     ).json()["data"]
     assert [a["id"] for a in listed] == [asset["id"]]
-    png = embedded.get(f"/v1/assets/{asset['id']}/image", headers=auth(sk))
+    png = embedded_storage.get(f"/v1/assets/{asset['id']}/image", headers=auth(sk))
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
     # The same image again is a conflict, not a duplicate.
-    again = embedded.post(
+    again = embedded_storage.post(
         f"/v1/products/{shop.product['id']}/assets",
         params={"width_mm": 132},
         content=demo_product_image(),
@@ -264,31 +267,31 @@ def test_assets_api(embedded: TestClient) -> None:
     assert_problem(again, 409, "conflict")
     # Anchors corrected by hand make a new version of the asset.
     x, y = asset["anchors"]["anchors"]["bridge"]
-    patched = embedded.patch(
+    patched = embedded_storage.patch(
         f"/v1/assets/{asset['id']}", json={"anchors": {"bridge": [x + 2, y]}}, headers=auth(sk)
     )
     assert patched.status_code == 200, patched.text
     assert patched.json()["content_hash"] != asset["content_hash"]
     assert patched.json()["anchors"]["anchors"]["bridge"][0] == pytest.approx(x + 2)
-    bad = embedded.patch(
+    bad = embedded_storage.patch(
         f"/v1/assets/{asset['id']}", json={"anchors": {"bridge": [1e9, 0]}}, headers=auth(sk)
     )
     assert_problem(bad, 422, "bad-anchors")
     # The original image again is a new asset now; moved the same way, it would duplicate.
-    second = embedded.post(
+    second = embedded_storage.post(
         f"/v1/products/{shop.product['id']}/assets",
         params={"width_mm": 132},
         content=demo_product_image(),
         headers={**auth(sk), "content-type": "image/png"},
     )
     assert second.status_code == 201, second.text
-    clash = embedded.patch(
+    clash = embedded_storage.patch(
         f"/v1/assets/{second.json()['id']}",
         json={"anchors": {"bridge": [x + 2, y]}},
         headers=auth(sk),
     )
     assert_problem(clash, 409, "conflict")
-    assert embedded.delete(f"/v1/assets/{asset['id']}", headers=auth(sk)).status_code == 204
+    assert embedded_storage.delete(f"/v1/assets/{asset['id']}", headers=auth(sk)).status_code == 204
 
 
 @pytest.mark.parametrize(
@@ -312,10 +315,10 @@ def test_unusable_product_images(
     assert body["detail"]
 
 
-def test_brand_model_tryon_is_cached_and_identical(embedded: TestClient) -> None:
-    shop = eyewear_shop(embedded)
+def test_brand_model_tryon_is_cached_and_identical(embedded_storage: TestClient) -> None:
+    shop = eyewear_shop(embedded_storage)
     sk, pk = shop.merchant.secret_key, shop.merchant.publishable_key
-    model = embedded.post(
+    model = embedded_storage.post(
         "/v1/models",
         params={"name": "Alex", "kind": "face"},
         content=selfie_jpeg(),
@@ -324,16 +327,16 @@ def test_brand_model_tryon_is_cached_and_identical(embedded: TestClient) -> None
     assert model.status_code == 201, model.text
     assert model.json()["faces"] == 1
     model_id = model.json()["id"]
-    listed = embedded.get(
+    listed = embedded_storage.get(
         "/v1/widget/models", params={"product": "round-black"}, headers=widget(pk)
     ).json()["data"]
     assert [m["id"] for m in listed] == [model_id]
-    picture = embedded.get(listed[0]["image_url"], headers=widget(pk))
+    picture = embedded_storage.get(listed[0]["image_url"], headers=widget(pk))
     assert picture.content[:3] == b"\xff\xd8\xff"
-    first = embedded.post(
+    first = embedded_storage.post(
         f"/v1/widget/models/{model_id}/tryon", params={"product": "round-black"}, headers=widget(pk)
     )
-    second = embedded.post(
+    second = embedded_storage.post(
         f"/v1/widget/models/{model_id}/tryon", params={"product": "round-black"}, headers=widget(pk)
     )
     assert first.status_code == 200, first.text
@@ -341,9 +344,9 @@ def test_brand_model_tryon_is_cached_and_identical(embedded: TestClient) -> None
     assert second.headers["tryon-cache"] == "hit"
     assert first.content == second.content
     assert first.headers["tryon-geometry"] == second.headers["tryon-geometry"]
-    metrics = embedded.get("/metrics").text
+    metrics = embedded_storage.get("/metrics").text
     assert 'tryon_cache_requests_total{cache="model_tryon",result="hit"} 1.0' in metrics
-    config = embedded.get(
+    config = embedded_storage.get(
         "/v1/widget/config", params={"product": "round-black"}, headers=widget(pk)
     ).json()
     assert config["modes"] == ["live", "photo", "model"]

@@ -137,3 +137,46 @@ def test_long_running_containers_have_probes() -> None:
             for c in doc["spec"]["template"]["spec"]["containers"]:
                 assert "livenessProbe" in c, doc["metadata"]["name"]
                 assert "readinessProbe" in c, doc["metadata"]["name"]
+
+
+def _terraform() -> str:
+    return "\n".join(p.read_text() for p in sorted((ROOT / "infra" / "terraform").glob("*.tf")))
+
+
+def _hcl_string(text: str, block: str, attribute: str) -> str:
+    """The value of ``attribute`` (a string, or a ``local.*`` reference) inside ``block``."""
+    body = text[text.index(block) :]
+    body = body[: body.index("\n}\n")]
+    value = re.search(rf"^\s*{attribute}\s*=\s*(\S+)", body, re.M)
+    assert value, (block, attribute)
+    raw = value.group(1)
+    if raw.startswith("local."):
+        local = re.search(rf"^\s*{raw.removeprefix('local.')}\s*=\s*\"([^\"]+)\"", text, re.M)
+        assert local, raw
+        return local.group(1)
+    return raw.strip('"')
+
+
+def test_merchant_blobs_go_to_the_assets_bucket() -> None:
+    """Every gateway replica must see every asset: the deployment sets the S3 mode."""
+    terraform = _terraform()
+    secret = terraform[terraform.index('resource "aws_secretsmanager_secret_version" "app"') :]
+    assert re.search(r'TRYON_STORAGE_URL\s*=\s*"s3://\$\{aws_s3_bucket\.assets\.bucket\}"', secret)
+    assert re.search(r"TRYON_S3_REGION\s*=\s*var\.region", secret)
+    config = yaml.safe_load((BASE / "config.yaml").read_text())["data"]
+    assert "TRYON_STORAGE_URL" not in config  # one source: the bucket name is generated
+
+
+def test_the_gateway_role_is_bound_to_the_gateway_service_account() -> None:
+    terraform = _terraform()
+    association = 'resource "aws_eks_pod_identity_association" "gateway"'
+    namespace = _hcl_string(terraform, association, "namespace")
+    account = _hcl_string(terraform, association, "service_account")
+    assert namespace == yaml.safe_load((BASE / "kustomization.yaml").read_text())["namespace"]
+    pods = dict(workloads())
+    assert pods["gateway"]["serviceAccountName"] == account
+    accounts = [d for d in manifests() if d["kind"] == "ServiceAccount"]
+    assert [a["metadata"]["name"] for a in accounts] == [account]
+    assert accounts[0]["automountServiceAccountToken"] is False
+    # No other workload runs as it (or gets its bucket access).
+    assert [n for n, p in pods.items() if p.get("serviceAccountName") == account] == ["gateway"]
