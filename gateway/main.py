@@ -23,6 +23,7 @@ from gateway.keys import views as keys_views
 from gateway.logging import configure as configure_logging
 from gateway.metrics import MetricsMiddleware
 from gateway.middleware import RequestContextMiddleware
+from gateway.orders import views as orders
 from gateway.products import views as products
 from gateway.readiness import Probe, database_probe, http_probe, redis_probe, storage_probe
 from gateway.runtime import build_runtime
@@ -108,6 +109,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(products.router)
     app.include_router(keys_views.router)
     app.include_router(usage.router)
+    app.include_router(orders.router)
     app.include_router(assets.router)
     app.include_router(widget.router)
     app.include_router(tryon.router)

@@ -1,4 +1,5 @@
-"""Server-side events: what the gateway itself emits (try-on results, orders from webhooks).
+"""Server-side events: what the gateway itself emits (orders: ``POST /v1/orders``, the demo
+store's checkout, later the platforms' order webhooks).
 
 Call ``emit`` from a request handler (or anything holding the app) with events built from
 ``analytics.schema``; the same pipeline as the widget's events carries them.
@@ -15,7 +16,14 @@ from fastapi import FastAPI
 
 from analytics.errors import PublishRefused
 from analytics.ingest import records_for
-from analytics.schema import SCHEMA_VERSION, Event, Purchase, PurchaseLine, PurchaseProperties
+from analytics.schema import (
+    SCHEMA_VERSION,
+    Event,
+    EventRecord,
+    Purchase,
+    PurchaseLine,
+    PurchaseProperties,
+)
 from gateway.errors import ServiceUnavailable
 from gateway.events.lifespan import pipeline_of
 
@@ -37,10 +45,12 @@ def purchase(
     currency: str,
     lines: Sequence[PurchaseLine],
     widget_session_id: str | None = None,
+    cart_token: str | None = None,
 ) -> Purchase:
     """A purchase event from an order: ``widget_session_id`` from the order's
     ``_tryon_widget_session`` attribute, each line's ``tryon_session_id`` from its
-    ``_tryon_session`` property (docs/attribution.md)."""
+    ``_tryon_session`` property, ``cart_token`` the store's cart id where the store cannot
+    carry those (docs/attribution.md)."""
     return Purchase(
         schema_version=SCHEMA_VERSION,
         event_id=purchase_event_id(merchant_id=merchant_id, order_id=order_id),
@@ -49,7 +59,11 @@ def purchase(
         widget_session_id=widget_session_id,
         product_id=None,
         properties=PurchaseProperties(
-            order_id=order_id, revenue=revenue, currency=currency, lines=list(lines)
+            order_id=order_id,
+            revenue=revenue,
+            currency=currency,
+            lines=list(lines),
+            cart_token=cart_token,
         ),
     )
 
@@ -60,8 +74,9 @@ def emit(
     merchant_id: uuid.UUID,
     events: Sequence[Event],
     store: str | None = None,
-) -> None:
-    """Publish server-side events; ``ServiceUnavailable`` (503) when they cannot be taken.
+) -> list[EventRecord]:
+    """Publish server-side events (returns their queue records, times as stored);
+    ``ServiceUnavailable`` (503) when they cannot be taken.
 
     ``store`` names the platform shop (e.g. ``example.myshopify.com``) when known. Events
     older than ``TRYON_ANALYTICS_MAX_EVENT_AGE_HOURS`` raise ``analytics.errors.InvalidEvents``
@@ -82,3 +97,4 @@ def emit(
         raise ServiceUnavailable(
             "Analytics cannot take more events right now", retry_after=exc.retry_after_s
         ) from None
+    return records

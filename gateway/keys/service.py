@@ -29,7 +29,7 @@ _BODY_LENGTH = 32  # 62**32 ~ 2**190
 PREFIXES = {KeyKind.PUBLISHABLE: "pk_", KeyKind.SECRET: "sk_"}
 KEY_PATTERN = re.compile(r"^(pk|sk)_[A-Za-z0-9]{32}$")
 
-SECRET_SCOPES = ("products:read", "products:write", "keys:write", "usage:read")
+SECRET_SCOPES = ("products:read", "products:write", "keys:write", "usage:read", "orders:write")
 PUBLISHABLE_SCOPES = ("widget",)
 _TOUCH_EVERY = timedelta(minutes=1)
 

@@ -1,9 +1,11 @@
 /** Real try-ons in chromium against the real gateway: photo, brand model, live camera. */
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { W, axe, launch, shot, type Session } from "./browser";
+import { REPO } from "./global-setup";
 import { jpegInfo } from "./jpeg";
 
 let session: Session | null = null;
@@ -50,6 +52,12 @@ async function uploads(page: Page): Promise<Buffer[]> {
   return list.map((b64) => Buffer.from(b64, "base64"));
 }
 
+/** The demo merchant's order as the warehouse joined it (`{}` until it arrives). */
+function order(orderId: string): { widget_session_id?: string; lines?: { product_id: string; tryon_session_id: string | null }[] } {
+  const out = execFileSync(join(REPO, ".venv", "bin", "python"), ["-m", "tests.sdk_js.harness", "order", orderId], { cwd: REPO, env: inject("env"), encoding: "utf8" });
+  return JSON.parse(out) as ReturnType<typeof order>;
+}
+
 function events(page: Page): Promise<[string, Record<string, unknown>][]> {
   return page.evaluate(() => (window as unknown as { __events: [string, Record<string, unknown>][] }).__events);
 }
@@ -66,7 +74,7 @@ async function openPhotoMode(page: Page, product: string): Promise<void> {
 }
 
 describe("photo try-on", () => {
-  it("renders glasses on a photo, then adds to cart with the try-on session", async () => {
+  it("renders glasses on a photo, adds to cart with the try-on session, places the order", async () => {
     session = await launch();
     const { page } = session;
     await openPhotoMode(page, "round-glasses");
@@ -107,6 +115,25 @@ describe("photo try-on", () => {
     expect(cartText).toContain("Round optical frames");
     expect(cartText).toContain("Gold");
     expect(cartText).toContain(String(result?.tryonSessionId));
+
+    // Checkout: the order reaches the warehouse carrying the try-on session on its line and
+    // the widget session of the page the try-on ran in (the usage events' id).
+    const widgetSession = (batch.events as unknown as { widget_session_id: string }[])[0].widget_session_id;
+    expect(await page.locator(".note").textContent()).toContain(widgetSession);
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.locator("#order-number").waitFor();
+    const orderId = String(await page.locator("#order-number").textContent());
+    expect(orderId).toMatch(/^DEMO-[0-9A-F]{10}$/);
+    let stored: { widget_session_id?: string; lines?: { product_id: string; tryon_session_id: string | null }[] } = {};
+    for (let i = 0; i < 40 && !stored.lines; i++) {
+      await page.waitForTimeout(250);
+      stored = order(orderId);
+    }
+    expect(stored).toEqual({
+      widget_session_id: widgetSession,
+      lines: [{ product_id: "round-glasses", tryon_session_id: result?.tryonSessionId }],
+    });
+    expect(await page.locator(".cart-link").textContent()).toBe("Cart (0)");
     expect(session.problems).toEqual([]);
   });
 

@@ -147,8 +147,10 @@ export interface EventMap {
   add_to_cart: {
     productId: string;
     variantId: string | null;
-    /** Keep it as a cart attribute or line item property: it attributes the order to try-on. */
+    /** Keep it as the cart line's `_tryon_session` property: it attributes the line to try-on. */
     tryonSessionId: string | null;
+    /** This page's widget session (the usage events' `widget_session_id`): keep it as the cart's `_tryon_widget_session` attribute. */
+    widgetSessionId: string;
     size: string | null;
   };
   /** The API recommended a size (`recommendation.size` is always set here). */

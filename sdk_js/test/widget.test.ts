@@ -167,6 +167,19 @@ describe("the widget", () => {
     return seen;
   }
 
+  it("gives add_to_cart both ids a store keeps to attribute the order", async () => {
+    const added: Array<EventMap["add_to_cart"]> = [];
+    tryOn.on("add_to_cart", (e) => added.push(e));
+    await modelResult();
+    click("[data-action=add-to-cart]");
+    click("[data-action=add-to-cart]");
+    expect(added).toHaveLength(2);
+    expect(added[0]).toMatchObject({ productId: "round-glasses", tryonSessionId: "3f2b8c1d-0a4e-4b6f-9c7d-2e1f0a9b8c7d" });
+    // The page's widget session: one per page, the same as in the usage events.
+    expect(added[0].widgetSessionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(added[1].widgetSessionId).toBe(added[0].widgetSessionId);
+  });
+
   it("never shows a colour as a size", async () => {
     // What the API answered before sizes were told apart from colours.
     geometry = { width: 4, height: 3, faces: [{}], size_recommendation: { variant_id: "gold", size: null, confidence: 0.6 } };

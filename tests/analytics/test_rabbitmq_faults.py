@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from analytics.processing import MAX_MESSAGE_BYTES
 from analytics.schema import EventRecord
 from analytics.settings import AnalyticsSettings
 from analytics.transport.amqp_publisher import AmqpPublisher
@@ -173,7 +174,7 @@ def test_poison_messages_land_in_the_dead_letter_queue_with_a_reason(
     poison = [
         b"not json at all",
         b'{"record_version": 1, "merchant_id": "x"}',
-        b'{"huge": "' + b"x" * 70_000 + b'"}',
+        b'{"huge": "' + b"x" * MAX_MESSAGE_BYTES + b'"}',
     ]
     publisher = AmqpPublisher(settings)
     publisher.start()

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from analytics.clock import corrected_time
 from analytics.errors import InvalidEvents
 from analytics.ingest import MalformedBody, parse_batch, records_for
+from analytics.processing import MAX_MESSAGE_BYTES, decode
 from analytics.schema import EVENT_TYPES, EventRecord
 from analytics.settings import AnalyticsSettings
 from tests.analytics.factories import PROPERTIES, event_json
@@ -113,6 +114,48 @@ def test_server_sources_may_send_purchases() -> None:
         received_at=datetime.now(UTC),
         settings=SETTINGS,
     )
+
+
+def test_the_largest_valid_record_is_not_poison() -> None:
+    """A purchase with every field at its longest (500 lines, ids of 4-byte characters) is a
+    record the consumer stores, not one it dead-letters as too large."""
+    wide = "\U0001d538" * 128  # 128 characters of 4 bytes each in UTF-8
+    session = "s" * 64
+    money = "99999999999999.9999"
+    purchase = event_json(
+        "purchase",
+        product_id=wide,
+        variant_id=wide,
+        widget_session_id=session,
+        tryon_session_id=session,
+        properties={
+            "order_id": wide,
+            "revenue": money,
+            "currency": "EUR",
+            "cart_token": "c" * 128,
+            "lines": [
+                {
+                    "product_id": wide,
+                    "variant_id": wide,
+                    "quantity": 10_000,
+                    "price": money,
+                    "tryon_session_id": session,
+                }
+            ]
+            * 500,
+        },
+    )
+    (rec,) = records_for(
+        parse_batch(batch(purchase), settings=SETTINGS).events,
+        merchant_id=uuid.uuid4(),
+        store="\U0001d538" * 255,
+        source="server",
+        received_at=NOW,
+        settings=SETTINGS,
+    )
+    body = rec.to_bytes()
+    assert 500_000 < len(body) <= MAX_MESSAGE_BYTES
+    assert decode(body) == rec
 
 
 @pytest.mark.parametrize("revenue", ["-1", "1.00001", "NaN", "Infinity", "1e30", 1.5e300])

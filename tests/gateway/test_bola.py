@@ -27,6 +27,7 @@ TENANT_MODULES = (
     "gateway.assets.",
     "gateway.widget.",
     "gateway.tryon.",
+    "gateway.orders.",
 )
 
 
@@ -266,6 +267,30 @@ def _(c: TestClient, w: World) -> None:
         c.get("/v1/usage", headers=auth(w.a.merchant.secret_key)).json()["totals"]["tryon_photo"]
         == 1
     )
+
+
+@case("POST", "/v1/orders")
+def _(c: TestClient, w: World) -> None:
+    # B's order naming A's try-on session is B's own order: A's numbers do not move.
+    body = {
+        "order_id": "#1",
+        "revenue": "10.00",
+        "currency": "EUR",
+        "lines": [
+            {
+                "product_id": "round-black",
+                "quantity": 1,
+                "price": "10.00",
+                "tryon_session_id": w.a_session,
+            }
+        ],
+    }
+    assert c.post("/v1/orders", json=body, headers=sk(w)).status_code == 202
+    assert c.app.state.analytics.wait_idle(10)  # type: ignore[attr-defined]
+    mine = c.get("/v1/metrics/attribution", headers=auth(w.a.merchant.secret_key)).json()
+    assert mine["orders"] == 0
+    theirs = c.get("/v1/metrics/attribution", headers=sk(w)).json()
+    assert (theirs["orders"], theirs["attributed_orders"]) == (1, 0)
 
 
 # --- widget API ---------------------------------------------------------------------------------

@@ -92,3 +92,46 @@ def test_the_app_alone_knows_every_table() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     ).stdout
     assert set(json.loads(out)) == EXPECTED_TABLES
+
+
+def test_full_secret_keys_get_the_orders_scope(empty_db: str) -> None:
+    """Keys made with every scope there was get ``orders:write``; restricted ones do not."""
+    from sqlalchemy.orm import Session
+
+    from gateway.keys import service as keys
+    from gateway.keys.models import ApiKey, KeyKind
+    from gateway.merchants.models import Merchant
+
+    before = ["products:read", "products:write", "keys:write", "usage:read"]
+    migrate.upgrade(empty_db, "8582bc1a6b10")
+    engine = create_engine(empty_db)
+    try:
+        with Session(engine) as session, session.begin():
+            merchant = Merchant(name="Old")
+            session.add(merchant)
+            session.flush()
+            made = {
+                name: keys.create(
+                    session=session, merchant_id=merchant.id, kind=kind, scopes=scopes
+                )[0].id
+                for name, kind, scopes in [
+                    ("full", KeyKind.SECRET, before),
+                    ("read-only", KeyKind.SECRET, ["usage:read"]),
+                    ("publishable", KeyKind.PUBLISHABLE, ["widget"]),
+                ]
+            }
+
+        def scopes() -> dict[str, list[str]]:
+            with Session(engine) as session:
+                return {n: list(session.get_one(ApiKey, i).scopes) for n, i in made.items()}
+
+        migrate.upgrade(empty_db)
+        assert scopes() == {
+            "full": [*before, "orders:write"],
+            "read-only": ["usage:read"],
+            "publishable": ["widget"],
+        }
+        migrate.downgrade(empty_db, "8582bc1a6b10")
+        assert scopes()["full"] == before
+    finally:
+        engine.dispose()

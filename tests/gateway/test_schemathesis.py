@@ -66,6 +66,7 @@ MEANING: dict[str, set[int]] = {
     "GET /v1/products": {400},  # an opaque cursor that is not one of ours
     "POST /v1/keys": {422},  # allowed origins on a secret key, scopes of the other kind
     "PATCH /v1/keys/{key_id}": {422},  # allowed origins on a secret key
+    "POST /v1/orders": {422},  # an order time older than the pipeline's 7 days
     # A reversed or longer-than-ten-years range of days:
     **{
         f"GET /v1/metrics/{name}": {422}

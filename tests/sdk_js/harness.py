@@ -6,7 +6,8 @@ third-party is committed), and prints their paths as JSON.
 
 ``python -m tests.sdk_js.harness set-quota N`` sets the demo merchant's monthly try-on quota
 in the database the ``TRYON_*`` environment points at; ``count-events TYPE PRODUCT`` counts
-the widget's events that reached the analytics warehouse.
+the widget's events that reached the analytics warehouse; ``order ORDER_ID`` prints that
+order and its lines as the warehouse joined them (JSON, ``{}`` until it arrives).
 """
 
 from __future__ import annotations
@@ -129,6 +130,37 @@ def count_events(event_type: str, product_id: str) -> int:
         engine.dispose()
 
 
+def order(order_id: str) -> dict[str, object]:
+    """The demo merchant's order ``order_id`` as the warehouse has it ({} until it arrives)."""
+    from sqlalchemy import select
+
+    from analytics.settings import AnalyticsSettings
+    from analytics.warehouse.engine import make_engine as warehouse_engine
+    from analytics.warehouse.tables import fact_order, fact_order_line
+
+    engine = warehouse_engine(AnalyticsSettings())
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                select(fact_order.c.widget_session_id).where(fact_order.c.order_id == order_id)
+            ).one_or_none()
+            if found is None:
+                return {}
+            lines = conn.execute(
+                select(fact_order_line.c.product_id, fact_order_line.c.tryon_session_id)
+                .where(fact_order_line.c.order_id == order_id)
+                .order_by(fact_order_line.c.line_no)
+            )
+            return {
+                "widget_session_id": found.widget_session_id,
+                "lines": [dict(row._mapping) for row in lines],
+            }
+    except Exception:  # no warehouse yet: nothing arrived
+        return {}
+    finally:
+        engine.dispose()
+
+
 def main(argv: list[str]) -> None:
     if len(argv) == 2 and argv[0] == "fixtures":
         print(json.dumps(make_fixtures(Path(argv[1]))))
@@ -136,9 +168,12 @@ def main(argv: list[str]) -> None:
         set_quota(int(argv[1]))
     elif len(argv) == 3 and argv[0] == "count-events":
         print(count_events(argv[1], argv[2]))
+    elif len(argv) == 2 and argv[0] == "order":
+        print(json.dumps(order(argv[1])))
     else:
         raise SystemExit(
             "usage: harness.py fixtures OUT_DIR | set-quota N | count-events TYPE PRODUCT"
+            " | order ORDER_ID"
         )
 
 

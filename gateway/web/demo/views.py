@@ -6,21 +6,24 @@ initialised from its tag's ``data-*`` attributes, and the store's own code is a 
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import jinja2
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import SessionDep, SettingsDep
-from gateway.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
-from gateway.products.models import Product
+from gateway.api.origins import normalise_origin
+from gateway.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType
+from gateway.orders import service as orders
+from gateway.orders.schemas import OrderIn, OrderLineIn
+from gateway.products.models import Product, ProductVariant
 from gateway.web.demo import cart, catalog, state
 from gateway.web.sdk_files import SdkStore
 from gateway.web.sdk_views import StoreDep
@@ -30,7 +33,7 @@ router = APIRouter(prefix="/demo", tags=["demo"], include_in_schema=False)
 HERE = Path(__file__).resolve().parent
 STATIC = {"store.js": "text/javascript; charset=utf-8", "store.css": "text/css; charset=utf-8"}
 MAX_FORM_BYTES = 4096
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CURRENCY = "EUR"
 
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -89,6 +92,21 @@ def _page(request: Request, template: str, status: int = 200, **context: object)
     )
 
 
+def _same_origin(request: Request) -> None:
+    """The store's forms post only from its own pages (CSRF): browsers say where a POST
+    comes from in ``Sec-Fetch-Site`` and ``Origin``, which page scripts cannot set. A client
+    that sends neither is no browser on another site (and the cart cookie is SameSite=Lax,
+    so a cross-site form would not carry the cart anyway)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in {"same-origin", "none"}:
+        raise Forbidden("Cross-site form refused")
+    origin = request.headers.get("origin")
+    host = request.headers.get("host", "")
+    # Host and port only, as the dashboard does: a TLS-terminating proxy changes the scheme.
+    if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+        raise Forbidden("Cross-site form refused")
+
+
 def _secret(settings: SettingsDep) -> bytes:
     return settings.secret_key.get_secret_value().encode()
 
@@ -137,7 +155,7 @@ def index(
         items=items,
         demo=demo,
         sdk=_sdk_tag(request, store),
-        cart_count=len(cart.load(request.cookies.get(cart.COOKIE), secret)),
+        cart_count=len(_cart(request, secret).lines),
     )
 
 
@@ -165,7 +183,7 @@ def product_page(
         product=product,
         demo=demo,
         sdk=_sdk_tag(request, store),
-        cart_count=len(cart.load(request.cookies.get(cart.COOKIE), secret)),
+        cart_count=len(_cart(request, secret).lines),
     )
 
 
@@ -186,6 +204,25 @@ async def _form(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items() if values}
 
 
+def _cart(request: Request, secret: bytes) -> cart.Cart:
+    return cart.load(request.cookies.get(cart.COOKIE), secret)
+
+
+CartLine = tuple[catalog.DemoProduct, Product, ProductVariant | None, cart.Line]
+
+
+def _cart_lines(found: dict[str, Product], lines: list[cart.Line]) -> list[CartLine]:
+    """The cart's lines whose product is still in the store, with catalog and variant."""
+    out = []
+    for line in lines:
+        product = found.get(line.product)
+        if product is None:
+            continue
+        variant = next((v for v in product.variants if v.external_id == line.variant), None)
+        out.append((catalog.BY_ID[line.product], product, variant, line))
+    return out
+
+
 @router.get("/cart", response_class=HTMLResponse)
 def cart_page(
     request: Request, session: SessionDep, settings: SettingsDep, secret: SecretDep
@@ -194,23 +231,45 @@ def cart_page(
     demo = state.read(settings.data_dir)
     if demo is None:
         return _not_seeded(request)
-    found = _products(session, demo.merchant_id)
-    lines = []
-    for line in cart.load(request.cookies.get(cart.COOKIE), secret):
-        product = found.get(line.product)
-        if product is None:
-            continue
-        variant = next((v for v in product.variants if v.external_id == line.variant), None)
-        lines.append((catalog.BY_ID[line.product], product, variant, line))
+    current = _cart(request, secret)
+    lines = _cart_lines(_products(session, demo.merchant_id), current.lines)
     total = sum(item.price_cents for item, *_ in lines)
-    return _page(request, "cart.html", lines=lines, total=total, cart_count=len(lines))
+    return _page(
+        request,
+        "cart.html",
+        lines=lines,
+        total=total,
+        widget_session=current.widget_session,
+        cart_count=len(lines),
+    )
+
+
+def _set_cart(request: Request, response: Response, value: cart.Cart, secret: bytes) -> None:
+    response.set_cookie(
+        cart.COOKIE,
+        cart.dump(value, secret),
+        httponly=True,
+        samesite="lax",
+        path="/demo",
+        secure=request.url.scheme == "https",
+    )
+
+
+def _session_field(form: dict[str, str], name: str) -> str | None:
+    """An optional session id field; ``BadRequest`` unless it is one the analytics take."""
+    value = form.get(name) or None
+    if value is not None and not cart.SESSION_ID.match(value):
+        raise BadRequest(f"The {name.replace('_', ' ')} id is malformed")
+    return value
 
 
 @router.post("/cart")
 async def add_to_cart(
     request: Request, session: SessionDep, settings: SettingsDep, secret: SecretDep
 ) -> Response:
-    """Add a product (form fields ``product``, ``variant``, optional ``tryon_session``)."""
+    """Add a product (form fields ``product``, ``variant``, optional ``tryon_session`` and
+    ``widget_session``: the widget's ids, kept as a line property and a cart attribute)."""
+    _same_origin(request)
     form = await _form(request)
     demo = state.read(settings.data_dir)
     if demo is None:
@@ -221,28 +280,107 @@ async def add_to_cart(
     variant = form.get("variant", "")
     if variant not in {v.external_id for v in product.variants}:
         raise BadRequest("Unknown variant for this product")
-    tryon_session = form.get("tryon_session") or None
-    if tryon_session is not None and not _SESSION_ID.match(tryon_session):
-        raise BadRequest("The try-on session id is malformed")
-    lines = cart.load(request.cookies.get(cart.COOKIE), secret)
-    lines.append(
+    tryon_session = _session_field(form, "tryon_session")
+    widget_session = _session_field(form, "widget_session")
+    current = _cart(request, secret)
+    current.lines.append(
         cart.Line(product=product.external_id, variant=variant, tryon_session=tryon_session)
     )
+    # Like a store's cart attribute: the latest widget session that added to this cart.
+    current.widget_session = widget_session or current.widget_session
     response = RedirectResponse("/demo/cart", status_code=303)
-    response.set_cookie(
-        cart.COOKIE,
-        cart.dump(lines, secret),
-        httponly=True,
-        samesite="lax",
-        path="/demo",
-        secure=request.url.scheme == "https",
-    )
+    _set_cart(request, response, current, secret)
     return response
 
 
 @router.post("/cart/clear")
-def clear_cart() -> Response:
+def clear_cart(request: Request) -> Response:
+    _same_origin(request)
     response = RedirectResponse("/demo/cart", status_code=303)
+    response.delete_cookie(cart.COOKIE, path="/demo")
+    return response
+
+
+def _order(current: cart.Cart, lines: list[CartLine]) -> OrderIn:
+    """The cart as the order the store would send: one line per product, variant and try-on
+    session, quantities added up; prices in euros."""
+    quantities: dict[tuple[str, str, str | None], int] = {}
+    prices: dict[str, int] = {}
+    for item, _, _, line in lines:
+        key = (line.product, line.variant, line.tryon_session)
+        quantities[key] = quantities.get(key, 0) + 1
+        prices[line.product] = item.price_cents
+    return OrderIn(
+        order_id=current.order_id,
+        revenue=_euros(sum(prices[p] * n for (p, _, _), n in quantities.items())),
+        currency=CURRENCY,
+        widget_session_id=current.widget_session,
+        lines=[
+            OrderLineIn(
+                product_id=product,
+                variant_id=variant,
+                quantity=n,
+                price=_euros(prices[product]),
+                tryon_session_id=session,
+            )
+            for (product, variant, session), n in quantities.items()
+        ],
+    )
+
+
+def _store_name(public_url: str) -> str | None:
+    """The store's configured origin (never the request's Host header, which anyone sets)."""
+    try:
+        return normalise_origin(public_url.rstrip("/"))
+    except ValueError:
+        return None
+
+
+def _euros(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+@router.post("/cart/checkout", response_class=HTMLResponse)
+async def checkout(
+    request: Request, session: SessionDep, settings: SettingsDep, secret: SecretDep
+) -> Response:
+    """Place the order: recorded as the demo merchant's purchase, in-process (the same
+    ``gateway.orders.service.record`` that ``POST /v1/orders`` calls), then the cart is gone."""
+    _same_origin(request)
+    await _form(request)  # no fields, but the same media type and size rules as the others
+    demo = state.read(settings.data_dir)
+    if demo is None:
+        return _not_seeded(request)
+    current = _cart(request, secret)
+    lines = _cart_lines(_products(session, demo.merchant_id), current.lines)
+    if not lines:
+        return _page(
+            request,
+            "cart.html",
+            status=409,
+            lines=[],
+            total=0,
+            cart_count=0,
+            widget_session=None,
+            error="Your cart is empty: there is nothing to order.",
+        )
+    order = _order(current, lines)
+    event, _ = await run_in_threadpool(
+        orders.record,
+        request.app,
+        merchant_id=demo.merchant_id,
+        order=order,
+        store=_store_name(settings.public_url),
+    )
+    response = _page(
+        request,
+        "order.html",
+        order=order,
+        lines=lines,
+        total=sum(item.price_cents for item, *_ in lines),
+        event_id=event.event_id,
+        cart_count=0,
+    )
     response.delete_cookie(cart.COOKIE, path="/demo")
     return response
 

@@ -588,7 +588,13 @@ export class Widget {
       ? h("button", { type: "button", "data-action": "add-to-cart", onclick: () => {
           const size = this.size?.size ?? null;
           this.ctx.analytics.track("add_to_cart", this.ids(), size ? { quantity: 1, size: size.slice(0, 32) } : { quantity: 1 });
-          this.ctx.emitter.emit("add_to_cart", { productId: this.productId, variantId: this.variantId, tryonSessionId: this.sessionId, size });
+          this.ctx.emitter.emit("add_to_cart", {
+            productId: this.productId,
+            variantId: this.variantId,
+            tryonSessionId: this.sessionId,
+            widgetSessionId: this.ctx.analytics.widgetSessionId,
+            size,
+          });
           this.setStatus(t("added"));
         } }, t("addToCart"))
       : null;

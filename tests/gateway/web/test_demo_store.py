@@ -117,7 +117,7 @@ def test_add_to_cart_keeps_the_tryon_session(
 ) -> None:
     seeded()
     r = _add(
-        web_client, product="round-glasses", variant="round-glasses-gold", tryon_session="abc-123"
+        web_client, product="round-glasses", variant="round-glasses-gold", tryon_session="abc-1234"
     )
     assert r.status_code == 303  # type: ignore[attr-defined]
     assert r.headers["location"] == "/demo/cart"  # type: ignore[attr-defined]
@@ -130,7 +130,7 @@ def test_add_to_cart_keeps_the_tryon_session(
     assert "Round optical frames" in page.text
     assert "Gold" in page.text
     assert "Navy / M" in page.text
-    assert '<code class="session">abc-123</code>' in page.text
+    assert '<code class="session">abc-1234</code>' in page.text
     assert "€158.00" in page.text  # 129 + 29
     assert web_client.get("/demo").text.count("Cart (2)") == 1
     web_client.post("/demo/cart/clear")
@@ -152,6 +152,18 @@ def test_add_to_cart_keeps_the_tryon_session(
                 "product": "round-glasses",
                 "variant": "round-glasses-gold",
                 "tryon_session": "a" * 65,
+            },
+            400,
+        ),
+        (  # shorter than any session id the analytics schema takes
+            {"product": "round-glasses", "variant": "round-glasses-gold", "tryon_session": "a1"},
+            400,
+        ),
+        (
+            {
+                "product": "round-glasses",
+                "variant": "round-glasses-gold",
+                "widget_session": "not a session",
             },
             400,
         ),
@@ -191,7 +203,9 @@ def test_a_forged_cart_cookie_is_ignored(
     web_client: TestClient, seeded: Callable[..., object]
 ) -> None:
     seeded()
-    forged = cart.dump([cart.Line("round-glasses", "round-glasses-gold")], b"not the secret")
+    forged = cart.dump(
+        cart.Cart(lines=[cart.Line("round-glasses", "round-glasses-gold")]), b"not the secret"
+    )
     web_client.cookies.set(cart.COOKIE, forged, path="/demo")
     assert "Your cart is empty" in web_client.get("/demo/cart").text
 

@@ -1,6 +1,7 @@
 // The demo store's own script (a static file: the page's CSP allows no inline script).
 // It keeps the widget's variant in step with the page's picker and turns the widget's
-// add_to_cart event into a real form post carrying the try-on session id.
+// add_to_cart event into a real form post carrying the try-on and widget session ids (kept
+// as a line item property and a cart attribute: docs/attribution.md).
 (function () {
   "use strict";
   var form = document.getElementById("cart-form");
@@ -25,6 +26,7 @@
     window.TryOn.on("add_to_cart", function (event) {
       if (event.variantId) showVariant(event.variantId);
       form.elements.tryon_session.value = event.tryonSessionId || "";
+      form.elements.widget_session.value = event.widgetSessionId || "";
       form.submit();
     });
   }

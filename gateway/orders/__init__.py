@@ -1,0 +1,1 @@
+"""Orders: a store's order recorded as a purchase event (``POST /v1/orders``)."""
