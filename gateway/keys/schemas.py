@@ -32,7 +32,12 @@ class KeyIn(BaseModel):
     name: str = Field(default="default", min_length=1, max_length=100)
     allowed_origins: list[Origin] = Field(default_factory=list, max_length=50)
     scopes: list[str] | None = Field(
-        default=None, max_length=20, description="Default: every scope of the key's kind"
+        default=None,
+        max_length=20,
+        description=(
+            "Default: every scope of the key's kind that the creating key holds "
+            "(publishable keys: `widget`)"
+        ),
     )
 
 

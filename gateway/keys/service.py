@@ -172,12 +172,18 @@ def rotate(
     merchant_id: uuid.UUID,
     key_id: uuid.UUID,
     grace: timedelta,
+    granted_by: frozenset[str] | None = None,
     now: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Issue a replacement with the same kind, scopes and origins; the old key keeps working
-    for ``grace`` (zero: it stops now), so callers can switch without downtime."""
+    for ``grace`` (zero: it stops now), so callers can switch without downtime.
+
+    ``granted_by``: the calling key's scopes; a secret key holding scopes the caller lacks
+    cannot be rotated by it (the new secret would be an escalation)."""
     now = now or utcnow()
     old = get(session=session, merchant_id=merchant_id, key_id=key_id)
+    if granted_by is not None and old.kind is KeyKind.SECRET:
+        check_scopes(kind=old.kind, scopes=list(old.scopes), granted_by=granted_by)
     if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
         raise Conflict("This key is already revoked or expired")
     new, raw = create(

@@ -37,8 +37,12 @@ def list_keys(principal: KeysWrite, session: SessionDep) -> KeyList:
     summary="Create a key (the key is in this response only)",
 )
 def create_key(principal: KeysWrite, session: SessionDep, body: KeyIn) -> NewKeyOut:
-    if body.scopes is not None:
-        service.check_scopes(kind=body.kind, scopes=body.scopes, granted_by=principal.scopes)
+    scopes = body.scopes
+    if scopes is None and body.kind is KeyKind.SECRET:
+        # Omitted: every secret scope the creating key holds, never more (no escalation).
+        scopes = [s for s in service.SECRET_SCOPES if s in principal.scopes]
+    if scopes is not None:
+        service.check_scopes(kind=body.kind, scopes=scopes, granted_by=principal.scopes)
     if body.allowed_origins and body.kind is not KeyKind.PUBLISHABLE:
         raise InvalidInput("Only publishable keys have allowed origins")
     key, raw = service.create(
@@ -47,7 +51,7 @@ def create_key(principal: KeysWrite, session: SessionDep, body: KeyIn) -> NewKey
         kind=body.kind,
         name=body.name,
         allowed_origins=list(dict.fromkeys(body.allowed_origins)),
-        scopes=body.scopes,
+        scopes=scopes,
     )
     return NewKeyOut.model_validate({**KeyOut.model_validate(key).model_dump(), "key": raw})
 
@@ -88,6 +92,7 @@ def rotate_key(
         merchant_id=principal.merchant_id,
         key_id=key_id,
         grace=timedelta(seconds=body.grace_period_s),
+        granted_by=principal.scopes,
     )
     old = service.get(session=session, merchant_id=principal.merchant_id, key_id=key_id)
     return RotatedKeyOut(

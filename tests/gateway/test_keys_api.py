@@ -155,6 +155,40 @@ def test_a_key_cannot_grant_more_than_it_has(client: TestClient) -> None:
     )
 
 
+def test_a_limited_key_creates_keys_with_at_most_its_own_scopes(client: TestClient) -> None:
+    m = merchant_in(client)
+    limited = create_key(client, m.secret_key, kind="secret", scopes=["keys:write"])
+    made = create_key(client, limited["key"], kind="secret", name="no scopes given")
+    assert made["scopes"] == ["keys:write"]
+    assert_problem(client.get("/v1/products", headers=auth(made["key"])), 403, "insufficient-scope")
+    # Publishable keys carry widget scopes only, whoever creates them.
+    widget = create_key(client, limited["key"], kind="publishable", allowed_origins=[ORIGIN])
+    assert widget["scopes"] and all(s.startswith("widget") for s in widget["scopes"])
+
+
+def test_a_limited_key_cannot_rotate_a_stronger_key(client: TestClient) -> None:
+    m = merchant_in(client)
+    strong = create_key(client, m.secret_key, kind="secret", name="strong")
+    limited = create_key(client, m.secret_key, kind="secret", scopes=["keys:write"])
+    assert_problem(
+        client.post(
+            f"/v1/keys/{strong['id']}/rotate",
+            json={"grace_period_s": 0},
+            headers=auth(limited["key"]),
+        ),
+        403,
+        "insufficient-scope",
+    )
+    # The stronger key still works: nothing was rotated.
+    assert client.get("/v1/products", headers=auth(strong["key"])).status_code == 200
+    peer = create_key(client, m.secret_key, kind="secret", scopes=["keys:write"])
+    rotated = client.post(
+        f"/v1/keys/{peer['id']}/rotate", json={"grace_period_s": 0}, headers=auth(limited["key"])
+    )
+    assert rotated.status_code == 201
+    assert rotated.json()["new"]["scopes"] == ["keys:write"]
+
+
 @pytest.mark.parametrize(
     "body",
     [
