@@ -1,7 +1,7 @@
 """A small byte cache: Redis when configured, an in-process LRU otherwise.
 
-Only for merchant content derived data (brand model try-ons). Shopper images and anything
-derived from them are never put here.
+Only for merchant data and what is derived from it (brand model try-ons, the widget's reads
+in ``gateway.readcache``). Shopper images and anything derived from them are never put here.
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ from gateway.errors import DependencyUnavailable
 class ByteCache(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
-    def set(self, key: str, value: bytes, *, ttl_s: int) -> None: ...
+    def set(self, key: str, value: bytes, *, ttl_s: float) -> None: ...
+
+    def add(self, key: str, value: bytes, *, ttl_s: float) -> bool:
+        """Set ``key`` only when it holds nothing; True when it was set."""
+        ...
 
 
 class MemoryCache:
@@ -44,16 +48,29 @@ class MemoryCache:
             self._items.move_to_end(key)
             return value
 
-    def set(self, key: str, value: bytes, *, ttl_s: int) -> None:
+    def set(self, key: str, value: bytes, *, ttl_s: float) -> None:
         if len(value) > self._max:
             return
         with self._lock:
-            if key in self._items:
-                self._drop(key)
-            self._items[key] = (time.monotonic() + ttl_s, value)
-            self._size += len(value)
-            while self._size > self._max:
-                self._drop(next(iter(self._items)))
+            self._put(key, value, ttl_s)
+
+    def add(self, key: str, value: bytes, *, ttl_s: float) -> bool:
+        if len(value) > self._max:
+            return False
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None and item[0] >= time.monotonic():
+                return False
+            self._put(key, value, ttl_s)
+            return True
+
+    def _put(self, key: str, value: bytes, ttl_s: float) -> None:
+        if key in self._items:
+            self._drop(key)
+        self._items[key] = (time.monotonic() + ttl_s, value)
+        self._size += len(value)
+        while self._size > self._max:
+            self._drop(next(iter(self._items)))
 
     def _drop(self, key: str) -> None:
         _, value = self._items.pop(key)
@@ -72,8 +89,19 @@ class RedisCache:
             raise DependencyUnavailable("redis", "The cache (Redis) does not answer") from exc
         return value if isinstance(value, bytes) else None
 
-    def set(self, key: str, value: bytes, *, ttl_s: int) -> None:
+    def set(self, key: str, value: bytes, *, ttl_s: float) -> None:
         try:
-            self._client.set(self._prefix + key, value, ex=ttl_s)
+            self._client.set(self._prefix + key, value, px=_milliseconds(ttl_s))
         except RedisError as exc:
             raise DependencyUnavailable("redis", "The cache (Redis) does not answer") from exc
+
+    def add(self, key: str, value: bytes, *, ttl_s: float) -> bool:
+        try:
+            done = self._client.set(self._prefix + key, value, px=_milliseconds(ttl_s), nx=True)
+        except RedisError as exc:
+            raise DependencyUnavailable("redis", "The cache (Redis) does not answer") from exc
+        return bool(done)
+
+
+def _milliseconds(ttl_s: float) -> int:
+    return max(1, round(ttl_s * 1000))

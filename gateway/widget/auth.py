@@ -28,6 +28,7 @@ from gateway.keys import service as keys
 from gateway.keys.models import KeyKind
 from gateway.limits.ratelimit import retry_after_header
 from gateway.runtime import Runtime
+from gateway.widget import reads
 
 SAME_ORIGIN = "same-origin"
 
@@ -71,20 +72,29 @@ def page_origin(*, origin: str | None, sec_fetch_site: str | None, public_url: s
 
 
 def authenticate(
-    *, session: Session, raw_key: str | None, origin: str | None, now: datetime
+    *,
+    session: Session,
+    runtime: Runtime,
+    raw_key: str | None,
+    origin: str | None,
+    now: datetime,
 ) -> WidgetCaller:
     """The caller of a widget call (key, kind, scope, origin checked), or the
-    ``GatewayError`` that refuses it. Limits are the caller's next step (``limit``)."""
+    ``GatewayError`` that refuses it. Limits are the caller's next step (``limit``).
+
+    The key's record comes from the read cache (``gateway.widget.reads``); its last use is
+    written at most once a minute per key and process."""
     if not raw_key:
         raise InvalidApiKey("Send the publishable key as 'Authorization: Bearer pk_...'")
-    principal = keys.authenticate(session=session, raw_key=raw_key, now=now)
+    principal = reads.principal(session=session, reads=runtime.reads, raw_key=raw_key, now=now)
     if principal.kind is not KeyKind.PUBLISHABLE:
         raise KeyTypeNotAllowed(
             "Widget endpoints take a publishable key (pk_...); never put a secret key in a page"
         )
     require_scope(principal, "widget")
     normalised = check_origin(principal, origin)
-    keys.touch(session=session, key_id=principal.key_id, now=now)
+    if runtime.key_touches.due(principal.key_id, now):
+        keys.touch(session=session, key_id=principal.key_id, now=now)
     return WidgetCaller(principal=principal, origin=normalised)
 
 
