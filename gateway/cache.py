@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Protocol
 
 import redis
@@ -19,6 +20,10 @@ from gateway.errors import DependencyUnavailable
 
 class ByteCache(Protocol):
     def get(self, key: str) -> bytes | None: ...
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The values of ``keys``, in order, in one round trip."""
+        ...
 
     def set(self, key: str, value: bytes, *, ttl_s: float) -> None: ...
 
@@ -38,15 +43,22 @@ class MemoryCache:
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            expires, value = item
-            if expires < time.monotonic():
-                self._drop(key)
-                return None
-            self._items.move_to_end(key)
-            return value
+            return self._get(key)
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        with self._lock:
+            return [self._get(key) for key in keys]
+
+    def _get(self, key: str) -> bytes | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        expires, value = item
+        if expires < time.monotonic():
+            self._drop(key)
+            return None
+        self._items.move_to_end(key)
+        return value
 
     def set(self, key: str, value: bytes, *, ttl_s: float) -> None:
         if len(value) > self._max:
@@ -88,6 +100,13 @@ class RedisCache:
         except RedisError as exc:
             raise DependencyUnavailable("redis", "The cache (Redis) does not answer") from exc
         return value if isinstance(value, bytes) else None
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        try:
+            values = self._client.mget([self._prefix + key for key in keys])
+        except RedisError as exc:
+            raise DependencyUnavailable("redis", "The cache (Redis) does not answer") from exc
+        return [v if isinstance(v, bytes) else None for v in values]
 
     def set(self, key: str, value: bytes, *, ttl_s: float) -> None:
         try:

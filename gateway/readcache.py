@@ -33,8 +33,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import structlog
 from pydantic import TypeAdapter, ValidationError
@@ -46,6 +47,9 @@ from gateway.errors import DependencyUnavailable
 from gateway.metrics import Metrics
 
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
 
 VERSION = "w1"
 """In every key: a release that changes a record's shape starts from empty entries, so old and
@@ -103,6 +107,21 @@ def _always(_value: object) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Read(Generic[T]):
+    """One read through the cache: where, how to decode it, and what to do on a miss."""
+
+    name: str
+    """Labels the counters (``tryon_cache_requests_total{cache=...}``)."""
+    key: str
+    codec: Codec[T]
+    load: Callable[[], T | None]
+    """The database read for a miss; None (nothing found) is not stored, and what it raises
+    propagates with nothing stored."""
+    accept: Callable[[T], bool] = _always
+    """Whether a record may answer this read (a hit that fails it is a miss) and be stored."""
+
+
 _UNAVAILABLE = object()
 """What a backend call gives when the cache failed now or lately (not the same as a miss)."""
 
@@ -135,38 +154,49 @@ class ReadCache:
     def enabled(self) -> bool:
         return self.ttl_s > 0
 
-    def read(
-        self,
-        name: str,
-        key: str,
-        codec: Codec[T],
-        load: Callable[[], T | None],
-        *,
-        accept: Callable[[T], bool] = _always,
-    ) -> T | None:
-        """The record at ``key``, else ``load()`` (stored when not None and accepted).
+    def read(self, spec: Read[T]) -> T | None:
+        """The record at ``spec.key``, else ``spec.load()`` (stored when found and accepted)."""
+        found = self.read_many(spec)
+        return found[0]
 
-        ``accept`` says whether a record may answer this read (a hit that fails it is a miss)
-        and be stored; ``name`` labels the counters. What ``load`` raises propagates and
-        nothing is stored."""
+    @overload
+    def read_many(self, a: Read[A], /) -> tuple[A | None]: ...
+    @overload
+    def read_many(self, a: Read[A], b: Read[B], /) -> tuple[A | None, B | None]: ...
+    @overload
+    def read_many(
+        self, a: Read[A], b: Read[B], c: Read[C], /
+    ) -> tuple[A | None, B | None, C | None]: ...
+
+    def read_many(self, *specs: Read[Any]) -> tuple[Any, ...]:
+        """As ``read`` for each, with one round trip to the cache for all their keys."""
         if not self.enabled:
-            return load()
-        raw = self._backend_call(name, lambda: self.backend.get(key))
+            return tuple(spec.load() for spec in specs)
+        names = [spec.name for spec in specs]
+        raws = self._backend_call(names, lambda: self.backend.get_many([s.key for s in specs]))
+        if not isinstance(raws, list):
+            return tuple(self._resolve(spec, _UNAVAILABLE) for spec in specs)
+        return tuple(self._resolve(spec, raw) for spec, raw in zip(specs, raws, strict=True))
+
+    def _resolve(self, spec: Read[T], raw: object) -> T | None:
         if isinstance(raw, bytes) and raw != TOMBSTONE:
             try:
-                hit = codec.decode(raw)
+                hit = spec.codec.decode(raw)
             except ValidationError:
-                log.warning("cache_entry_unreadable", cache=name)
+                log.warning("cache_entry_unreadable", cache=spec.name)
             else:
-                if accept(hit):
-                    self._count(name, "hit")
+                if spec.accept(hit):
+                    self._count(spec.name, "hit")
                     return hit
         if raw is not _UNAVAILABLE:
-            self._count(name, "miss")
-        loaded = load()
-        if raw is None and loaded is not None and accept(loaded):
-            encoded = codec.encode(loaded)
-            self._backend_call(name, lambda: self.backend.add(key, encoded, ttl_s=self.ttl_s))
+            self._count(spec.name, "miss")
+        loaded = spec.load()
+        # Only where the cache held nothing: a tombstone (a write's hold) is left alone.
+        if raw is None and loaded is not None and spec.accept(loaded):
+            encoded = spec.codec.encode(loaded)
+            self._backend_call(
+                [spec.name], lambda: self.backend.add(spec.key, encoded, ttl_s=self.ttl_s)
+            )
         return loaded
 
     def invalidate(self, keys: Iterable[str]) -> None:
@@ -187,18 +217,20 @@ class ReadCache:
         except DependencyUnavailable as exc:
             self._failed("invalidate", exc)
 
-    def _backend_call(self, name: str, call: Callable[[], T]) -> T | object:
+    def _backend_call(self, names: list[str], call: Callable[[], T]) -> T | object:
         """``call()`` against the backend, after any invalidations still unsent; the
         ``_UNAVAILABLE`` marker when the backend failed now or lately."""
         if self._clock() < self._down_until:
-            self._count(name, "skipped")
+            for name in names:
+                self._count(name, "skipped")
             return _UNAVAILABLE
         try:
             self._send_invalidations()
             result = call()
         except DependencyUnavailable as exc:
-            self._failed(name, exc)
-            self._count(name, "error")
+            self._failed(names[0], exc)
+            for name in names:
+                self._count(name, "error")
             return _UNAVAILABLE
         if self._failing:
             self._failing = False

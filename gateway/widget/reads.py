@@ -27,6 +27,7 @@ from gateway.products import service as products
 from gateway.products.models import Category, Product, ProductVariant
 from gateway.readcache import (
     Codec,
+    Read,
     ReadCache,
     key_record_key,
     models_key,
@@ -121,17 +122,76 @@ def principal(*, session: Session, reads: ReadCache, raw_key: str, now: datetime
     keys' records are cached; secret keys are always read from the database."""
     key_hash = keys.checked_hash(raw_key)
     record = reads.read(
-        "widget_key",
-        key_record_key(key_hash),
-        _KEYS,
-        lambda: keys.load_record(session=session, key_hash=key_hash),
-        accept=lambda r: r.kind is KeyKind.PUBLISHABLE,
+        Read(
+            "widget_key",
+            key_record_key(key_hash),
+            _KEYS,
+            lambda: keys.load_record(session=session, key_hash=key_hash),
+            accept=lambda r: r.kind is KeyKind.PUBLISHABLE,
+        )
     )
     return keys.principal_of(record, now=now)
 
 
 def product(*, session: Session, reads: ReadCache, merchant_id: uuid.UUID, ref: str) -> ProductView:
     """The merchant's product by id or external id (as ``products.find_for_widget``)."""
+    return _found(reads.read(_product_read(session, merchant_id, ref)))
+
+
+def brand_models(
+    *,
+    session: Session,
+    reads: ReadCache,
+    merchant_id: uuid.UUID,
+    kinds: Sequence[ModelPhotoKind],
+) -> list[ModelView]:
+    """The merchant's brand model photos of ``kinds``, oldest first."""
+    found = reads.read(_models_read(session, merchant_id))
+    return [m for m in found.models if m.kind in kinds] if found else []
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReads:
+    product: ProductView
+    models: list[ModelView]
+    """The brand model photos the product's category can use."""
+    quota: usage.QuotaState
+    """For showing it: the check before a try-on (``gateway.limits.quota``) reads the database."""
+
+
+def for_config(
+    *,
+    session: Session,
+    reads: ReadCache,
+    merchant_id: uuid.UUID,
+    ref: str,
+    quota_limit: int,
+    now: datetime,
+) -> ConfigReads:
+    """What the widget configuration shows, in one round trip to the cache when it holds it."""
+    # Assigned, then unpacked: mypy infers the overload's types from an unpacking target wrongly.
+    read = reads.read_many(
+        _product_read(session, merchant_id, ref),
+        _models_read(session, merchant_id),
+        _quota_read(session, merchant_id, quota_limit, now),
+    )
+    found, models, use = read
+    view = _found(found)
+    kinds = assets.MODEL_KINDS_FOR[view.category]
+    return ConfigReads(
+        product=view,
+        models=[m for m in models.models if m.kind in kinds] if models else [],
+        quota=usage.QuotaState(limit=quota_limit, used=use.used if use else 0),
+    )
+
+
+def _found(view: ProductView | None) -> ProductView:
+    if view is None:  # the loader raises NotFound instead; this keeps the type narrow
+        raise NotFound("No such product")
+    return view
+
+
+def _product_read(session: Session, merchant_id: uuid.UUID, ref: str) -> Read[ProductView]:
     try:
         product_id: uuid.UUID | None = uuid.UUID(ref)
     except ValueError:
@@ -148,16 +208,13 @@ def product(*, session: Session, reads: ReadCache, merchant_id: uuid.UUID, ref: 
         if product_id
         else product_key(merchant_id, external_id=ref)
     )
-    view = reads.read(
+    return Read(
         "widget_product",
         key,
         _PRODUCTS,
         lambda: _load_product(session, merchant_id, ref),
         accept=answers,
     )
-    if view is None:  # the loader raises instead; this keeps the type narrow
-        raise NotFound("No such product")
-    return view
 
 
 def _load_product(session: Session, merchant_id: uuid.UUID, ref: str) -> ProductView:
@@ -185,15 +242,7 @@ def _load_product(session: Session, merchant_id: uuid.UUID, ref: str) -> Product
     )
 
 
-def brand_models(
-    *,
-    session: Session,
-    reads: ReadCache,
-    merchant_id: uuid.UUID,
-    kinds: Sequence[ModelPhotoKind],
-) -> list[ModelView]:
-    """The merchant's brand model photos of ``kinds``, oldest first."""
-
+def _models_read(session: Session, merchant_id: uuid.UUID) -> Read[MerchantModels]:
     def load() -> MerchantModels:
         rows = assets.list_models(session=session, merchant_id=merchant_id)
         return MerchantModels(
@@ -201,21 +250,18 @@ def brand_models(
             models=tuple(ModelView(id=m.id, name=m.name, kind=m.kind) for m in rows),
         )
 
-    found = reads.read(
+    return Read(
         "widget_models",
         models_key(merchant_id),
         _MODELS,
         load,
         accept=lambda v: v.merchant_id == merchant_id,
     )
-    return [m for m in found.models if m.kind in kinds] if found else []
 
 
-def quota_state(
-    *, session: Session, reads: ReadCache, merchant_id: uuid.UUID, limit: int, now: datetime
-) -> usage.QuotaState:
-    """The month's quota use against ``limit``, for showing it (the check before a try-on,
-    ``gateway.limits.quota``, reads the database)."""
+def _quota_read(
+    session: Session, merchant_id: uuid.UUID, limit: int, now: datetime
+) -> Read[QuotaUse]:
     day = now.astimezone(UTC).date()
     month = f"{day:%Y-%m}"
 
@@ -223,14 +269,13 @@ def quota_state(
         state = usage.quota_state(session=session, merchant_id=merchant_id, limit=limit, now=now)
         return QuotaUse(merchant_id=merchant_id, month=month, used=state.used)
 
-    found = reads.read(
+    return Read(
         "widget_quota",
         quota_key(merchant_id, day),
         _QUOTA,
         load,
         accept=lambda q: q.merchant_id == merchant_id and q.month == month,
     )
-    return usage.QuotaState(limit=limit, used=found.used if found else 0)
 
 
 # --- invalidation -----------------------------------------------------------------------------

@@ -72,29 +72,22 @@ def widget_config(
     product: ProductRef,
     variant: VariantRef = None,
 ) -> WidgetConfig:
-    found = reads.product(
-        session=session, reads=runtime.reads, merchant_id=principal.merchant_id, ref=product
+    read = reads.for_config(
+        session=session,
+        reads=runtime.reads,
+        merchant_id=principal.merchant_id,
+        ref=product,
+        quota_limit=principal.monthly_tryon_quota,
+        now=utcnow(),
     )
+    found, models, state = read.product, read.models, read.quota
     chosen = found.variant(variant)
     general = any(a.variant_id is None for a in found.assets)
     with_asset = {a.variant_id for a in found.assets}
     has_asset = bool(found.assets)
-    models = reads.brand_models(
-        session=session,
-        reads=runtime.reads,
-        merchant_id=principal.merchant_id,
-        kinds=assets.MODEL_KINDS_FOR[found.category],
-    )
     modes = [TryOnMode.LIVE, TryOnMode.PHOTO] if has_asset else []
     if has_asset and models:
         modes.append(TryOnMode.MODEL)
-    state = reads.quota_state(
-        session=session,
-        reads=runtime.reads,
-        merchant_id=principal.merchant_id,
-        limit=principal.monthly_tryon_quota,
-        now=utcnow(),
-    )
     s = runtime.settings
     return WidgetConfig(
         product=WidgetProduct(

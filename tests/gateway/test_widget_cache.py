@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +29,7 @@ from gateway.products.models import Product
 from gateway.readcache import (
     TOMBSTONE,
     Codec,
+    Read,
     ReadCache,
     key_record_key,
     product_key,
@@ -429,11 +430,11 @@ def test_a_stale_reader_cannot_put_back_what_a_write_replaced(backend: ByteCache
         reads.invalidate([key])
         return seen  # ...before this reader stores what it read
 
-    assert reads.read("t", key, CODEC, slow_reader) == Record("old")
+    assert reads.read(Read("t", key, CODEC, slow_reader)) == Record("old")
     assert backend.get(key) == TOMBSTONE
     # Later readers read the database while the tombstone holds, and nothing stale returns.
-    assert reads.read("t", key, CODEC, lambda: Record(truth["value"])) == Record("new")
-    assert reads.read("t", key, CODEC, lambda: Record(truth["value"])) == Record("new")
+    assert reads.read(Read("t", key, CODEC, lambda: Record(truth["value"]))) == Record("new")
+    assert reads.read(Read("t", key, CODEC, lambda: Record(truth["value"]))) == Record("new")
     assert backend.get(key) == TOMBSTONE
 
 
@@ -447,28 +448,64 @@ def test_entries_expire_after_the_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
     def load() -> Record:
         return Record(truth["value"])
 
-    assert reads.read("t", "k", CODEC, load) == Record("first")
+    assert reads.read(Read("t", "k", CODEC, load)) == Record("first")
     truth["value"] = "second"  # changed where no invalidation sees it (another process)
     now[0] += 29
-    assert reads.read("t", "k", CODEC, load) == Record("first")  # within the bound
+    assert reads.read(Read("t", "k", CODEC, load)) == Record("first")  # within the bound
     now[0] += 2
-    assert reads.read("t", "k", CODEC, load) == Record("second")  # past it
+    assert reads.read(Read("t", "k", CODEC, load)) == Record("second")  # past it
 
 
 def test_redis_entries_carry_the_ttl(redis_url: str, redis_prefix: str) -> None:
     client = Redis.from_url(redis_url)
     reads = ReadCache(RedisCache(client, redis_prefix), ttl_s=30, metrics=Metrics())
-    reads.read("t", "k", CODEC, lambda: Record("x"))
+    reads.read(Read("t", "k", CODEC, lambda: Record("x")))
     assert 0 < client.pttl(redis_prefix + "cache:k") <= 30_000
     reads.invalidate(["k"])
     assert 0 < client.pttl(redis_prefix + "cache:k") <= 5_000  # the tombstone's hold
     client.close()
 
 
+class CountingCache(MemoryCache):
+    def __init__(self) -> None:
+        super().__init__()
+        self.round_trips = 0
+
+    def get(self, key: str) -> bytes | None:
+        self.round_trips += 1
+        return super().get(key)
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        self.round_trips += 1
+        return super().get_many(keys)
+
+
+def test_several_reads_take_one_round_trip() -> None:
+    backend = CountingCache()
+    reads = ReadCache(backend, ttl_s=30, metrics=Metrics())
+    loads: list[str] = []
+
+    def spec(key: str) -> Read[Record]:
+        return Read("t", key, CODEC, lambda: loads.append(key) or Record(key))
+
+    assert reads.read_many(spec("a"), spec("b"), spec("c")) == (
+        Record("a"),
+        Record("b"),
+        Record("c"),
+    )
+    assert (backend.round_trips, loads) == (1, ["a", "b", "c"])
+    assert reads.read_many(spec("a"), spec("b"), spec("c")) == (
+        Record("a"),
+        Record("b"),
+        Record("c"),
+    )
+    assert (backend.round_trips, loads) == (2, ["a", "b", "c"])  # all three were hits
+
+
 def test_unreadable_entries_are_misses(backend: ByteCache) -> None:
     reads = ReadCache(backend, ttl_s=30, metrics=Metrics())
     backend.set("k", b'{"not": "a record"}', ttl_s=30)
-    assert reads.read("t", "k", CODEC, lambda: Record("from the database")) == Record(
+    assert reads.read(Read("t", "k", CODEC, lambda: Record("from the database"))) == Record(
         "from the database"
     )
 
