@@ -26,7 +26,7 @@ from gateway.api.scopes import require_scope
 from gateway.errors import InvalidApiKey, KeyTypeNotAllowed, OriginNotAllowed, RateLimited
 from gateway.keys import service as keys
 from gateway.keys.models import KeyKind
-from gateway.limits.ratelimit import retry_after_header
+from gateway.limits.ratelimit import Hit, retry_after_header
 from gateway.runtime import Runtime
 from gateway.widget import reads
 
@@ -114,17 +114,20 @@ def check_origin(principal: keys.Principal, origin: str | None) -> str:
 
 
 def limit(*, runtime: Runtime, principal: keys.Principal, client_ip: str) -> None:
-    """Per-key and per-IP rate limits (429 with Retry-After)."""
+    """Per-key and per-IP rate limits, counted in one step (429 with Retry-After)."""
     s = runtime.settings
-    for scope, key, per_window in (
-        ("rate_key", f"key:{principal.key_id}", s.rate_limit_per_key),
-        ("rate_ip", f"ip:{client_ip}", s.rate_limit_per_ip),
-    ):
-        decision = runtime.limiter.hit(key, limit=per_window, window_s=s.rate_limit_window_s)
-        if not decision.allowed:
-            runtime.metrics.rejections.labels(scope).inc()
-            what = "this key" if scope == "rate_key" else "this address"
-            raise RateLimited(
-                f"Too many requests from {what}; slow down",
-                retry_after=retry_after_header(decision),
-            )
+    scopes = ("rate_key", "rate_ip")
+    refused = runtime.limiter.hit_all(
+        [
+            Hit(f"key:{principal.key_id}", s.rate_limit_per_key, s.rate_limit_window_s),
+            Hit(f"ip:{client_ip}", s.rate_limit_per_ip, s.rate_limit_window_s),
+        ]
+    )
+    if refused is not None:
+        scope = scopes[refused.index]
+        runtime.metrics.rejections.labels(scope).inc()
+        what = "this key" if scope == "rate_key" else "this address"
+        raise RateLimited(
+            f"Too many requests from {what}; slow down",
+            retry_after=retry_after_header(refused.decision),
+        )
