@@ -15,7 +15,7 @@ from gateway.api import metrics as metrics_api
 from gateway.api.edge import BodyLimitMiddleware, SecurityHeadersMiddleware, WidgetCorsMiddleware
 from gateway.assets import views as assets
 from gateway.db import models as _all_models  # noqa: F401 - every mapper, for foreign keys
-from gateway.db.session import make_engine, session_scope
+from gateway.db.session import make_engine, session_factory, session_scope
 from gateway.events import views as events
 from gateway.events.readiness import broker_probe
 from gateway.keys import service as keys
@@ -25,6 +25,7 @@ from gateway.metrics import MetricsMiddleware
 from gateway.middleware import RequestContextMiddleware
 from gateway.orders import views as orders
 from gateway.products import views as products
+from gateway.readcache import install as install_read_cache
 from gateway.readiness import Probe, database_probe, http_probe, redis_probe, storage_probe
 from gateway.runtime import build_runtime
 from gateway.settings import GatewaySettings, get_settings
@@ -33,6 +34,7 @@ from gateway.tryon import live
 from gateway.tryon import views as tryon
 from gateway.usage import views as usage
 from gateway.web import views as web
+from gateway.widget import reads as widget_reads
 from gateway.widget import views as widget
 
 _ORIGINS_TTL_S = 30.0
@@ -92,6 +94,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.runtime = runtime = build_runtime(settings)
+    install_read_cache(session_factory(app.state.engine), runtime.reads, widget_reads.changed_keys)
     app.state.probes = _probes(settings, app)
     problems.install(app)
     # Added innermost first: the request id wraps everything, the body cap sits nearest.

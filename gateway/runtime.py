@@ -1,6 +1,6 @@
 """The long-lived parts of a running gateway, built once from settings by ``create_app``.
 
-Each is chosen by configuration: Redis or in-process limits and cache, local files or object
+Each is chosen by configuration: Redis or in-process limits and caches, local files or object
 storage for merchant blobs, local or remote ML.
 Routers reach them through ``RuntimeDep``; nothing here connects at import time.
 """
@@ -15,9 +15,11 @@ import redis
 
 from gateway.cache import ByteCache, MemoryCache, RedisCache
 from gateway.images import ImageLimits
+from gateway.keys.service import TouchThrottle
 from gateway.limits.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from gateway.metrics import Metrics
 from gateway.ml import AssetCache, build_engine
+from gateway.readcache import ReadCache
 from gateway.settings import GatewaySettings
 from gateway.storage import LocalStorage, S3Storage, Storage, parse_s3_url, s3_client
 from ml_service.engine import TryOnEngine
@@ -34,6 +36,9 @@ class Runtime:
     assets: AssetCache
     ml_slots: anyio.CapacityLimiter
     """Bounds concurrent ML work (CPU-bound): more callers wait rather than thrash."""
+    reads: ReadCache
+    """Widget reads (keys, products, brand models, quota use), invalidated on commit."""
+    key_touches: TouchThrottle = field(default_factory=TouchThrottle)
     redis: redis.Redis | None = None
     live_by_ip: dict[str, int] = field(default_factory=dict)
     """Open live WebSockets per client address (this process), for the concurrency cap."""
@@ -81,6 +86,7 @@ def build_runtime(settings: GatewaySettings) -> Runtime:
     client: redis.Redis | None = None
     limiter: RateLimiter
     cache: ByteCache
+    reads_backend: ByteCache
     if settings.redis_url:
         client = redis.Redis.from_url(
             settings.redis_url,
@@ -89,20 +95,24 @@ def build_runtime(settings: GatewaySettings) -> Runtime:
             health_check_interval=10,
         )
         limiter = RedisRateLimiter(client, settings.redis_prefix)
-        cache = RedisCache(client, settings.redis_prefix)
+        cache = reads_backend = RedisCache(client, settings.redis_prefix)
     else:
         limiter = MemoryRateLimiter()
         cache = MemoryCache()
+        # Its own LRU: large brand model renders must not push out the small hot records.
+        reads_backend = MemoryCache(max_bytes=16 * 1024 * 1024)
     storage = build_storage(settings)
     slots = settings.ml_concurrency or (os.cpu_count() or 1)
+    metrics = Metrics()
     return Runtime(
         settings=settings,
         limiter=limiter,
         cache=cache,
         storage=storage,
-        metrics=Metrics(),
+        metrics=metrics,
         ml=build_engine(settings),
         assets=AssetCache(storage),
         ml_slots=anyio.CapacityLimiter(slots),
+        reads=ReadCache(reads_backend, ttl_s=settings.widget_cache_ttl_s, metrics=metrics),
         redis=client,
     )

@@ -95,6 +95,13 @@ class GatewaySettings(BaseSettings):
     ws_max_per_ip: int = Field(default=4, ge=1, description="Open live sessions per client IP")
 
     model_tryon_cache_ttl_s: int = Field(default=86_400, ge=1)
+    widget_cache_ttl_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long widget reads (keys, products, brand models, quota use) stay "
+        "cached at most; writes invalidate them at once, this bounds what invalidation cannot "
+        "see. 0 turns the cache off",
+    )
 
     @field_validator("storage_url")
     @classmethod

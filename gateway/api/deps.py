@@ -74,6 +74,7 @@ def _widget_caller(
 ) -> widget_auth.WidgetCaller:
     caller = widget_auth.authenticate(
         session=session,
+        runtime=runtime,
         raw_key=widget_auth.request_key(
             authorization=request.headers.get("authorization"),
             query_key=request.query_params.get("key"),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from gateway.assets.models import BrandModelPhoto, ModelPhotoKind, TryOnAsset
 from gateway.errors import NotFound
-from gateway.products.models import Category, Product, ProductVariant
+from gateway.products.models import Category
 
 MODEL_KINDS_FOR = {
     Category.EYEWEAR: (ModelPhotoKind.FACE,),
@@ -36,22 +36,6 @@ def get_asset(*, session: Session, merchant_id: uuid.UUID, asset_id: uuid.UUID) 
     if asset is None:
         raise NotFound("No such try-on asset")
     return asset
-
-
-def asset_for(
-    *, session: Session, product: Product, variant: ProductVariant | None
-) -> TryOnAsset | None:
-    """The newest asset for ``variant``, else the newest for the product as a whole."""
-    assets = list_assets(session=session, merchant_id=product.merchant_id, product_id=product.id)
-    if variant is not None:
-        own = [a for a in assets if a.variant_id == variant.id]
-        if own:
-            return own[-1]
-    general = [a for a in assets if a.variant_id is None]
-    if general:
-        return general[-1]
-    # A product whose only assets belong to other variants still shows one of them.
-    return assets[-1] if assets and variant is None else None
 
 
 def list_models(

@@ -44,14 +44,15 @@ def get_engine() -> Engine:
 
 
 @functools.cache
-def _factory(engine: Engine) -> sessionmaker[Session]:
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """The one session factory of ``engine`` (``gateway.readcache`` listens to its sessions)."""
     return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """One session per unit of work: committed when the body succeeds, rolled back if not."""
-    with _factory(engine or get_engine())() as session:
+    with session_factory(engine or get_engine())() as session:
         try:
             yield session
             session.commit()

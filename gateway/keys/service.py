@@ -6,11 +6,14 @@ import hashlib
 import re
 import secrets
 import string
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from gateway.db.base import utcnow
@@ -45,6 +48,22 @@ class Principal:
     allowed_origins: tuple[str, ...]
     monthly_tryon_quota: int = 0
     """The merchant's quota, read with the key (widget calls check it on every try-on)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """A key as stored, with its merchant's state: what authenticating it needs, whenever
+    (``principal_of`` checks it against a time). Cached by widget calls (never the key)."""
+
+    merchant_id: uuid.UUID
+    key_id: uuid.UUID
+    kind: KeyKind
+    scopes: tuple[str, ...]
+    allowed_origins: tuple[str, ...]
+    revoked_at: datetime | None
+    expires_at: datetime | None
+    merchant_active: bool
+    monthly_tryon_quota: int
 
 
 def hash_key(raw_key: str) -> str:
@@ -83,28 +102,67 @@ def create(
 
 def authenticate(*, session: Session, raw_key: str, now: datetime | None = None) -> Principal:
     """The principal behind ``raw_key``; ``InvalidApiKey`` if malformed, unknown or revoked."""
+    record = load_record(session=session, key_hash=checked_hash(raw_key))
+    return principal_of(record, now=now or utcnow())
+
+
+def checked_hash(raw_key: str) -> str:
+    """The stored form of ``raw_key``; ``InvalidApiKey`` when it is not a key at all."""
     if not KEY_PATTERN.match(raw_key):
         raise InvalidApiKey("The API key is malformed")
-    now = now or utcnow()
+    return hash_key(raw_key)
+
+
+def load_record(*, session: Session, key_hash: str) -> KeyRecord | None:
+    """The key stored under ``key_hash`` and its merchant's state, or None."""
     row = session.execute(
-        select(ApiKey, Merchant.status, Merchant.monthly_tryon_quota)
+        select(
+            ApiKey.merchant_id,
+            ApiKey.id,
+            ApiKey.kind,
+            ApiKey.scopes,
+            ApiKey.allowed_origins,
+            ApiKey.revoked_at,
+            ApiKey.expires_at,
+            Merchant.status,
+            Merchant.monthly_tryon_quota,
+        )
         .join(Merchant, Merchant.id == ApiKey.merchant_id)
-        .where(ApiKey.key_hash == hash_key(raw_key))
+        .where(ApiKey.key_hash == key_hash)
     ).one_or_none()
     if row is None:
+        return None
+    return KeyRecord(
+        merchant_id=row.merchant_id,
+        key_id=row.id,
+        kind=row.kind,
+        scopes=tuple(row.scopes),
+        allowed_origins=tuple(row.allowed_origins),
+        revoked_at=row.revoked_at,
+        expires_at=row.expires_at,
+        merchant_active=row.status is MerchantStatus.ACTIVE,
+        monthly_tryon_quota=row.monthly_tryon_quota,
+    )
+
+
+def principal_of(record: KeyRecord | None, *, now: datetime) -> Principal:
+    """Who calls with the key of ``record`` at ``now``; ``InvalidApiKey`` if it is unknown
+    (None), revoked, expired or its merchant suspended."""
+    if record is None:
         raise InvalidApiKey("The API key is not valid")
-    key, merchant_status, monthly_quota = row
-    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+    if record.revoked_at is not None or (
+        record.expires_at is not None and record.expires_at <= now
+    ):
         raise InvalidApiKey("The API key has been revoked")
-    if merchant_status is not MerchantStatus.ACTIVE:
+    if not record.merchant_active:
         raise InvalidApiKey("The merchant account is suspended")
     return Principal(
-        merchant_id=key.merchant_id,
-        key_id=key.id,
-        kind=key.kind,
-        scopes=frozenset(key.scopes),
-        allowed_origins=tuple(key.allowed_origins),
-        monthly_tryon_quota=monthly_quota,
+        merchant_id=record.merchant_id,
+        key_id=record.key_id,
+        kind=record.kind,
+        scopes=frozenset(record.scopes),
+        allowed_origins=record.allowed_origins,
+        monthly_tryon_quota=record.monthly_tryon_quota,
     )
 
 
@@ -216,7 +274,37 @@ def known_origins(*, session: Session, now: datetime | None = None) -> set[str]:
 
 
 def touch(*, session: Session, key_id: uuid.UUID, now: datetime) -> None:
-    """Record that a key was used (at most once a minute, so it costs no write per call)."""
-    key = session.get(ApiKey, key_id)
-    if key is not None and (key.last_used_at is None or now - key.last_used_at > _TOUCH_EVERY):
-        key.last_used_at = now
+    """Record that a key was used, unless that was done less than a minute ago (one
+    conditional ``UPDATE``, no read; callers throttle it with ``TouchThrottle``)."""
+    session.execute(
+        sql_update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - _TOUCH_EVERY),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+class TouchThrottle:
+    """Which keys this process recorded as used lately, so that ``touch`` runs at most once a
+    minute per key and process: a widget call answered from the cache writes nothing else."""
+
+    def __init__(self, every: timedelta = _TOUCH_EVERY, max_keys: int = 10_000) -> None:
+        self._every = every
+        self._max_keys = max_keys
+        self._last: OrderedDict[uuid.UUID, datetime] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def due(self, key_id: uuid.UUID, now: datetime) -> bool:
+        """Whether to ``touch`` the key now; a True answer counts as touching it."""
+        with self._lock:
+            last = self._last.get(key_id)
+            if last is not None and now - last < self._every:
+                return False
+            self._last[key_id] = now
+            self._last.move_to_end(key_id)
+            while len(self._last) > self._max_keys:
+                self._last.popitem(last=False)
+            return True

@@ -170,6 +170,7 @@ async def live(
         with session_scope(engine) as db:
             principal = widget_auth.authenticate(
                 session=db,
+                runtime=runtime,
                 raw_key=key,
                 origin=widget_auth.page_origin(
                     origin=websocket.headers.get("origin"),
@@ -183,6 +184,7 @@ async def live(
                 raise InvalidImage("Name the product: ?product=<id or external id>")
             return tryons.begin(
                 session=db,
+                reads=runtime.reads,
                 principal=principal,
                 product_ref=product,
                 variant_ref=variant,

@@ -1,26 +1,27 @@
 """Try-on bookkeeping around the ML call: what to render, quota, counters. No image here.
 
 ``begin`` runs before any work (product, variant, asset, session, quota); ``finish`` after it
-succeeded (usage and session counters). Both take the request's database session.
+succeeded (usage and session counters). Both take the request's database session. The product
+comes through the read cache; the quota is checked against the database.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from gateway.assets import service as assets
 from gateway.errors import NotFound
 from gateway.keys.service import Principal
 from gateway.limits import quota
-from gateway.products import service as products
-from gateway.products.models import ProductVariant
+from gateway.readcache import ReadCache
 from gateway.sessions import service as sessions
 from gateway.usage import service as usage
+from gateway.widget import reads as widget_reads
 from ml_service.engine import SizeOption
 
 
@@ -34,9 +35,23 @@ class TryOnPlan:
     session_id: uuid.UUID | None
 
 
+class SizedVariant(Protocol):
+    """What a size recommendation needs of a variant (a row or a cached view)."""
+
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def color(self) -> str | None: ...
+    @property
+    def size(self) -> str | None: ...
+    @property
+    def measurements(self) -> Mapping[str, Any]: ...
+
+
 def begin(
     *,
     session: Session,
+    reads: ReadCache,
     principal: Principal,
     product_ref: str,
     variant_ref: str | None,
@@ -44,11 +59,11 @@ def begin(
     now: datetime,
 ) -> TryOnPlan:
     """Everything a try-on needs to know, checked before any image work starts."""
-    product = products.find_for_widget(
-        session=session, merchant_id=principal.merchant_id, ref=product_ref
+    product = widget_reads.product(
+        session=session, reads=reads, merchant_id=principal.merchant_id, ref=product_ref
     )
-    variant = products.find_variant(product=product, ref=variant_ref)
-    asset = assets.asset_for(session=session, product=product, variant=variant)
+    variant = product.variant(variant_ref)
+    asset = product.asset_for(variant)
     if asset is None:
         raise NotFound("This product has no try-on asset yet", reason="no-asset")
     session_id = None
@@ -74,7 +89,7 @@ def begin(
 
 
 def size_options(
-    variants: Sequence[ProductVariant], *, chosen: ProductVariant | None
+    variants: Sequence[SizedVariant], *, chosen: SizedVariant | None
 ) -> tuple[SizeOption, ...]:
     """The sizes a recommendation may choose among (pure): variants that have a size and
     measurements, in the chosen variant's colour (without one, the first variant's: the one

@@ -152,6 +152,7 @@ async def photo_tryon(
     plan = await run_in_threadpool(
         lambda: tryons.begin(
             session=session,
+            reads=runtime.reads,
             principal=principal,
             product_ref=product,
             variant_ref=variant,
@@ -205,6 +206,7 @@ async def analyze(
         plan = await run_in_threadpool(
             lambda: tryons.begin(
                 session=session,
+                reads=runtime.reads,
                 principal=principal,
                 product_ref=product,
                 variant_ref=None,
@@ -286,6 +288,7 @@ async def model_tryon(
     def plan_and_model() -> tuple[tryons.TryOnPlan, str, str, str]:
         plan = tryons.begin(
             session=session,
+            reads=runtime.reads,
             principal=principal,
             product_ref=product,
             variant_ref=variant,

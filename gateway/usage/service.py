@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from gateway.readcache import invalidate_on_commit, quota_key
 from gateway.usage.models import UsageDaily
 
 
@@ -56,12 +57,14 @@ def month_bounds(month: date) -> tuple[date, date]:
 def record(
     *, session: Session, merchant_id: uuid.UUID, metric: Metric, now: datetime, count: int = 1
 ) -> None:
-    """Add ``count`` to today's counter for ``metric`` (atomic upsert, no read first)."""
+    """Add ``count`` to today's counter for ``metric`` (atomic upsert, no read first). A try-on
+    invalidates the month's cached quota use once the transaction commits."""
     if count <= 0:
         return
+    day = now.astimezone(UTC).date()
     values = {
         "merchant_id": merchant_id,
-        "day": now.astimezone(UTC).date(),
+        "day": day,
         "metric": metric.value,
         "count": count,
     }
@@ -73,6 +76,8 @@ def record(
         set_={"count": UsageDaily.count + stmt.excluded.count},
     )
     session.execute(stmt)
+    if metric in QUOTA_METRICS:
+        invalidate_on_commit(session, [quota_key(merchant_id, day)])
 
 
 def by_day(*, session: Session, merchant_id: uuid.UUID, month: date) -> dict[date, dict[str, int]]:

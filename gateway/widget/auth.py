@@ -26,8 +26,9 @@ from gateway.api.scopes import require_scope
 from gateway.errors import InvalidApiKey, KeyTypeNotAllowed, OriginNotAllowed, RateLimited
 from gateway.keys import service as keys
 from gateway.keys.models import KeyKind
-from gateway.limits.ratelimit import retry_after_header
+from gateway.limits.ratelimit import Hit, retry_after_header
 from gateway.runtime import Runtime
+from gateway.widget import reads
 
 SAME_ORIGIN = "same-origin"
 
@@ -71,20 +72,29 @@ def page_origin(*, origin: str | None, sec_fetch_site: str | None, public_url: s
 
 
 def authenticate(
-    *, session: Session, raw_key: str | None, origin: str | None, now: datetime
+    *,
+    session: Session,
+    runtime: Runtime,
+    raw_key: str | None,
+    origin: str | None,
+    now: datetime,
 ) -> WidgetCaller:
     """The caller of a widget call (key, kind, scope, origin checked), or the
-    ``GatewayError`` that refuses it. Limits are the caller's next step (``limit``)."""
+    ``GatewayError`` that refuses it. Limits are the caller's next step (``limit``).
+
+    The key's record comes from the read cache (``gateway.widget.reads``); its last use is
+    written at most once a minute per key and process."""
     if not raw_key:
         raise InvalidApiKey("Send the publishable key as 'Authorization: Bearer pk_...'")
-    principal = keys.authenticate(session=session, raw_key=raw_key, now=now)
+    principal = reads.principal(session=session, reads=runtime.reads, raw_key=raw_key, now=now)
     if principal.kind is not KeyKind.PUBLISHABLE:
         raise KeyTypeNotAllowed(
             "Widget endpoints take a publishable key (pk_...); never put a secret key in a page"
         )
     require_scope(principal, "widget")
     normalised = check_origin(principal, origin)
-    keys.touch(session=session, key_id=principal.key_id, now=now)
+    if runtime.key_touches.due(principal.key_id, now):
+        keys.touch(session=session, key_id=principal.key_id, now=now)
     return WidgetCaller(principal=principal, origin=normalised)
 
 
@@ -104,17 +114,20 @@ def check_origin(principal: keys.Principal, origin: str | None) -> str:
 
 
 def limit(*, runtime: Runtime, principal: keys.Principal, client_ip: str) -> None:
-    """Per-key and per-IP rate limits (429 with Retry-After)."""
+    """Per-key and per-IP rate limits, counted in one step (429 with Retry-After)."""
     s = runtime.settings
-    for scope, key, per_window in (
-        ("rate_key", f"key:{principal.key_id}", s.rate_limit_per_key),
-        ("rate_ip", f"ip:{client_ip}", s.rate_limit_per_ip),
-    ):
-        decision = runtime.limiter.hit(key, limit=per_window, window_s=s.rate_limit_window_s)
-        if not decision.allowed:
-            runtime.metrics.rejections.labels(scope).inc()
-            what = "this key" if scope == "rate_key" else "this address"
-            raise RateLimited(
-                f"Too many requests from {what}; slow down",
-                retry_after=retry_after_header(decision),
-            )
+    scopes = ("rate_key", "rate_ip")
+    refused = runtime.limiter.hit_all(
+        [
+            Hit(f"key:{principal.key_id}", s.rate_limit_per_key, s.rate_limit_window_s),
+            Hit(f"ip:{client_ip}", s.rate_limit_per_ip, s.rate_limit_window_s),
+        ]
+    )
+    if refused is not None:
+        scope = scopes[refused.index]
+        runtime.metrics.rejections.labels(scope).inc()
+        what = "this key" if scope == "rate_key" else "this address"
+        raise RateLimited(
+            f"Too many requests from {what}; slow down",
+            retry_after=retry_after_header(refused.decision),
+        )

@@ -1,4 +1,8 @@
-"""Widget API (publishable keys): configuration, sessions and brand models."""
+"""Widget API (publishable keys): configuration, sessions and brand models.
+
+Their reads (key, product, brand models, quota use) go through the read cache
+(``gateway.widget.reads``); the model photo's bytes come from storage.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,9 @@ from gateway.assets import service as assets
 from gateway.db.base import utcnow
 from gateway.errors import NotFound
 from gateway.images import MEDIA_TYPES
-from gateway.products import service as products
 from gateway.sessions import service as sessions
 from gateway.sessions.models import TryOnMode
-from gateway.usage import service as usage
+from gateway.widget import reads
 from gateway.widget.schemas import (
     BrandModel,
     ModelList,
@@ -69,30 +72,22 @@ def widget_config(
     product: ProductRef,
     variant: VariantRef = None,
 ) -> WidgetConfig:
-    found = products.find_for_widget(
-        session=session, merchant_id=principal.merchant_id, ref=product
-    )
-    chosen = products.find_variant(product=found, ref=variant)
-    product_assets = assets.list_assets(
-        session=session, merchant_id=principal.merchant_id, product_id=found.id
-    )
-    general = any(a.variant_id is None for a in product_assets)
-    with_asset = {a.variant_id for a in product_assets}
-    has_asset = bool(product_assets)
-    models = assets.list_models(
+    read = reads.for_config(
         session=session,
+        reads=runtime.reads,
         merchant_id=principal.merchant_id,
-        kinds=assets.MODEL_KINDS_FOR[found.category],
+        ref=product,
+        quota_limit=principal.monthly_tryon_quota,
+        now=utcnow(),
     )
+    found, models, state = read.product, read.models, read.quota
+    chosen = found.variant(variant)
+    general = any(a.variant_id is None for a in found.assets)
+    with_asset = {a.variant_id for a in found.assets}
+    has_asset = bool(found.assets)
     modes = [TryOnMode.LIVE, TryOnMode.PHOTO] if has_asset else []
     if has_asset and models:
         modes.append(TryOnMode.MODEL)
-    state = usage.quota_state(
-        session=session,
-        merchant_id=principal.merchant_id,
-        limit=principal.monthly_tryon_quota,
-        now=utcnow(),
-    )
     s = runtime.settings
     return WidgetConfig(
         product=WidgetProduct(
@@ -100,7 +95,7 @@ def widget_config(
             external_id=found.external_id,
             title=found.title,
             category=found.category,
-            image=found.images[0] if found.images else None,
+            image=found.image,
             has_asset=has_asset,
             variants=[
                 WidgetVariant(
@@ -135,11 +130,16 @@ def widget_config(
     summary="Start a try-on session (its id joins analytics events)",
     responses=WIDGET_ERRORS,
 )
-def create_session(principal: WidgetDep, session: SessionDep, body: SessionIn) -> SessionOut:
-    found = products.find_for_widget(
-        session=session, merchant_id=principal.merchant_id, ref=body.product_id
+def create_session(
+    principal: WidgetDep, session: SessionDep, runtime: RuntimeDep, body: SessionIn
+) -> SessionOut:
+    found = reads.product(
+        session=session,
+        reads=runtime.reads,
+        merchant_id=principal.merchant_id,
+        ref=body.product_id,
     )
-    products.find_variant(product=found, ref=body.variant_id)
+    found.variant(body.variant_id)
     row = sessions.create(
         session=session,
         merchant_id=principal.merchant_id,
@@ -157,13 +157,18 @@ def create_session(principal: WidgetDep, session: SessionDep, body: SessionIn) -
     responses=WIDGET_ERRORS,
 )
 def list_models(
-    request: Request, principal: WidgetDep, session: SessionDep, product: ProductRef
+    request: Request,
+    principal: WidgetDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    product: ProductRef,
 ) -> ModelList:
-    found = products.find_for_widget(
-        session=session, merchant_id=principal.merchant_id, ref=product
+    found = reads.product(
+        session=session, reads=runtime.reads, merchant_id=principal.merchant_id, ref=product
     )
-    models = assets.list_models(
+    models = reads.brand_models(
         session=session,
+        reads=runtime.reads,
         merchant_id=principal.merchant_id,
         kinds=assets.MODEL_KINDS_FOR[found.category],
     )

@@ -7,6 +7,9 @@ config figures, the in-process engine's render call for the photo try-on, and on
 live session (track + render, no network) for the live frame rate.
 
 Usage: python scripts/gateway/bench.py [--seconds 8] [--modes embedded,scaleout]
+[--parts config,photo,live] [--connections 16]
+
+``--parts config`` measures only ``/healthz`` (the reference) and the widget configuration.
 """
 
 from __future__ import annotations
@@ -261,7 +264,17 @@ def references(frame: bytes, seconds: float) -> dict[str, Any]:
     }
 
 
-def run_mode(mode: str, seconds: int, photo_file: str, frame: bytes) -> dict[str, Any]:
+PARTS = ("config", "photo", "live")
+
+
+def run_mode(  # noqa: PLR0917 - one benchmark run's knobs
+    mode: str,
+    seconds: int,
+    photo_file: str,
+    frame: bytes,
+    parts: tuple[str, ...] = PARTS,
+    connections: int = 16,
+) -> dict[str, Any]:
     data_dir = tempfile.mkdtemp(prefix=f"tryon-bench-{mode}-")
     env = {
         "TRYON_DATA_DIR": data_dir,
@@ -279,24 +292,32 @@ def run_mode(mode: str, seconds: int, photo_file: str, frame: bytes) -> dict[str
             keys = set_up_shop(url, full_env)
             widget_headers = {"Authorization": f"Bearer {keys['pk']}", "Origin": ORIGIN}
             out: dict[str, Any] = {"mode": mode}
-            out["healthz"] = wrk(url + "/healthz", seconds=seconds, connections=16)
-            out["widget_config"] = wrk(
-                url + "/v1/widget/config?product=round-black",
-                seconds=seconds,
-                connections=16,
-                headers=widget_headers,
-            )
-            out["photo_tryon_640x480"] = wrk(
-                url + "/v1/widget/tryon?product=round-black",
-                seconds=seconds,
-                connections=4,
-                method="POST",
-                headers={**widget_headers, "Content-Type": "image/jpeg", "Accept": "image/jpeg"},
-                body_file=photo_file,
-            )
-            out["live"] = [
-                asyncio.run(live_sessions(url, keys["pk"], n, seconds, frame)) for n in (1, 4, 16)
-            ]
+            out["healthz"] = wrk(url + "/healthz", seconds=seconds, connections=connections)
+            if "config" in parts:
+                out["widget_config"] = wrk(
+                    url + "/v1/widget/config?product=round-black",
+                    seconds=seconds,
+                    connections=connections,
+                    headers=widget_headers,
+                )
+            if "photo" in parts:
+                out["photo_tryon_640x480"] = wrk(
+                    url + "/v1/widget/tryon?product=round-black",
+                    seconds=seconds,
+                    connections=4,
+                    method="POST",
+                    headers={
+                        **widget_headers,
+                        "Content-Type": "image/jpeg",
+                        "Accept": "image/jpeg",
+                    },
+                    body_file=photo_file,
+                )
+            if "live" in parts:
+                out["live"] = [
+                    asyncio.run(live_sessions(url, keys["pk"], n, seconds, frame))
+                    for n in (1, 4, 16)
+                ]
             out["server_memory"] = rss_mb(pid)
         return out
     finally:
@@ -313,7 +334,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8, help="length of each measurement")
     parser.add_argument("--modes", default="embedded,scaleout")
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help="what to measure besides /healthz: config (widget configuration), photo "
+        "(photo try-on), live (live try-on)",
+    )
+    parser.add_argument(
+        "--connections", type=int, default=16, help="wrk connections for /healthz and config"
+    )
     args = parser.parse_args()
+    parts = tuple(p for p in args.parts.split(",") if p)
+    if unknown := set(parts) - set(PARTS):
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     if shutil.which("wrk") is None:
         print("wrk is missing: run 'make bench-gateway' (it installs it)", file=sys.stderr)
         return 2
@@ -321,16 +354,25 @@ def main() -> int:
     with tempfile.NamedTemporaryFile(suffix=".jpg", delete=False) as f:
         f.write(frame)
         photo_file = f.name
-    print(f"# gateway benchmark, {os.cpu_count()} CPUs, {args.seconds} s per figure (loopback)")
-    reference = references(frame, min(args.seconds, 5))
-    print(f"reference (in-process, no HTTP): {json.dumps(reference)}")
+    print(
+        f"# gateway benchmark, {os.cpu_count()} CPUs, {args.seconds} s per figure, "
+        f"{args.connections} connections (loopback); parts: {', '.join(parts)}"
+    )
+    reference: dict[str, Any] = {}
+    if "photo" in parts or "live" in parts:
+        reference = references(frame, min(args.seconds, 5))
+        print(f"reference (in-process, no HTTP): {json.dumps(reference)}")
     failed = False
     try:
         for mode in args.modes.split(","):
-            result = run_mode(mode, args.seconds, photo_file, frame)
+            result = run_mode(
+                mode, args.seconds, photo_file, frame, parts, connections=args.connections
+            )
             print(f"\n## {mode}")
             floor = result["healthz"]["rps"]
             for name in ("healthz", "widget_config", "photo_tryon_640x480"):
+                if name not in result:
+                    continue
                 r = result[name]
                 print(
                     f"{name:22} {r['rps']:9.1f} req/s  p50 {r['p50_ms']:8.2f} ms  "
@@ -338,12 +380,16 @@ def main() -> int:
                     f"errors {r['error_rate']:.2%}"
                 )
                 failed |= r["error_rate"] > MAX_ERROR_RATE
-            print(
-                f"ratios: config/healthz throughput {result['widget_config']['rps'] / floor:.2f}; "
-                f"photo try-on p50 / in-process render p50 "
-                f"{result['photo_tryon_640x480']['p50_ms'] / reference['render_p50_ms']:.2f}"
-            )
-            for live in result["live"]:
+            if "widget_config" in result:
+                print(
+                    f"ratio: config/healthz throughput {result['widget_config']['rps'] / floor:.2f}"
+                )
+            if "photo_tryon_640x480" in result:
+                print(
+                    "ratio: photo try-on p50 / in-process render p50 "
+                    f"{result['photo_tryon_640x480']['p50_ms'] / reference['render_p50_ms']:.2f}"
+                )
+            for live in result.get("live", []):
                 ratio = live["fps_per_session_mean"] / reference["live_fps_one_session"]
                 print(
                     f"live x{live['sessions']:<3} {live['fps_per_session_mean']:6.2f} FPS per "

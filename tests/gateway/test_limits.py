@@ -13,7 +13,13 @@ from gateway.db import migrate
 from gateway.db.session import session_scope
 from gateway.errors import QuotaExceeded
 from gateway.limits import quota
-from gateway.limits.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, gcra
+from gateway.limits.ratelimit import (
+    Hit,
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    gcra,
+)
 from gateway.merchants.models import Merchant
 from gateway.settings import GatewaySettings
 from gateway.usage import service as usage
@@ -50,6 +56,22 @@ def test_both_backends_limit_the_same_way(limiter: RateLimiter) -> None:
     refused = limiter.hit("k", limit=3, window_s=60)
     assert 15 <= refused.retry_after_s <= 20  # one slot frees every 20 s
     assert limiter.hit("other", limit=3, window_s=60).allowed
+
+
+def test_several_limits_count_in_order_and_stop_at_a_refusal(limiter: RateLimiter) -> None:
+    per_key = [Hit("key:a", 2, 60), Hit("ip:x", 3, 60)]
+    assert limiter.hit_all(per_key) is None
+    assert limiter.hit_all(per_key) is None
+    refused = limiter.hit_all(per_key)  # the key's third: refused, the address not counted
+    assert refused is not None
+    assert refused.index == 0
+    assert not refused.decision.allowed
+    assert 25 <= refused.decision.retry_after_s <= 30  # one slot frees every 30 s
+    other_key = [Hit("key:b", 10, 60), Hit("ip:x", 3, 60)]
+    assert limiter.hit_all(other_key) is None  # the address's third
+    refused = limiter.hit_all(other_key)
+    assert refused is not None
+    assert refused.index == 1
 
 
 def test_memory_limiter_stays_bounded() -> None:

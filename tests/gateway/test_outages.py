@@ -1,5 +1,9 @@
 """Redis and database outages: 503 with Retry-After, readiness false, recovery without restart.
 
+Widget calls need Redis for their rate limits, which fail closed; the widget read cache in the
+same Redis is only an optimisation and falls back to the database
+(``test_widget_cache.test_a_failing_cache_sends_reads_to_the_database``).
+
 The shared servers keep running: the gateway reaches them through a proxy that the test cuts
 and restores (tests/support/proxy.py).
 """
@@ -58,6 +62,7 @@ def test_redis_outage_is_503_and_recovers(
         assert time.monotonic() - started < 5  # a bounded wait, never a hang
         body = assert_problem(response, 503, "dependency-unavailable")
         assert body["dependency"] == "redis"
+        assert "Rate limiting" in body["detail"]  # the cache's failure only cost a DB read
         assert response.headers["retry-after"]
         ready = client.get("/readyz")
         assert ready.status_code == 503
