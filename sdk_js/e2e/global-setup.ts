@@ -73,6 +73,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     TRYON_LOG_JSON: "true",
     TRYON_LOG_LEVEL: "WARNING",
     TRYON_SDK_DIR: join(REPO, "sdk_js"),
+    // The harness changes the quota from another process, which the server's in-process read
+    // cache cannot hear about: a one-second bound (the default is 30 s) that set-quota waits out.
+    TRYON_WIDGET_CACHE_TTL_S: "1",
   };
   const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: REPO, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -105,6 +106,9 @@ def set_quota(quota: int) -> None:
             raise SystemExit("the demo merchant is gone")
         merchant.monthly_tryon_quota = quota
     engine.dispose()
+    # A running embedded server keeps what it read in its own memory for up to the read
+    # cache's bound; another process's write cannot clear it, so wait the bound out.
+    time.sleep(settings.widget_cache_ttl_s + 0.2)
 
 
 def count_events(event_type: str, product_id: str) -> int:
