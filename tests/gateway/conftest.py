@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
 from gateway.db import migrate
 from gateway.db.session import session_scope
@@ -15,6 +16,7 @@ from gateway.main import create_app
 from gateway.merchants import service as merchants
 from gateway.settings import GatewaySettings
 from tests.support import s3
+from tests.support.proxy import TcpProxy
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -160,3 +162,13 @@ def embedded_storage(
         fields |= s3_settings(request.getfixturevalue("s3_bucket"))
     with running(make_settings(**fields)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def redis_proxy(redis_url: str) -> Iterator[TcpProxy]:
+    """A cuttable TCP path to the test Redis (outage tests)."""
+    target = make_url(redis_url.replace("redis://", "postgresql://"))  # just to parse host:port
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 6379)
+    proxy.start()
+    yield proxy
+    proxy.stop()

@@ -22,15 +22,6 @@ from tests.gateway.conftest import assert_problem, auth, merchant_in, running, w
 from tests.support.proxy import TcpProxy
 
 
-@pytest.fixture
-def redis_proxy(redis_url: str) -> Iterator[TcpProxy]:
-    target = make_url(redis_url.replace("redis://", "postgresql://"))  # just to parse host:port
-    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 6379)
-    proxy.start()
-    yield proxy
-    proxy.stop()
-
-
 def test_redis_outage_is_503_and_recovers(
     make_settings: Callable[..., GatewaySettings],
     redis_proxy: TcpProxy,

@@ -17,7 +17,6 @@ import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
 
 from gateway.cache import ByteCache, MemoryCache, RedisCache
 from gateway.db import migrate
@@ -555,15 +554,6 @@ def test_redis_invalidation_reaches_every_replica(redis_settings: GatewaySetting
         ok_config(two, m.publishable_key)
         assert one.delete(f"/v1/keys/{pk_id}", headers=auth(m.secret_key)).status_code == 204
         assert_problem(config(two, m.publishable_key), 401, "invalid-api-key")
-
-
-@pytest.fixture
-def redis_proxy(redis_url: str) -> Iterator[TcpProxy]:
-    target = make_url(redis_url.replace("redis://", "postgresql://"))  # just to parse host:port
-    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 6379)
-    proxy.start()
-    yield proxy
-    proxy.stop()
 
 
 def test_a_failing_cache_sends_reads_to_the_database(
