@@ -10,6 +10,16 @@ export const MAX_IN_FLIGHT = 2;
 /** A frame unanswered this long is taken as dropped (the server drops stale or over-rate
  * frames without a word), so flow control never stalls. */
 export const FRAME_LOST_MS = 1500;
+/** Captures per second at most; lowered to the server's `max_fps` from its hello, since the
+ * server drops frames above it unanswered. */
+export const MAX_CAPTURE_FPS = 30;
+
+/** Milliseconds between captures for the server's announced `max_fps` (anything else: the
+ * default rate). */
+export function captureIntervalMs(maxFps: unknown): number {
+  const fps = typeof maxFps === "number" && Number.isFinite(maxFps) && maxFps > 0 ? Math.min(maxFps, MAX_CAPTURE_FPS) : MAX_CAPTURE_FPS;
+  return 1000 / fps;
+}
 
 export interface LiveOptions {
   url: string;
@@ -81,8 +91,9 @@ export class LiveSession {
       ws.onopen = () => {
         opened = true;
         resolve();
-        // Pace captures at up to 30 per second; flow control decides how many go out.
-        this.captureTimer = setInterval(() => this.capture(), 1000 / 30);
+        // Pace captures at up to 30 per second (the hello may lower it); flow control decides
+        // how many go out.
+        this.pace(captureIntervalMs(undefined));
       };
       ws.onmessage = (event: MessageEvent) => this.receive(event.data);
       ws.onerror = () => undefined; // onclose follows with the details
@@ -92,6 +103,11 @@ export class LiveSession {
         this.fail(closeError(event, opened));
       };
     });
+  }
+
+  private pace(intervalMs: number): void {
+    if (this.captureTimer !== null) clearInterval(this.captureTimer);
+    this.captureTimer = setInterval(() => this.capture(), intervalMs);
   }
 
   private capture(): void {
@@ -139,6 +155,7 @@ export class LiveSession {
         return;
       }
       if (message.type === "geometry") this.inFlight.shift();
+      if (message.type === "hello" && !this.stopped) this.pace(captureIntervalMs(message.max_fps));
       this.options.onMessage?.(message);
       return;
     }
