@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from analytics import cli as analytics_cli
+from gateway.assets import cli as storage_cli
 from gateway.events import cli as dashboard_cli
 from gateway.logging import configure as configure_logging
 from gateway.settings import GatewaySettings, get_settings
@@ -20,7 +21,7 @@ from ml_service.render import cli as render_cli
 
 app = typer.Typer(
     name="tryon",
-    help="Virtual try-on: run the server, manage the database and merchants.",
+    help="Virtual try-on: run the server, manage the database, merchants and storage.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -35,6 +36,7 @@ app.add_typer(ml_cli.models_app, name="models")
 app.command()(ml_cli.analyze)
 app.add_typer(analytics_cli.app, name="analytics")
 app.add_typer(dashboard_cli.app, name="dashboard")
+app.add_typer(storage_cli.app, name="storage")
 app.command()(render_cli.render)
 
 

@@ -8,6 +8,9 @@ so a key can never climb out of the root or the prefix.
 
 An object store that does not answer (refused, timed out, 5xx, denied) raises
 ``DependencyUnavailable("storage")``: a bounded wait, then 503 problem+json.
+
+``list`` serves the garbage sweep (``gateway/assets/sweep.py``): it yields only names that are
+valid keys, so whatever else lies under the root or the prefix is never seen, let alone deleted.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,8 +35,19 @@ _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]
 # S3 bucket naming rules (the subset every S3-compatible store accepts).
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+TEMP_PREFIX = ".tmp-"
+_TEMP = re.compile(r"^\.tmp-[A-Za-z0-9_]{1,64}$")  # tempfile.mkstemp's names
 
 log = structlog.get_logger(__name__)
+
+
+class Blob(NamedTuple):
+    """One stored object, as a listing sees it."""
+
+    key: str
+    modified: datetime
+    """Last modification, timezone-aware UTC."""
+    size: int
 
 
 class Storage(Protocol):
@@ -49,11 +65,28 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def list(self, prefix: str = "") -> Iterator[Blob]:
+        """Every stored key that starts with ``prefix``, in no particular order. Names that
+        are not valid keys (temporary files, anything written by something else) are left
+        out."""
+        ...
+
 
 def check_key(key: str) -> str:
     if not _KEY.match(key) or ".." in key:
         raise ValueError(f"not a storage key: {key!r}")
     return key
+
+
+def is_key(name: str) -> bool:
+    return bool(_KEY.match(name)) and ".." not in name
+
+
+def check_prefix(prefix: str) -> str:
+    """A listing prefix: empty, or the start of a key (a trailing ``/`` allowed)."""
+    if prefix and not is_key(prefix.removesuffix("/")):
+        raise ValueError(f"not a storage key prefix: {prefix!r}")
+    return prefix
 
 
 class LocalStorage:
@@ -88,6 +121,47 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def list(self, prefix: str = "") -> Iterator[Blob]:
+        for name, stat in self._walk(check_prefix(prefix)):
+            if is_key(name) and name.startswith(prefix):
+                yield Blob(name, datetime.fromtimestamp(stat.st_mtime, UTC), stat.st_size)
+
+    def temp_files(self) -> Iterator[Blob]:
+        """Temporary files of writes (``.tmp-*``): in flight, or left by a crash mid-write.
+        ``key`` is the path relative to the root; remove one with ``delete_temp``."""
+        for name, stat in self._walk(""):
+            head, _, base = name.rpartition("/")
+            if _TEMP.match(base) and (not head or is_key(head)):
+                yield Blob(name, datetime.fromtimestamp(stat.st_mtime, UTC), stat.st_size)
+
+    def delete_temp(self, name: str) -> None:
+        head, _, base = name.rpartition("/")
+        if not _TEMP.match(base) or (head and not is_key(head)):
+            raise ValueError(f"not a temporary file: {name!r}")
+        (self.root / name).unlink(missing_ok=True)
+
+    def _walk(self, prefix: str) -> Iterator[tuple[str, os.stat_result]]:
+        """(relative name, stat) of the regular files under the prefix's directory; links
+        are not followed."""
+        start = prefix.rpartition("/")[0]
+        stack = [(self.root / start) if start else self.root]
+        while stack:
+            directory = stack.pop()
+            try:
+                with os.scandir(directory) as found:
+                    entries = [*found]
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    try:
+                        stat = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:  # removed while we looked
+                        continue
+                    yield Path(entry.path).relative_to(self.root).as_posix(), stat
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -190,6 +264,23 @@ class S3Storage:
                 return False
             raise _unavailable(exc, "exists") from exc
         return True
+
+    def list(self, prefix: str = "") -> Iterator[Blob]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = iter(
+            paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + check_prefix(prefix))
+        )
+        while True:
+            try:
+                page = next(pages, None)
+            except (BotoCoreError, ClientError) as exc:
+                raise _unavailable(exc, "list") from exc
+            if page is None:
+                return
+            for item in page.get("Contents", []):
+                key = item["Key"].removeprefix(self.prefix)
+                if is_key(key):
+                    yield Blob(key, item["LastModified"].astimezone(UTC), item["Size"])
 
     def check(self) -> None:
         """Raise ``DependencyUnavailable`` unless the bucket answers (the readiness probe)."""

@@ -1,6 +1,7 @@
 # The gateway pods' AWS identity, through EKS Pod Identity (no keys, nothing account-specific
 # in the manifests): the Kubernetes ServiceAccount tryon/gateway gets a role that may read,
-# write and delete merchant blobs in the assets bucket, and nothing else.
+# write and delete merchant blobs in the assets bucket, and nothing else. The storage sweep
+# CronJob (k8s/base/storage-sweep.yaml) runs as it too: it lists the bucket and deletes.
 
 locals {
   gateway_namespace       = "tryon"
@@ -45,8 +46,8 @@ data "aws_iam_policy_document" "gateway" {
     resources = ["${aws_s3_bucket.assets.arn}/*"]
   }
   statement {
-    # HeadBucket (the readiness probe) needs it, and without it S3 answers a missing key
-    # with 403 instead of 404.
+    # HeadBucket (the readiness probe) and ListObjectsV2 (the storage sweep) need it, and
+    # without it S3 answers a missing key with 403 instead of 404.
     sid       = "AssetBucket"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.assets.arn]

@@ -104,6 +104,8 @@ def test_bad_configuration_is_reported_cleanly(monkeypatch: pytest.MonkeyPatch) 
         ["db", "downgrade"],
         ["merchant"],
         ["merchant", "create"],
+        ["storage"],
+        ["storage", "sweep"],
     ],
 )
 def test_help_everywhere(command: list[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,14 +134,82 @@ def test_hostile_keys_are_refused(make_storage: MakeStorage, key: str) -> None:
             call()
 
 
+def test_list_names_keys_with_their_age_and_size(storage: Storage) -> None:
+    before = datetime.now(UTC)
+    storage.put("m1/assets/a.png", b"aaaa")
+    storage.put("m1/assets/ab.json", b"")
+    storage.put("m1/models/c.jpg", b"c" * 300)
+    storage.put("m2/assets/a.png", b"x")
+    blobs = {b.key: b for b in storage.list()}
+    assert set(blobs) == {
+        "m1/assets/a.png",
+        "m1/assets/ab.json",
+        "m1/models/c.jpg",
+        "m2/assets/a.png",
+    }
+    assert [blobs[k].size for k in sorted(blobs)] == [4, 0, 300, 1]
+    for blob in blobs.values():
+        assert blob.modified.utcoffset() == timedelta(0)
+        # S3 keeps whole seconds; the test clock and the server's are the same machine's.
+        assert before - timedelta(seconds=2) <= blob.modified <= datetime.now(UTC)
+    assert {b.key for b in storage.list("m1/")} == {
+        "m1/assets/a.png", "m1/assets/ab.json", "m1/models/c.jpg"
+    }  # fmt: skip
+    assert {b.key for b in storage.list("m1/assets/a")} == {"m1/assets/a.png", "m1/assets/ab.json"}
+    assert {b.key for b in storage.list("m1/assets/a.png")} == {"m1/assets/a.png"}
+    assert list(storage.list("m3/")) == []
+    storage.delete("m1/assets/a.png")
+    assert "m1/assets/a.png" not in {b.key for b in storage.list()}
+
+
+def test_list_of_an_empty_storage(storage: Storage) -> None:
+    assert list(storage.list()) == []
+
+
+@pytest.mark.parametrize("prefix", ["/", "../", "m1//", "/abs/", "m1/../x", "m1/x y", ".tmp-"])
+def test_hostile_list_prefixes_are_refused(storage: Storage, prefix: str) -> None:
+    with pytest.raises(ValueError, match="not a storage key prefix"):
+        list(storage.list(prefix))
+
+
 def test_namespaces_are_isolated(make_storage: MakeStorage) -> None:
     a, b = make_storage("tenant-a"), make_storage("tenant-b")
     a.put("m1/assets/same.png", b"from a")
     assert b.get("m1/assets/same.png") is None
     assert not b.exists("m1/assets/same.png")
     b.put("m1/assets/same.png", b"from b")
+    b.put("m1/assets/only-b.png", b"from b")
+    assert {x.key for x in a.list()} == {"m1/assets/same.png"}
     b.delete("m1/assets/same.png")
     assert a.get("m1/assets/same.png") == b"from a"
+
+
+# --- local specifics ------------------------------------------------------------------------
+
+
+def test_local_list_leaves_out_temp_files_links_and_odd_names(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "blobs")
+    storage.put("m1/assets/a.png", b"a")
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"not ours")
+    folder = tmp_path / "blobs" / "m1" / "assets"
+    (folder / "link.png").symlink_to(outside)
+    (tmp_path / "blobs" / "m1" / "elsewhere").symlink_to(tmp_path, target_is_directory=True)
+    (folder / "x y.png").write_bytes(b"odd")
+    (folder / ".tmp-abc123_x").write_bytes(b"half")
+    assert [b.key for b in storage.list()] == ["m1/assets/a.png"]
+    assert [(b.key, b.size) for b in storage.temp_files()] == [("m1/assets/.tmp-abc123_x", 4)]
+    for name in ("m1/assets/a.png", "m1/assets/link.png", "../outside.png", "m1/../.tmp-x",
+                 "m1/assets/.tmp-a/b", "/tmp/.tmp-x", ".tmp-"):  # fmt: skip
+        with pytest.raises(ValueError, match="not a temporary file"):
+            storage.delete_temp(name)
+    storage.delete_temp("m1/assets/.tmp-abc123_x")
+    assert list(storage.temp_files()) == []
+    assert outside.read_bytes() == b"not ours"
+
+
+def test_local_list_of_a_missing_root(tmp_path: Path) -> None:
+    assert list(LocalStorage(tmp_path / "never").list()) == []
 
 
 # --- S3 specifics ---------------------------------------------------------------------------
@@ -162,11 +231,30 @@ def test_server_side_encryption_is_asked_for(s3_bucket: Bucket) -> None:
     assert head(Bucket=s3_bucket.name, Key="m1/sealed.png")["ServerSideEncryption"] == "AES256"
 
 
+def test_s3_list_strips_the_prefix_and_leaves_out_odd_keys(s3_bucket: Bucket) -> None:
+    storage = S3Storage(s3_bucket.client, s3_bucket.name, "gw/")
+    storage.put("m1/assets/a.png", b"a")
+    for raw in ("gw/../x", "gw//m1/a.png", "gw/m1/x y.png", "gw/.hidden", "gwx/m1/a.png",
+                "other/m1/assets/a.png", "m1/assets/a.png"):  # fmt: skip
+        s3_bucket.client.put_object(Bucket=s3_bucket.name, Key=raw, Body=b"not ours")
+    assert [b.key for b in storage.list()] == ["m1/assets/a.png"]
+
+
+def test_s3_list_pages_through_everything(s3_bucket: Bucket) -> None:
+    storage = S3Storage(s3_bucket.client, s3_bucket.name, "gw/")
+    keys = {f"m1/assets/{i:04}.png" for i in range(1005)}  # over one page of 1000
+    for key in keys:
+        s3_bucket.client.put_object(Bucket=s3_bucket.name, Key="gw/" + key, Body=b"")
+    assert {b.key for b in storage.list()} == keys
+
+
 def test_a_missing_bucket_is_unavailable_not_missing(s3_bucket: Bucket) -> None:
     """Only a missing *key* reads as None: a wrong bucket is a deployment fault (503)."""
     storage = S3Storage(s3_bucket.client, "no-such-bucket-here")
     with pytest.raises(DependencyUnavailable):
         storage.get("m1/assets/a.png")
+    with pytest.raises(DependencyUnavailable):
+        list(storage.list())
     with pytest.raises(DependencyUnavailable):
         storage.check()
 

@@ -53,6 +53,15 @@ def workloads() -> Iterator[tuple[str, dict[str, Any]]]:
     for doc in manifests():
         if doc["kind"] in {"Deployment", "Job"}:
             yield doc["metadata"]["name"], doc["spec"]["template"]["spec"]
+        elif doc["kind"] == "CronJob":
+            yield doc["metadata"]["name"], doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def test_every_workload_kind_is_checked() -> None:
+    """A kind ``workloads`` does not know would escape the checks below."""
+    kinds = {d["kind"] for d in manifests()}
+    assert kinds & {"StatefulSet", "DaemonSet", "ReplicaSet", "Pod"} == set()
+    assert {"Deployment", "Job", "CronJob"} <= kinds
 
 
 def test_every_kustomization_resource_exists() -> None:
@@ -108,7 +117,7 @@ def test_containers_run_real_commands(name: str, pod: dict[str, Any]) -> None:
         if container["image"] != "tryon":
             continue
         args = [a for a in container["args"] if not a.startswith("-")]
-        command = args[: 2 if args[0] in {"db", "ml", "analytics"} else 1]
+        command = args[: 2 if args[0] in {"db", "ml", "analytics", "storage"} else 1]
         result = runner.invoke(cli, [*command, "--help"])
         assert result.exit_code == 0, (name, command, result.output)
         for option in (a.split("=")[0] for a in container["args"] if a.startswith("--")):
@@ -178,5 +187,20 @@ def test_the_gateway_role_is_bound_to_the_gateway_service_account() -> None:
     accounts = [d for d in manifests() if d["kind"] == "ServiceAccount"]
     assert [a["metadata"]["name"] for a in accounts] == [account]
     assert accounts[0]["automountServiceAccountToken"] is False
-    # No other workload runs as it (or gets its bucket access).
-    assert [n for n, p in pods.items() if p.get("serviceAccountName") == account] == ["gateway"]
+    # No other workload runs as it (or gets its bucket access) but the storage sweep, which
+    # deletes what no row names in that same bucket.
+    users = sorted(n for n, p in pods.items() if p.get("serviceAccountName") == account)
+    assert users == ["gateway", "tryon-storage-sweep"]
+    sweep = pods["tryon-storage-sweep"]["containers"]
+    assert [c["args"][:2] for c in sweep] == [["storage", "sweep"]]
+
+
+def test_the_storage_sweep_runs_daily_and_deletes() -> None:
+    (cron,) = [d for d in manifests() if d["kind"] == "CronJob"]
+    minute, hour, *rest = cron["spec"]["schedule"].split()
+    assert rest == ["*", "*", "*"]
+    assert minute.isdigit()
+    assert hour.isdigit()
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert "--delete" in container["args"]  # the command's default is a dry run
