@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from analytics import cli as analytics_cli
 from gateway.assets import cli as storage_cli
+from gateway.cli_errors import fail
 from gateway.events import cli as dashboard_cli
 from gateway.logging import configure as configure_logging
 from gateway.settings import GatewaySettings, get_settings
@@ -40,17 +41,12 @@ app.add_typer(storage_cli.app, name="storage")
 app.command()(render_cli.render)
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
-
-
 def _settings() -> GatewaySettings:
     try:
         return get_settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise _fail(f"bad configuration: {first['msg']}", 2) from None
+        raise fail(f"bad configuration: {first['msg']}", 2) from None
 
 
 @app.command()
@@ -110,7 +106,7 @@ def ml_serve(
         try:
             engine.warm_up()
         except MLError as exc:
-            raise _fail(f"cannot load the models: {exc} (run 'tryon models build')") from None
+            raise fail(f"cannot load the models: {exc} (run 'tryon models build')") from None
     uvicorn.run(create_service(engine), host=host, port=port, log_config=None)
 
 
@@ -125,7 +121,7 @@ def db_upgrade(
     try:
         migrations.upgrade(settings.sqlalchemy_url, revision)
     except OperationalError as exc:
-        raise _fail(f"cannot reach the database: {type(exc.orig).__name__}") from None
+        raise fail(f"cannot reach the database: {type(exc.orig).__name__}") from None
     typer.echo(f"database at {revision}")
 
 
@@ -140,7 +136,7 @@ def db_downgrade(
     try:
         migrations.downgrade(settings.sqlalchemy_url, revision)
     except OperationalError as exc:
-        raise _fail(f"cannot reach the database: {type(exc.orig).__name__}") from None
+        raise fail(f"cannot reach the database: {type(exc.orig).__name__}") from None
     typer.echo(f"database at {revision}")
 
 
@@ -159,17 +155,17 @@ def merchant_create(
     from gateway.merchants import service  # noqa: PLC0415
 
     if not name.strip() or len(name) > 200:
-        raise _fail("--name must be 1 to 200 characters", 2)
+        raise fail("--name must be 1 to 200 characters", 2)
     try:
         origins = [normalise_origin(o) for o in origin or []]
     except ValueError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), 2) from None
     engine = make_engine(_settings())
     try:
         with session_scope(engine) as session:
             created = service.create(session=session, name=name, allowed_origins=origins)
     except OperationalError as exc:
-        raise _fail(
+        raise fail(
             f"cannot use the database ({type(exc.orig).__name__}); run 'tryon db upgrade'?"
         ) from None
     finally:

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from gateway.cli_errors import fail
+
 app = typer.Typer(help="Blob storage (merchant assets and model photos).", no_args_is_help=True)
 
 _DURATION = re.compile(r"([0-9]{1,7})([wdhms])")
@@ -28,11 +30,6 @@ def parse_duration(text: str) -> timedelta:
         if total > _MAX_DURATION:
             raise ValueError(f"{text!r} is longer than ten years")
     return total
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
 
 
 @app.command("sweep")
@@ -75,7 +72,7 @@ def sweep_command(
     try:
         settings = get_settings()
     except ValidationError as exc:
-        raise _fail(f"bad configuration: {exc.errors()[0]['msg']}", 2) from None
+        raise fail(f"bad configuration: {exc.errors()[0]['msg']}", 2) from None
     configure_logging(level=settings.log_level, json=settings.log_json)
     storage = build_storage(settings)
     engine = make_engine(settings)
@@ -83,11 +80,11 @@ def sweep_command(
         with session_scope(engine) as session:
             report = sweep.sweep(session=session, storage=storage, grace=grace, dry_run=dry_run)
     except (OperationalError, ProgrammingError) as exc:
-        raise _fail(
+        raise fail(
             f"cannot use the database ({type(exc.orig).__name__}); run 'tryon db upgrade'?"
         ) from None
     except DependencyUnavailable:
-        raise _fail(
+        raise fail(
             "object storage does not answer (TRYON_STORAGE_URL); nothing more done"
         ) from None
     finally:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from gateway.cli_errors import fail
+
 app = typer.Typer(help="The merchant dashboard.", no_args_is_help=True)
 
 
@@ -28,10 +30,6 @@ def link(
     from gateway.events.dashboard import sign_in_link  # noqa: PLC0415
     from gateway.merchants.models import Merchant, MerchantStatus  # noqa: PLC0415
     from gateway.settings import get_settings  # noqa: PLC0415
-
-    def fail(message: str, code: int) -> typer.Exit:
-        typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-        return typer.Exit(code)
 
     try:
         settings = get_settings()

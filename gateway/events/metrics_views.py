@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Annotated, Any, Literal
+import functools
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.engine import Engine
 
 from analytics import metrics
 from gateway.api.deps import MerchantDep, SessionDep
@@ -17,10 +21,34 @@ from gateway.events.queries import PeriodDep, ProductQuery, with_titles
 router = APIRouter(prefix="/v1/metrics", tags=["merchant: metrics"])
 
 SCOPE = "usage:read"
+T = TypeVar("T")
 
 
-def _conn(request: Request) -> Any:
-    return pipeline_of(request.app).engine.connect()
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One merchant's report filters, checked for the scope; ``run`` asks the warehouse."""
+
+    engine: Engine
+    merchant_id: uuid.UUID
+    period: metrics.Period
+    product_id: str | None
+
+    def run(self, query: Callable[..., T]) -> T:
+        """``query(conn, merchant_id=, period=, product_id=)`` on a fresh connection."""
+        with self.engine.connect() as conn:
+            return query(
+                conn, merchant_id=self.merchant_id, period=self.period, product_id=self.product_id
+            )
+
+
+def report_query(
+    request: Request, principal: MerchantDep, period: PeriodDep, product: ProductQuery = None
+) -> Report:
+    require_scope(principal, SCOPE)
+    return Report(pipeline_of(request.app).engine, principal.merchant_id, period, product)
+
+
+ReportDep = Annotated[Report, Depends(report_query)]
 
 
 @router.get(
@@ -28,74 +56,33 @@ def _conn(request: Request) -> Any:
     summary="Everything for a date range: totals, daily series, funnel, conversion, "
     "attribution, latency, sizes",
 )
-def get_summary(
-    request: Request, principal: MerchantDep, period: PeriodDep, product: ProductQuery = None
-) -> dict[str, Any]:
-    require_scope(principal, SCOPE)
-    with _conn(request) as conn:
-        return metrics.summary(
-            conn, merchant_id=principal.merchant_id, period=period, product_id=product
-        )
+def get_summary(q: ReportDep) -> dict[str, Any]:
+    return q.run(metrics.summary)
 
 
 @router.get("/funnel", summary="Events and distinct sessions at each funnel step")
-def get_funnel(
-    request: Request, principal: MerchantDep, period: PeriodDep, product: ProductQuery = None
-) -> dict[str, Any]:
-    require_scope(principal, SCOPE)
-    with _conn(request) as conn:
-        steps = metrics.funnel(
-            conn, merchant_id=principal.merchant_id, period=period, product_id=product
-        )
-    return {"steps": [asdict(step) for step in steps]}
+def get_funnel(q: ReportDep) -> dict[str, Any]:
+    return {"steps": [asdict(step) for step in q.run(metrics.funnel)]}
 
 
 @router.get("/conversion", summary="Conversion of sessions with try-on against without")
-def get_conversion(
-    request: Request, principal: MerchantDep, period: PeriodDep, product: ProductQuery = None
-) -> dict[str, Any]:
-    require_scope(principal, SCOPE)
-    with _conn(request) as conn:
-        result = metrics.conversion(
-            conn, merchant_id=principal.merchant_id, period=period, product_id=product
-        )
-    return asdict(result)
+def get_conversion(q: ReportDep) -> dict[str, Any]:
+    return asdict(q.run(metrics.conversion))
 
 
 @router.get("/latency", summary="Try-on latency percentiles, overall and per mode")
-def get_latency(
-    request: Request, principal: MerchantDep, period: PeriodDep, product: ProductQuery = None
-) -> dict[str, Any]:
-    require_scope(principal, SCOPE)
-    with _conn(request) as conn:
-        result = metrics.latency(
-            conn, merchant_id=principal.merchant_id, period=period, product_id=product
-        )
-    return metrics.latency_json(result)
+def get_latency(q: ReportDep) -> dict[str, Any]:
+    return metrics.latency_json(q.run(metrics.latency))
 
 
 @router.get("/sizes", summary="Size recommendations and sized add-to-carts per size")
-def get_sizes(
-    request: Request, principal: MerchantDep, period: PeriodDep, product: ProductQuery = None
-) -> dict[str, Any]:
-    require_scope(principal, SCOPE)
-    with _conn(request) as conn:
-        rows = metrics.sizes(
-            conn, merchant_id=principal.merchant_id, period=period, product_id=product
-        )
-    return {"data": [asdict(row) for row in rows]}
+def get_sizes(q: ReportDep) -> dict[str, Any]:
+    return {"data": [asdict(row) for row in q.run(metrics.sizes)]}
 
 
 @router.get("/attribution", summary="Orders and the revenue try-on sessions led to")
-def get_attribution(
-    request: Request, principal: MerchantDep, period: PeriodDep, product: ProductQuery = None
-) -> dict[str, Any]:
-    require_scope(principal, SCOPE)
-    with _conn(request) as conn:
-        result = metrics.attribution(
-            conn, merchant_id=principal.merchant_id, period=period, product_id=product
-        )
-    return metrics.attribution_json(result)
+def get_attribution(q: ReportDep) -> dict[str, Any]:
+    return metrics.attribution_json(q.run(metrics.attribution))
 
 
 @router.get("/products", summary="Top products by try-ons or by try-on conversion")
@@ -110,7 +97,7 @@ def get_products(
     min_tryon_sessions: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> dict[str, Any]:
     require_scope(principal, SCOPE)
-    with _conn(request) as conn:
+    with pipeline_of(request.app).engine.connect() as conn:
         rows = metrics.top_products(
             conn,
             merchant_id=principal.merchant_id,
@@ -129,23 +116,9 @@ def get_products(
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
-def export_csv(
-    request: Request,
-    principal: MerchantDep,
-    period: PeriodDep,
-    report: metrics.CsvReport = "daily",
-    product: ProductQuery = None,
-) -> Response:
-    require_scope(principal, SCOPE)
-    with _conn(request) as conn:
-        body = metrics.export_csv(
-            conn,
-            report=report,
-            merchant_id=principal.merchant_id,
-            period=period,
-            product_id=product,
-        )
-    return csv_response(body, report, period)
+def export_csv(q: ReportDep, report: metrics.CsvReport = "daily") -> Response:
+    body = q.run(functools.partial(metrics.export_csv, report=report))
+    return csv_response(body, report, q.period)
 
 
 def csv_response(body: str, report: str, period: metrics.Period) -> Response:

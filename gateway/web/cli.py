@@ -12,12 +12,9 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from gateway.cli_errors import fail
+
 demo_app = typer.Typer(help="The demo store at /demo.", no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
 
 
 @demo_app.command("seed")
@@ -57,7 +54,7 @@ def seed_command(
     try:
         settings = get_settings()
     except ValidationError as exc:
-        raise _fail(f"bad configuration: {exc.errors()[0]['msg']}", 2) from None
+        raise fail(f"bad configuration: {exc.errors()[0]['msg']}", 2) from None
     try:
         origins = (
             [normalise_origin(o) for o in origin]
@@ -65,7 +62,7 @@ def seed_command(
             else default_origins(settings.public_url)
         )
     except ValueError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), 2) from None
     if migrate and settings.is_embedded_db:
         from gateway.db import migrate as migrations  # noqa: PLC0415
 
@@ -80,7 +77,7 @@ def seed_command(
                 origins=origins,
             )
     except (OperationalError, ProgrammingError) as exc:
-        raise _fail(
+        raise fail(
             f"cannot use the database ({type(exc.orig).__name__}); run 'tryon db upgrade'?"
         ) from None
     finally:
@@ -96,7 +93,7 @@ def seed_command(
                 model_photos=list(model_photo or []),
             )
         except demo_assets.SeedAssetError as exc:
-            raise _fail(f"cannot prepare the demo's try-on assets: {exc}") from None
+            raise fail(f"cannot prepare the demo's try-on assets: {exc}") from None
         prepared = asdict(done)
         report.assets_prepared = done.prepared
     if as_json:
