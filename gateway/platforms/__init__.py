@@ -1,0 +1,1 @@
+"""Store platforms: installs, webhooks, catalog sync; one package per platform."""
