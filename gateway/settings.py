@@ -103,6 +103,25 @@ class GatewaySettings(BaseSettings):
         "see. 0 turns the cache off",
     )
 
+    # Shopify app (gateway/platforms/shopify/): the app's client id and secret from the
+    # Partner Dashboard, the scopes the install asks for, the Admin API version we speak.
+    shopify_api_key: str = Field(default="", description="The Shopify app's client id")
+    shopify_api_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="The Shopify app's client secret: signs installs, webhooks, session tokens",
+    )
+    shopify_scopes: str = Field(
+        default="read_products,read_orders,write_pixels,read_customer_events",
+        description="Comma-separated access scopes the install asks for; a grant with fewer "
+        "is refused",
+    )
+    shopify_api_version: str = Field(
+        default="2025-10", pattern=r"^[0-9]{4}-[0-9]{2}$", description="Admin API version"
+    )
+    shopify_page_size: int = Field(
+        default=50, ge=1, le=250, description="Products per GraphQL catalog page"
+    )
+
     @field_validator("storage_url")
     @classmethod
     def _check_storage_url(cls, value: str | None) -> str | None:
@@ -137,6 +156,12 @@ class GatewaySettings(BaseSettings):
                 f"when TRYON_ENV={self.env} (try: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))')"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_shopify(self) -> GatewaySettings:
+        if self.shopify_api_key and not self.shopify_api_secret.get_secret_value():
+            raise ValueError("TRYON_SHOPIFY_API_KEY needs TRYON_SHOPIFY_API_SECRET")
         return self
 
     @property
