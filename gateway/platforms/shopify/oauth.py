@@ -27,6 +27,8 @@ TIMESTAMP_TOLERANCE_S = 90
 STATE_TTL_S = 10 * 60
 STATE_COOKIE = "tryon_shopify_state"
 _STATE_PURPOSE = b"shopify-oauth-state"
+_LINK_PURPOSE = b"shopify-install-link"
+LINK_TTL_S = 30 * 60
 
 
 class InvalidInstallRequest(ValueError):
@@ -144,8 +146,8 @@ def new_state(*, shop: str, now: int, merchant_id: uuid.UUID | None = None) -> S
     return State(secrets.token_urlsafe(24), shop, now + STATE_TTL_S, merchant_id)
 
 
-def _key(secret: str) -> bytes:
-    return hmac.new(secret.encode(), _STATE_PURPOSE, hashlib.sha256).digest()
+def _key(secret: str, purpose: bytes = _STATE_PURPOSE) -> bytes:
+    return hmac.new(secret.encode(), purpose, hashlib.sha256).digest()
 
 
 def _b64(data: bytes) -> str:
@@ -200,3 +202,36 @@ def open_state(cookie: str | None, *, secret: str, now: int) -> State:
     if state.expires_at < now:
         raise InvalidInstallRequest("The install session has expired; start the install again")
     return state
+
+
+# -- installs started from our dashboard ------------------------------------------------
+
+
+def seal_link(merchant_id: uuid.UUID, *, secret: str, now: int, ttl_s: int = LINK_TTL_S) -> str:
+    """A token for ``/platforms/shopify/install?shop=..&link=..``: binds the install to a
+    merchant of ours (the dashboard hands it out to a signed-in merchant)."""
+    payload = _b64(json.dumps({"m": str(merchant_id), "e": now + ttl_s}).encode())
+    signature = _b64(
+        hmac.new(_key(secret, _LINK_PURPOSE), payload.encode(), hashlib.sha256).digest()
+    )
+    return f"{payload}.{signature}"
+
+
+def open_link(token: str, *, secret: str, now: int) -> uuid.UUID:
+    """The merchant of a link we sealed that has not expired; ``InvalidInstallRequest`` if not."""
+    payload, _, signature = token.partition(".")
+    expected = _b64(
+        hmac.new(_key(secret, _LINK_PURPOSE), payload.encode(), hashlib.sha256).digest()
+    )
+    if len(token) > 512 or not hmac.compare_digest(
+        expected.encode(), signature.encode("ascii", "replace")
+    ):
+        raise InvalidInstallRequest("The install link is not valid")
+    try:
+        data = json.loads(_unb64(payload))
+        merchant, expires_at = uuid.UUID(str(data["m"])), int(data["e"])
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise InvalidInstallRequest("The install link is not valid") from None
+    if expires_at < now:
+        raise InvalidInstallRequest("The install link has expired; ask for a new one")
+    return merchant
