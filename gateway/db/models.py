@@ -4,6 +4,7 @@ from gateway.assets.models import BrandModelPhoto, ModelPhotoKind, TryOnAsset
 from gateway.db.base import Base
 from gateway.keys.models import ApiKey, KeyKind
 from gateway.merchants.models import Merchant, MerchantStatus
+from gateway.platforms.shopify.models import PixelEvidence
 from gateway.products.models import Category, Product, ProductVariant
 from gateway.sessions.models import TryOnMode, TryOnSession
 from gateway.stores.models import Platform, Store, StoreStatus
@@ -17,6 +18,7 @@ __all__ = [
     "KeyKind",
     "Merchant",
     "MerchantStatus",
+    "PixelEvidence",
     "ModelPhotoKind",
     "Platform",
     "Product",
