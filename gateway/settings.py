@@ -157,6 +157,32 @@ class GatewaySettings(BaseSettings):
             )
         return self
 
+    # Store connections core (gateway/platforms/): durable jobs and webhook intake.
+    platform_worker: bool = Field(
+        default=True,
+        description="Run the platform job worker in this process (embedded mode); scale-out "
+        "runs `tryon platforms worker` instead and sets this false on the API replicas",
+    )
+    platform_worker_start_delay_s: float = Field(
+        default=0.0, ge=0, description="Wait this long before the worker takes its first job"
+    )
+    platform_worker_poll_s: float = Field(default=1.0, gt=0)
+    platform_job_max_attempts: int = Field(
+        default=8, ge=1, description="A job failing this many times is dead (operator sees it)"
+    )
+    platform_job_backoff_s: float = Field(default=5.0, gt=0, description="First retry delay")
+    platform_job_lease_s: float = Field(
+        default=600.0, gt=0, description="A running job whose worker died is retried after it"
+    )
+    platform_webhook_max_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Webhook bodies above this are refused (413)"
+    )
+    platform_image_max_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
+    platform_image_timeout_s: float = Field(default=20.0, gt=0)
+    analytics_retention_days: int = Field(
+        default=730, ge=1, description="Warehouse rows kept for merchants with no own setting"
+    )
+
     @field_validator("storage_url")
     @classmethod
     def _check_storage_url(cls, value: str | None) -> str | None:

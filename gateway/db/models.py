@@ -4,6 +4,7 @@ from gateway.assets.models import BrandModelPhoto, ModelPhotoKind, TryOnAsset
 from gateway.db.base import Base
 from gateway.keys.models import ApiKey, KeyKind
 from gateway.merchants.models import Merchant, MerchantStatus
+from gateway.platforms.models import CategoryRule, JobKind, JobStatus, PlatformJob
 from gateway.platforms.shopify.models import PixelEvidence
 from gateway.products.models import Category, Product, ProductVariant
 from gateway.sessions.models import TryOnMode, TryOnSession
@@ -15,12 +16,16 @@ __all__ = [
     "Base",
     "BrandModelPhoto",
     "Category",
+    "CategoryRule",
+    "JobKind",
+    "JobStatus",
     "KeyKind",
     "Merchant",
     "MerchantStatus",
-    "PixelEvidence",
     "ModelPhotoKind",
+    "PixelEvidence",
     "Platform",
+    "PlatformJob",
     "Product",
     "ProductVariant",
     "Store",
