@@ -120,7 +120,11 @@ class GatewaySettings(BaseSettings):
         default="2025-10", pattern=r"^[0-9]{4}-[0-9]{2}$", description="Admin API version"
     )
     shopify_page_size: int = Field(
-        default=50, ge=1, le=250, description="Products per GraphQL catalog page"
+        default=20,
+        ge=1,
+        le=20,
+        description="Products per GraphQL catalog page (about 48 cost points each: 20 keeps "
+        "a query under Shopify's 1,000-point limit)",
     )
 
     # Store platforms (gateway/platforms/): every outbound call goes through PlatformClient.

@@ -73,7 +73,12 @@ def decode(token: str, *, api_key: str, secret: str, now: float | None = None) -
             secret,
             algorithms=ALGORITHMS,
             audience=api_key,
-            options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_nbf": False},
+            options={
+                "require": REQUIRED_CLAIMS,
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
         )
     except jwt.PyJWTError as exc:
         raise InvalidSessionToken(f"The session token is not valid ({exc})") from None
@@ -94,10 +99,13 @@ def decode(token: str, *, api_key: str, secret: str, now: float | None = None) -
 
 
 def _check_times(claims: dict[str, object], now: float) -> None:
-    exp, nbf = claims.get("exp"), claims.get("nbf")
-    if not isinstance(exp, int) or not isinstance(nbf, int):
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    if not all(isinstance(t, int) and not isinstance(t, bool) for t in (exp, nbf, iat)):
         raise InvalidSessionToken("The session token's times are not numbers")
+    assert isinstance(exp, int)
+    assert isinstance(nbf, int)
+    assert isinstance(iat, int)
     if exp <= now - LEEWAY_S:
         raise InvalidSessionToken("The session token has expired")
-    if nbf > now + LEEWAY_S:
+    if nbf > now + LEEWAY_S or iat > now + LEEWAY_S:
         raise InvalidSessionToken("The session token is not valid yet")

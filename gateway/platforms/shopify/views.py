@@ -19,6 +19,7 @@ Pages people see (install, callback, admin) answer errors as HTML; the APIs as p
 from __future__ import annotations
 
 import asyncio
+import hmac
 import html
 import time
 import uuid
@@ -41,6 +42,7 @@ from gateway.errors import (
     Forbidden,
     GatewayError,
     NotFound,
+    PlatformRejected,
     Unauthorized,
 )
 from gateway.events.dashboard import sign_in_link
@@ -214,7 +216,7 @@ async def callback(request: Request) -> Response:
             now=now,
         )
         given = query.get("state", "")
-        if not oauth.hmac.compare_digest(state.nonce.encode(), given.encode("utf-8", "replace")):
+        if not hmac.compare_digest(state.nonce.encode(), given.encode("utf-8", "replace")):
             raise oauth.InvalidInstallRequest("The install session does not match this request")
         if state.shop != shop:
             raise oauth.InvalidInstallRequest("The install was started for another shop")
@@ -232,7 +234,11 @@ async def callback(request: Request) -> Response:
         return await _finish_install(request, settings, shop=shop, code=code, state=state)
     except GatewayError as exc:
         log.warning("shopify.install_failed", shop=shop, error=type(exc).__name__)
-        return _page("Install failed", exc.detail, status=502 if exc.status >= 500 else 400)
+        # Shopify refusing the code (used, expired) means: start again; an outage is ours.
+        status = (
+            exc.status if exc.status < 500 else 400 if isinstance(exc, PlatformRejected) else 502
+        )
+        return _page("Install failed", exc.detail, status=status)
 
 
 async def _finish_install(

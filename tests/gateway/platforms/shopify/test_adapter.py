@@ -42,9 +42,7 @@ WIDGET = "4f1c2a9e-7b3d-4e5f-8a6b-0c1d2e3f4a5b"
 
 
 def adapter(**kwargs: Any) -> ShopifyAdapter:
-    return ShopifyAdapter(
-        api_key=API_KEY, api_secret=API_SECRET, api_version="2025-10", **kwargs
-    )
+    return ShopifyAdapter(api_key=API_KEY, api_secret=API_SECRET, api_version="2025-10", **kwargs)
 
 
 def test_the_published_webhook_vector() -> None:
@@ -198,7 +196,12 @@ def test_properties_as_an_object_and_forged_ids_dropped() -> None:
     [
         ("orders/paid", {}, OrderStatus.CREATED, Decimal(0)),
         ("orders/updated", {}, OrderStatus.UPDATED, Decimal(0)),
-        ("orders/cancelled", {"cancelled_at": "2026-12-07T12:00:00Z"}, OrderStatus.CANCELLED, Decimal(0)),
+        (
+            "orders/cancelled",
+            {"cancelled_at": "2026-12-07T12:00:00Z"},
+            OrderStatus.CANCELLED,
+            Decimal(0),
+        ),
         (
             "orders/updated",
             {
@@ -245,12 +248,19 @@ def test_other_topics() -> None:
     assert a.parse_webhook(_delivery("app/uninstalled", {"id": 1})) == [AppUninstalled()]
     assert a.parse_webhook(_delivery("shop/redact", {"shop_id": 1})) == [ShopRedact()]
     assert a.parse_webhook(
-        _delivery("customers/redact", {"customer": {"id": 207119551}, "orders_to_redact": [299938, 280263]})
+        _delivery(
+            "customers/redact",
+            {"customer": {"id": 207119551}, "orders_to_redact": [299938, 280263]},
+        )
     ) == [CustomerRedact("207119551", ("299938", "280263"))]
     assert a.parse_webhook(
         _delivery(
             "customers/data_request",
-            {"customer": {"id": 207119551}, "orders_requested": [299938], "data_request": {"id": 9999}},
+            {
+                "customer": {"id": 207119551},
+                "orders_requested": [299938],
+                "data_request": {"id": 9999},
+            },
         )
     ) == [CustomerDataRequest("207119551", ("299938",), "9999")]
     assert a.parse_webhook(_delivery("products/update", {"id": 632910392})) == [
@@ -313,7 +323,9 @@ def test_catalog_pages_through_graphql(fake: FakeShopify) -> None:
             tags=("summer",),
             collections=("eyewear",),
             images=(image,),
-            variants=[{"title": "Gold", "sku": f"F{i}", "price": "125.00", "options": {"Color": "Gold"}}],
+            variants=[
+                {"title": "Gold", "sku": f"F{i}", "price": "125.00", "options": {"Color": "Gold"}}
+            ],
         )
         for i in range(5)
     ]
@@ -331,7 +343,10 @@ def test_catalog_pages_through_graphql(fake: FakeShopify) -> None:
     assert [p.external_id for p in seen] == [g.rsplit("/", 1)[1] for g in gids]
     product = seen[0]
     assert (product.title, product.product_type, product.tags, product.collections) == (
-        "Frame 0", "Sunglasses", ("summer",), ("eyewear",)
+        "Frame 0",
+        "Sunglasses",
+        ("summer",),
+        ("eyewear",),
     )
     assert product.images == (image,)
     (variant,) = product.variants
@@ -345,11 +360,20 @@ def test_fetch_product_and_a_deleted_one(fake: FakeShopify) -> None:
     gid = fake.add_product(SHOP, title="Hat", product_type="Hats")
     a, connection = adapter(), _connection(fake)
     with _client(fake) as client:
-        product = a.fetch_product(client=client, connection=connection, external_id=gid.rsplit("/", 1)[1])
-        assert product is not None and product.title == "Hat"
+        product = a.fetch_product(
+            client=client, connection=connection, external_id=gid.rsplit("/", 1)[1]
+        )
+        assert product is not None
+        assert product.title == "Hat"
         fake.delete_product(SHOP, gid)
-        assert a.fetch_product(client=client, connection=connection, external_id=gid.rsplit("/", 1)[1]) is None
-        assert a.fetch_product(client=client, connection=connection, external_id="not-a-number") is None
+        assert (
+            a.fetch_product(client=client, connection=connection, external_id=gid.rsplit("/", 1)[1])
+            is None
+        )
+        assert (
+            a.fetch_product(client=client, connection=connection, external_id="not-a-number")
+            is None
+        )
 
 
 def test_ensure_webhooks_is_idempotent(fake: FakeShopify) -> None:
@@ -370,17 +394,32 @@ def test_ensure_webhooks_is_idempotent(fake: FakeShopify) -> None:
 
 
 def test_graphql_errors_raise(fake: FakeShopify) -> None:
-    fake.inject_graphql_errors([{"message": "Internal error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}])
+    fake.inject_graphql_errors(
+        [{"message": "Internal error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
+    )
     with _client(fake) as client, pytest.raises(GatewayError):
         adapter().fetch_catalog_page(client=client, connection=_connection(fake), cursor=None)
 
 
-def test_a_throttled_catalog_waits_for_the_bucket(fake: FakeShopify) -> None:
-    fake.add_product(SHOP, title="Hat")
-    fake.set_bucket(SHOP, maximum=1000, available=0, restore_rate=50)
+def test_a_throttled_catalog_waits_for_the_bucket() -> None:
+    now = [0.0]
     sleeps: list[float] = []
-    with _client(fake, sleeps) as client:
-        page = adapter().fetch_catalog_page(client=client, connection=_connection(fake), cursor=None)
+
+    def sleep(seconds: float) -> None:  # a fake clock: waiting only moves it on
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    with FakeShopify(API_KEY, API_SECRET, clock=lambda: now[0]) as fake:
+        fake.add_shop(SHOP)
+        fake.add_product(SHOP, title="Hat")
+        fake.set_bucket(SHOP, maximum=1000, available=0, restore_rate=50)
+        client = PlatformClient(
+            base_url=fake.base_url, sleep=sleep, clock=lambda: now[0], jitter=lambda: 0.0
+        )
+        with client:
+            page = adapter().fetch_catalog_page(
+                client=client, connection=_connection(fake), cursor=None
+            )
     assert [p.title for p in page.products] == ["Hat"]
     assert sleeps, "the client waited for the bucket to refill"
 
@@ -389,17 +428,23 @@ def test_code_exchange_refresh_and_token_exchange(fake: FakeShopify) -> None:
     a = adapter(clock=lambda: NOW)
     with _client(fake) as client:
         # Token exchange: an embedded page's session token for an expiring offline token.
-        tokens = a.exchange_session_token(client=client, shop=SHOP, session_token=session_token(SHOP))
-        assert tokens.access_token and tokens.refresh_token
+        tokens = a.exchange_session_token(
+            client=client, shop=SHOP, session_token=session_token(SHOP)
+        )
+        assert tokens.access_token
+        assert tokens.refresh_token
         assert tokens.expires_at == NOW + timedelta(hours=1)
         connection = Connection(shop=SHOP, access_token=tokens.access_token)
         fresh = a.refresh(client=client, connection=connection, tokens=tokens)
         assert fresh.access_token != tokens.access_token
         assert fake.token_shop(fresh.access_token) == SHOP
         # The token-exchange request is the one Shopify documents.
-        form = [r for r in fake.requests if r.path.endswith("/admin/oauth/access_token")][0].form()
+        form = next(r for r in fake.requests if r.path.endswith("/admin/oauth/access_token")).form()
         assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:token-exchange"
-        assert form["requested_token_type"] == "urn:shopify:params:oauth:token-type:offline-access-token"
+        assert (
+            form["requested_token_type"]
+            == "urn:shopify:params:oauth:token-type:offline-access-token"
+        )
         assert form["subject_token_type"] == "urn:ietf:params:oauth:token-type:id_token"
         # A forged session token is refused by Shopify.
         with pytest.raises(GatewayError):
@@ -411,7 +456,9 @@ def test_code_exchange_refresh_and_token_exchange(fake: FakeShopify) -> None:
 def test_non_expiring_tokens_are_not_refreshed(fake: FakeShopify) -> None:
     tokens = Tokens(access_token="t", scopes=("read_products",))
     with _client(fake) as client:
-        assert adapter().refresh(client=client, connection=_connection(fake), tokens=tokens) is tokens
+        assert (
+            adapter().refresh(client=client, connection=_connection(fake), tokens=tokens) is tokens
+        )
     assert not any("access_token" in r.path for r in fake.requests)
 
 

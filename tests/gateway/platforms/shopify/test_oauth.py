@@ -41,7 +41,11 @@ def _peer_signed(params: dict[str, str]) -> list[tuple[str, str]]:
 
 def test_queries_signed_by_shopifyapi_verify() -> None:
     now = int(time.time())
-    install = {"shop": "a-shop.myshopify.com", "timestamp": str(now), "host": "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYS1zaG9w"}
+    install = {
+        "shop": "a-shop.myshopify.com",
+        "timestamp": str(now),
+        "host": "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYS1zaG9w",
+    }
     callback = {**install, "code": "0907a61c0c8d55e99db179b68161bc00", "state": "n0nce-123"}
     for params in (install, callback):
         query = oauth.verify_query(_peer_signed(params), secret=SECRET, now=now)
@@ -56,7 +60,12 @@ def test_array_parameters_are_signed_like_shopifyapi() -> None:
     params = {"shop": "a-shop.myshopify.com", "timestamp": str(now), "ids[]": ["1", "2"]}
     shopify.Session.secret = SECRET
     digest = shopify.Session.calculate_hmac(params)
-    pairs = [("shop", "a-shop.myshopify.com"), ("timestamp", str(now)), ("ids[]", "1"), ("ids[]", "2")]
+    pairs = [
+        ("shop", "a-shop.myshopify.com"),
+        ("timestamp", str(now)),
+        ("ids[]", "1"),
+        ("ids[]", "2"),
+    ]
     assert oauth.query_hmac(pairs, secret=SECRET) == digest
 
 
@@ -173,9 +182,12 @@ def test_install_links_bind_a_merchant_and_expire() -> None:
 def test_missing_scopes() -> None:
     wanted = "read_products,read_orders,write_pixels,read_customer_events"
     assert oauth.missing_scopes(requested=wanted, granted=wanted) == []
-    assert oauth.missing_scopes(
-        requested=wanted, granted="write_products,read_orders,write_pixels,read_customer_events"
-    ) == []
+    assert (
+        oauth.missing_scopes(
+            requested=wanted, granted="write_products,read_orders,write_pixels,read_customer_events"
+        )
+        == []
+    )
     assert oauth.missing_scopes(requested=wanted, granted="read_products,read_pixels") == [
         "read_customer_events",
         "read_orders",
@@ -185,7 +197,11 @@ def test_missing_scopes() -> None:
 
 def test_authorize_url_asks_for_an_offline_token() -> None:
     url = oauth.authorize_url(
-        shop="a.myshopify.com", api_key="key", scopes="read_products", redirect_uri="https://x/cb", state="n"
+        shop="a.myshopify.com",
+        api_key="key",
+        scopes="read_products",
+        redirect_uri="https://x/cb",
+        state="n",
     )
     assert url.startswith("https://a.myshopify.com/admin/oauth/authorize?")
     assert "per-user" not in url

@@ -51,8 +51,13 @@ def _none_token() -> str:
 
     now = int(time.time())
     claims = {
-        "iss": f"https://{SHOP}/admin", "dest": f"https://{SHOP}", "aud": API_KEY, "sub": "1",
-        "exp": now + 60, "nbf": now, "iat": now,
+        "iss": f"https://{SHOP}/admin",
+        "dest": f"https://{SHOP}",
+        "aud": API_KEY,
+        "sub": "1",
+        "exp": now + 60,
+        "nbf": now,
+        "iat": now,
     }
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
@@ -60,7 +65,7 @@ def _none_token() -> str:
 _RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 HOSTILE = {
-    "alg-none": lambda: _none_token(),
+    "alg-none": _none_token,
     "hs512": lambda: session_token(SHOP, algorithm="HS512"),
     "rs256": lambda: session_token(SHOP, algorithm="RS256", key=_RSA),
     "wrong-secret": lambda: session_token(SHOP, secret="n" * 64),
