@@ -105,10 +105,15 @@ def claim(*, session: Session, now: datetime, lease_s: float) -> Claimed | None:
     )
 
 
-def finish(*, session: Session, job_id: uuid.UUID, now: datetime) -> None:
-    """The job is done: it stays (as the dedupe record) until ``prune``."""
+def finish(
+    *, session: Session, job_id: uuid.UUID, now: datetime, result: dict[str, Any] | None = None
+) -> None:
+    """The job is done: it stays (as the dedupe record) until ``prune``; ``result`` (counts,
+    a data request's report) is kept in its payload for the operator."""
     job = session.get(PlatformJob, job_id)
     if job is not None:
+        if result is not None:
+            job.payload = {**job.payload, "result": result}
         job.status = JobStatus.DONE
         job.finished_at = now
         job.locked_until = None
