@@ -38,6 +38,11 @@ def wake() -> None:
     _WAKE.set()
 
 
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return " < ".join(f"{f.name}:{f.lineno}" for f in reversed(frames[-3:]))
+
+
 class Worker:
     """Runs due jobs with a ``JobContext``; ``run_once`` for tests, ``start`` for a thread."""
 
@@ -69,13 +74,15 @@ class Worker:
                 if isinstance(exc, GatewayError)
                 else f"{type(exc).__name__}: {exc}"
             )
+            # The log says what failed and where, never the error's text: a validation error
+            # quotes the webhook's payload (orders). The full reason stays on the job row.
             log.warning(
                 "platforms.job_failed",
                 job_id=str(job.id),
                 kind=job.kind.value,
                 attempt=job.attempts,
-                error=error[:300],
-                where=traceback.format_exc(limit=3)[-600:],
+                error=exc.slug if isinstance(exc, GatewayError) else type(exc).__name__,
+                where=_where(exc),
             )
             with session_scope(self.engine) as session:
                 return jobs.fail(
