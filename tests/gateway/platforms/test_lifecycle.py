@@ -109,9 +109,8 @@ def test_install_sync_widget_uninstall_redact(h: Harness) -> None:
     with session_scope(h.app.state.engine) as session:
         store = session.get_one(Store, store_id)
         assert store.status is StoreStatus.ACTIVE
-        assert (
-            store.access_token_encrypted and "fake-access-token" not in store.access_token_encrypted
-        )
+        assert store.access_token_encrypted
+        assert "fake-access-token" not in store.access_token_encrypted
         key_row = session.get_one(ApiKey, store.widget_key_id)
         assert sorted(key_row.allowed_origins) == sorted([f"https://{SHOP}", STOREFRONT])
         merchant_id = store.merchant_id
@@ -195,7 +194,8 @@ def test_install_sync_widget_uninstall_redact(h: Harness) -> None:
     with session_scope(h.app.state.engine) as session:
         store = session.get_one(Store, store_id)
         assert store.status is StoreStatus.UNINSTALLED
-        assert store.access_token_encrypted is None and store.refresh_token_encrypted is None
+        assert store.access_token_encrypted is None
+        assert store.refresh_token_encrypted is None
 
     # Shop redaction: nothing of the shop is left (its merchant was made at its install).
     assert h.deliver("shop/redact", {}).status_code == 200
@@ -231,7 +231,8 @@ def test_install_from_the_dashboard_keeps_the_merchant_and_redaction_keeps_it(h:
     listed = h.client.get("/v1/stores", headers=auth(existing.secret_key))
     assert listed.status_code == 200
     (only,) = listed.json()["data"]
-    assert only["shop"] == SHOP and only["sync"]["counts"]["imported"] == 1
+    assert only["shop"] == SHOP
+    assert only["sync"]["counts"]["imported"] == 1
 
     # Another store of the same merchant keeps the merchant alive through the redaction.
     with session_scope(h.app.state.engine) as session:
@@ -248,7 +249,8 @@ def test_install_from_the_dashboard_keeps_the_merchant_and_redaction_keeps_it(h:
     assert count(h, Product, Product.store_id == store_id) == 0
     with session_scope(h.app.state.engine) as session:
         store = session.get_one(Store, store_id)
-        assert store.status is StoreStatus.REDACTED and store.widget_key_id is None
+        assert store.status is StoreStatus.REDACTED
+        assert store.widget_key_id is None
     # The merchant's own keys still work.
     assert h.client.get("/v1/stores", headers=auth(existing.secret_key)).status_code == 200
 
