@@ -41,12 +41,8 @@ def install(h: Harness, *, merchant_id: uuid.UUID | None = None) -> uuid.UUID:
             ),
             merchant_id=merchant_id,
         )
-        mapping.add_rule(
-            session=session,
-            store=store,
-            field="product_type",
-            value="sunglasses",
-            category="eyewear",
+        mapping.replace_rules(
+            session=session, store=store, rules=[("product_type", "sunglasses", "eyewear")]
         )
         return store.id
 
