@@ -24,6 +24,7 @@ from gateway.logging import configure as configure_logging
 from gateway.metrics import MetricsMiddleware
 from gateway.middleware import RequestContextMiddleware
 from gateway.orders import views as orders
+from gateway.platforms import views as platforms
 from gateway.platforms.shopify import views as shopify
 from gateway.products import views as products
 from gateway.readcache import install as install_read_cache
@@ -121,5 +122,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(shopify.router)
     app.include_router(events.router)
+    app.include_router(platforms.router)
     openapi.install(app)
     return app

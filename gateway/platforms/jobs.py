@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -75,40 +76,65 @@ def enqueue(
 
 def claim(*, session: Session, now: datetime, lease_s: float) -> Claimed | None:
     """Take the next due job (pending and due, or running with an expired lease), counting
-    the attempt; the caller commits at once so the lease is visible."""
+    the attempt; the caller commits at once so the lease is visible.
+
+    The take is a compare-and-set ``UPDATE`` on the job's status and attempt count, so two
+    claimers never both get it, on SQLite too (where the read is not locked); on PostgreSQL
+    ``FOR UPDATE SKIP LOCKED`` also sends concurrent claimers to different jobs."""
+    due = or_(
+        (PlatformJob.status == JobStatus.PENDING) & (PlatformJob.run_after <= now),
+        (PlatformJob.status == JobStatus.RUNNING) & (PlatformJob.locked_until <= now),
+    )
     query = (
-        select(PlatformJob)
-        .where(
-            or_(
-                (PlatformJob.status == JobStatus.PENDING) & (PlatformJob.run_after <= now),
-                (PlatformJob.status == JobStatus.RUNNING) & (PlatformJob.locked_until <= now),
-            )
+        select(
+            PlatformJob.id,
+            PlatformJob.status,
+            PlatformJob.attempts,
+            PlatformJob.kind,
+            PlatformJob.store_id,
+            PlatformJob.payload,
         )
+        .where(due)
         .order_by(PlatformJob.run_after, PlatformJob.created_at)
-        .limit(1)
+        .limit(5)
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    job = session.scalar(query)
-    if job is None:
-        return None
-    job.status = JobStatus.RUNNING
-    job.attempts += 1
-    job.locked_until = now + timedelta(seconds=lease_s)
-    session.flush()
-    return Claimed(
-        id=job.id,
-        kind=job.kind,
-        store_id=job.store_id,
-        payload=dict(job.payload),
-        attempts=job.attempts,
-    )
+    for row in session.execute(query).all():
+        taken = session.execute(
+            sql_update(PlatformJob)
+            .where(
+                PlatformJob.id == row.id,
+                PlatformJob.status == row.status,
+                PlatformJob.attempts == row.attempts,
+            )
+            .values(
+                status=JobStatus.RUNNING,
+                attempts=row.attempts + 1,
+                locked_until=now + timedelta(seconds=lease_s),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(taken, "rowcount", 0) == 1:
+            return Claimed(
+                id=row.id,
+                kind=row.kind,
+                store_id=row.store_id,
+                payload=dict(row.payload),
+                attempts=row.attempts + 1,
+            )
+    return None
 
 
-def finish(*, session: Session, job_id: uuid.UUID, now: datetime) -> None:
-    """The job is done: it stays (as the dedupe record) until ``prune``."""
+def finish(
+    *, session: Session, job_id: uuid.UUID, now: datetime, result: dict[str, Any] | None = None
+) -> None:
+    """The job is done: it stays (as the dedupe record) until ``prune``; ``result`` (counts,
+    a data request's report) is kept in its payload for the operator."""
     job = session.get(PlatformJob, job_id)
     if job is not None:
+        if result is not None:
+            job.payload = {**job.payload, "result": result}
         job.status = JobStatus.DONE
         job.finished_at = now
         job.locked_until = None

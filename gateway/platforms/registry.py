@@ -29,9 +29,14 @@ _KNOWN_PACKAGES: dict[Platform, str] = {
 }
 
 
-def register(platform: Platform, factory: AdapterFactory) -> None:
-    """Make ``factory(settings)`` the adapter for ``platform`` (the last registration wins)."""
-    _FACTORIES[Platform(platform)] = factory
+def register(adapter_factory: AdapterFactory, *, platform: Platform | None = None) -> None:
+    """Make ``adapter_factory(settings)`` the adapter for its platform (the last registration
+    wins). ``platform`` defaults to the factory's ``platform`` attribute, so an adapter class
+    with a ``platform`` class attribute registers itself with ``register(ShopifyAdapter)``."""
+    key = platform if platform is not None else getattr(adapter_factory, "platform", None)
+    if key is None:
+        raise ValueError("register() needs a platform: pass platform= or give the factory one")
+    _FACTORIES[Platform(key)] = adapter_factory
 
 
 def unregister(platform: Platform) -> None:
