@@ -32,7 +32,6 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from gateway.api.deps import SessionDep
@@ -48,16 +47,17 @@ from gateway.errors import (
 from gateway.events.dashboard import sign_in_link
 from gateway.events.ingest import read_bounded
 from gateway.keys import service as keys
-from gateway.platforms import installs, intake, jobs, registry
+from gateway.platforms import installs, intake, mapping, registry, worker
+from gateway.platforms import views as platform_views
 from gateway.platforms.http import PlatformClient, platform_url
-from gateway.platforms.models import CategoryRule, JobKind, RuleField
+from gateway.platforms.models import RuleField
 from gateway.platforms.protocol import Connection, InstallGrant, Tokens
 from gateway.platforms.shopify import oauth, pixel
 from gateway.platforms.shopify.adapter import ShopifyAdapter, needs_refresh
 from gateway.platforms.shopify.session_tokens import InvalidSessionToken, bearer, decode
 from gateway.products.models import Category
 from gateway.settings import GatewaySettings
-from gateway.stores.models import Platform, Store, StoreStatus
+from gateway.stores.models import Platform, Store, StoreStatus, SyncStatus
 
 log = structlog.get_logger(__name__)
 
@@ -469,7 +469,7 @@ class RuleIn(BaseModel):
 class RulesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rules: list[RuleIn] = Field(max_length=200)
+    rules: list[RuleIn] = Field(max_length=mapping.MAX_RULES)
 
 
 class WidgetIn(BaseModel):
@@ -479,12 +479,10 @@ class WidgetIn(BaseModel):
 
 
 def _rules(session: Session, store: Store) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(CategoryRule)
-        .where(CategoryRule.store_id == store.id)
-        .order_by(CategoryRule.position, CategoryRule.created_at)
-    )
-    return [{"field": r.field.value, "value": r.value, "category": r.category.value} for r in rows]
+    return [
+        {"field": r.field.value, "value": r.value, "category": r.category.value}
+        for r in mapping.rules_of(session=session, store_id=store.id)
+    ]
 
 
 def _state(session: Session, settings: GatewaySettings, store: Store) -> dict[str, Any]:
@@ -522,25 +520,12 @@ def admin_state(request: Request, session: SessionDep, store: AdminStore) -> dic
 def admin_rules(
     request: Request, session: SessionDep, store: AdminStore, body: RulesIn
 ) -> dict[str, Any]:
-    """Replace the store's category mapping (the lowest position that matches wins)."""
-    seen: set[tuple[str, str]] = set()
-    session.execute(delete(CategoryRule).where(CategoryRule.store_id == store.id))
-    for position, rule in enumerate(body.rules):
-        key = (rule.field.value, rule.value.strip().lower())
-        if key in seen:
-            raise BadRequest(f"The rule {rule.field.value}={rule.value!r} is given twice")
-        seen.add(key)
-        session.add(
-            CategoryRule(
-                merchant_id=store.merchant_id,
-                store_id=store.id,
-                field=rule.field,
-                value=rule.value.strip(),
-                category=rule.category,
-                position=position,
-            )
-        )
-    session.flush()
+    """Replace the store's category mapping (the first rule that matches wins)."""
+    mapping.replace_rules(
+        session=session,
+        store=store,
+        rules=[(r.field.value, r.value, r.category.value) for r in body.rules],
+    )
     return _state(session, _settings(request), store)
 
 
@@ -557,7 +542,10 @@ def admin_widget(
 @router.post("/admin/api/sync", status_code=202)
 def admin_sync(request: Request, session: SessionDep, store: AdminStore) -> dict[str, Any]:
     """Sync the catalog again now."""
-    jobs.enqueue(session=session, kind=JobKind.SYNC_STORE, store_id=store.id)
+    platform_views.queue_store_sync(session=session, store_id=store.id)
+    store.sync_status = SyncStatus.QUEUED
+    session.commit()
+    worker.wake()
     return _state(session, _settings(request), store)
 
 
