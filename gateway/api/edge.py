@@ -33,8 +33,14 @@ def is_widget_path(path: str) -> bool:
 
 
 def body_limit_for(path: str, *, upload: int, json_body: int) -> int:
-    """The byte cap for a request body on ``path`` (images get more than JSON)."""
+    """The byte cap for a request body on ``path`` (images get more than JSON).
+
+    Platform webhooks (``/platforms/<platform>/webhooks``) get the upload cap here: a large
+    order is a legitimate body, and the route applies ``TRYON_PLATFORM_WEBHOOK_MAX_BYTES``.
+    """
     if path.endswith(UPLOAD_SUFFIXES) or path.startswith(UPLOAD_PREFIXES):
+        return upload
+    if path.startswith("/platforms/") and path.endswith("/webhooks"):
         return upload
     return json_body
 

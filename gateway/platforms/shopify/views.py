@@ -303,8 +303,7 @@ def _connection(shop: str, tokens: Tokens) -> Connection:
 async def webhooks(request: Request) -> JSONResponse:
     """Every Shopify topic: 401 for a bad signature, 200 once the delivery is durable."""
     settings = _settings(request)
-    limit = settings.platform_webhook_max_bytes
-    body = await read_bounded(request, limit)
+    body = await intake.read_body(request, max_bytes=settings.platform_webhook_max_bytes)
     headers = {k.lower(): v for k, v in request.headers.items()}
     adapter = registry.get_adapter(settings, Platform.SHOPIFY)
 
