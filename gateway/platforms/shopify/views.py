@@ -412,8 +412,12 @@ def asset(name: str) -> Response:
 def admin_store(request: Request, session: SessionDep) -> Store:
     """The installed store of the request's session token (verified on every request).
 
-    The token's shop must be installed and active. When the store has no access token, or
-    one about to expire, the session token is exchanged for a fresh expiring offline token.
+    A session token is only issued to the embedded page of an app the shop has installed.
+    With Shopify-managed installation (scopes in ``shopify.app.toml``, no OAuth redirect)
+    the first page load is where we learn of the install: a shop we do not have (or have as
+    uninstalled) is installed here through token exchange, with the same scope check as the
+    OAuth callback. An installed store with no access token, or one about to expire, gets a
+    fresh expiring offline token the same way.
     """
     settings = _settings(request)
     try:
@@ -426,8 +430,41 @@ def admin_store(request: Request, session: SessionDep) -> Store:
         raise Unauthorized(str(exc)) from None
     store = installs.find_store(session=session, platform=Platform.SHOPIFY, shop=token.shop)
     if store is None or store.status is not StoreStatus.ACTIVE:
-        raise Forbidden("The app is not installed on this shop")
+        return _managed_install(session=session, settings=settings, shop=token.shop, raw=token.raw)
     _fresh_tokens(session=session, settings=settings, store=store, session_token=token.raw)
+    return store
+
+
+def _managed_install(*, session: Session, settings: GatewaySettings, shop: str, raw: str) -> Store:
+    adapter = _adapter(settings)
+    with PlatformClient.from_settings(settings) as client:
+        try:
+            tokens = adapter.exchange_session_token(client=client, shop=shop, session_token=raw)
+        except PlatformRejected:
+            raise Forbidden("The app is not installed on this shop") from None
+        missing = oauth.missing_scopes(
+            requested=settings.shopify_scopes, granted=",".join(tokens.scopes)
+        )
+        if missing:
+            adapter.revoke(client=client, connection=_connection(shop, tokens))
+            raise Forbidden(
+                "Shopify granted fewer permissions than the app needs; missing: "
+                + ", ".join(missing),
+                missing_scopes=missing,
+            )
+        try:
+            extra = adapter.fetch_shop(client=client, connection=_connection(shop, tokens))
+        except GatewayError:
+            extra = {}
+    store = installs.complete_install(
+        session=session,
+        settings=settings,
+        platform=Platform.SHOPIFY,
+        grant=InstallGrant(shop=shop, tokens=tokens, extra=extra),
+    )
+    session.commit()
+    worker.wake()
+    log.info("shopify.installed", shop=shop, flow="managed")
     return store
 
 
