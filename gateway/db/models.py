@@ -5,6 +5,7 @@ from gateway.db.base import Base
 from gateway.keys.models import ApiKey, KeyKind
 from gateway.merchants.models import Merchant, MerchantStatus
 from gateway.platforms.models import CategoryRule, JobKind, JobStatus, PlatformJob
+from gateway.platforms.shopify.models import PixelEvidence
 from gateway.products.models import Category, Product, ProductVariant
 from gateway.sessions.models import TryOnMode, TryOnSession
 from gateway.stores.models import Platform, Store, StoreStatus
@@ -22,6 +23,7 @@ __all__ = [
     "Merchant",
     "MerchantStatus",
     "ModelPhotoKind",
+    "PixelEvidence",
     "Platform",
     "PlatformJob",
     "Product",

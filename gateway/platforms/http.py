@@ -358,16 +358,16 @@ class PlatformClient:
         now = self._clock()
         available = min(bucket.maximum, bucket.available + (now - bucket.at) * bucket.restore_rate)
         if available < needed:
-            wait = (needed - available) / bucket.restore_rate
+            # A point more than the deficit: the platform's own arithmetic must not leave
+            # the bucket a hair short (then the query is throttled after all).
+            wait = (needed - available + 1) / bucket.restore_rate
             log.info("platform.throttle_wait", platform=self.platform, host=host, wait_s=wait)
             self._sleep(wait)
 
     def _throttle_wait(self, cost: Mapping[str, Any] | None) -> float:
-        """How long until the bucket holds the query's cost (1 s when the answer says nothing)."""
-        if not cost:
-            return 1.0
-        status = cost.get("throttleStatus")
-        requested = cost.get("requestedQueryCost")
+        """Until the bucket holds the query's cost and a point more (1 s when not told)."""
+        status = cost.get("throttleStatus") if cost else None
+        requested = cost.get("requestedQueryCost") if cost else None
         try:
             assert isinstance(status, dict)
             rate = float(status["restoreRate"])
@@ -377,7 +377,7 @@ class PlatformClient:
             return 1.0
         if rate <= 0:
             return self.backoff_cap_s
-        return min(self.backoff_cap_s * 2, max(0.0, needed - available) / rate) or 1.0 / rate
+        return min(self.backoff_cap_s * 2, (max(0.0, needed - available) + 1) / rate)
 
 
 def _cost(answer: Mapping[str, Any]) -> Mapping[str, Any] | None:

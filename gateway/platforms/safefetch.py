@@ -45,7 +45,6 @@ Resolver = Callable[[str, int], Sequence[str]]
 
 MAX_REDIRECTS = 3
 DEFAULT_TYPES = ("image/jpeg", "image/png", "image/webp")
-CHUNK = 64 * 1024
 
 FORBIDDEN_NETWORKS: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = tuple(
     ipaddress.ip_network(n)
@@ -134,20 +133,21 @@ def fetch(
     resolve = resolver or _system_resolver
     override = _override_origin(base_url_override)
     deadline = clock() + timeout_s
+    # The first target is vetted before a client (and its TLS context) is even built.
+    target = _vet(url, resolve=resolve, override=override, deadline=deadline, clock=clock)
     with httpx.Client(
         transport=transport, trust_env=False, follow_redirects=False, verify=True
     ) as client:
         current = url
         for hop in range(MAX_REDIRECTS + 1):
-            target = _vet(
-                current, resolve=resolve, override=override, deadline=deadline, clock=clock
-            )
+            if hop:
+                target = _vet(
+                    current, resolve=resolve, override=override, deadline=deadline, clock=clock
+                )
             result = _get(client, target, max_bytes=max_bytes, deadline=deadline, clock=clock)
             if isinstance(result, str):
                 if hop == MAX_REDIRECTS:
-                    raise FetchFailed(
-                        f"more than {MAX_REDIRECTS} redirects", reason="redirects", platform=None
-                    )
+                    raise FetchFailed(f"more than {MAX_REDIRECTS} redirects", reason="redirects")
                 current = urljoin(current, result)
                 continue
             content_type, content = result
@@ -231,7 +231,8 @@ def _vet(
         # The test fake on loopback, exactly this origin: connect as given.
         netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         return _Target(f"{scheme}://{netloc}{path}{query}", netloc, None)
-    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+    bare = host.rstrip(".")
+    if bare in _LOOPBACK_NAMES or bare.endswith(".localhost"):
         raise UnsafeURL("The URL points at this machine", url=_safe(url))
     literal = _literal_address(host)
     if literal is not None:
@@ -335,7 +336,7 @@ def _get(
         content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         body = bytearray()
         try:
-            for chunk in response.iter_bytes(CHUNK):
+            for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > max_bytes:
                     raise FetchFailed(f"the image is over {max_bytes} bytes", reason="too-large")

@@ -408,6 +408,7 @@ class FakeShopify:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        self._server.block_on_close = False  # keep-alive clients must not hold stop()
         host, port = self._server.server_address[:2]
         self.base_url = f"http://{host!s}:{port}"
         self._thread = threading.Thread(
