@@ -130,6 +130,29 @@ class GatewaySettings(BaseSettings):
         default=730, ge=1, description="Warehouse rows kept for merchants with no own setting"
     )
 
+    # Shopify app (gateway/platforms/shopify/): the app's client id and secret from the
+    # Partner Dashboard, the scopes the install asks for, the Admin API version we speak.
+    shopify_api_key: str = Field(default="", description="The Shopify app's client id")
+    shopify_api_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="The Shopify app's client secret: signs installs, webhooks, session tokens",
+    )
+    shopify_scopes: str = Field(
+        default="read_products,read_orders,write_pixels,read_customer_events",
+        description="Comma-separated access scopes the install asks for; a grant with fewer "
+        "is refused",
+    )
+    shopify_api_version: str = Field(
+        default="2025-10", pattern=r"^[0-9]{4}-[0-9]{2}$", description="Admin API version"
+    )
+    shopify_page_size: int = Field(
+        default=20,
+        ge=1,
+        le=20,
+        description="Products per GraphQL catalog page (about 48 cost points each: 20 keeps "
+        "a query under Shopify's 1,000-point limit)",
+    )
+
     # Store platforms (gateway/platforms/): every outbound call goes through PlatformClient.
     platform_timeout_s: float = Field(
         default=10.0, gt=0, description="Per attempt of a call to a store platform"
@@ -163,29 +186,6 @@ class GatewaySettings(BaseSettings):
                 "tests and local walkthroughs and is refused when TRYON_ENV=production"
             )
         return self
-
-    # Shopify app (gateway/platforms/shopify/): the app's client id and secret from the
-    # Partner Dashboard, the scopes the install asks for, the Admin API version we speak.
-    shopify_api_key: str = Field(default="", description="The Shopify app's client id")
-    shopify_api_secret: SecretStr = Field(
-        default=SecretStr(""),
-        description="The Shopify app's client secret: signs installs, webhooks, session tokens",
-    )
-    shopify_scopes: str = Field(
-        default="read_products,read_orders,write_pixels,read_customer_events",
-        description="Comma-separated access scopes the install asks for; a grant with fewer "
-        "is refused",
-    )
-    shopify_api_version: str = Field(
-        default="2025-10", pattern=r"^[0-9]{4}-[0-9]{2}$", description="Admin API version"
-    )
-    shopify_page_size: int = Field(
-        default=20,
-        ge=1,
-        le=20,
-        description="Products per GraphQL catalog page (about 48 cost points each: 20 keeps "
-        "a query under Shopify's 1,000-point limit)",
-    )
 
     @field_validator("storage_url")
     @classmethod

@@ -29,14 +29,27 @@ _KNOWN_PACKAGES: dict[Platform, str] = {
 }
 
 
-def register(adapter_factory: AdapterFactory, *, platform: Platform | None = None) -> None:
+def register(
+    adapter_factory: AdapterFactory | Platform,
+    factory: AdapterFactory | None = None,
+    *,
+    platform: Platform | None = None,
+) -> None:
     """Make ``adapter_factory(settings)`` the adapter for its platform (the last registration
     wins). ``platform`` defaults to the factory's ``platform`` attribute, so an adapter class
-    with a ``platform`` class attribute registers itself with ``register(ShopifyAdapter)``."""
-    key = platform if platform is not None else getattr(adapter_factory, "platform", None)
+    with a ``platform`` class attribute registers itself with ``register(ShopifyAdapter)``;
+    ``register(Platform.SHOPIFY, factory)`` (the first published form) works too."""
+    chosen: AdapterFactory | None
+    if isinstance(adapter_factory, str):
+        platform, chosen = Platform(adapter_factory), factory
+    else:
+        chosen = adapter_factory
+    if chosen is None:
+        raise ValueError("register() needs an adapter factory")
+    key = platform if platform is not None else getattr(chosen, "platform", None)
     if key is None:
         raise ValueError("register() needs a platform: pass platform= or give the factory one")
-    _FACTORIES[Platform(key)] = adapter_factory
+    _FACTORIES[Platform(key)] = chosen
 
 
 def unregister(platform: Platform) -> None:

@@ -304,7 +304,7 @@ def _prepare_asset(
     result.assets_prepared += 1
 
 
-Progress = Callable[[int], None]
+Progress = Callable[[int], object]
 """Called with the number of products just handled (a tqdm bar's ``update``)."""
 
 
