@@ -110,6 +110,23 @@ def test_retry_after_beyond_the_cap_gives_up_at_once_with_the_hint() -> None:
     assert clock.waits == []
 
 
+def test_the_waits_of_one_call_are_capped_together() -> None:
+    clock = Clock()
+    handler, seen = scripted(
+        httpx.Response(429, headers={"Retry-After": "40"}),
+        httpx.Response(429, headers={"Retry-After": "40"}),
+        httpx.Response(429, headers={"Retry-After": "40"}),
+        httpx.Response(200),
+    )
+    with (
+        client_for(handler, clock, max_attempts=4, max_wait_s=100) as client,
+        pytest.raises(PlatformUnavailable, match="no time left"),
+    ):
+        client.request("GET", f"https://{SHOP}/x")
+    assert clock.waits == [40.0, 40.0]
+    assert len(seen) == 3
+
+
 def test_5xx_backs_off_exponentially_with_jitter_then_gives_up() -> None:
     clock = Clock()
     handler, seen = scripted(*[httpx.Response(502) for _ in range(4)])

@@ -140,10 +140,12 @@ class ToLocal(httpx.BaseTransport):
     def __init__(self, server: Server) -> None:
         self.server = server
         self.asked: list[tuple[str, str]] = []
+        self.sni: list[str | None] = []
         self.inner = httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.asked.append((str(request.url), request.headers["host"]))
+        self.sni.append(request.extensions.get("sni_hostname"))
         request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.server.port)
         return self.inner.handle_request(request)
 
@@ -179,6 +181,18 @@ def test_fetches_through_the_vetted_address_keeping_the_host_name(server: Server
     assert image.content_type == "image/png"
     assert image.final_url == "http://cdn.example.com/img.png"
     assert transport.asked == [(f"http://{PUBLIC_IP}/img.png", "cdn.example.com")]
+
+
+def test_https_connects_to_the_address_with_the_name_for_sni_and_certificate(
+    server: Server,
+) -> None:
+    # The transport here speaks plain HTTP to the local server; what matters is what the
+    # fetcher asked for: the vetted address, the Host header and the TLS server name.
+    transport = ToLocal(server)
+    resolver = public_resolver({"cdn.example.com": ["2606:4700::6810:84e5"]})
+    get("https://cdn.example.com/img.png?v=1", resolver=resolver, transport=transport)
+    assert transport.asked == [("https://[2606:4700::6810:84e5]/img.png?v=1", "cdn.example.com")]
+    assert transport.sni == ["cdn.example.com"]
 
 
 def test_one_dns_answer_per_hop_so_a_rebinding_answer_is_never_used(server: Server) -> None:

@@ -9,9 +9,10 @@ vectors. It serves one app (``api_key``/``api_secret``) for any number of shops 
 
 Implemented:
 
-- OAuth: ``GET /{shop}/admin/oauth/authorize`` (client_id, scope, redirect_uri, state) answers
-  302 to ``redirect_uri`` with ``code``, ``hmac``, ``host``, ``shop``, ``state``, ``timestamp``
-  signed as Shopify signs them (hex HMAC-SHA256 of the sorted ``k=v&...`` pairs without
+- OAuth: ``GET /{shop}/admin/oauth/authorize`` (client_id, scope, redirect_uri, state; the
+  redirect URI must be one of ``redirect_uris`` when given) approves at once (no merchant
+  login or consent screen) and answers 302 to ``redirect_uri`` with ``code``, ``hmac``,
+  ``host``, ``shop``, ``state``, ``timestamp`` signed as Shopify signs them (hex HMAC-SHA256 of the sorted ``k=v&...`` pairs without
   ``hmac``). ``POST /{shop}/admin/oauth/access_token`` (form or JSON): the authorization code
   grant (one-time codes; ``expiring=1`` adds ``expires_in`` 3600, ``refresh_token`` and
   ``refresh_token_expires_in``), ``grant_type=refresh_token`` (rotates the refresh token),
@@ -363,8 +364,12 @@ class FakeShopify:
         api_version: str = API_VERSION,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        redirect_uris: Iterable[str] = (),
     ) -> None:
         self.api_key = api_key
+        self.redirect_uris = tuple(redirect_uris)
+        """The app's allowed redirect URLs (``shopify.app.toml`` ``[auth] redirect_urls``);
+        empty: any http(s) URL."""
         self.api_secret = api_secret
         self.api_version = api_version
         self.clock = clock
@@ -659,6 +664,8 @@ class FakeShopify:
         redirect_uri = query.get("redirect_uri", "")
         if not redirect_uri.startswith(("https://", "http://")):
             return _error(400, "invalid_request", "The redirect_uri is missing or not a URL")
+        if self.redirect_uris and redirect_uri not in self.redirect_uris:
+            return _error(400, "invalid_request", "The redirect_uri is not whitelisted")
         code = secrets.token_hex(16)
         self._codes[code] = (shop, query.get("scope", ""), redirect_uri)
         host = _b64url(f"admin.shopify.com/store/{shop.split('.', 1)[0]}".encode()).rstrip("=")

@@ -151,6 +151,19 @@ def test_authorize_refuses_another_apps_client_id(http: httpx.Client) -> None:
     assert response.status_code == 400
 
 
+def test_authorize_refuses_a_redirect_uri_the_app_did_not_list() -> None:
+    allowed = "https://tryon.example/platforms/shopify/callback"
+    with FakeShopify(KEY, SECRET, redirect_uris=[allowed]) as fake:
+        fake.add_shop(SHOP)
+        with httpx.Client(base_url=f"{fake.base_url}/{SHOP}", trust_env=False) as http:
+            assert authorize(http, redirect_uri=allowed)["shop"] == SHOP
+            response = http.get(
+                "/admin/oauth/authorize",
+                params={"client_id": KEY, "redirect_uri": "https://evil.example/cb", "state": "s"},
+            )
+    assert response.status_code == 400
+
+
 def test_code_grant_is_one_time_and_needs_the_secret(fake: FakeShopify, http: httpx.Client) -> None:
     code = authorize(http)["code"]
     wrong = http.post(
