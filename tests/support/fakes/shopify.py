@@ -13,8 +13,9 @@ Implemented:
   redirect URI must be one of ``redirect_uris`` when given) approves at once (no merchant
   login or consent screen) and answers 302 to ``redirect_uri`` with ``code``, ``hmac``,
   ``host``, ``shop``, ``state``, ``timestamp`` signed as Shopify signs them (hex
-  HMAC-SHA256 of the sorted ``k=v&...`` pairs without ``hmac``). ``POST /{shop}/admin/oauth/access_token`` (form or JSON): the authorization code
-  grant (one-time codes; ``expiring=1`` adds ``expires_in`` 3600, ``refresh_token`` and
+  HMAC-SHA256 of the sorted ``k=v&...`` pairs without ``hmac``).
+  ``POST /{shop}/admin/oauth/access_token`` (form or JSON): the authorization code grant
+  (one-time codes; ``expiring=1`` adds ``expires_in`` 3600, ``refresh_token`` and
   ``refresh_token_expires_in``), ``grant_type=refresh_token`` (rotates the refresh token),
   and token exchange (``urn:ietf:params:oauth:grant-type:token-exchange`` with a session token
   JWT checked here: HS256 only, signature with the app secret, ``aud``, ``dest``, ``exp``,
