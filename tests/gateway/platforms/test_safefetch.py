@@ -195,6 +195,14 @@ def test_https_connects_to_the_address_with_the_name_for_sni_and_certificate(
     assert transport.sni == ["cdn.example.com"]
 
 
+def test_international_names_are_resolved_in_their_ascii_form(server: Server) -> None:
+    transport = ToLocal(server)
+    resolver = public_resolver({"xn--exmple-cua.com": [PUBLIC_IP]})
+    get("http://ex\u00e4mple.com/img.png", resolver=resolver, transport=transport)
+    assert resolver.calls == ["xn--exmple-cua.com"]
+    assert transport.asked[0][1] == "xn--exmple-cua.com"
+
+
 def test_one_dns_answer_per_hop_so_a_rebinding_answer_is_never_used(server: Server) -> None:
     answers = iter([[PUBLIC_IP], ["127.0.0.1"]])
     calls: list[str] = []
@@ -305,6 +313,17 @@ def test_base_url_override_for_follows_the_environment(make_settings: Any) -> No
         "http://2852039166/latest/meta-data/",  # 169.254.169.254
         "http://999.1.1.1/img.png",
         "http://cdn.example.com:99999/img.png",
+        "http://cdn.example.com:0/img.png",
+        "http://127.0.0.1./img.png",
+        "http://[fe80::1%25eth0]/img.png",
+        "http://[::ffff:0.0.0.0]/img.png",
+        "http://[::1/img.png",
+        "http://exa mple.com/img.png",
+        "http://%31%32%37.0.0.1/img.png",
+        "http://cdn.example.com/img.png\r\nX-Injected: 1",
+        "http://cdn.example.com/\x00.png",
+        "http://" + "a" * 300 + ".com/img.png",
+        "http://127.0.0.1\\@cdn.example.com/img.png",
     ],
 )
 def test_refuses_before_connecting(url: str) -> None:
