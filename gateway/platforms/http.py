@@ -206,8 +206,9 @@ class PlatformClient:
                 )
                 retry_after = self._backoff(attempt)
                 continue
-            except httpx.TransportError as exc:
-                # The request may have reached the platform: only an idempotent call may go again.
+            except httpx.RequestError as exc:
+                # Read timeouts, broken connections, undecodable bodies: the request may have
+                # reached the platform, so only an idempotent call may go again.
                 last = type(exc).__name__
                 self._log(
                     method=method, host=host, path=path, status=None, attempt=attempt, error=last

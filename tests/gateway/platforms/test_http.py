@@ -201,6 +201,16 @@ def test_read_timeouts_retry_idempotent_calls_only() -> None:
     assert len(seen) == 1  # the code may have been spent: never sent twice
 
 
+def test_an_undecodable_answer_is_unavailable_not_a_crash() -> None:
+    handler, _ = scripted(
+        httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip")
+        )
+    )
+    with client_for(handler, Clock()) as client, pytest.raises(PlatformUnavailable):
+        client.request("POST", f"https://{SHOP}/x", json={})
+
+
 def test_a_real_timeout_against_a_server_that_never_answers() -> None:
     import socket
 
