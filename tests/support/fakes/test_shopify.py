@@ -15,6 +15,8 @@ import httpx
 import pytest
 import shopify  # the ShopifyAPI package
 import shopify.session_token
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support.fakes.shopify import (
     OFFLINE_TOKEN_TYPE,
@@ -343,6 +345,34 @@ def test_delivered_webhooks_validate_with_the_node_peer(fake: FakeShopify) -> No
         "webhook-validate", APP | {"headers": bad_headers, "body": bad_body.decode()}
     )
     assert bad["valid"] is False
+
+
+@settings(max_examples=3, deadline=None)
+@given(
+    payloads=st.lists(
+        st.dictionaries(st.text(max_size=8), st.text(max_size=40) | st.integers()),
+        min_size=10,
+        max_size=10,
+    ),
+    flips=st.lists(st.integers(min_value=0), min_size=10, max_size=10),
+)
+def test_any_signed_body_validates_with_the_peer_and_any_change_does_not(
+    payloads: list[dict[str, Any]], flips: list[int]
+) -> None:
+    # One Node process checks every case of an example (a process per case would be slow).
+    fake = FakeShopify(KEY, SECRET)  # signing only: no server needed
+    cases = []
+    for payload, flip in zip(payloads, flips, strict=True):
+        body = json.dumps(payload, ensure_ascii=False)
+        headers = fake.webhook_headers("products/update", SHOP, body.encode())
+        cases.append({"headers": headers, "body": body})
+        position = flip % len(body)
+        changed = (
+            body[:position] + chr((ord(body[position]) + 1) % 0x7F or 0x20) + body[position + 1 :]
+        )
+        cases.append({"headers": headers, "body": changed})
+    results = shopify_node("webhook-validate", APP | {"cases": cases})["results"]
+    assert [r["valid"] for r in results] == [True, False] * len(payloads)
 
 
 # -- the Admin API ------------------------------------------------------------------------------
