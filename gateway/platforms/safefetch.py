@@ -183,7 +183,7 @@ def _override_origin(base_url: str | None) -> tuple[str, str, int] | None:
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
-        loopback = False
+        loopback = host in _LOOPBACK_NAMES
     if not loopback:
         raise ValueError("base_url_override must be a loopback address (a local fake platform)")
     return parts.scheme, host, parts.port or _default_port(parts.scheme)

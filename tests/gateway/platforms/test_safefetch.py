@@ -253,9 +253,11 @@ def test_redirects_from_the_override_origin_are_vetted(server: Server) -> None:
             get(f"{server.origin}/redirect?to={target}", base_url_override=server.origin)
 
 
-def test_the_override_must_be_loopback() -> None:
+def test_the_override_must_be_loopback(server: Server) -> None:
     with pytest.raises(ValueError, match="loopback"):
         get("http://cdn.example.com/img.png", base_url_override="http://10.0.0.5:8080")
+    named = f"http://localhost:{server.port}"
+    assert get(f"{named}/img.png", base_url_override=named).content == PNG
 
 
 def test_base_url_override_for_follows_the_environment(make_settings: Any) -> None:
