@@ -27,7 +27,8 @@ Implemented:
   (first/after/query; cursor pagination), ``product(id)``, ``shop``, ``webhookSubscriptions``,
   ``webhookSubscriptionCreate``/``Delete`` (with ``userErrors``). Unknown fields fail
   validation as on Shopify. Every answer carries ``extensions.cost`` (an approximation of
-  Shopify's calculated query cost) from a per-shop leaky bucket (``set_bucket``: maximum,
+  Shopify's calculated query cost; above 1000 a query is refused with ``MAX_COST_EXCEEDED``)
+  from a per-shop leaky bucket (``set_bucket``: maximum,
   available, restore rate, on an injectable clock); a query costing more than is available
   gets ``THROTTLED``.
 - Webhooks: ``deliver_webhook`` POSTs like Shopify (``X-Shopify-Hmac-Sha256`` base64 HMAC of
@@ -80,6 +81,8 @@ ONLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:online-access-token"
 EXPIRING_TOKEN_S = 3600
 REFRESH_TOKEN_S = 90 * 86400
 MUTATION_COST = 10
+MAX_QUERY_COST = 1000
+"""Shopify refuses any single query whose requested cost is above this (``MAX_COST_EXCEEDED``)."""
 
 SCHEMA_SDL = """
 scalar URL
@@ -669,7 +672,8 @@ class FakeShopify:
             return _error(400, "invalid_request", "The redirect_uri is not whitelisted")
         code = secrets.token_hex(16)
         self._codes[code] = (shop, query.get("scope", ""), redirect_uri)
-        host = _b64url(f"admin.shopify.com/store/{shop.split('.', 1)[0]}".encode()).rstrip("=")
+        store = shop.split(".", 1)[0]
+        host = base64.b64encode(f"admin.shopify.com/store/{store}".encode()).decode().rstrip("=")
         params = {
             "code": code,
             "host": host,
@@ -784,6 +788,23 @@ class FakeShopify:
         if problems:
             return _json(200, {"errors": [p.formatted for p in problems]})
         cost = _query_cost(document, variables)
+        if cost > MAX_QUERY_COST:
+            return _json(
+                200,
+                {
+                    "errors": [
+                        {
+                            "message": f"Query cost is {cost}, which exceeds the single query "
+                            f"max cost limit ({MAX_QUERY_COST}).",
+                            "extensions": {
+                                "code": "MAX_COST_EXCEEDED",
+                                "cost": cost,
+                                "maxCost": MAX_QUERY_COST,
+                            },
+                        }
+                    ]
+                },
+            )
         with self._lock:
             bucket = shop.bucket
             self._leak(bucket)

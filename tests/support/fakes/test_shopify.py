@@ -514,6 +514,16 @@ def test_webhook_subscriptions(fake: FakeShopify, http: httpx.Client) -> None:
     assert "errors" in compliance  # compliance topics come from shopify.app.toml, not the API
 
 
+def test_a_query_over_the_single_query_limit_is_refused(
+    fake: FakeShopify, http: httpx.Client
+) -> None:
+    token = fake.issue_token(SHOP)
+    query = "{ products(first: 250) { nodes { variants(first: 100) { nodes { id } } } } }"
+    answer = graphql(http, token, query)
+    assert answer["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
+    assert "data" not in answer
+
+
 def test_the_bucket_throttles_and_restores(fake: FakeShopify, http: httpx.Client) -> None:
     now = [0.0]
     fake.clock = lambda: now[0]
