@@ -7,6 +7,7 @@ and fail fast and clearly when the server is unreachable.
 from __future__ import annotations
 
 import dataclasses
+import socket
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,12 +28,21 @@ pytestmark = [pytest.mark.triton, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def server(
-    ml_settings: MLSettings, built_models: store.BuiltModels
+    ml_settings: MLSettings,
+    built_models: store.BuiltModels,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[pytriton.TritonServer]:
-    with pytriton.serve(
-        models_dir=built_models.root, cache_dir=ml_settings.resolved_cache_dir
-    ) as s:
-        yield s
+    log_path = tmp_path_factory.mktemp("triton") / "tritonserver.log"
+    try:
+        with pytriton.serve(
+            models_dir=built_models.root,
+            cache_dir=ml_settings.resolved_cache_dir,
+            log_path=log_path,
+        ) as s:
+            yield s
+    except BaseException:
+        print(f"--- tritonserver log ({log_path}) ---\n{pytriton.log_tail(log_path, 200)}")
+        raise
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +123,10 @@ def test_metrics_endpoint_exposes_inference_counters(server: pytriton.TritonServ
 
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
 def test_unreachable_server_fails_fast_and_clearly(protocol: str) -> None:
-    port = pytriton.free_port()  # nothing listens there
-    started = time.monotonic()
-    with pytest.raises(BackendUnavailable):
-        TritonBackend(f"127.0.0.1:{port}", protocol=protocol, timeout_s=2.0)  # type: ignore[arg-type]
+    with socket.socket() as held:  # bound, never listening: connections are refused
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable):
+            TritonBackend(f"127.0.0.1:{port}", protocol=protocol, timeout_s=2.0)  # type: ignore[arg-type]
     assert time.monotonic() - started < 10
