@@ -159,12 +159,13 @@ def start(
     ready_path: str = "/healthz",
     host: str = "127.0.0.1",
     timeout_s: float = 90.0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[Started]:
     """Run ``command --port 0 --port-file F``; yield once ``ready_path`` answers 200; stop it.
 
     The child's stdout and stderr go to ``log_path``; errors carry its tail.
     """
-    deadline = time.monotonic() + timeout_s
+    deadline = clock() + timeout_s
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tryon-port-") as tmp:
         port_file = Path(tmp) / "port"
@@ -179,9 +180,25 @@ def start(
                 start_new_session=True,  # its own process group: stop() ends its children too
             )
         try:
-            port = read_port_file(port_file, deadline=deadline, process=process, log_path=log_path)
+            port = read_port_file(
+                port_file, deadline=deadline, process=process, log_path=log_path, clock=clock
+            )
             url = f"http://{host}:{port}"
-            wait_http_ok(url + ready_path, deadline=deadline, process=process, log_path=log_path)
+            wait_http_ok(
+                url + ready_path,
+                deadline=deadline,
+                process=process,
+                log_path=log_path,
+                clock=clock,
+            )
             yield Started(url=url, port=port, process=process, log_path=log_path)
         finally:
             stop(process)
+
+
+@contextlib.contextmanager
+def refused_port(host: str = "127.0.0.1") -> Iterator[int]:
+    """A port that refuses connections while held: bound (nobody else takes it), not listening."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        yield port_of(sock)

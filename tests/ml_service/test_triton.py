@@ -7,7 +7,6 @@ and fail fast and clearly when the server is unreachable.
 from __future__ import annotations
 
 import dataclasses
-import socket
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from ml_service import ports
 from ml_service.backends.onnxruntime import OnnxRuntimeBackend
 from ml_service.backends.triton import TritonBackend
 from ml_service.errors import BackendUnavailable, ModelMismatch
@@ -123,9 +123,7 @@ def test_metrics_endpoint_exposes_inference_counters(server: pytriton.TritonServ
 
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
 def test_unreachable_server_fails_fast_and_clearly(protocol: str) -> None:
-    with socket.socket() as held:  # bound, never listening: connections are refused
-        held.bind(("127.0.0.1", 0))
-        port = held.getsockname()[1]
+    with ports.refused_port() as port:
         started = time.monotonic()
         with pytest.raises(BackendUnavailable):
             TritonBackend(f"127.0.0.1:{port}", protocol=protocol, timeout_s=2.0)  # type: ignore[arg-type]
