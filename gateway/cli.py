@@ -80,6 +80,8 @@ def serve(
     """Start the gateway (embedded mode unless URLs in the environment say otherwise)."""
     import uvicorn  # noqa: PLC0415 - heavy, only for this command
 
+    from gateway.websocket_protocol import WebSocketProtocol  # noqa: PLC0415
+
     # The app reads its settings from the environment: the options must reach it there, or
     # its default public URL (same-origin widget calls, links) would name another port.
     if host is not None:
@@ -101,6 +103,7 @@ def serve(
         port=settings.port,
         log_config=None,
         proxy_headers=True,
+        ws=WebSocketProtocol,
         # Frames over the cap are refused by the protocol layer before they are buffered.
         ws_max_size=settings.ws_max_frame_bytes + 1024,
     )
