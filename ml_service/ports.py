@@ -8,6 +8,10 @@ file (``read_port_file``) and then polls an HTTP endpoint (``wait_http_ok``) unt
 answers 200; ``start`` does both for a child process whose output goes to a log file, and every
 failure says why and shows that log's tail. Readiness never comes from parsing a child's
 output.
+
+Servers that cannot bind port 0 and report it (tritonserver, a RabbitMQ node) get ports from
+``reserve_ports``: the least racy choice left, as long as the caller starts again on new ports
+when the server says a port was taken.
 """
 
 from __future__ import annotations
@@ -42,6 +46,22 @@ def listen(host: str = "127.0.0.1", port: int = 0, *, backlog: int = 2048) -> so
         sock.close()
         raise
     return sock
+
+
+def reserve_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct ports the OS found free (held open together so none repeats).
+
+    Only for servers that cannot bind port 0 themselves: the ports are free when this
+    returns, not necessarily when the server binds them; retry on "already in use".
+    """
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [port_of(sock) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def port_of(sock: socket.socket) -> int:

@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -33,7 +32,7 @@ import httpx
 
 from ml_service.errors import BackendUnavailable
 from ml_service.models import catalog, venvs
-from ml_service.ports import log_tail
+from ml_service.ports import log_tail, reserve_ports
 
 SCRIPT = Path(__file__).with_name("triton_server.py")
 START_ATTEMPTS = 3
@@ -51,22 +50,6 @@ class TritonServer:
 
 class _PortTaken(Exception):
     """tritonserver exited because another process bound one of its ports first."""
-
-
-def reserve_ports(count: int) -> list[int]:
-    """``count`` distinct ports the OS found free (held open together so none repeats).
-
-    Only for servers that cannot bind port 0 themselves (tritonserver): the ports are free
-    when this returns, not necessarily when the server binds them; retry on "already in use".
-    """
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def specs_json(models: tuple[catalog.ModelSpec, ...]) -> str:
