@@ -123,6 +123,8 @@ def _serve_on(server: uvicorn.Server, sock: socket.socket, port_file: Path | Non
         if port_file is not None:
             ports.write_port_file(port_file, ports.port_of(sock))
         server.run(sockets=[sock])
+    if not server.started:  # as uvicorn.run: the application failed to start
+        raise typer.Exit(3)
 
 
 @ml_app.command("serve")
