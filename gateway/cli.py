@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Annotated
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -19,7 +21,11 @@ from gateway.platforms import cli as platforms_cli
 from gateway.settings import GatewaySettings, get_settings
 from gateway.web.cli import demo_app
 from ml_service import cli as ml_cli
+from ml_service import ports
 from ml_service.render import cli as render_cli
+
+if TYPE_CHECKING:
+    import uvicorn
 
 app = typer.Typer(
     name="tryon",
@@ -55,14 +61,24 @@ def _settings() -> GatewaySettings:
         raise fail(f"bad configuration: {first['msg']}", 2) from None
 
 
+PortFile = Annotated[
+    Path | None,
+    typer.Option(
+        help="Write the bound port to this file once listening (with --port 0: the OS chooses)"
+    ),
+]
+
+
 @app.command()
 def serve(
     host: Annotated[
         str | None, typer.Option(help="Interface to bind [default: TRYON_HOST]")
     ] = None,
     port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="Port [default: TRYON_PORT]")
+        int | None,
+        typer.Option(min=0, max=65535, help="Port; 0 lets the OS choose [default: TRYON_PORT]"),
     ] = None,
+    port_file: PortFile = None,
     migrate: Annotated[
         bool, typer.Option(help="Upgrade an embedded (SQLite) database before serving")
     ] = True,
@@ -70,33 +86,58 @@ def serve(
     """Start the gateway (embedded mode unless URLs in the environment say otherwise)."""
     import uvicorn  # noqa: PLC0415 - heavy, only for this command
 
+    from gateway.websocket_protocol import WebSocketProtocol  # noqa: PLC0415
+
     # The app reads its settings from the environment: the options must reach it there, or
     # its default public URL (same-origin widget calls, links) would name another port.
-    for name, value in (("TRYON_HOST", host), ("TRYON_PORT", port)):
-        if value is not None:
-            os.environ[name] = str(value)
+    if host is not None:
+        os.environ["TRYON_HOST"] = host
+    get_settings.cache_clear()
+    settings = _settings()
+    sock = _listen(settings.host, settings.port if port is None else port)
+    os.environ["TRYON_PORT"] = str(ports.port_of(sock))
     get_settings.cache_clear()
     settings = _settings()
     if migrate and settings.is_embedded_db:
         from gateway.db import migrate as migrations  # noqa: PLC0415
 
         migrations.upgrade(settings.sqlalchemy_url)
-    uvicorn.run(
+    config = uvicorn.Config(
         "gateway.main:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,
         log_config=None,
         proxy_headers=True,
+        ws=WebSocketProtocol,
         # Frames over the cap are refused by the protocol layer before they are buffered.
         ws_max_size=settings.ws_max_frame_bytes + 1024,
     )
+    _serve_on(uvicorn.Server(config), sock, port_file)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        return ports.listen(host, port)
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None
+
+
+def _serve_on(server: uvicorn.Server, sock: socket.socket, port_file: Path | None) -> None:
+    """Serve on the bound socket; the port file appears only once it accepts connections."""
+    with sock:
+        if port_file is not None:
+            ports.write_port_file(port_file, ports.port_of(sock))
+        server.run(sockets=[sock])
+    if not server.started:  # as uvicorn.run: the application failed to start
+        raise typer.Exit(3)
 
 
 @ml_app.command("serve")
 def ml_serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8001,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 lets the OS choose")] = 8001,
+    port_file: PortFile = None,
     warm: Annotated[bool, typer.Option(help="Load the models before accepting requests")] = True,
 ) -> None:
     """Serve the try-on engine over HTTP (the gateway uses it when TRYON_ML_URL is set)."""
@@ -113,7 +154,11 @@ def ml_serve(
             engine.warm_up()
         except MLError as exc:
             raise fail(f"cannot load the models: {exc} (run 'tryon models build')") from None
-    uvicorn.run(create_service(engine), host=host, port=port, log_config=None)
+    sock = _listen(host, port)
+    config = uvicorn.Config(
+        create_service(engine), host=host, port=ports.port_of(sock), log_config=None
+    )
+    _serve_on(uvicorn.Server(config), sock, port_file)
 
 
 @db_app.command("upgrade")

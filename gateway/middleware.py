@@ -35,12 +35,17 @@ class RequestContextMiddleware:
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind in ("http.response.start", "websocket.http.response.start"):
                 status = message["status"]
                 message["headers"] = [
                     *message.get("headers", []),
                     (REQUEST_ID_HEADER, request_id.encode()),
                 ]
+            elif kind == "websocket.accept":
+                status = 101
+            elif kind == "websocket.close" and status == 0:
+                status = 403  # closed before accepting: the server answers 403
             await send(message)
 
         try:

@@ -144,7 +144,7 @@ class ReadCache:
         self.hold_s = hold_s
         self.retry_after_s = retry_after_s
         self._metrics = metrics
-        self._clock = clock
+        self.clock = clock  # public: tests step it instead of sleeping
         self._lock = threading.Lock()
         self._down_until = 0.0
         self._failing = False
@@ -210,7 +210,7 @@ class ReadCache:
                 log.warning("cache_invalidations_dropped", count=len(self._unsent) - MAX_UNSENT)
                 while len(self._unsent) > MAX_UNSENT:
                     self._unsent.pop()
-        if self._clock() < self._down_until:
+        if self.clock() < self._down_until:
             return  # sent with the first call once the retry interval is over
         try:
             self._send_invalidations()
@@ -220,7 +220,7 @@ class ReadCache:
     def _backend_call(self, names: list[str], call: Callable[[], T]) -> T | object:
         """``call()`` against the backend, after any invalidations still unsent; the
         ``_UNAVAILABLE`` marker when the backend failed now or lately."""
-        if self._clock() < self._down_until:
+        if self.clock() < self._down_until:
             for name in names:
                 self._count(name, "skipped")
             return _UNAVAILABLE
@@ -239,7 +239,7 @@ class ReadCache:
 
     def _failed(self, name: str, exc: DependencyUnavailable) -> None:
         with self._lock:
-            self._down_until = self._clock() + self.retry_after_s
+            self._down_until = self.clock() + self.retry_after_s
             first, self._failing = not self._failing, True
         if first:
             log.warning(

@@ -3,6 +3,7 @@
 #
 #   make sdk         build sdk_js/dist (tryon.js, tryon.mjs, tryon.d.ts; prints sizes)
 #   make test-sdk    typecheck, unit tests and e2e tests (part of `make test`)
+#   make bench-sdk   live try-on in chromium: frames/s, round trip and interval p50/p95
 #   make demo-seed   create the demo merchant and products (part of `make demo`)
 
 SDK_DIR := sdk_js
@@ -16,7 +17,7 @@ NODE_MIN_MAJOR := 20
 SDK_ML_DEPS := $(filter models,$(TEST_DEPS))
 export TRYON_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: sdk sdk-deps test-sdk test-sdk-unit test-sdk-e2e demo-seed chromium node-check
+.PHONY: sdk sdk-deps test-sdk test-sdk-unit test-sdk-e2e bench-sdk demo-seed chromium node-check
 
 node-check:
 	@command -v node >/dev/null || { echo "error: Node.js $(NODE_MIN_MAJOR)+ is needed (https://nodejs.org)"; exit 1; }
@@ -47,6 +48,9 @@ test-sdk-e2e: install sdk chromium $(SDK_ML_DEPS)
 	cd $(SDK_DIR) && ./node_modules/.bin/vitest run --config vitest.e2e.config.ts
 
 test-sdk: test-sdk-unit test-sdk-e2e ## SDK typecheck, unit tests (vitest) and e2e tests (chromium)
+
+bench-sdk: install sdk chromium $(SDK_ML_DEPS) ## Live try-on in chromium: frames/s, round trip p50/p95 (TRYON_BENCH_WINDOW_MS)
+	cd $(SDK_DIR) && ./node_modules/.bin/vitest run --config vitest.bench.config.ts
 
 demo-seed: install sdk $(SDK_ML_DEPS) ## Create the demo store's merchant, key and products (idempotent)
 	$(TRYON) demo seed

@@ -7,6 +7,7 @@
     │   └── ImageTooLarge            more pixels or bytes than the configured cap
     ├── ModelUnavailable             models not built, missing or failing their checksum
     ├── ModelBuildError              `tryon models build` could not finish (step, cause)
+    ├── StartupFailed                a server we started never became ready (log file)
     └── BackendError                 an inference call failed (model, backend)
         ├── BackendTimeout           no answer in time (Triton)
         ├── BackendUnavailable       the server cannot be reached or is not ready
@@ -17,6 +18,8 @@ act on. Nothing here carries image data.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class MLError(Exception):
@@ -50,6 +53,14 @@ class ModelBuildError(MLError):
     def __init__(self, message: str, *, step: str) -> None:
         super().__init__(f"{step}: {message}")
         self.step = step
+
+
+class StartupFailed(MLError):
+    """A server process did not report its port or answer its readiness check in time."""
+
+    def __init__(self, message: str, *, log_path: Path | None = None) -> None:
+        super().__init__(message)
+        self.log_path = log_path
 
 
 class BackendError(MLError):

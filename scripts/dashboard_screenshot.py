@@ -23,7 +23,6 @@ import math
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from analytics.schema import EventRecord, Purchase
 from analytics.settings import AnalyticsSettings
 from analytics.warehouse.engine import make_engine
 from analytics.warehouse.writer import Warehouse
+from ml_service import ports
 
 TRYON = str(Path(sys.executable).with_name("tryon"))
 PRODUCTS = [
@@ -53,12 +53,6 @@ PRODUCTS = [
 ]
 SIZES = ["S", "M", "M", "L"]
 LATENCY = {"live": 160.0, "photo": 620.0, "model": 300.0}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def request(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
@@ -202,7 +196,6 @@ def screenshot(base: str, cookie: str, out: Path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise SystemExit("chromium is missing: apt-get install -y chromium")
-    debug_port = free_port()
     profile = tempfile.mkdtemp(prefix="tryon-chromium-")
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
     proc = subprocess.Popen(
@@ -210,7 +203,8 @@ def screenshot(base: str, cookie: str, out: Path) -> None:
             browser,
             *flags,
             "--hide-scrollbars",
-            f"--remote-debugging-port={debug_port}",
+            # Port 0: chromium binds one and writes it to <profile>/DevToolsActivePort.
+            "--remote-debugging-port=0",
             f"--user-data-dir={profile}",
             "about:blank",
         ],
@@ -218,15 +212,17 @@ def screenshot(base: str, cookie: str, out: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 60
+        while True:
             try:
+                debug_port = int((Path(profile) / "DevToolsActivePort").read_text().split()[0])
                 targets = request("GET", f"http://127.0.0.1:{debug_port}/json/list")
                 page = next(t for t in targets if t["type"] == "page")
                 break
-            except (OSError, StopIteration):
+            except (OSError, ValueError, IndexError, StopIteration):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("chromium did not start") from None
                 time.sleep(0.1)
-        else:
-            raise SystemExit("chromium did not start")
         png = asyncio.run(capture(page["webSocketDebuggerUrl"], base, cookie))
     finally:
         proc.terminate()
@@ -295,13 +291,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="tryon-shot-") as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRYON_")}
         env.update(
             TRYON_DATA_DIR=tmp,
-            TRYON_PUBLIC_URL=base,
             TRYON_LOG_LEVEL="WARNING",
             TRYON_ANALYTICS_MAX_EVENT_AGE_HOURS=str((args.days + 2) * 24),
         )
@@ -313,22 +306,15 @@ def main() -> None:
             return done.stdout
 
         run("db", "upgrade")
-        merchant = json.loads(
-            run("merchant", "create", "--name", "Demo Optics", "--origin", base, "--json")
-        )
-        server = subprocess.Popen(
-            [TRYON, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            for _ in range(100):
-                try:
-                    request("GET", f"{base}/readyz")
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        # The server binds a port of its choosing; its public URL follows that port.
+        with ports.start(
+            [TRYON, "serve"], log_path=Path(tmp) / "serve.log", env=env, ready_path="/readyz"
+        ) as server:
+            base = server.url
+            env["TRYON_PUBLIC_URL"] = base  # for the CLI calls below (dashboard link)
+            merchant = json.loads(
+                run("merchant", "create", "--name", "Demo Optics", "--origin", base, "--json")
+            )
             secret = {"authorization": f"Bearer {merchant['secret_key']}"}
             for pid, title, category, _, _ in PRODUCTS:
                 request(
@@ -367,9 +353,6 @@ def main() -> None:
             time.sleep(1)  # the embedded consumer stores the last batches
             screenshot(base, cookie, args.out)
             print(f"{len(events)} events from {len(shoppers)} shoppers -> {args.out}")
-        finally:
-            server.terminate()
-            server.wait(20)
 
 
 if __name__ == "__main__":

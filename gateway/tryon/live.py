@@ -145,7 +145,8 @@ class _Closed(Exception):
 
 async def _deny(websocket: WebSocket, exc: GatewayError) -> None:
     """Refuse the handshake with the problem as an HTTP response when the server can, or a
-    policy close otherwise (the browser sees a failed connection either way)."""
+    policy close otherwise (the browser sees a failed connection either way); log it once."""
+    log.info("live.refused", status=exc.status, reason=exc.slug, detail=str(exc))
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         await websocket.send_denial_response(problems.from_error(exc))
     else:

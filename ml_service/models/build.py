@@ -88,42 +88,70 @@ def _job(spec: catalog.ModelSpec, *, sources: Path, out_dir: Path) -> dict[str, 
 
 
 def _convert(
-    *, python: Path, sources: Path, out_dir: Path, bar: tqdm[Any]
+    *,
+    python: Path,
+    sources: Path,
+    out_dir: Path,
+    bar: tqdm[Any],
+    log_path: Path,
+    worker: Path = store.WORKER,
 ) -> dict[str, dict[str, float]]:
+    """Run the converter; its events come on a pipe of their own, its output goes to a file.
+
+    TensorFlow writes to stdout and stderr as it pleases: neither is parsed, and neither can
+    fill a pipe and block the converter, whatever it writes.
+    """
     request = {
         "tolerance": VERIFY_TOLERANCE,
         "models": [_job(s, sources=sources, out_dir=out_dir) for s in catalog.MODELS.values()],
     }
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    process = subprocess.Popen(  # noqa: S603 - argv we build, no shell
-        [str(python), str(store.WORKER)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    stdin: IO[str] | None = process.stdin
-    stdout: IO[str] | None = process.stdout
-    if stdin is None or stdout is None:  # pragma: no cover - PIPE always gives both
-        raise ModelBuildError("no pipes to the converter", step="convert")
-    stdin.write(json.dumps(request))
-    stdin.close()
+    events_read, events_write = os.pipe()
+    try:
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(  # noqa: S603 - argv we build, no shell
+                [str(python), str(worker), "--events-fd", str(events_write)],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(events_write,),
+                env=env,
+            )
+    except BaseException:
+        os.close(events_read)
+        raise
+    finally:
+        os.close(events_write)  # the child holds its copy: EOF comes when the child ends
     checks: dict[str, dict[str, float]] = {}
     error = None
-    for line in stdout:
-        event = json.loads(line)
-        if event["event"] == "start":
-            bar.set_postfix_str(f"converting {event['model']}")
-        elif event["event"] == "done":
-            checks[event["model"]] = {k: v for k, v in event.items() if k not in {"event", "model"}}
-            bar.update(1)
-        elif event["event"] == "error":
-            error = f"{event['model']}: {event['error']}"
-    stderr = process.stderr.read() if process.stderr else ""
-    if process.wait() != 0 or error:
-        tail = " | ".join(stderr.strip().splitlines()[-3:])
-        raise ModelBuildError(error or tail or "converter failed", step="convert")
+    with os.fdopen(events_read, "r") as events:
+        try:
+            stdin: IO[bytes] | None = process.stdin
+            if stdin is None:  # pragma: no cover - PIPE given
+                raise ModelBuildError("no pipe to the converter", step="convert")
+            with contextlib.suppress(BrokenPipeError):  # it died early: its log says why
+                stdin.write(json.dumps(request).encode())
+                stdin.close()
+            for line in events:
+                event = json.loads(line)
+                if event["event"] == "start":
+                    bar.set_postfix_str(f"converting {event['model']}")
+                elif event["event"] == "done":
+                    checks[event["model"]] = {
+                        k: v for k, v in event.items() if k not in {"event", "model"}
+                    }
+                    bar.update(1)
+                elif event["event"] == "error":
+                    error = f"{event['model']}: {event['error']}"
+        finally:
+            returncode = process.wait()
+    if returncode != 0 or error:
+        lines = log_path.read_text(errors="replace").strip().splitlines()
+        tail = " | ".join(lines[-3:])
+        raise ModelBuildError(
+            f"{error or tail or f'converter exited with status {returncode}'} (log: {log_path})",
+            step="convert",
+        )
     return checks
 
 
@@ -180,7 +208,13 @@ def build(*, cache_dir: Path, force: bool = False, progress: bool = True) -> Pat
             partial = root.with_name(root.name + ".partial")
             shutil.rmtree(partial, ignore_errors=True)
             (partial / "onnx").mkdir(parents=True)
-            checks = _convert(python=python, sources=sources, out_dir=partial / "onnx", bar=bar)
+            checks = _convert(
+                python=python,
+                sources=sources,
+                out_dir=partial / "onnx",
+                bar=bar,
+                log_path=root.with_name(root.name + ".convert.log"),
+            )
             _link_identical_forms(partial)
             bar.set_postfix_str("manifest and Triton repository")
             _write_triton(partial)

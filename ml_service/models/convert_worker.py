@@ -2,7 +2,8 @@
 
 Executed as a script by ``ml_service.models.build`` with the build environment's interpreter
 (tensorflow-cpu, tf2onnx, onnx, onnxruntime); it imports nothing from this project. It reads a
-job as JSON on stdin and writes one JSON event per line on stdout.
+job as JSON on stdin and writes one JSON event per line to the file descriptor given as
+``--events-fd N``; stdout and stderr are TensorFlow's, and only go to the build log.
 
 For each model: convert with tf2onnx; make the batch dimension symbolic (Reshape targets that
 hard-code batch 1 copy the input's batch instead); rename the tensors to the description's
@@ -23,9 +24,9 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def _emit(**event: Any) -> None:
-    sys.stdout.write(json.dumps(event) + "\n")
-    sys.stdout.flush()
+def _emit(events: Any, **event: Any) -> None:
+    events.write(json.dumps(event) + "\n")
+    events.flush()
 
 
 def _symbolic_batch(model: Any) -> None:
@@ -304,20 +305,24 @@ def convert(job: dict[str, Any]) -> dict[str, float]:
 
 
 def main() -> int:
+    if len(sys.argv) != 3 or sys.argv[1] != "--events-fd":
+        sys.stderr.write("usage: convert_worker.py --events-fd N < request.json\n")
+        return 2
+    events = os.fdopen(int(sys.argv[2]), "w")
     request = json.load(sys.stdin)
     for job in request["models"]:
-        _emit(event="start", model=job["name"])
+        _emit(events, event="start", model=job["name"])
         try:
             checks = convert(job)
         except Exception as exc:
-            _emit(event="error", model=job["name"], error=f"{type(exc).__name__}: {exc}")
+            _emit(events, event="error", model=job["name"], error=f"{type(exc).__name__}: {exc}")
             return 1
         tolerance = request["tolerance"]
         diffs = [v for k, v in checks.items() if k.endswith(("_max_abs_diff", "_max_rel_diff"))]
         if max(diffs) > tolerance:
-            _emit(event="error", model=job["name"], error=f"verification failed: {checks}")
+            _emit(events, event="error", model=job["name"], error=f"verification failed: {checks}")
             return 1
-        _emit(event="done", model=job["name"], **checks)
+        _emit(events, event="done", model=job["name"], **checks)
     return 0
 
 

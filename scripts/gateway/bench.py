@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,9 @@ from redis import Redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from ml_service import ports
 from ml_service.engine import LocalEngine
+from ml_service.errors import StartupFailed
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -53,12 +54,6 @@ PG_ADMIN = os.environ.get(
 )
 REDIS = os.environ.get("TRYON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 MAX_ERROR_RATE = 0.01
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def selfie(width: int = 640, height: int = 480) -> bytes:
@@ -94,32 +89,18 @@ def postgres_database() -> Any:
 
 @contextmanager
 def gateway(env: dict[str, str]) -> Any:
-    """A ``tryon serve`` process; yields (base URL, pid)."""
-    port = free_port()
+    """A ``tryon serve`` process on a port it chose; yields (base URL, pid, environment)."""
     full = {**os.environ, **env, "TRYON_ENV": "development", "TRYON_LOG_LEVEL": "WARNING"}
     subprocess.run([str(TRYON), "db", "upgrade"], env=full, check=True, capture_output=True)
-    process = subprocess.Popen(
-        [str(TRYON), "serve", "--port", str(port)],
-        env=full,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("the gateway did not become ready")
-        yield url, process.pid, full
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with tempfile.TemporaryDirectory(prefix="tryon-bench-") as tmp:
+        log_path = Path(tmp) / "serve.log"
+        try:
+            with ports.start(
+                [str(TRYON), "serve"], log_path=log_path, env=full, ready_path="/readyz"
+            ) as server:
+                yield server.url, server.process.pid, full
+        except StartupFailed as exc:
+            raise RuntimeError(f"the gateway did not become ready: {exc}") from None
 
 
 def set_up_shop(url: str, env: dict[str, str]) -> dict[str, str]:

@@ -111,3 +111,15 @@ export async function axe(s: Session, include?: string): Promise<{ id: string; i
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, html: (v.nodes as { html: string }[]).map((n) => n.html).slice(0, 3) }));
   }, include ?? null);
 }
+
+/** Probe until `done` holds; throw (naming `what` and the last value) at a generous deadline.
+ * For conditions, never for rates: how long it took is not checked. */
+export async function until<T>(probe: () => T | Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() >= deadline) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(value)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -4,6 +4,7 @@
  * pinned SDK from the API with its SRI hash under a strict CSP, as a merchant would.
  */
 import { type Server, createServer } from "node:http";
+import { listenOnPort0 } from "./ports";
 
 interface Manifest {
   files: Record<string, { url: string; integrity: string }>;
@@ -25,9 +26,9 @@ function page(sdk: { url: string; integrity: string }, key: string, product: str
 </main></body></html>`;
 }
 
-/** Serve `/shop/<product>` on `port` (127.0.0.1), reached as `http://localhost:<port>`. */
-export async function startMerchantSite(api: string, port: number): Promise<MerchantSite> {
-  const site: MerchantSite = { origin: `http://localhost:${port}`, publishableKey: "", close: async () => undefined };
+/** Serve `/shop/<product>` on a port the OS chooses (127.0.0.1), reached as `http://localhost:<port>`. */
+export async function startMerchantSite(api: string): Promise<MerchantSite> {
+  const site: MerchantSite = { origin: "", publishableKey: "", close: async () => undefined };
   const ws = api.replace("http://", "ws://");
   const csp = ["default-src 'none'", `script-src ${api}`, `connect-src ${api} ${ws}`, "img-src data:", "require-trusted-types-for 'script'"].join("; ");
   const server: Server = createServer((req, res) => {
@@ -44,7 +45,7 @@ export async function startMerchantSite(api: string, port: number): Promise<Merc
       })
       .catch((err: unknown) => res.writeHead(502).end(String(err)));
   });
-  await new Promise<void>((ok) => server.listen(port, "127.0.0.1", ok));
+  site.origin = `http://localhost:${await listenOnPort0(server)}`;
   site.close = () => new Promise((ok) => server.close(() => ok()));
   return site;
 }

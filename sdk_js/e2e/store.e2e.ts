@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { REPO } from "./global-setup";
-import { W, axe, launch, shot, type Session } from "./browser";
+import { W, axe, launch, shot, type Session, until } from "./browser";
 
 let session: Session | null = null;
 afterEach(async () => {
@@ -64,11 +64,7 @@ describe("the demo store", () => {
     await page.locator(W.mode("photo")).waitFor();
     await page.goto(`${inject("baseUrl")}/demo/cart`); // pagehide: sendBeacon takes the batch
     // Through the endpoint, the queue and the consumer into the warehouse.
-    let after = before;
-    for (let i = 0; i < 40 && after === before; i++) {
-      await page.waitForTimeout(250);
-      after = countEvents("open", "drop-earrings");
-    }
+    const after = await until(() => countEvents("open", "drop-earrings"), (n) => n > before, "the open event in the warehouse");
     expect(after).toBe(before + 1);
   });
 

@@ -1,10 +1,9 @@
 /** Real try-ons in chromium against the real gateway: photo, brand model, live camera. */
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Page } from "playwright-core";
+import type { Page, WebSocket } from "playwright-core";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { W, axe, launch, shot, type Session } from "./browser";
+import { W, axe, launch, shot, type Session, until } from "./browser";
 import { REPO } from "./global-setup";
 import { jpegInfo } from "./jpeg";
 
@@ -125,10 +124,7 @@ describe("photo try-on", () => {
     const orderId = String(await page.locator("#order-number").textContent());
     expect(orderId).toMatch(/^DEMO-[0-9A-F]{10}$/);
     let stored: { widget_session_id?: string; lines?: { product_id: string; tryon_session_id: string | null }[] } = {};
-    for (let i = 0; i < 40 && !stored.lines; i++) {
-      await page.waitForTimeout(250);
-      stored = order(orderId);
-    }
+    stored = await until(() => order(orderId), (o) => o.lines !== undefined, "the order in the warehouse");
     expect(stored).toEqual({
       widget_session_id: widgetSession,
       lines: [{ product_id: "round-glasses", tryon_session_id: result?.tryonSessionId }],
@@ -211,15 +207,16 @@ describe("brand model try-on", () => {
 });
 
 describe("live try-on", () => {
-  it("streams the fake camera and shows rendered frames; measures their rate", async () => {
+  it("streams the fake camera and shows rendered frames", async () => {
+    // How fast is measured by `make bench-sdk` (e2e/live-fps.bench.ts), not here.
     session = await launch({ camera: inject("fixtures").camera, grantCamera: true });
     const { page } = session;
     const received: number[] = [];
-    let serverStats: Record<string, unknown> | null = null;
+    const sockets: WebSocket[] = [];
     page.on("websocket", (ws) => {
+      sockets.push(ws);
       ws.on("framereceived", (f) => {
         if (typeof f.payload !== "string") received.push(Date.now());
-        else if (f.payload.includes('"stats"')) serverStats = JSON.parse(f.payload) as Record<string, unknown>;
       });
     });
     await page.goto(`${inject("baseUrl")}/demo/products/round-glasses`);
@@ -232,20 +229,12 @@ describe("live try-on", () => {
     const first = (await events(page)).find(([name]) => name === "result")?.[1];
     expect(first).toMatchObject({ mode: "live", productId: "round-glasses" });
 
-    // Measure over a steady window, after the first frame.
-    const windowMs = 6000;
-    const start = Date.now();
+    // Frames keep coming after the first, and the stage shows them.
     const before = received.length;
-    await page.waitForTimeout(windowMs);
-    const frames = received.filter((t) => t >= start && t < start + windowMs).length;
-    const fps = frames / (windowMs / 1000);
-    const shown = Number(await page.locator("[data-tryon-widget] .stage").getAttribute("data-frames"));
-    const report = { window_ms: windowMs, frames_received: frames, fps: Math.round(fps * 10) / 10, frames_shown_counter: shown, first_frame_ms: first?.latencyMs, server_stats: serverStats };
-    writeFileSync(join(inject("artifacts"), "live-fps.json"), JSON.stringify(report, null, 2));
-    console.log(`live try-on in chromium: ${report.fps} rendered frames/s (${frames} in ${windowMs} ms, first after ${report.first_frame_ms} ms)`);
-    expect(frames).toBeGreaterThan(0);
-    expect(received.length).toBeGreaterThan(before);
-    expect(shown).toBeGreaterThanOrEqual(frames);
+    await until(() => received.length, (n) => n >= before + 3, "three more rendered frames");
+    const shownCount = () => page.locator("[data-tryon-widget] .stage").getAttribute("data-frames").then(Number);
+    const shown = await until(shownCount, (n) => n >= before + 3, "the stage to show them");
+    expect(shown).toBeLessThanOrEqual(received.length); // nothing shown that did not arrive
 
     // The canvas shows a picture, not an empty stage.
     const spread = await page.locator("[data-tryon-widget] .stage canvas").evaluate((c: HTMLCanvasElement) => {
@@ -279,9 +268,10 @@ describe("live try-on", () => {
     await page.locator("[data-tryon-widget] .stage[data-state=snapshot]").waitFor();
     expect(await page.locator(W.action("download")).getAttribute("href")).toMatch(/^blob:/);
     await shot(page, "live-snapshot");
-    const afterSnapshot = received.length;
-    await page.waitForTimeout(1000);
-    expect(received.length - afterSnapshot).toBeLessThanOrEqual(2); // the stream stopped
+    // The stream stopped: the socket is closed, and no other one was opened.
+    const openSockets = sockets.length;
+    await until(() => sockets[sockets.length - 1].isClosed(), (closed) => closed, "the live socket to close");
+    expect(sockets.length).toBe(openSockets);
     const live = await page.evaluate(async () => {
       const devices = await navigator.mediaDevices.enumerateDevices();
       return devices.filter((d) => d.kind === "videoinput").length;
@@ -317,8 +307,7 @@ describe("live try-on without a face", () => {
     expect(JSON.parse(status[0])).toEqual({ type: "status", subject_found: false, reason: "no-face" });
     // The stream goes on (unchanged frames), and the hint is said once, not per frame.
     const before = frames;
-    await page.waitForTimeout(1500);
-    expect(frames).toBeGreaterThan(before);
+    await until(() => frames, (n) => n >= before + 3, "more frames without a face");
     expect(status).toHaveLength(1);
     expect(await axe(session, "[data-tryon-widget]")).toEqual([]);
     await shot(page, "live-no-face");

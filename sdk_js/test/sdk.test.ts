@@ -20,11 +20,16 @@ const CONFIG = {
 
 let configBody: unknown = CONFIG;
 let requests: string[] = [];
+/** The events the SDK sent to /v1/events, in order. */
+let sentEvents: Array<{ type: string; product_id: string; variant_id: string | null }> = [];
 
-function answer(url: string): Response {
+function answer(url: string, init?: RequestInit): Response {
   requests.push(url);
   if (url.includes("/v1/widget/config")) return Response.json(configBody);
-  if (url.includes("/v1/events")) return new Response(null, { status: 202 });
+  if (url.includes("/v1/events")) {
+    sentEvents.push(...JSON.parse(String(init?.body)).events);
+    return new Response(null, { status: 202 });
+  }
   return new Response(null, { status: 404 });
 }
 
@@ -39,7 +44,8 @@ describe("TryOn", () => {
     document.body.replaceChildren();
     configBody = CONFIG;
     requests = [];
-    vi.stubGlobal("fetch", async (url: string) => answer(url));
+    sentEvents = [];
+    vi.stubGlobal("fetch", async (url: string, init?: RequestInit) => answer(url, init));
     tryOn = createTryOn("https://api.example");
   });
 
@@ -80,6 +86,11 @@ describe("TryOn", () => {
     document.body.appendChild(late);
     await flush();
     expect(late.querySelector("[data-tryon-trigger]")).not.toBeNull();
+    // One impression for the product (not one per element), sent when the page goes away.
+    expect(sentEvents).toEqual([]);
+    window.dispatchEvent(new Event("pagehide"));
+    await flush();
+    expect(sentEvents.map((e) => [e.type, e.product_id, e.variant_id])).toEqual([["impression", "round-glasses", "gold"]]);
   });
 
   it("keeps the button hidden when the product has no try-on", async () => {

@@ -3,22 +3,25 @@ subprocess, counting what reached the warehouse."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pika
+import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from analytics.settings import AnalyticsSettings
 from analytics.warehouse import tables as t
+from ml_service import ports
 
 TRYON = str(Path(sys.executable).with_name("tryon"))
 
@@ -129,15 +132,6 @@ def wait_for_broker(url: str, timeout: float = 90.0) -> None:
 
 def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=90)
-
-
-def restart_broker(url: str, down_s: float = 1.0) -> None:
-    """Stop the RabbitMQ application, keep it down a moment, start it, wait until it answers."""
-    try:
-        rabbitmqctl("stop_app")
-        time.sleep(down_s)
-    finally:
-        ensure_broker_running(url)
 
 
 def ensure_broker_running(url: str) -> None:
@@ -270,3 +264,133 @@ def blocked_on_lock(url: str) -> bool:
             return int(n) > 0
     finally:
         engine.dispose()
+
+
+RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
+BROKER_START_ATTEMPTS = 3
+
+
+@dataclass
+class PrivateBroker:
+    """A RabbitMQ node of this test alone: its own name, ports, data dir, cookie and log.
+
+    Tests that stop a broker stop this one, never the shared broker other tests (and other
+    people on this machine) use. Started as the current user with HOME in its own directory,
+    so the Erlang cookie that ``rabbitmqctl -n`` needs is its own as well.
+    """
+
+    root: Path
+    node: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "server.log"
+
+    def ctl(self, *args: str, timeout: float = 120.0) -> None:
+        done = subprocess.run(
+            [str(RABBITMQ_BIN / "rabbitmqctl"), "-n", self.node, *args],
+            env=_broker_env(self.root),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise AssertionError(
+                f"rabbitmqctl {' '.join(args)} on {self.node} failed: "
+                f"{done.stderr.decode(errors='replace')}\n{self.log_tail()}"
+            )
+
+    def log_tail(self) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
+        except OSError:
+            return ""
+
+    def restart(self, down_s: float = 1.0) -> None:
+        """Stop the RabbitMQ application, keep it down a moment, start it, wait for it."""
+        try:
+            self.ctl("stop_app")
+            time.sleep(down_s)
+        finally:
+            self.ctl("start_app")
+            wait_for_broker(self.url)
+
+    def stop(self) -> None:
+        try:
+            self.ctl("shutdown", timeout=60)
+        except (AssertionError, subprocess.TimeoutExpired):
+            pass
+        finally:
+            if self.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
+
+
+def _broker_env(root: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RABBITMQ_")}
+    env.update(
+        HOME=str(root),
+        RABBITMQ_CONF_ENV_FILE=str(root / "rabbitmq-env.conf"),
+        ERL_EPMD_ADDRESS="127.0.0.1",
+        **extra,
+    )
+    return env
+
+
+@contextlib.contextmanager
+def private_broker(root: Path, timeout_s: float = 180.0) -> Iterator[PrivateBroker]:
+    """Start a private RabbitMQ node under ``root``; yield it once it answers; shut it down."""
+    if not (RABBITMQ_BIN / "rabbitmq-server").is_file():
+        pytest.skip("rabbitmq-server is not installed here (only the shared broker is)")
+    for attempt in range(1, BROKER_START_ATTEMPTS + 1):
+        node_dir = root / f"node{attempt}"
+        (node_dir / "mnesia").mkdir(parents=True)
+        (node_dir / "log").mkdir()
+        node = f"tryon-test-{uuid.uuid4().hex[:8]}@localhost"
+        port, dist_port = ports.reserve_ports(2)
+        (node_dir / "enabled_plugins").write_text("[].\n")  # no management plugin, no port
+        (node_dir / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{port}\n")
+        (node_dir / "rabbitmq-env.conf").write_text("")  # not the shared node's settings
+        env = _broker_env(
+            node_dir,
+            RABBITMQ_NODENAME=node,
+            RABBITMQ_NODE_PORT=str(port),
+            RABBITMQ_DIST_PORT=str(dist_port),
+            RABBITMQ_MNESIA_BASE=str(node_dir / "mnesia"),
+            RABBITMQ_LOG_BASE=str(node_dir / "log"),
+            RABBITMQ_ENABLED_PLUGINS_FILE=str(node_dir / "enabled_plugins"),
+            RABBITMQ_CONFIG_FILE=str(node_dir / "rabbitmq.conf"),
+            RABBITMQ_PID_FILE=str(node_dir / "pid"),
+        )
+        with (node_dir / "server.log").open("ab") as log:
+            process = subprocess.Popen(
+                [str(RABBITMQ_BIN / "rabbitmq-server")],
+                cwd=node_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        broker = PrivateBroker(root=node_dir, node=node, port=port, process=process)
+        try:
+            broker.ctl("wait", "--timeout", str(int(timeout_s)), str(node_dir / "pid"))
+            wait_for_broker(broker.url, timeout=timeout_s)
+        except (AssertionError, subprocess.TimeoutExpired):
+            broker.stop()
+            taken = "eaddrinuse" in broker.log_tail().lower()
+            if taken and attempt < BROKER_START_ATTEMPTS:
+                continue  # a reserved port was taken before the node bound it: new ports
+            raise
+        try:
+            yield broker
+        finally:
+            broker.stop()
+        return

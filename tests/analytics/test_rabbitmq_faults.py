@@ -1,8 +1,9 @@
 """At-least-once end to end on the real RabbitMQ and PostgreSQL: kill the consumer in the
 middle of a batch, restart the broker in the middle of a stream, then count.
 
-Each test has queues and exchanges of its own (deleted afterwards) and leaves the broker
-running.
+Each test has queues and exchanges of its own (deleted afterwards) and leaves the shared
+broker running; the broker restart happens on a private node the test starts and shuts down
+(``amqp.private_broker``), so the shared broker is never stopped.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pika.exceptions
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -115,9 +117,32 @@ def test_consumer_killed_mid_batch_loses_and_doubles_nothing(
     assert amqp.drain_dead_letters(settings) == []
 
 
-def test_broker_restart_mid_stream_loses_and_doubles_nothing(
-    settings: AnalyticsSettings, warehouse_db: str, tmp_path: Path
+@pytest.fixture
+def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[amqp.PrivateBroker]:
+    with amqp.private_broker(tmp_path_factory.mktemp("rabbitmq")) as broker:
+        yield broker
+
+
+def test_the_private_broker_is_not_the_shared_one(
+    private_broker: amqp.PrivateBroker, amqp_url: str
 ) -> None:
+    """Stopping the private node leaves the shared broker answering (what the test below
+    relies on to restart a broker mid-stream without disturbing anyone else)."""
+    assert private_broker.url != amqp_url
+    private_broker.ctl("stop_app")
+    try:
+        amqp.wait_for_broker(amqp_url, timeout=10)  # the shared one still answers
+        with pytest.raises(pika.exceptions.AMQPConnectionError):
+            amqp.wait_for_broker(private_broker.url, timeout=3)
+    finally:
+        private_broker.ctl("start_app")
+    amqp.wait_for_broker(private_broker.url)
+
+
+def test_broker_restart_mid_stream_loses_and_doubles_nothing(
+    private_broker: amqp.PrivateBroker, warehouse_db: str, tmp_path: Path
+) -> None:
+    settings = amqp.unique_settings(private_broker.url, warehouse_db, batch_size=100, prefetch=200)
     assert settings.amqp_url
     merchant = uuid.uuid4()
     records = make_records(merchant, 4000)
@@ -129,7 +154,7 @@ def test_broker_restart_mid_stream_loses_and_doubles_nothing(
 
     def restart() -> None:
         amqp.wait_until(lambda: len(accepted) >= 1200, 60, "the stream to start")
-        amqp.restart_broker(settings.amqp_url)
+        private_broker.restart()
         restarted.set()
 
     restarter = threading.Thread(target=restart)
@@ -152,7 +177,6 @@ def test_broker_restart_mid_stream_loses_and_doubles_nothing(
     finally:
         consumer.stop_quietly()
         publisher.close(1)
-        amqp.ensure_broker_running(settings.amqp_url)
 
     assert len(accepted) == 4000
     counts = amqp.count(warehouse_db, merchant)

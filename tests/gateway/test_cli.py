@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from ml_service import ports
 
 runner = CliRunner()
 
@@ -114,47 +113,33 @@ def test_help_everywhere(command: list[str]) -> None:
     assert "Usage" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_port_becomes_the_public_url(tmp_path: Path) -> None:
-    """``tryon serve --port P`` without TRYON_PUBLIC_URL: the app's public URL follows the
-    port, so a page the gateway serves itself is recognised as calling from its own origin
-    (same-origin GETs carry no Origin header; ``make demo`` with TRYON_PORT relies on it)."""
-    port = _free_port()
+    """``tryon serve --port 0`` without TRYON_PUBLIC_URL: the app's public URL follows the
+    port the OS chose, so a page the gateway serves itself is recognised as calling from its
+    own origin (same-origin GETs carry no Origin header; ``make demo`` with TRYON_PORT relies
+    on it)."""
     assert run("db", "upgrade").returncode == 0
-    created = run(
-        "merchant", "create", "--name", "Here", "--origin", f"http://127.0.0.1:{port}", "--json"
-    )
-    pk = json.loads(created.stdout)["publishable_key"]
     tryon = Path(sys.executable).with_name("tryon")
-    server = subprocess.Popen(
-        [str(tryon), "serve", "--port", str(port), "--no-migrate"],
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, "the server exited"
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
+    with ports.start(
+        [str(tryon), "serve", "--no-migrate"],
+        log_path=tmp_path / "serve.log",
+        env=os.environ,
+        ready_path="/healthz",
+    ) as server:
+        created = run("merchant", "create", "--name", "Here", "--origin", server.url, "--json")
+        pk = json.loads(created.stdout)["publishable_key"]
         response = httpx.get(
-            f"{base}/v1/widget/config",
+            f"{server.url}/v1/widget/config",
             params={"product": "nothing-here"},
             headers={"Authorization": f"Bearer {pk}", "Sec-Fetch-Site": "same-origin"},
         )
         # Past the key and origin checks: only the product is unknown.
         assert response.status_code == 404, response.text
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+
+
+def test_serve_on_a_taken_port_fails_clearly(tmp_path: Path) -> None:
+    with ports.listen() as taken:
+        result = run("serve", "--port", str(ports.port_of(taken)), "--no-migrate")
+    assert result.returncode == 1
+    assert "cannot listen on" in result.stderr
+    assert "Traceback" not in result.stderr

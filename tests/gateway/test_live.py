@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -18,6 +18,8 @@ from gateway.db import migrate
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import ORIGIN, running
 from tests.gateway.tryon_support import Shop, eyewear_shop, no_face_jpeg, selfie_jpeg
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -45,6 +47,17 @@ def url(shop: Shop, **params: str) -> str:
 
 def frame(width: int = 640, height: int = 480) -> bytes:
     return selfie_jpeg(width, height)
+
+
+def wait_for(probe: Callable[[], T], done: Callable[[T], bool], *, timeout_s: float = 120.0) -> T:
+    """Probe until ``done``; fail (never pass) at a deadline generous for a loaded machine."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"still not done: {value!r}"
+        time.sleep(0.02)
 
 
 def receive_until(ws: Any, kind: str, limit: int = 50) -> dict[str, Any]:
@@ -91,15 +104,16 @@ def test_rendered_frames_come_back(live_client: TestClient) -> None:
         ws.send_text(json.dumps({"type": "stats"}))
         stats = receive_until(ws, "stats")
         assert stats["processed"] == 3
+
     # Counted once against the quota; the frames are counted when the connection ends.
-    totals: dict[str, int] = {}
-    for _ in range(50):
-        totals = live_client.get(
-            "/v1/usage", headers={"Authorization": f"Bearer {shop.merchant.secret_key}"}
-        ).json()["totals"]
-        if "live_frames" in totals:
-            break
-        time.sleep(0.1)
+    def totals() -> dict[str, int]:
+        return dict(
+            live_client.get(
+                "/v1/usage", headers={"Authorization": f"Bearer {shop.merchant.secret_key}"}
+            ).json()["totals"]
+        )
+
+    totals = wait_for(totals, lambda t: "live_frames" in t)
     assert totals["tryon_live"] == 1
     assert totals["live_frames"] == 3
 
@@ -211,15 +225,28 @@ def test_flood_is_dropped_then_closed(make_live: Callable[..., Any]) -> None:
         assert stats["processed"] <= 2
 
 
+def stats_once_settled(ws: Any, *, frames: int, timeout_s: float = 120.0) -> dict[str, Any]:
+    """Ask for stats until every frame sent is accounted for (processed, dropped or refused).
+
+    The stats request follows the frames on the same stream, so ``received`` is final at
+    once; the last frame may still be rendering: ask again, up to a generous deadline.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        ws.send_text(json.dumps({"type": "stats"}))
+        stats = receive_until(ws, "stats", limit=500)
+        if stats["processed"] + stats["dropped_stale"] + stats["refused_rate"] >= frames:
+            return stats
+        assert time.monotonic() < deadline, f"frames still unaccounted for: {stats}"
+
+
 def test_stale_frames_are_dropped_latest_wins(live_client: TestClient) -> None:
     shop = eyewear_shop(live_client)
     with live_client.websocket_connect(url(shop), headers={"origin": ORIGIN}) as ws:
         ws.receive_json()
         for _ in range(12):  # sent far faster than frames are rendered
             ws.send_bytes(frame())
-        time.sleep(1.0)
-        ws.send_text(json.dumps({"type": "stats"}))
-        stats = receive_until(ws, "stats")
+        stats = stats_once_settled(ws, frames=12)
     assert stats["received"] == 12
     assert stats["dropped_stale"] >= 1
     assert stats["processed"] + stats["dropped_stale"] + stats["refused_rate"] == 12
@@ -262,8 +289,7 @@ def test_live_sessions_per_address_are_capped(make_live: Callable[..., Any]) -> 
                 client.websocket_connect(url(shop), headers={"origin": ORIGIN}).__enter__()
             assert denied.value.status_code == 429
         # Once the first one is closed, a new one is welcome.
-        deadline = time.monotonic() + 5
-        while client.app.state.runtime.live_by_ip and time.monotonic() < deadline:  # type: ignore[attr-defined]
-            time.sleep(0.05)
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        wait_for(lambda: dict(runtime.live_by_ip), lambda by_ip: not by_ip)
         with client.websocket_connect(url(shop), headers={"origin": ORIGIN}) as ws:
             assert ws.receive_json()["type"] == "hello"

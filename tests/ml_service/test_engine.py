@@ -60,17 +60,32 @@ SIZES = (
 )
 
 
-def test_analyze_finds_the_face(engine: TryOnEngine, local: LocalEngine) -> None:
+def test_analyze_finds_the_face(engine: TryOnEngine) -> None:
     analysis = engine.analyze(selfie())
     assert (analysis.width, analysis.height) == (640, 480)
     assert len(analysis.faces) == 1
     face = analysis.faces[0]
     assert face.landmarks.shape == (468, 3)
     assert 50 < face.ipd_mm < 80
-    # Both implementations see the same thing.
+
+
+def test_the_http_engine_sees_what_the_local_engine_sees(served: str, local: LocalEngine) -> None:
+    """Over the wire (serialisation, the service, the client) nothing changes the analysis.
+
+    (Parametrised over both engines, this compared ``LocalEngine`` with itself.)"""
+    from ml_service.client import MLClient
+
+    client = MLClient(served, timeout_s=30)
+    try:
+        remote = client.analyze(selfie()).faces[0]
+    finally:
+        client.close()
     reference = local.analyze(selfie()).faces[0]
-    np.testing.assert_allclose(face.landmarks[:, :2], reference.landmarks[:, :2], atol=0.02)
-    np.testing.assert_allclose(face.iris_left, reference.iris_left, atol=0.02)
+    assert remote is not reference
+    np.testing.assert_allclose(remote.landmarks[:, :2], reference.landmarks[:, :2], atol=0.02)
+    np.testing.assert_allclose(remote.iris_left, reference.iris_left, atol=0.02)
+    np.testing.assert_allclose(remote.iris_right, reference.iris_right, atol=0.02)
+    assert remote.ipd_mm == pytest.approx(reference.ipd_mm, abs=0.5)
 
 
 def test_prepare_asset_is_deterministic(engine: TryOnEngine, local: LocalEngine) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -16,11 +16,12 @@ import httpx
 import numpy as np
 import pytest
 
+from ml_service import ports
 from ml_service.client import MLClient
 from ml_service.engine import LocalEngine
-from ml_service.errors import BackendTimeout, BackendUnavailable, InvalidImage
+from ml_service.errors import BackendTimeout, BackendUnavailable, InvalidImage, StartupFailed
 from tests.ml_service.test_engine import product, selfie
-from tests.support.ml_server import free_port, ml_server
+from tests.support.ml_server import ml_server
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +36,11 @@ def served(local: LocalEngine) -> Iterator[str]:
 
 
 def test_unreachable_service_is_backend_unavailable() -> None:
-    client = MLClient(f"http://127.0.0.1:{free_port()}", timeout_s=2)
-    started = time.monotonic()
-    with pytest.raises(BackendUnavailable):
-        client.analyze(selfie())
+    with ports.refused_port() as port:
+        client = MLClient(f"http://127.0.0.1:{port}", timeout_s=2)
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable):
+            client.analyze(selfie())
     assert time.monotonic() - started < 5
 
 
@@ -109,29 +111,59 @@ def test_live_sessions_are_closed(served: str, local: LocalEngine) -> None:
 
 
 def test_tryon_ml_serve_runs_the_service(tmp_path: Path) -> None:
-    port = free_port()
     tryon = Path(sys.executable).with_name("tryon")
-    process = subprocess.Popen(
-        [str(tryon), "ml", "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=os.environ.copy(),
-    )
+    log_path = tmp_path / "ml-serve.log"
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        client = MLClient(url, timeout_s=30)
-        assert len(client.analyze(selfie()).faces) == 1
-        with pytest.raises(InvalidImage):
-            client.analyze(np.zeros((0, 0, 3), np.uint8))
-        client.close()
+        with ports.start([str(tryon), "ml", "serve"], log_path=log_path, env=os.environ) as ml:
+            client = MLClient(ml.url, timeout_s=30)
+            assert len(client.analyze(selfie()).faces) == 1
+            with pytest.raises(InvalidImage):
+                client.analyze(np.zeros((0, 0, 3), np.uint8))
+            client.close()
     finally:
-        process.terminate()
-        _, err = process.communicate(timeout=20)
-    assert b"Traceback" not in err
+        print(f"--- tryon ml serve log ---\n{ports.log_tail(log_path, 100)}")
+    assert "Traceback" not in log_path.read_text()
+
+
+def test_a_server_that_never_becomes_ready_fails_loudly_with_its_log(tmp_path: Path) -> None:
+    """Readiness must not fall through silently: past the deadline, the error says why and
+    shows the log, and the child is stopped. The clock advances one second per look."""
+    script = tmp_path / "never.py"
+    # Says something, reports a port it never listens on (bound: refused), stays alive.
+    script.write_text(
+        "import socket, sys, time\n"
+        "print('loading forever', flush=True)\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0))\n"
+        "open(sys.argv[sys.argv.index('--port-file') + 1], 'w').write(str(s.getsockname()[1]))\n"
+        "time.sleep(600)\n"
+    )
+    ticks = itertools.count()
+    log_path = tmp_path / "never.log"
+    with (
+        pytest.raises(StartupFailed, match="before the deadline") as failed,
+        ports.start(
+            [sys.executable, str(script)],
+            log_path=log_path,
+            timeout_s=100,
+            clock=lambda: float(next(ticks)),
+        ),
+    ):
+        pytest.fail("never ready, yet yielded")
+    assert str(log_path) in str(failed.value)
+    if "did not answer 200" in str(failed.value):
+        assert "loading forever" in str(failed.value)
+
+
+def test_a_server_that_exits_fails_at_once_with_its_log(tmp_path: Path) -> None:
+    log_path = tmp_path / "crash.log"
+    with (
+        pytest.raises(StartupFailed, match="exited with status 3") as failed,
+        ports.start(
+            [sys.executable, "-c", "import sys; print('no models here'); sys.exit(3)"],
+            log_path=log_path,
+            timeout_s=600,
+        ),
+    ):
+        pass
+    assert "no models here" in str(failed.value)
+    assert failed.value.log_path == log_path

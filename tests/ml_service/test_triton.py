@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from ml_service import ports
 from ml_service.backends.onnxruntime import OnnxRuntimeBackend
 from ml_service.backends.triton import TritonBackend
 from ml_service.errors import BackendUnavailable, ModelMismatch
@@ -27,12 +28,21 @@ pytestmark = [pytest.mark.triton, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def server(
-    ml_settings: MLSettings, built_models: store.BuiltModels
+    ml_settings: MLSettings,
+    built_models: store.BuiltModels,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[pytriton.TritonServer]:
-    with pytriton.serve(
-        models_dir=built_models.root, cache_dir=ml_settings.resolved_cache_dir
-    ) as s:
-        yield s
+    log_path = tmp_path_factory.mktemp("triton") / "tritonserver.log"
+    try:
+        with pytriton.serve(
+            models_dir=built_models.root,
+            cache_dir=ml_settings.resolved_cache_dir,
+            log_path=log_path,
+        ) as s:
+            yield s
+    except BaseException:
+        print(f"--- tritonserver log ({log_path}) ---\n{pytriton.log_tail(log_path, 200)}")
+        raise
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +123,8 @@ def test_metrics_endpoint_exposes_inference_counters(server: pytriton.TritonServ
 
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
 def test_unreachable_server_fails_fast_and_clearly(protocol: str) -> None:
-    port = pytriton.free_port()  # nothing listens there
-    started = time.monotonic()
-    with pytest.raises(BackendUnavailable):
-        TritonBackend(f"127.0.0.1:{port}", protocol=protocol, timeout_s=2.0)  # type: ignore[arg-type]
+    with ports.refused_port() as port:
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable):
+            TritonBackend(f"127.0.0.1:{port}", protocol=protocol, timeout_s=2.0)  # type: ignore[arg-type]
     assert time.monotonic() - started < 10

@@ -89,11 +89,19 @@ def make_fixtures(out: Path) -> dict[str, str]:
     return {name: str(path) for name, path in paths.items()}
 
 
-def set_quota(quota: int) -> None:
+def set_quota(quota: int, *, timeout_s: float = 120.0) -> None:
+    """Set the demo merchant's quota, then wait until the running server serves it.
+
+    A running embedded server keeps what it read in its own memory for up to the read
+    cache's bound, and another process's write cannot clear it: ask the server (the widget
+    config shows the quota) until it shows the new one, up to a deadline, instead of sleeping.
+    """
+    import httpx
+
     from gateway.db.session import make_engine, session_scope
     from gateway.merchants.models import Merchant
     from gateway.settings import get_settings
-    from gateway.web.demo import state
+    from gateway.web.demo import catalog, state
 
     settings = get_settings()
     demo = state.read(settings.data_dir)
@@ -106,9 +114,32 @@ def set_quota(quota: int) -> None:
             raise SystemExit("the demo merchant is gone")
         merchant.monthly_tryon_quota = quota
     engine.dispose()
-    # A running embedded server keeps what it read in its own memory for up to the read
-    # cache's bound; another process's write cannot clear it, so wait the bound out.
-    time.sleep(settings.widget_cache_ttl_s + 0.2)
+    base = settings.public_url.rstrip("/")
+    request = {
+        "params": {"product": catalog.PRODUCTS[0].external_id},
+        "headers": {"Authorization": f"Bearer {demo.publishable_key}", "Origin": base},
+    }
+    deadline = time.monotonic() + timeout_s
+    served: object = None
+    while time.monotonic() < deadline:
+        response = httpx.get(f"{base}/v1/widget/config", timeout=10, **request)  # type: ignore[arg-type]
+        if response.status_code == 200:
+            served = response.json()["quota"]
+            if served["exhausted"] == (quota == 0):
+                return
+        else:
+            served = f"HTTP {response.status_code}: {response.text[:200]}"
+        time.sleep(0.1)
+    raise SystemExit(f"the server did not serve quota {quota} in {timeout_s:.0f} s: {served}")
+
+
+def _warehouse_exists(engine: object) -> bool:
+    """Whether the warehouse has its tables yet (before the first event, it has none)."""
+    from sqlalchemy import inspect
+
+    from analytics.warehouse.tables import fact_event
+
+    return bool(inspect(engine).has_table(fact_event.name))  # type: ignore[arg-type]
 
 
 def count_events(event_type: str, product_id: str) -> int:
@@ -121,6 +152,8 @@ def count_events(event_type: str, product_id: str) -> int:
 
     engine = warehouse_engine(AnalyticsSettings())
     try:
+        if not _warehouse_exists(engine):
+            return 0  # no warehouse yet: nothing arrived (any other failure is an error)
         with engine.connect() as conn:
             query = (
                 select(func.count())
@@ -128,8 +161,6 @@ def count_events(event_type: str, product_id: str) -> int:
                 .where(fact_event.c.type == event_type, fact_event.c.product_id == product_id)
             )
             return int(conn.scalar(query) or 0)
-    except Exception:  # no warehouse yet: nothing arrived
-        return 0
     finally:
         engine.dispose()
 
@@ -144,6 +175,8 @@ def order(order_id: str) -> dict[str, object]:
 
     engine = warehouse_engine(AnalyticsSettings())
     try:
+        if not _warehouse_exists(engine):
+            return {}  # no warehouse yet: nothing arrived (any other failure is an error)
         with engine.connect() as conn:
             found = conn.execute(
                 select(fact_order.c.widget_session_id).where(fact_order.c.order_id == order_id)
@@ -159,8 +192,6 @@ def order(order_id: str) -> dict[str, object]:
                 "widget_session_id": found.widget_session_id,
                 "lines": [dict(row._mapping) for row in lines],
             }
-    except Exception:  # no warehouse yet: nothing arrived
-        return {}
     finally:
         engine.dispose()
 

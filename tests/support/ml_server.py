@@ -2,51 +2,37 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
 import uvicorn
 
+from ml_service import ports
 from ml_service.engine import LocalEngine, TryOnEngine
 from ml_service.service import create_service
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def ml_server(engine: TryOnEngine | None = None) -> Iterator[str]:
-    """Serve the ML facade over HTTP; yields its base URL; stops it afterwards."""
-    port = free_port()
+    """Serve the ML facade over HTTP; yields its base URL once /healthz answers; stops it."""
+    sock = ports.listen()  # bound and listening before the server thread starts: no race
+    url = f"http://127.0.0.1:{ports.port_of(sock)}"
     config = uvicorn.Config(
         create_service(engine or LocalEngine()),
         host="127.0.0.1",
-        port=port,
+        port=ports.port_of(sock),
         log_config=None,
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    else:
-        raise RuntimeError("the ML service did not start")
     try:
+        ports.wait_http_ok(url + "/healthz", deadline=time.monotonic() + 60)
         yield url
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=30)
+        sock.close()

@@ -1,13 +1,17 @@
 """Serve the built ONNX models on a real tritonserver through PyTriton (its own venv only).
 
-Run by tests/ml_service/test_triton.py (and by hand) with the 'pytriton' venv's interpreter.
-The model descriptions come as JSON on stdin (generated from ml_service.models.catalog), so
-names, shapes and batching are the ones the production config.pbtxt files declare. Each model
-is an ONNX Runtime session bound as a Triton model with dynamic batching. Prints "READY" on
-stdout once serving; stops on SIGTERM or SIGINT.
+Started by ``ml_service.models.pytriton.serve`` with the 'pytriton' venv's interpreter in
+isolated mode (``python -I``: this directory holds ``pytriton.py``, which must not shadow the
+``pytriton`` package). The model descriptions come as JSON on stdin (generated from
+ml_service.models.catalog), so names, shapes and batching are the ones the production
+config.pbtxt files declare. Each model is an ONNX Runtime session bound as a Triton model with
+dynamic batching. Readiness is Triton's own (``/v2/health/ready`` and each model's ready
+endpoint), polled by the caller; nothing is announced on stdout. Stops on SIGTERM or SIGINT.
 
-Usage: python pytriton_server.py MODELS_DIR HTTP_PORT GRPC_PORT METRICS_PORT < specs.json
+Usage: python -I triton_server.py MODELS_DIR HTTP_PORT GRPC_PORT METRICS_PORT < specs.json
 """
+
+# mypy: ignore-errors
 
 from __future__ import annotations
 
@@ -77,8 +81,6 @@ def main() -> None:
                 strict=True,
             )
         triton.run()
-        sys.stdout.write("READY\n")
-        sys.stdout.flush()
         stop.wait()
 
 
