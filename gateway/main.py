@@ -25,6 +25,7 @@ from gateway.metrics import MetricsMiddleware
 from gateway.middleware import RequestContextMiddleware
 from gateway.orders import views as orders
 from gateway.platforms import views as platforms
+from gateway.platforms.bigcommerce import views as bigcommerce
 from gateway.platforms.shopify import views as shopify
 from gateway.products import views as products
 from gateway.readcache import install as install_read_cache
@@ -121,6 +122,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(live.router)
     app.include_router(web.router)
     app.include_router(shopify.router)
+    app.include_router(bigcommerce.router)
     app.include_router(events.router)
     app.include_router(platforms.router)
     openapi.install(app)

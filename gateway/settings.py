@@ -153,6 +153,24 @@ class GatewaySettings(BaseSettings):
         "a query under Shopify's 1,000-point limit)",
     )
 
+    # BigCommerce app (gateway/platforms/bigcommerce/): the app's client id and secret from the
+    # Developer Portal (the secret signs load/uninstall JWTs and derives per-store hook secrets).
+    bigcommerce_client_id: str = Field(default="", description="The BigCommerce app's client id")
+    bigcommerce_client_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="The BigCommerce app's client secret: signs load/uninstall/remove_user "
+        "callbacks, is the token exchange's secret and keys the per-store webhook secrets",
+    )
+    bigcommerce_scopes: str = Field(
+        default="store_v2_products_read_only,store_v2_orders_read_only,store_v2_content,"
+        "store_v2_information_read_only",
+        description="Comma-separated OAuth scopes the app is registered with; a grant missing "
+        "one is refused",
+    )
+    bigcommerce_page_size: int = Field(
+        default=50, ge=1, le=250, description="Products per v3 catalog page (BigCommerce: 250 max)"
+    )
+
     # Store platforms (gateway/platforms/): every outbound call goes through PlatformClient.
     platform_timeout_s: float = Field(
         default=10.0, gt=0, description="Per attempt of a call to a store platform"
@@ -227,6 +245,12 @@ class GatewaySettings(BaseSettings):
     def _check_shopify(self) -> GatewaySettings:
         if self.shopify_api_key and not self.shopify_api_secret.get_secret_value():
             raise ValueError("TRYON_SHOPIFY_API_KEY needs TRYON_SHOPIFY_API_SECRET")
+        return self
+
+    @model_validator(mode="after")
+    def _check_bigcommerce(self) -> GatewaySettings:
+        if self.bigcommerce_client_id and not self.bigcommerce_client_secret.get_secret_value():
+            raise ValueError("TRYON_BIGCOMMERCE_CLIENT_ID needs TRYON_BIGCOMMERCE_CLIENT_SECRET")
         return self
 
     @property

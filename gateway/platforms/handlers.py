@@ -42,6 +42,8 @@ from gateway.platforms.protocol import (
     CustomerRedact,
     DomainEvent,
     OrderChanged,
+    OrderFetcher,
+    OrderReference,
     OrderStatus,
     PlatformAdapter,
     ProductChanged,
@@ -149,6 +151,8 @@ def handle(
     match event:
         case OrderChanged():
             _order(ctx, store_id=store_id, event=event, shop=delivery_shop)
+        case OrderReference(external_id=external_id):
+            _order_reference(ctx, store_id=store_id, external_id=external_id, shop=delivery_shop)
         case ProductChanged(external_id=external_id):
             with session_scope(ctx.engine) as session:
                 store = installs.get_store(session=session, store_id=store_id)
@@ -217,6 +221,21 @@ def _uninstall(ctx: JobContext, *, store_id: uuid.UUID, now: datetime) -> None:
                     "platforms.revoke_failed", store_id=str(store_id), error=type(exc).__name__
                 )
         installs.mark_uninstalled(session=session, store=store, now=now)
+
+
+def _order_reference(ctx: JobContext, *, store_id: uuid.UUID, external_id: str, shop: str) -> None:
+    """A light order webhook: fetch the order (active stores only), then as ``OrderChanged``."""
+    with session_scope(ctx.engine) as session:
+        store = installs.get_store(session=session, store_id=store_id)
+        active, platform = store.status is StoreStatus.ACTIVE, store.platform
+    adapter = ctx.adapter_for(platform)
+    if not active or not isinstance(adapter, OrderFetcher):
+        return
+    event = adapter.fetch_order(
+        client=ctx.client, connection=fresh_connection(ctx, store_id), external_id=external_id
+    )
+    if event is not None:
+        _order(ctx, store_id=store_id, event=event, shop=shop)
 
 
 def _order(ctx: JobContext, *, store_id: uuid.UUID, event: OrderChanged, shop: str) -> None:

@@ -226,6 +226,9 @@ class PlatformClient:
             if status in RETRY_STATUSES:
                 last = f"HTTP {status}"
                 hinted = _parse_retry_after(response.headers.get("retry-after"))
+                if hinted is None:
+                    # BigCommerce says when its rate-limit window resets, in milliseconds.
+                    hinted = _parse_reset_ms(response.headers.get("x-rate-limit-time-reset-ms"))
                 if hinted is not None and hinted > self.max_retry_after_s:
                     raise PlatformUnavailable(
                         f"{method} {host}{path}: HTTP {status}, retry after {hinted:.0f} s",
@@ -438,3 +441,10 @@ def _parse_retry_after(value: str | None) -> float | None:
     if math.isnan(seconds) or math.isinf(seconds):
         return None
     return max(0.0, seconds)
+
+
+def _parse_reset_ms(value: str | None) -> float | None:
+    """Seconds from BigCommerce's ``X-Rate-Limit-Time-Reset-Ms`` (milliseconds), or None."""
+    if not value or not value.strip().isdigit() or len(value.strip()) > 9:
+        return None
+    return int(value.strip()) / 1000.0

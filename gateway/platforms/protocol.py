@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from gateway.orders.schemas import OrderIn
 from gateway.stores.models import Platform
@@ -100,6 +100,14 @@ class OrderChanged:
 
 
 @dataclass(frozen=True)
+class OrderReference:
+    """A light webhook named an order without its content (BigCommerce): the core fetches it
+    with the adapter's ``fetch_order`` (``OrderFetcher``) and handles what that returns."""
+
+    external_id: str
+
+
+@dataclass(frozen=True)
 class ProductChanged:
     """A product was created or updated: the core fetches it again (webhook bodies differ
     between platforms and API versions; the catalog API is the one shape we trust)."""
@@ -141,6 +149,7 @@ class ShopRedact:
 
 DomainEvent = (
     OrderChanged
+    | OrderReference
     | ProductChanged
     | ProductDeleted
     | AppUninstalled
@@ -228,4 +237,16 @@ class PlatformAdapter(Protocol):
 
     def revoke(self, *, client: PlatformClient, connection: Connection) -> None:
         """Give the access token back where the platform allows it (best effort)."""
+        ...
+
+
+@runtime_checkable
+class OrderFetcher(Protocol):
+    """What an adapter whose webhooks are light (``OrderReference``) also provides."""
+
+    def fetch_order(
+        self, *, client: PlatformClient, connection: Connection, external_id: str
+    ) -> OrderChanged | None:
+        """The order as an ``OrderChanged``; ``None`` when the platform no longer has it or
+        it is not a purchase."""
         ...

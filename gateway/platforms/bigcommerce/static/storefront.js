@@ -1,0 +1,175 @@
+/*
+ * The BigCommerce storefront loader (registered by the app through the Scripts API: footer,
+ * deferred, consent category "functional"). On a Stencil product page it:
+ *  - finds the product (a `[data-tryon-product]` snippet if the theme has one, else the
+ *    product form's hidden `product_id` input in `form[data-cart-item-add]`);
+ *  - follows the selected variant: on option changes it asks the storefront's own
+ *    `/remote/v1/product-attributes/{id}` (what Cornerstone does) for `v3_variant_id`;
+ *  - asks the gateway for the shop's publishable key and the pinned SDK, adds a
+ *    `[data-tryon-product]` mount after the add-to-cart form and loads the SDK with its
+ *    integrity hash;
+ *  - when the shopper adds to cart from the widget, adds the line through the Storefront
+ *    Cart API and sends an `add_to_cart` event carrying the cart id as `cart_token`, which
+ *    the order's `cart_id` matches (docs/attribution.md, BigCommerce).
+ */
+(function () {
+  "use strict";
+  if (window.__tryonBigCommerce) return;
+  window.__tryonBigCommerce = true;
+
+  var me = document.currentScript;
+  var src = me && me.src ? new URL(me.src) : null;
+  if (!src) return;
+  var store = src.searchParams.get("store") || "";
+  var gateway = src.origin;
+
+  function productForm() {
+    return document.querySelector("form[data-cart-item-add]");
+  }
+
+  function productId() {
+    var snippet = document.querySelector("[data-tryon-product]");
+    if (snippet) return snippet.getAttribute("data-tryon-product");
+    var form = productForm();
+    var input = form && form.querySelector('input[name="product_id"]');
+    return input && /^[0-9]+$/.test(input.value) ? input.value : null;
+  }
+
+  function mountPoint(id) {
+    var found = document.querySelector("[data-tryon-product]");
+    if (found) return found;
+    var form = productForm();
+    if (!form) return null;
+    var el = document.createElement("div");
+    el.className = "tryon-bigcommerce";
+    el.setAttribute("data-tryon-product", id);
+    form.parentNode.insertBefore(el, form.nextSibling);
+    return el;
+  }
+
+  function followVariant(mount, id) {
+    var form = productForm();
+    if (!form) return;
+    var pending = null;
+    function ask() {
+      var body = new FormData(form);
+      body.delete("action");
+      fetch("/remote/v1/product-attributes/" + encodeURIComponent(id), {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: { "stencil-config": "{}", "x-requested-with": "XMLHttpRequest" },
+      })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (answer) {
+          var variant = answer && answer.data && answer.data.v3_variant_id;
+          if (variant) mount.setAttribute("data-tryon-variant", String(variant));
+        })
+        .catch(function () {});
+    }
+    form.addEventListener("change", function (e) {
+      if (!e.target || !e.target.name || e.target.name.indexOf("attribute[") !== 0) return;
+      window.clearTimeout(pending);
+      pending = window.setTimeout(ask, 50);
+    });
+    ask();
+  }
+
+  function cartJson(path, options) {
+    return fetch(path, Object.assign({ credentials: "same-origin" }, options || {})).then(
+      function (r) {
+        if (!r.ok) throw new Error(path + " " + r.status);
+        return r.json();
+      }
+    );
+  }
+
+  function addToCart(item) {
+    return cartJson("/api/storefront/carts").then(function (carts) {
+      var body = JSON.stringify({ lineItems: [item] });
+      var headers = { "Content-Type": "application/json" };
+      if (carts && carts.length) {
+        return cartJson("/api/storefront/carts/" + encodeURIComponent(carts[0].id) + "/items", {
+          method: "POST", headers: headers, body: body,
+        });
+      }
+      return cartJson("/api/storefront/carts", { method: "POST", headers: headers, body: body });
+    });
+  }
+
+  function uuid() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var b = new Uint8Array(16);
+    window.crypto.getRandomValues(b);
+    b[6] = (b[6] & 15) | 64;
+    b[8] = (b[8] & 63) | 128;
+    var h = [].map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  function sendCartToken(config, e, cartId) {
+    if (!e.widgetSessionId || !/^[A-Za-z0-9_.:-]{1,128}$/.test(cartId)) return;
+    var event = {
+      schema_version: 1,
+      event_id: uuid(),
+      type: "add_to_cart",
+      occurred_at: new Date().toISOString(),
+      widget_session_id: String(e.widgetSessionId),
+      tryon_session_id: e.tryonSessionId ? String(e.tryonSessionId) : null,
+      product_id: String(e.productId),
+      variant_id: e.variantId ? String(e.variantId) : null,
+      properties: { quantity: 1, cart_token: cartId },
+    };
+    fetch(config.api.replace(/\/$/, "") + "/v1/events", {
+      method: "POST",
+      keepalive: true,
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + config.key },
+      body: JSON.stringify({ sent_at: new Date().toISOString(), events: [event] }),
+    }).catch(function () {});
+  }
+
+  function start(config, id, mount) {
+    var tryon = (window.TryOn = window.TryOn || { _q: [] });
+    if (!tryon.on) {
+      tryon.on = function () { tryon._q.push(["on", [].slice.call(arguments)]); };
+    }
+    tryon.on("add_to_cart", function (e) {
+      if (!e || String(e.productId) !== String(id)) return;
+      var variant = e.variantId || mount.getAttribute("data-tryon-variant");
+      var item = { productId: Number(id), quantity: 1 };
+      if (variant) item.variantId = Number(variant);
+      addToCart(item)
+        .then(function (cart) {
+          if (cart && cart.id) sendCartToken(config, e, String(cart.id));
+          document.dispatchEvent(new CustomEvent("tryon:cart-added", { detail: cart }));
+        })
+        .catch(function () {});
+    });
+    var script = document.createElement("script");
+    script.src = config.sdk.src;
+    script.integrity = config.sdk.integrity;
+    script.crossOrigin = "anonymous";
+    script.defer = true;
+    script.setAttribute("data-publishable-key", config.key);
+    script.setAttribute("data-api-base", config.api);
+    document.head.appendChild(script);
+  }
+
+  function run() {
+    var id = productId();
+    if (!id || !/^[a-z0-9]{1,32}$/.test(store)) return;
+    fetch(gateway + "/platforms/bigcommerce/storefront/config?store=" + store, { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (config) {
+        if (!config || !config.enabled || !config.key || !config.sdk) return;
+        var mount = mountPoint(id);
+        if (!mount) return;
+        followVariant(mount, id);
+        start(config, id, mount);
+      })
+      .catch(function () {});
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", run);
+  else run();
+})();
