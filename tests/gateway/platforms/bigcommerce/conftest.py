@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from gateway.db import migrate
+from gateway.db.session import session_scope
+from gateway.main import create_app
+from gateway.platforms.context import build_context
+from gateway.platforms.models import JobStatus, PlatformJob
+from gateway.platforms.worker import Worker
+from gateway.settings import GatewaySettings
+from gateway.stores.models import Platform, Store
+from tests.support.fakes.bigcommerce import FakeBigCommerce
+
+CLIENT_ID = "bc-client-id-123"
+CLIENT_SECRET = "bc-client-secret-0123456789abcdef0123456789"
+STORE_HASH = "abc123"
+SHOP = f"store-{STORE_HASH}.mybigcommerce.com"
+PUBLIC_URL = "https://tryon.test"
+SCOPES = (
+    "store_v2_products_read_only store_v2_orders_read_only store_v2_content "
+    "store_v2_information_read_only"
+)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBigCommerce]:
+    with FakeBigCommerce(
+        CLIENT_ID, CLIENT_SECRET, redirect_uri=f"{PUBLIC_URL}/platforms/bigcommerce/auth"
+    ) as bigcommerce:
+        bigcommerce.add_store(STORE_HASH, secure_url="https://shop.example")
+        yield bigcommerce
+
+
+@pytest.fixture
+def bc_settings(
+    make_settings: Callable[..., GatewaySettings], tmp_path: Path, fake: FakeBigCommerce
+) -> Callable[..., GatewaySettings]:
+    def build(**overrides: Any) -> GatewaySettings:
+        url = overrides.pop("database_url", None) or f"sqlite:///{tmp_path / 'bc.db'}"
+        migrate.upgrade(url)
+        values: dict[str, Any] = {
+            "database_url": url,
+            "bigcommerce_client_id": CLIENT_ID,
+            "bigcommerce_client_secret": CLIENT_SECRET,
+            "platform_api_base_url": fake.base_url,
+            "public_url": PUBLIC_URL,
+            "platform_worker": False,
+            "platform_max_attempts": 1,
+        }
+        return make_settings(**(values | overrides))
+
+    return build
+
+
+@pytest.fixture
+def app_client(bc_settings: Callable[..., GatewaySettings]) -> Iterator[TestClient]:
+    app = create_app(bc_settings())
+    with TestClient(app, base_url=PUBLIC_URL, raise_server_exceptions=False) as client:
+        yield client
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def worker(app_client: TestClient) -> Iterator[Worker]:
+    app: Any = app_client.app
+    ctx = build_context(
+        settings=app.state.settings, engine=app.state.engine, runtime=app.state.runtime, app=app
+    )
+    yield Worker(ctx)
+    ctx.client.close()
+
+
+def drain(worker: Worker) -> list[JobStatus]:
+    statuses = []
+    for _ in range(100):
+        status = worker.run_once()
+        if status is None:
+            return statuses
+        statuses.append(status)
+    raise AssertionError("the queue did not drain")
+
+
+def jobs_of(client: TestClient) -> list[PlatformJob]:
+    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        found = list(session.scalars(select(PlatformJob)))
+        session.expunge_all()
+        return found
+
+
+def store_of(client: TestClient, shop: str = SHOP) -> Store | None:
+    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        store = session.scalar(
+            select(Store).where(Store.platform == Platform.BIGCOMMERCE, Store.shop_domain == shop)
+        )
+        if store is not None:
+            session.expunge(store)
+        return store
+
+
+def install(client: TestClient, fake: FakeBigCommerce, store_hash: str = STORE_HASH) -> Any:
+    """The auth callback as BigCommerce opens it after the merchant approves."""
+    code = fake.install_code(store_hash, scope=SCOPES)
+    return client.get(
+        "/platforms/bigcommerce/auth",
+        params={
+            "code": code,
+            "scope": SCOPES,
+            "context": f"stores/{store_hash}",
+            "account_uuid": "5f0c9b1e-0000-4000-8000-000000000001",
+        },
+    )
