@@ -278,12 +278,17 @@ class FakeBigCommerce:
     def update_order(self, store_hash: str, oid: int, **changes: Any) -> None:
         self.stores[store_hash].orders[oid].update(changes)
 
-    def add_image(self, name: str, *, size: tuple[int, int] = (16, 16)) -> str:
+    def add_image(
+        self, name: str, *, size: tuple[int, int] = (16, 16), data: bytes | None = None
+    ) -> str:
+        """Serve ``data`` (PNG bytes) or a flat PNG at ``{base_url}/cdn/{name}``."""
         from PIL import Image
 
-        buffer = io.BytesIO()
-        Image.new("RGB", size, (40, 80, 120)).save(buffer, format="PNG")
-        self.images[name] = (buffer.getvalue(), "image/png")
+        if data is None:
+            buffer = io.BytesIO()
+            Image.new("RGB", size, (40, 80, 120)).save(buffer, format="PNG")
+            data = buffer.getvalue()
+        self.images[name] = (data, "image/png")
         return f"{self.base_url}/cdn/{name}"
 
     def inject(

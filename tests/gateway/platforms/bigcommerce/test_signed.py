@@ -49,9 +49,9 @@ def test_a_jwt_minted_like_bigcommerce_passes_the_peer_and_us() -> None:
 def test_a_legacy_payload_minted_here_passes_the_peer_and_us() -> None:
     payload = _fake().signed_payload(STORE_HASH)
     assert BigcommerceApi.oauth_verify_payload(payload, CLIENT_SECRET)["store_hash"] == STORE_HASH
-    assert signed.verify_legacy(payload, client_secret=CLIENT_SECRET, now=time.time()).store_hash == (
-        STORE_HASH
-    )
+    assert signed.verify_legacy(
+        payload, client_secret=CLIENT_SECRET, now=time.time()
+    ).store_hash == (STORE_HASH)
 
 
 def _claims(**overrides: object) -> dict[str, object]:
