@@ -90,7 +90,8 @@ def test_a_bigcommerce_store_from_install_to_uninstall(
     token_call = next(r for r in fake.requests if r.path.endswith("/oauth2/token"))
     assert token_call.json()["redirect_uri"] == f"{PUBLIC_URL}/platforms/bigcommerce/auth"
     store = store_of(app_client)
-    assert store is not None and store.status is StoreStatus.ACTIVE
+    assert store is not None
+    assert store.status is StoreStatus.ACTIVE
     assert store.access_token_encrypted is not None
     assert not any(t in store.access_token_encrypted for t in fake.tokens)  # encrypted at rest
 
@@ -101,10 +102,12 @@ def test_a_bigcommerce_store_from_install_to_uninstall(
             session=session, store=live, rules=[("collection", "Sunglasses", "eyewear")]
         )
     statuses = drain(worker)
-    assert statuses and all(s is JobStatus.DONE for s in statuses), [
+    assert statuses
+    assert all(s is JobStatus.DONE for s in statuses), [
         (j.kind, j.status, j.last_error) for j in jobs_of(app_client)
     ]
-    assert sleeps and sleeps[0] == pytest.approx(1.5)  # the reset window was honoured
+    assert sleeps
+    assert sleeps[0] == pytest.approx(1.5)
 
     # Hooks: one per scope, https destination, the store's secret header.
     hooks = list(fake.stores[STORE_HASH].hooks.values())
@@ -124,7 +127,8 @@ def test_a_bigcommerce_store_from_install_to_uninstall(
     # Only the mapped product was imported; a second install pass changes nothing.
     assert _products(app_client) == {str(aviator): Category.EYEWEAR}
     store = store_of(app_client)
-    assert store is not None and store.sync_status is SyncStatus.SUCCEEDED, store.sync_failures
+    assert store is not None
+    assert store.sync_status is SyncStatus.SUCCEEDED, store.sync_failures
     assert store.sync_counts["seen"] == 4
     hooks_before = set(fake.stores[STORE_HASH].hooks)
     from gateway.platforms.bigcommerce.adapter import BigCommerceAdapter
@@ -152,7 +156,8 @@ def test_a_bigcommerce_store_from_install_to_uninstall(
     assert config.status_code == 200
     body = config.json()
     if body["enabled"]:
-        assert body["key"].startswith("pk_") and body["sdk"]["integrity"].startswith("sha384-")
+        assert body["key"].startswith("pk_")
+        assert body["sdk"]["integrity"].startswith("sha384-")
     assert app_client.get("/platforms/bigcommerce/storefront/config?store=nope1").json() == {
         "enabled": False
     }
@@ -163,7 +168,8 @@ def test_a_bigcommerce_store_from_install_to_uninstall(
         params={"signed_payload_jwt": fake.signed_payload_jwt(STORE_HASH)},
     )
     assert page.status_code == 200
-    assert "Sunglasses" in page.text and "succeeded" in page.text
+    assert "Sunglasses" in page.text
+    assert "succeeded" in page.text
     assert (
         f"https://store-{STORE_HASH}.mybigcommerce.com" in page.headers["content-security-policy"]
     )
@@ -197,7 +203,8 @@ def test_a_bigcommerce_store_from_install_to_uninstall(
     ) == [200]
     drain(worker)
     updates = [e for e in published if e.type == "order_updated"]
-    assert updates and updates[-1].properties.status == "refunded"
+    assert updates
+    assert updates[-1].properties.status == "refunded"
 
     # Product hooks: deleted at BigCommerce -> deleted here.
     fake.delete_product(STORE_HASH, aviator)
@@ -212,15 +219,18 @@ def test_a_bigcommerce_store_from_install_to_uninstall(
     )
     assert gone.status_code == 200
     store = store_of(app_client)
-    assert store is not None and store.status is StoreStatus.UNINSTALLED
+    assert store is not None
+    assert store.status is StoreStatus.UNINSTALLED
     assert store.access_token_encrypted is None
     with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
         key = session.get(ApiKey, store.widget_key_id)
-        assert key is not None and key.revoked_at is not None
+        assert key is not None
+        assert key.revoked_at is not None
         redact = session.scalar(
             select(PlatformJob).where(PlatformJob.dedupe_key == f"bigcommerce-redact:{store.id}")
         )
-        assert redact is not None and redact.status is JobStatus.PENDING
+        assert redact is not None
+        assert redact.status is JobStatus.PENDING
         assert redact.run_after.replace(tzinfo=UTC) > datetime.now(UTC) + timedelta(hours=47)
     assert app_client.get(
         f"/platforms/bigcommerce/storefront/config?store={STORE_HASH}"
