@@ -32,6 +32,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from fastapi import APIRouter, Request
@@ -43,6 +44,7 @@ from gateway.api.deps import SessionDep
 from gateway.db.session import session_scope
 from gateway.errors import Forbidden, GatewayError, PlatformRejected
 from gateway.events.dashboard import sign_in_link
+from gateway.events.ingest import read_bounded
 from gateway.platforms import installs, intake, jobs, mapping, registry, worker
 from gateway.platforms import views as platform_views
 from gateway.platforms.bigcommerce import signed, storefront
@@ -61,6 +63,7 @@ router = APIRouter(prefix="/platforms/bigcommerce", include_in_schema=False)
 MAX_QUERY_LENGTH = 8192
 REDACT_AFTER = timedelta(hours=48)
 PAGE_TOKEN_TTL_S = 3600
+MAX_FORM_BYTES = 2048
 CONTROL_PANEL = "https://store-{hash}.mybigcommerce.com https://*.bigcommerce.com"
 CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
 
@@ -389,8 +392,12 @@ def remove_user(request: Request) -> Response:
 
 
 async def _page_store(request: Request, session: Session) -> tuple[Store | None, dict[str, str]]:
-    form = dict((await request.form(max_files=0, max_fields=5)).items())
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    # A small urlencoded form (no multipart parser here): read bounded, parse strictly.
+    try:
+        raw = await read_bounded(request, MAX_FORM_BYTES)
+        fields = dict(parse_qsl(raw.decode("ascii"), max_num_fields=5))
+    except (GatewayError, UnicodeDecodeError, ValueError):
+        return None, {}
     store_id = open_page_token(_settings(request), fields.get("token", ""), now=time.time())
     store = session.get(Store, store_id) if store_id else None
     if store is None or store.platform is not Platform.BIGCOMMERCE:
