@@ -522,9 +522,12 @@ class BigCommerceAdapter:
     def ensure_webhooks(
         self, *, client: PlatformClient, connection: Connection, callback_url: str
     ) -> None:
-        """Hooks for ``HOOK_SCOPES`` to ``callback_url`` with the store's secret header, and
-        the storefront script. Idempotent: what is right is left alone; a hook of ours with a
+        """The storefront script, and hooks for ``HOOK_SCOPES`` to ``callback_url`` with the
+        store's secret header. Idempotent: what is right is left alone; a hook of ours with a
         stale destination or header is deleted and made again."""
+        # The storefront script first: it does not depend on the hooks (which BigCommerce
+        # refuses for a destination that is not https).
+        self.ensure_script(client=client, connection=connection)
         store_hash = connection.extra.get(STORE_HASH, "")
         header = {HOOK_HEADER: hook_secret(client_secret=self._secret, store_hash=store_hash)}
         present: set[str] = set()
@@ -560,7 +563,6 @@ class BigCommerceAdapter:
                         "headers": header,
                     },
                 )
-        self.ensure_script(client=client, connection=connection)
 
     def _hooks(self, client: PlatformClient, connection: Connection) -> list[Mapping[str, Any]]:
         found: list[Mapping[str, Any]] = []
