@@ -10,9 +10,14 @@ API). Checked: the loader finds the product, follows the selected variant, loads
 with the shop's key, and after the widget's ``add_to_cart`` adds the line to the cart and sends
 ``add_to_cart`` with the cart id as ``cart_token`` (what the order's ``cart_id`` joins).
 
-Not covered here: a try-on in the widget (the handler the SDK would call is invoked directly
-with the SDK's documented ``add_to_cart`` event) and the purchase on the dashboard (the order
-hook -> ``cart_token`` path is in tests/gateway/platforms/bigcommerce/test_end_to_end.py).
+Then the order placed with that cart arrives as BigCommerce's light hook (with the store's
+secret header); the worker fetches it from the fake and the dashboard's metrics
+(``/v1/metrics/summary``) count it as attributed: the only link between the order and the
+try-on session is the cart id the loader reported.
+
+Not driven here: a try-on in the widget. The loader's ``add_to_cart`` handler is called with
+the SDK's documented event, and the try-on's start is posted to ``/v1/events`` as the SDK
+posts it (the product is not synced in this test, so the SDK shows no button).
 """
 
 from __future__ import annotations
@@ -26,19 +31,23 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy import select
 
 from gateway.db import migrate
 from gateway.db.session import session_scope
-from gateway.keys.models import ApiKey
+from gateway.keys import service as keys
+from gateway.keys.models import ApiKey, KeyKind
 from gateway.main import create_app
 from gateway.platforms import installs
+from gateway.platforms.bigcommerce.adapter import HOOK_HEADER, hook_secret
 from gateway.platforms.context import build_context
 from gateway.platforms.protocol import InstallGrant, Tokens
 from gateway.platforms.worker import Worker
@@ -197,7 +206,7 @@ def test_the_loader_on_a_stencil_product_page(
                 extra={"store_hash": STORE_HASH},
             ),
         )
-        store_id = store.id
+        store_id, merchant_id = store.id, store.merchant_id
     ctx = build_context(
         settings=app.state.settings, engine=app.state.engine, runtime=app.state.runtime, app=app
     )
@@ -261,3 +270,66 @@ def test_the_loader_on_a_stencil_product_page(
     assert carried[0]["properties"]["cart_token"] == "c0ffee00-1111-4222-8333-444455556666"
     assert carried[0]["widget_session_id"] == "w-4f1c2a9e7b"
     assert result["eventsStatus"] == 202  # the gateway took it from the shop's origin
+
+    # The order placed with that cart: BigCommerce's light hook -> the worker fetches the
+    # order -> a purchase with cart_id as cart_token -> attributed on the dashboard.
+    # The try-on itself is not driven in this browser test: its start is sent as the SDK
+    # sends it (``tryon_started`` from the shop's origin with the shop's key).
+    with session_scope(app.state.engine) as session:
+        live = session.get(Store, store_id)
+        assert live is not None
+        widget_key = installs.widget_key_for(settings=app.state.settings, store=live)
+    started = {
+        "schema_version": 1,
+        "event_id": "5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3",
+        "type": "tryon_started",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "widget_session_id": "w-4f1c2a9e7b",
+        "tryon_session_id": "3f2b8c1d-0a4e-4b6f-9c7d-2e1f0a9b8c7d",
+        "product_id": str(PRODUCT),
+        "properties": {"mode": "photo"},
+    }
+    sent_start = httpx.post(
+        f"{public_url}/v1/events",
+        json={"events": [started]},
+        headers={"Authorization": f"Bearer {widget_key}", "Origin": shop.origin},
+    )
+    assert sent_start.status_code == 202, sent_start.text
+    cart_id = "c0ffee00-1111-4222-8333-444455556666"
+    order = fake.add_order(
+        STORE_HASH, cart_id=cart_id, lines=[(PRODUCT, VARIANTS["2"], 1, "129.0000")], currency="EUR"
+    )
+    body = fake.hook_body(STORE_HASH, "store/order/created", order)
+    secret_header = {
+        "Content-Type": "application/json",
+        HOOK_HEADER: hook_secret(client_secret=SECRET, store_hash=STORE_HASH),
+    }
+    answer = httpx.post(
+        f"{public_url}/platforms/bigcommerce/webhooks", content=body, headers=secret_header
+    )
+    assert answer.status_code == 200
+    ctx = build_context(
+        settings=app.state.settings, engine=app.state.engine, runtime=app.state.runtime, app=app
+    )
+    worker = Worker(ctx)
+    for _ in range(10):
+        if worker.run_once() is None:
+            break
+    ctx.client.close()
+    with session_scope(app.state.engine) as session:
+        _, secret_key = keys.create(session=session, merchant_id=merchant_id, kind=KeyKind.SECRET)
+    deadline = time.monotonic() + 60
+    while True:
+        summary = httpx.get(
+            f"{public_url}/v1/metrics/summary",
+            headers={"Authorization": f"Bearer {secret_key}"},
+            timeout=30,
+        )
+        assert summary.status_code == 200, summary.text
+        attribution = summary.json()["attribution"]
+        if attribution["attributed_orders"] >= 1:
+            break
+        assert time.monotonic() < deadline, f"not attributed: {attribution}"
+        time.sleep(0.5)
+    assert attribution["attributed_orders"] == 1
+    assert float(attribution["attributed_revenue"]["EUR"]) == 129.0
