@@ -42,6 +42,15 @@ try {
     const s = [...document.scripts].find((x) => x.src.includes("/sdk/"));
     return s ? { src: s.src, integrity: s.integrity, key: s.getAttribute("data-publishable-key") } : null;
   });
+  await page.waitForFunction(
+    () => {
+      const host = document.querySelector("[data-tryon-product] [data-tryon-trigger]");
+      return host && !host.hidden;
+    },
+    null,
+    { timeout: 30000 },
+  );
+  result.buttonShown = true;
   // What the SDK emits after a try-on and "Add to cart" in the widget (its documented event).
   const carried = page.waitForRequest(
     (r) => r.url().includes("/v1/events") && (r.postData() || "").includes("cart_token"),

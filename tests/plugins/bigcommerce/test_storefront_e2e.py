@@ -17,7 +17,7 @@ try-on session is the cart id the loader reported.
 
 Not driven here: a try-on in the widget. The loader's ``add_to_cart`` handler is called with
 the SDK's documented event, and the try-on's start is posted to ``/v1/events`` as the SDK
-posts it (the product is not synced in this test, so the SDK shows no button).
+posts it. The product is synced from the fake first, so the SDK shows its button.
 """
 
 from __future__ import annotations
@@ -46,13 +46,15 @@ from gateway.db.session import session_scope
 from gateway.keys import service as keys
 from gateway.keys.models import ApiKey, KeyKind
 from gateway.main import create_app
-from gateway.platforms import installs
+from gateway.platforms import installs, mapping
 from gateway.platforms.bigcommerce.adapter import HOOK_HEADER, hook_secret
 from gateway.platforms.context import build_context
 from gateway.platforms.protocol import InstallGrant, Tokens
 from gateway.platforms.worker import Worker
+from gateway.products.models import Product
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
+from tests.gateway.tryon_support import demo_product_image
 from tests.support.fakes.bigcommerce import FakeBigCommerce
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -195,6 +197,18 @@ def test_the_loader_on_a_stencil_product_page(
     if not (REPO / "sdk_js/dist/tryon.js").is_file():
         pytest.fail("sdk_js/dist/tryon.js is missing: run `make sdk`")
     app, public_url, fake = gateway
+    category = fake.add_category(STORE_HASH, "Sunglasses")
+    fake.add_product(
+        STORE_HASH,
+        product_id=PRODUCT,
+        name="Round frames",
+        categories=[category],
+        images=[fake.add_image("round.png", data=demo_product_image("glasses-round-black"))],
+        variants=[
+            {"id": VARIANTS["1"], "sku": "RF-B", "price": 129, "options": {"Colour": "Black"}},
+            {"id": VARIANTS["2"], "sku": "RF-G", "price": 129, "options": {"Colour": "Gold"}},
+        ],
+    )
     with session_scope(app.state.engine) as session:
         store = installs.complete_install(
             session=session,
@@ -207,14 +221,20 @@ def test_the_loader_on_a_stencil_product_page(
             ),
         )
         store_id, merchant_id = store.id, store.merchant_id
+        mapping.replace_rules(
+            session=session, store=store, rules=[("collection", "Sunglasses", "eyewear")]
+        )
     ctx = build_context(
         settings=app.state.settings, engine=app.state.engine, runtime=app.state.runtime, app=app
     )
     worker = Worker(ctx)
-    for _ in range(10):  # the hooks + script job (the sync of an empty catalog too)
+    for _ in range(10):  # the hooks + script job, the catalog sync
         if worker.run_once() is None:
             break
     ctx.client.close()
+    with session_scope(app.state.engine) as session:
+        synced = session.scalars(select(Product)).all()
+        assert [p.external_id for p in synced] == [str(PRODUCT)]
     (script,) = fake.stores[STORE_HASH].scripts.values()
     tag = (
         f'<script src="{html.escape(script["src"])}" '
@@ -254,6 +274,7 @@ def test_the_loader_on_a_stencil_product_page(
     assert sdk["src"].startswith(f"{public_url}/sdk/")
     assert sdk["integrity"].startswith("sha384-")
     assert sdk["key"].startswith("pk_")
+    assert result["buttonShown"] is True  # the SDK mounted its button for the synced product
     assert shop.carts == {
         "c0ffee00-1111-4222-8333-444455556666": [
             {"productId": PRODUCT, "quantity": 1, "variantId": VARIANTS["2"]}

@@ -182,12 +182,14 @@ class FakeBigCommerce:
         variants: Sequence[Mapping[str, Any]] = (),
         brand_name: str = "",
         is_visible: bool = True,
+        product_id: int | None = None,
     ) -> int:
-        """A product; ``variants``: ``{"sku", "price", "options": {name: label}}``."""
-        pid = self._new_id()
+        """A product; ``variants``: ``{"sku", "price", "options": {name: label}}`` and an
+        optional ``"id"`` (ids are allocated otherwise)."""
+        pid = product_id or self._new_id()
         made = [
             {
-                "id": self._new_id(),
+                "id": v.get("id") or self._new_id(),
                 "product_id": pid,
                 "sku": v.get("sku", ""),
                 "price": v.get("price"),
