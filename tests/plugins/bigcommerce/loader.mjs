@@ -1,12 +1,12 @@
 // Drives the BigCommerce storefront loader in chromium (playwright-core from sdk_js).
-// Usage: node loader.mjs <page url> <out.json>. Writes what the page did as JSON.
+// Usage: node loader.mjs <page url> <out.json> <photo>. Writes what the page did as JSON.
 import { createRequire } from "node:module";
 import { writeFileSync } from "node:fs";
 
 const require = createRequire(new URL("../../../sdk_js/package.json", import.meta.url));
 const { chromium } = require("playwright-core");
 
-const [url, out] = process.argv.slice(2);
+const [url, out, photo] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.TRYON_CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox"],
@@ -51,22 +51,39 @@ try {
     { timeout: 30000 },
   );
   result.buttonShown = true;
-  // What the SDK emits after a try-on and "Add to cart" in the widget (its documented event).
+  // A real try-on in the widget (photo mode), then its "Add to cart".
+  const W = {
+    trigger: "[data-tryon-product] [data-tryon-trigger] button",
+    mode: (m) => `[data-tryon-widget] [data-mode=${m}]`,
+    action: (a) => `[data-tryon-widget] [data-action=${a}]`,
+    dialog: "[data-tryon-widget] [role=dialog]",
+    file: "[data-tryon-widget] input[type=file]",
+    result: "[data-tryon-widget] .stage[data-state=result]",
+  };
   const carried = page.waitForRequest(
     (r) => r.url().includes("/v1/events") && (r.postData() || "").includes("cart_token"),
-    { timeout: 20000 },
+    { timeout: 60000 },
   );
-  const added = page.waitForEvent("console", { predicate: (m) => m.text() === "tryon:cart-added", timeout: 20000 });
+  const added = page.waitForEvent("console", { predicate: (m) => m.text() === "tryon:cart-added", timeout: 60000 });
   await page.evaluate(() => {
     document.addEventListener("tryon:cart-added", () => console.log("tryon:cart-added"));
-    window.__tryonHandlers.add_to_cart({
-      productId: document.querySelector("[data-tryon-product]").getAttribute("data-tryon-product"),
-      variantId: document.querySelector("[data-tryon-product]").getAttribute("data-tryon-variant"),
-      widgetSessionId: "w-4f1c2a9e7b",
-      tryonSessionId: "3f2b8c1d-0a4e-4b6f-9c7d-2e1f0a9b8c7d",
-    });
   });
+  await page.locator(W.trigger).click();
+  await page.locator(W.mode("photo")).click();
+  await page.locator(W.action("consent")).click();
+  await page.locator(W.file).setInputFiles(photo);
+  // The SDK's own events of the try-on (batched, flushed every few seconds).
+  const tried = page.waitForRequest(
+    (r) => r.url().includes("/v1/events") && /tryon_(started|rendered)/.test(r.postData() || ""),
+    { timeout: 60000 },
+  );
+  await page.locator(W.result).waitFor({ timeout: 60000 });
+  await page.screenshot({ path: out.replace(/\.json$/, "-result.png") });
+  await page.locator(W.action("add-to-cart")).click();
   await added;
+  const triedRequest = await tried;
+  const triedResponse = await triedRequest.response();
+  result.triedStatus = triedResponse ? triedResponse.status() : null;
   const request = await carried;
   const response = await request.response();
   result.eventsStatus = response ? response.status() : null;
