@@ -30,6 +30,11 @@ WIDGET = "4f1c2a9e-7b3d-4e5f-8a6b-0c1d2e3f4a5b"
 
 
 @pytest.fixture
+def app_client(any_db_client: TestClient) -> TestClient:
+    return any_db_client
+
+
+@pytest.fixture
 def worker(app_client: TestClient) -> Iterator[Worker]:
     app: Any = app_client.app
     ctx = build_context(

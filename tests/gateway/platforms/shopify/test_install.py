@@ -75,7 +75,8 @@ def _is_page(response: httpx.Response, status: int) -> str:
     return response.text
 
 
-def test_the_full_install_flow(app_client: TestClient, fake: FakeShopify) -> None:
+def test_the_full_install_flow(any_db_client: TestClient, fake: FakeShopify) -> None:
+    app_client = any_db_client
     started = _start(app_client, fake)
     assert started.status_code == 302
     location = started.headers["location"]
