@@ -32,6 +32,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.api.deps import SessionDep
@@ -456,13 +457,22 @@ def _managed_install(*, session: Session, settings: GatewaySettings, shop: str, 
             extra = adapter.fetch_shop(client=client, connection=_connection(shop, tokens))
         except GatewayError:
             extra = {}
-    store = installs.complete_install(
-        session=session,
-        settings=settings,
-        platform=Platform.SHOPIFY,
-        grant=InstallGrant(shop=shop, tokens=tokens, extra=extra),
-    )
-    session.commit()
+    grant = InstallGrant(shop=shop, tokens=tokens, extra=extra)
+    try:
+        store = installs.complete_install(
+            session=session, settings=settings, platform=Platform.SHOPIFY, grant=grant
+        )
+        session.commit()
+    except IntegrityError:
+        # Two first page loads at once (admin loads several frames): the other one recorded
+        # the install; this one's fresh tokens are as good, keep them on that row.
+        session.rollback()
+        found = installs.find_store(session=session, platform=Platform.SHOPIFY, shop=shop)
+        if found is None:
+            raise
+        installs.save_tokens(session=session, settings=settings, store=found, tokens=tokens)
+        session.commit()
+        return found
     worker.wake()
     log.info("shopify.installed", shop=shop, flow="managed")
     return store
