@@ -546,6 +546,8 @@ def _state(session: Session, settings: GatewaySettings, store: Store) -> dict[st
             "failures": (store.sync_failures or [])[:20],
         },
         "widget_enabled": widget_enabled(store),
+        "widget_key": installs.widget_key_for(settings=settings, store=store),
+        "api_base": settings.public_url.rstrip("/"),
         "rules": _rules(session, store),
         "categories": [c.value for c in Category],
         "fields": [f.value for f in RuleField],

@@ -62,6 +62,8 @@ def test_state_rules_widget_sync_and_dashboard_link(
     assert body["shop"] == SHOP
     assert body["sync"]["status"] == "queued"
     assert body["widget_enabled"] is True
+    assert body["widget_key"].startswith("pk_")
+    assert body["api_base"] == "https://tryon.test"
     assert body["rules"] == []
 
     rules = [
