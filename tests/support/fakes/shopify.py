@@ -1042,11 +1042,13 @@ def _uncursor(cursor: str | None) -> int:
 def _connection(
     items: Sequence[Any], ids: Sequence[int], first: int | None, after: str | None
 ) -> dict[str, Any]:
-    if first is not None and not 0 <= first <= 250:
+    if first is None:
+        raise graphql.GraphQLError("you must provide one of first or last")
+    if not 0 <= first <= 250:
         raise graphql.GraphQLError("The first argument must be between 0 and 250")
     start = _uncursor(after)
     chosen = [(i, x) for i, x in zip(ids, items, strict=True) if i > start]
-    page = chosen[: first if first is not None else 250]
+    page = chosen[:first]
     more = len(chosen) > len(page)
     return {
         "nodes": [x for _, x in page],
@@ -1346,7 +1348,7 @@ def _selection_cost(
             inner = _selection_cost(selection.selection_set, variables)
             if selection.name.value in _CONNECTION_FIELDS:
                 first = 10
-                for argument in selection.arguments:
+                for argument in selection.arguments or ():
                     if argument.name.value == "first":
                         node = argument.value
                         if isinstance(node, graphql.IntValueNode):

@@ -514,6 +514,15 @@ def test_webhook_subscriptions(fake: FakeShopify, http: httpx.Client) -> None:
     assert "errors" in compliance  # compliance topics come from shopify.app.toml, not the API
 
 
+def test_connections_need_first(fake: FakeShopify, http: httpx.Client) -> None:
+    token = fake.issue_token(SHOP)
+    fake.add_product(SHOP, title="Cap")
+    answer = graphql(http, token, "{ products { nodes { id } } }")
+    assert "first or last" in answer["errors"][0]["message"]
+    nested = graphql(http, token, "{ products(first: 1) { nodes { images { nodes { url } } } } }")
+    assert "first or last" in nested["errors"][0]["message"]
+
+
 def test_a_query_over_the_single_query_limit_is_refused(
     fake: FakeShopify, http: httpx.Client
 ) -> None:
