@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from gateway.db.session import session_scope
@@ -308,3 +310,34 @@ def test_a_code_shopify_refuses_gets_a_page(app_client: TestClient, fake: FakeSh
     response = app_client.get(back, follow_redirects=False)
     _is_page(response, 400)
     assert _store(app_client) is None
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(raw=st.text(max_size=300), path=st.sampled_from(["install", "callback"]))
+def test_any_query_gets_a_page_never_a_500(app_client: TestClient, raw: str, path: str) -> None:
+    response = app_client.get(
+        f"/platforms/shopify/{path}?{quote(raw, safe='=&%+')}", follow_redirects=False
+    )
+    assert response.status_code in {302, 400, 403}, response.text
+    if response.status_code != 302:
+        assert response.headers["content-type"].startswith("text/html")
+
+
+def test_the_state_cookie_is_not_secure_only_in_development(
+    shopify_settings: Any, fake: FakeShopify
+) -> None:
+    from gateway.main import create_app
+
+    app = create_app(shopify_settings(env="development"))
+    with TestClient(app, base_url="http://127.0.0.1:8260") as client:
+        started = client.get(
+            "/platforms/shopify/install", params=fake.signed_query(SHOP), follow_redirects=False
+        )
+    app.state.engine.dispose()
+    assert started.status_code == 302
+    cookie = started.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+    assert "secure" not in cookie
