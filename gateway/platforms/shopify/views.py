@@ -270,17 +270,20 @@ async def _finish_install(
 
     tokens, extra = await asyncio.to_thread(exchange)
 
-    def record() -> None:
+    def record() -> str | None:
         with session_scope(request.app.state.engine) as session:
-            installs.complete_install(
+            store = installs.complete_install(
                 session=session,
                 settings=settings,
                 platform=Platform.SHOPIFY,
                 grant=InstallGrant(shop=shop, tokens=tokens, extra=extra),
                 merchant_id=state.merchant_id,
             )
+            return installs.widget_key_for(settings=settings, store=store)
 
-    await asyncio.to_thread(record)
+    key = await asyncio.to_thread(record)
+    worker.wake()
+    await asyncio.to_thread(activate_pixel, settings, shop=shop, tokens=tokens, key=key)
     log.info("shopify.installed", shop=shop)
     response = RedirectResponse(_admin_landing(settings, shop), status_code=302)
     response.delete_cookie(
@@ -474,8 +477,35 @@ def _managed_install(*, session: Session, settings: GatewaySettings, shop: str, 
         session.commit()
         return found
     worker.wake()
+    activate_pixel(
+        settings,
+        shop=shop,
+        tokens=tokens,
+        key=installs.widget_key_for(settings=settings, store=store),
+    )
     log.info("shopify.installed", shop=shop, flow="managed")
     return store
+
+
+def activate_pixel(
+    settings: GatewaySettings, *, shop: str, tokens: Tokens, key: str | None
+) -> bool:
+    """Turn our web pixel on for the shop with its key (best effort: the order webhook is the
+    source of truth, the pixel only a second signal); whether it worked."""
+    if key is None:
+        return False
+    try:
+        with PlatformClient.from_settings(settings) as client:
+            _adapter(settings).ensure_pixel(
+                client=client,
+                connection=_connection(shop, tokens),
+                api_base=settings.public_url.rstrip("/"),
+                key=key,
+            )
+    except GatewayError as exc:
+        log.warning("shopify.pixel_not_activated", shop=shop, error=exc.slug)
+        return False
+    return True
 
 
 def _fresh_tokens(

@@ -6,6 +6,7 @@ installation recorded (tokens encrypted) -> webhooks ensured -> first sync queue
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -109,6 +110,13 @@ def test_the_full_install_flow(any_db_client: TestClient, fake: FakeShopify) -> 
     assert fake.token_shop(tokens.access_token) == SHOP
     assert tokens.access_token not in (store.access_token_encrypted or "")
     assert store.extra.get("primary_domain") == "shop.example"
+    # The web pixel was turned on with the shop's key (the fake has no web pixels and refuses
+    # the mutation: the install goes on, the pixel is best effort).
+    pixel_calls = [r for r in fake.requests if b"webPixelCreate" in r.body]
+    assert len(pixel_calls) == 1
+    sent = json.loads(json.loads(pixel_calls[0].body)["variables"]["settings"])
+    assert sent["apiBase"] == PUBLIC_URL
+    assert sent["publishableKey"].startswith("pk_")
     # The core queued the webhook subscription and the first sync.
     kinds = {kind for kind, store_id in _jobs(app_client) if store_id == store.id}
     assert {JobKind.ENSURE_WEBHOOKS, JobKind.SYNC_STORE} <= kinds
