@@ -140,7 +140,10 @@ def install(request: Request, session: SessionDep) -> Response:
             query = oauth.verify_query(pairs, secret=_secret(settings), now=now)
         elif "link" in query:
             merchant_id = oauth.open_link(
-                query["link"], secret=settings.secret_key.get_secret_value(), now=now
+                query["link"],
+                shop=oauth.checked_shop(query.get("shop")),
+                secret=settings.secret_key.get_secret_value(),
+                now=now,
             )
         else:
             raise oauth.InvalidInstallRequest(
@@ -188,7 +191,9 @@ def callback_url(settings: GatewaySettings) -> str:
 
 def install_link(settings: GatewaySettings, *, merchant_id: uuid.UUID, shop: str) -> str:
     """An install URL bound to ``merchant_id`` (for our dashboard's "connect Shopify")."""
-    token = oauth.seal_link(merchant_id, secret=settings.secret_key.get_secret_value(), now=_now())
+    token = oauth.seal_link(
+        merchant_id, shop=shop, secret=settings.secret_key.get_secret_value(), now=_now()
+    )
     return (
         f"{settings.public_url.rstrip('/')}/platforms/shopify/install?"
         f"shop={oauth.checked_shop(shop)}&link={token}"

@@ -154,7 +154,7 @@ def test_install_started_from_our_dashboard_binds_the_merchant(
         merchant_id = merchants.create(session=session, name="Ours").merchant.id
     settings = app_client.app.state.settings  # type: ignore[attr-defined]
     token = oauth.seal_link(
-        merchant_id, secret=settings.secret_key.get_secret_value(), now=int(time.time())
+        merchant_id, shop=SHOP, secret=settings.secret_key.get_secret_value(), now=int(time.time())
     )
     started = app_client.get(
         "/platforms/shopify/install", params={"shop": SHOP, "link": token}, follow_redirects=False
@@ -171,6 +171,12 @@ def test_install_started_from_our_dashboard_binds_the_merchant(
         follow_redirects=False,
     )
     _is_page(forged, 400)
+    elsewhere = app_client.get(
+        "/platforms/shopify/install",
+        params={"shop": "other-shop.myshopify.com", "link": token},
+        follow_redirects=False,
+    )
+    assert "another shop" in _is_page(elsewhere, 400)
 
 
 # -- hostile installs and callbacks -----------------------------------------------------------
