@@ -105,6 +105,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         upload_bytes=settings.max_upload_bytes,
         json_bytes=settings.max_json_bytes,
+        webhook_bytes=settings.platform_webhook_max_bytes,
     )
     app.add_middleware(WidgetCorsMiddleware, origin_is_known=_OriginIndex(app))
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))

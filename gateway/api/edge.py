@@ -32,32 +32,48 @@ def is_widget_path(path: str) -> bool:
     return path.startswith(WIDGET_PREFIXES)
 
 
-def body_limit_for(path: str, *, upload: int, json_body: int) -> int:
-    """The byte cap for a request body on ``path`` (images get more than JSON).
+def is_webhook_path(path: str) -> bool:
+    """A store platform's webhook route (``/platforms/{platform}/webhooks``)."""
+    parts = path.split("/")
+    return len(parts) == 4 and parts[1] == "platforms" and parts[3] == "webhooks"
 
-    Platform webhooks (``/platforms/<platform>/webhooks``) get the upload cap here: a large
-    order is a legitimate body, and the route applies ``TRYON_PLATFORM_WEBHOOK_MAX_BYTES``.
-    """
+
+def body_limit_for(path: str, *, upload: int, json_body: int, webhook: int | None = None) -> int:
+    """The byte cap for a request body on ``path`` (images get more than JSON; platform
+    webhooks, whose order bodies can be large, their own)."""
     if path.endswith(UPLOAD_SUFFIXES) or path.startswith(UPLOAD_PREFIXES):
         return upload
-    if path.startswith("/platforms/") and path.endswith("/webhooks"):
-        return upload
+    if webhook is not None and is_webhook_path(path):
+        return webhook
     return json_body
 
 
 class BodyLimitMiddleware:
     """413 before reading a body that says (or turns out) to be larger than its route's cap."""
 
-    def __init__(self, app: ASGIApp, *, upload_bytes: int, json_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        upload_bytes: int,
+        json_bytes: int,
+        webhook_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.upload_bytes = upload_bytes
         self.json_bytes = json_bytes
+        self.webhook_bytes = webhook_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = body_limit_for(scope["path"], upload=self.upload_bytes, json_body=self.json_bytes)
+        limit = body_limit_for(
+            scope["path"],
+            upload=self.upload_bytes,
+            json_body=self.json_bytes,
+            webhook=self.webhook_bytes,
+        )
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit():

@@ -15,7 +15,7 @@ from fastapi import APIRouter, status
 from gateway.api.deps import ProductsRead, ProductsWrite, SessionDep
 from gateway.db.base import utcnow
 from gateway.errors import Conflict
-from gateway.platforms import installs, jobs, mapping, worker
+from gateway.platforms import dashboard, installs, jobs, mapping, worker
 from gateway.platforms.context import worker_lifespan
 from gateway.platforms.models import JobKind
 from gateway.platforms.schemas import (
@@ -30,6 +30,7 @@ from gateway.platforms.schemas import (
 from gateway.stores.models import StoreStatus, SyncStatus
 
 router = APIRouter(tags=["merchant: stores"], lifespan=worker_lifespan)
+router.include_router(dashboard.router)
 
 _ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "Missing or invalid secret key (problem+json)"},

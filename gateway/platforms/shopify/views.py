@@ -32,6 +32,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.api.deps import SessionDep
@@ -139,7 +140,10 @@ def install(request: Request, session: SessionDep) -> Response:
             query = oauth.verify_query(pairs, secret=_secret(settings), now=now)
         elif "link" in query:
             merchant_id = oauth.open_link(
-                query["link"], secret=settings.secret_key.get_secret_value(), now=now
+                query["link"],
+                shop=oauth.checked_shop(query.get("shop")),
+                secret=settings.secret_key.get_secret_value(),
+                now=now,
             )
         else:
             raise oauth.InvalidInstallRequest(
@@ -187,7 +191,9 @@ def callback_url(settings: GatewaySettings) -> str:
 
 def install_link(settings: GatewaySettings, *, merchant_id: uuid.UUID, shop: str) -> str:
     """An install URL bound to ``merchant_id`` (for our dashboard's "connect Shopify")."""
-    token = oauth.seal_link(merchant_id, secret=settings.secret_key.get_secret_value(), now=_now())
+    token = oauth.seal_link(
+        merchant_id, shop=shop, secret=settings.secret_key.get_secret_value(), now=_now()
+    )
     return (
         f"{settings.public_url.rstrip('/')}/platforms/shopify/install?"
         f"shop={oauth.checked_shop(shop)}&link={token}"
@@ -269,17 +275,20 @@ async def _finish_install(
 
     tokens, extra = await asyncio.to_thread(exchange)
 
-    def record() -> None:
+    def record() -> str | None:
         with session_scope(request.app.state.engine) as session:
-            installs.complete_install(
+            store = installs.complete_install(
                 session=session,
                 settings=settings,
                 platform=Platform.SHOPIFY,
                 grant=InstallGrant(shop=shop, tokens=tokens, extra=extra),
                 merchant_id=state.merchant_id,
             )
+            return installs.widget_key_for(settings=settings, store=store)
 
-    await asyncio.to_thread(record)
+    key = await asyncio.to_thread(record)
+    worker.wake()
+    await asyncio.to_thread(activate_pixel, settings, shop=shop, tokens=tokens, key=key)
     log.info("shopify.installed", shop=shop)
     response = RedirectResponse(_admin_landing(settings, shop), status_code=302)
     response.delete_cookie(
@@ -456,16 +465,52 @@ def _managed_install(*, session: Session, settings: GatewaySettings, shop: str, 
             extra = adapter.fetch_shop(client=client, connection=_connection(shop, tokens))
         except GatewayError:
             extra = {}
-    store = installs.complete_install(
-        session=session,
-        settings=settings,
-        platform=Platform.SHOPIFY,
-        grant=InstallGrant(shop=shop, tokens=tokens, extra=extra),
-    )
-    session.commit()
+    grant = InstallGrant(shop=shop, tokens=tokens, extra=extra)
+    try:
+        store = installs.complete_install(
+            session=session, settings=settings, platform=Platform.SHOPIFY, grant=grant
+        )
+        session.commit()
+    except IntegrityError:
+        # Two first page loads at once (admin loads several frames): the other one recorded
+        # the install; this one's fresh tokens are as good, keep them on that row.
+        session.rollback()
+        found = installs.find_store(session=session, platform=Platform.SHOPIFY, shop=shop)
+        if found is None:
+            raise
+        installs.save_tokens(session=session, settings=settings, store=found, tokens=tokens)
+        session.commit()
+        return found
     worker.wake()
+    activate_pixel(
+        settings,
+        shop=shop,
+        tokens=tokens,
+        key=installs.widget_key_for(settings=settings, store=store),
+    )
     log.info("shopify.installed", shop=shop, flow="managed")
     return store
+
+
+def activate_pixel(
+    settings: GatewaySettings, *, shop: str, tokens: Tokens, key: str | None
+) -> bool:
+    """Turn our web pixel on for the shop with its key (best effort: the order webhook is the
+    source of truth, the pixel only a second signal); whether it worked."""
+    if key is None:
+        return False
+    try:
+        with PlatformClient.from_settings(settings) as client:
+            _adapter(settings).ensure_pixel(
+                client=client,
+                connection=_connection(shop, tokens),
+                api_base=settings.public_url.rstrip("/"),
+                key=key,
+            )
+    except GatewayError as exc:
+        log.warning("shopify.pixel_not_activated", shop=shop, error=exc.slug)
+        return False
+    return True
 
 
 def _fresh_tokens(
@@ -536,6 +581,8 @@ def _state(session: Session, settings: GatewaySettings, store: Store) -> dict[st
             "failures": (store.sync_failures or [])[:20],
         },
         "widget_enabled": widget_enabled(store),
+        "widget_key": installs.widget_key_for(settings=settings, store=store),
+        "api_base": settings.public_url.rstrip("/"),
         "rules": _rules(session, store),
         "categories": [c.value for c in Category],
         "fields": [f.value for f in RuleField],

@@ -3,7 +3,7 @@
 ``FakeAdapter`` speaks a made-up platform registered as ``Platform.CUSTOM``: webhooks are
 signed with base64 HMAC-SHA256 of the raw body (``x-fake-hmac``), carry a delivery id, shop,
 topic and trigger time in headers, and its catalog lives in a dict. A test router mounts
-``POST /test-platform/webhooks`` the way a platform package mounts its own route.
+``POST /platforms/custom/webhooks`` the way a platform package mounts its own route.
 """
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ class FakeAdapter:
 def webhook_router(adapter_of: Any) -> APIRouter:
     router = APIRouter()
 
-    @router.post("/test-platform/webhooks")
+    @router.post("/platforms/custom/webhooks")
     async def receive(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
         body = await intake.read_body(request, max_bytes=settings.platform_webhook_max_bytes)
         from starlette.concurrency import run_in_threadpool
@@ -250,7 +250,7 @@ class Harness:
     ) -> Any:
         raw = body if body is not None else json.dumps(payload).encode()
         return self.client.post(
-            "/test-platform/webhooks",
+            "/platforms/custom/webhooks",
             content=raw,
             headers={
                 "content-type": "application/json",

@@ -99,10 +99,20 @@ def test_oversized_bodies_are_refused_before_they_are_read(hs: Harness) -> None:
             yield b"a" * 65536
 
     answer = hs.client.post(
-        "/test-platform/webhooks", content=chunks(), headers={"x-fake-hmac": "x"}
+        "/platforms/custom/webhooks", content=chunks(), headers={"x-fake-hmac": "x"}
     )
     assert answer.status_code == 413
     assert job_count(hs) == before
+
+
+def test_a_large_order_under_the_webhook_cap_is_taken(hs: Harness) -> None:
+    """Webhook bodies get their own cap (1 MiB), above the 256 KiB of other JSON bodies."""
+    install(hs)
+    hs.run_jobs()
+    before = job_count(hs)
+    body = json.dumps({"id": "x", "pad": "a" * (400 * 1024)}).encode()
+    assert hs.deliver("products/delete", {}, body=body).status_code == 200
+    assert job_count(hs) == before + 1
 
 
 def test_a_valid_delivery_for_an_unknown_shop_changes_nothing(h: Harness) -> None:

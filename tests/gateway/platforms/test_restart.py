@@ -106,7 +106,7 @@ def gateway(
 def deliver(port: int, topic: str, payload: dict[str, Any], delivery_id: str) -> httpx.Response:
     body = json.dumps(payload).encode()
     return httpx.post(
-        f"http://127.0.0.1:{port}/test-platform/webhooks",
+        f"http://127.0.0.1:{port}/platforms/custom/webhooks",
         content=body,
         headers={
             "content-type": "application/json",

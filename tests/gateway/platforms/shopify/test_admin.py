@@ -62,6 +62,8 @@ def test_state_rules_widget_sync_and_dashboard_link(
     assert body["shop"] == SHOP
     assert body["sync"]["status"] == "queued"
     assert body["widget_enabled"] is True
+    assert body["widget_key"].startswith("pk_")
+    assert body["api_base"] == "https://tryon.test"
     assert body["rules"] == []
 
     rules = [
@@ -212,3 +214,26 @@ def test_after_uninstall_the_admin_api_is_closed(app_client: TestClient, fake: F
     fake.revoke_tokens(SHOP)
     fake.shops.pop(SHOP)  # Shopify no longer answers for the app on this shop
     assert_problem(app_client.get(f"{API}/state", headers=_auth()), 403, "forbidden")
+
+
+def test_two_first_loads_at_once_make_one_installation(
+    app_client: TestClient, fake: FakeShopify, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other load recorded the install between our read and our insert."""
+    settings = app_client.app.state.settings  # type: ignore[attr-defined]
+    fake.issue_token(SHOP, scopes=settings.shopify_scopes)
+    install_store(app_client, fake)  # what the other request committed
+    real = installs.find_store
+    stale = {"left": 2}  # admin_store's read and complete_install's read both miss it
+
+    def find_store(**kwargs: object) -> object:
+        if stale["left"]:
+            stale["left"] -= 1
+            return None
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(installs, "find_store", find_store)
+    response = app_client.get(f"{API}/state", headers=_auth())
+    assert response.status_code == 200, response.text
+    with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
+        assert len(installs.list_stores(session=session)) == 1
