@@ -1,134 +1,169 @@
 """Benchmark: BigCommerce hook answer latency and catalog sync throughput, on loopback.
 
-1. Hooks: the gateway (``uvicorn``, embedded mode, SQLite in a temp dir unless
-   ``--database-url``; worker off, so only the answer is timed) on 127.0.0.1:PORT with one
-   installed store; ``--threads`` clients POST ``--hooks`` distinct signed light payloads
-   (``store/order/created``) to ``/platforms/bigcommerce/webhooks``. Each answer is the whole
-   intake: the per-store secret check, dedupe, the durable job row committed. Prints p50, p95,
-   p99 and answers per second.
+1. Hooks: a gateway process (``uvicorn``, one worker, SQLite in a temp dir or ``--postgres``;
+   the job worker off, so only the answer is timed) on 127.0.0.1:PORT with one installed
+   store, driven by wrk (as ``bench-webhooks`` drives Shopify's): every request is a distinct
+   light ``store/order/created`` payload with the store's secret header, so each is checked,
+   deduplicated and committed as a job. Prints p50/p95/p99, throughput, errors, jobs stored.
 2. Sync: ``BigCommerceAdapter.fetch_catalog_page`` over the ``PlatformClient`` against the fake
    BigCommerce (v3 catalog, ``include=variants,images``, ``--page-size`` a page), unthrottled
    and with a 429 (``X-Rate-Limit-Time-Reset-Ms: 250``) on every fifth catalog call, real
    sleeps. Products per second (fetch and parse; images and assets are not part of it).
 
-    .venv/bin/python scripts/platforms/bench_bigcommerce.py [--port 8290] [--hooks 400]
+    .venv/bin/python scripts/platforms/bench_bigcommerce.py [--port 8290] [--duration 10]
+        [--connections 16] [--postgres] [--products 500]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import os
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import httpx
-import uvicorn
+from sqlalchemy import create_engine, func, select
 
 from gateway.db import migrate
 from gateway.db.session import session_scope
-from gateway.main import create_app
 from gateway.platforms import installs
 from gateway.platforms.bigcommerce.adapter import HOOK_HEADER, BigCommerceAdapter, hook_secret
 from gateway.platforms.http import PlatformClient
+from gateway.platforms.models import PlatformJob
 from gateway.platforms.protocol import Connection, InstallGrant, Tokens
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform
 from tests.support.fakes.bigcommerce import FakeBigCommerce
 
+ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID, SECRET = "bench-client", "bench-secret-" + "0" * 40
 STORE_HASH = "bench1"
+SECRET_KEY = "bench-" + "s" * 48
+
+
+LUA = r"""
+local counter = 0
+local thread_id = 0
+setup = function(thread)
+  thread:set("tid", thread_id)
+  thread_id = thread_id + 1
+end
+init = function(args)
+  prefix = args[1] .. "-" .. tid .. "-"
+  created = tonumber(args[2])
+end
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{"scope":"store/order/created","store_id":"1000001","producer":"stores/%s",' ..
+    '"data":{"type":"order","id":%d},"hash":"%s%d","created_at":%d}',
+    STORE_HASH, counter, prefix, counter, created)
+  return wrk.format("POST", nil, nil, body)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("P50 %d\nP95 %d\nP99 %d\nREQUESTS %d\nNON2XX %d\nERRORS %d\n",
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), summary.requests,
+    summary.errors.status, summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout))
+end
+"""
 
 
 def bench_hooks(
-    *, port: int, hooks: int, threads: int, database_url: str | None
+    *, port: int, duration: int, connections: int, threads: int, database_url: str | None
 ) -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = database_url or f"sqlite:///{tmp}/bench.db"
-        migrate.upgrade(url)
-        settings = GatewaySettings(
-            env="test",
-            secret_key="bench-" + "x" * 40,
-            data_dir=Path(tmp) / "var",
-            database_url=url,
-            bigcommerce_client_id=CLIENT_ID,
-            bigcommerce_client_secret=SECRET,
-            public_url=f"http://127.0.0.1:{port}",
-            platform_worker=False,
-            log_level="WARNING",
+    """wrk against a ``uvicorn`` gateway process, each request a distinct light hook."""
+    if shutil.which("wrk") is None:
+        sys.exit("error: wrk is not installed (make wrk)")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-bigcommerce-"))
+    url = database_url or f"sqlite:///{tmp / 'tryon.db'}"
+    migrate.upgrade(url)
+    settings = GatewaySettings(env="test", secret_key=SECRET_KEY, data_dir=tmp, database_url=url)
+    engine = create_engine(url)
+    with session_scope(engine) as session:
+        installs.complete_install(
+            session=session,
+            settings=settings,
+            platform=Platform.BIGCOMMERCE,
+            grant=InstallGrant(
+                shop=f"store-{STORE_HASH}.mybigcommerce.com",
+                tokens=Tokens(access_token="t", scopes=()),
+                extra={"store_hash": STORE_HASH},
+            ),
         )
-        app = create_app(settings)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
+        jobs_before = session.scalar(select(func.count()).select_from(PlatformJob)) or 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRYON_")}
+    env.update(
+        TRYON_ENV="test",
+        TRYON_SECRET_KEY=SECRET_KEY,
+        TRYON_DATA_DIR=str(tmp),
+        TRYON_DATABASE_URL=url,
+        TRYON_PORT=str(port),
+        TRYON_BIGCOMMERCE_CLIENT_ID=CLIENT_ID,
+        TRYON_BIGCOMMERCE_CLIENT_SECRET=SECRET,
+        TRYON_PLATFORM_WORKER="false",
+        TRYON_LOG_LEVEL="WARNING",
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "gateway.main:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
         deadline = time.monotonic() + 60
-        while not server.started:
-            if time.monotonic() > deadline:
-                raise SystemExit("the gateway did not start")
-            time.sleep(0.05)
-        try:
-            with session_scope(app.state.engine) as session:
-                installs.complete_install(
-                    session=session,
-                    settings=settings,
-                    platform=Platform.BIGCOMMERCE,
-                    grant=InstallGrant(
-                        shop=f"store-{STORE_HASH}.mybigcommerce.com",
-                        tokens=Tokens(access_token="t", scopes=()),
-                        extra={"store_hash": STORE_HASH},
-                    ),
-                )
-            fake = FakeBigCommerce(CLIENT_ID, SECRET, redirect_uri="https://x")
-            fake.add_store(STORE_HASH)
-            headers = {
-                "Content-Type": "application/json",
-                HOOK_HEADER: hook_secret(client_secret=SECRET, store_hash=STORE_HASH),
-            }
-            bodies = [
-                fake.hook_body(STORE_HASH, "store/order/created", 1000 + i) for i in range(hooks)
-            ]
-            target = f"http://127.0.0.1:{port}/platforms/bigcommerce/webhooks"
-            local = threading.local()
-
-            def post(body: bytes) -> tuple[float, int]:
-                client = getattr(local, "client", None)
-                if client is None:
-                    client = local.client = httpx.Client(timeout=30)
-                started = time.perf_counter()
-                status = client.post(target, content=body, headers=headers).status_code
-                return (time.perf_counter() - started) * 1000, status
-
-            for body in bodies[:10]:  # warm-up (also counted as distinct deliveries)
-                post(body)
-            started = time.perf_counter()
-            with ThreadPoolExecutor(threads) as pool:
-                results = list(pool.map(post, bodies[10:]))
-            elapsed = time.perf_counter() - started
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            app.state.engine.dispose()
-    latencies = sorted(ms for ms, _ in results)
-    errors = sum(1 for _, status in results if status != 200)
-    q = statistics.quantiles(latencies, n=100)
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                sys.exit("error: the gateway did not start")
+            time.sleep(0.2)
+        script = tmp / "hook.lua"
+        script.write_text(
+            f"STORE_HASH = '{STORE_HASH}'\nwrk.method = 'POST'\n"
+            "wrk.headers['Content-Type'] = 'application/json'\n"
+            f"wrk.headers['{HOOK_HEADER}'] = "
+            f"'{hook_secret(client_secret=SECRET, store_hash=STORE_HASH)}'\n" + LUA
+        )
+        run_id = str(int(time.time() * 1000))
+        out = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s",
+             "-s", str(script), f"http://127.0.0.1:{port}/platforms/bigcommerce/webhooks",
+             "--", run_id, str(int(time.time()))],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(20)
+    figures = dict(re.findall(r"^(P50|P95|P99|REQUESTS|NON2XX|ERRORS) (\d+)$", out, re.M))
+    with session_scope(engine) as session:
+        jobs_after = session.scalar(select(func.count()).select_from(PlatformJob)) or 0
+    engine.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
+    requests = int(figures["REQUESTS"])
     return {
-        "run": "hooks",
-        "database": "postgresql" if database_url else "sqlite",
-        "hooks": len(results),
-        "threads": threads,
-        "errors": errors,
-        "p50_ms": round(q[49], 1),
-        "p95_ms": round(q[94], 1),
-        "p99_ms": round(q[98], 1),
-        "answers_per_s": round(len(results) / elapsed, 1),
+        "run": "hooks (store/order/created, distinct, secret header)",
+        "database": "postgresql" if url.startswith("postgresql") else "sqlite",
+        "connections": connections,
+        "duration_s": duration,
+        "requests": requests,
+        "throughput_rps": round(requests / duration, 1),
+        "p50_ms": round(int(figures["P50"]) / 1000, 2),
+        "p95_ms": round(int(figures["P95"]) / 1000, 2),
+        "p99_ms": round(int(figures["P99"]) / 1000, 2),
+        "non_2xx": int(figures["NON2XX"]),
+        "socket_errors": int(figures["ERRORS"]),
+        "jobs_stored": jobs_after - jobs_before,
     }
 
 
@@ -197,22 +232,26 @@ def bench_sync(*, products: int, page_size: int, throttled: bool) -> dict[str, o
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8290)
-    parser.add_argument("--hooks", type=int, default=400)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--postgres", action="store_true", help="A throwaway local database")
     parser.add_argument("--products", type=int, default=500)
     parser.add_argument("--page-size", type=int, default=50)
     args = parser.parse_args()
-    print(
-        json.dumps(
-            bench_hooks(
-                port=args.port,
-                hooks=args.hooks,
-                threads=args.threads,
-                database_url=args.database_url,
-            )
-        )
-    )
+    hooks = {
+        "port": args.port,
+        "duration": args.duration,
+        "connections": args.connections,
+        "threads": args.threads,
+    }
+    if args.postgres:
+        from tests.support.services import postgres_database  # noqa: PLC0415
+
+        with postgres_database("tryon_bench_bc") as url:
+            print(json.dumps(bench_hooks(**hooks, database_url=url)))
+    else:
+        print(json.dumps(bench_hooks(**hooks, database_url=None)))
     for throttled in (False, True):
         print(
             json.dumps(
