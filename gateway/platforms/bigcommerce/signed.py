@@ -49,6 +49,10 @@ class SignedPayload:
     owner_id: str | None
     url: str | None = None
     channel_id: int | None = None
+    nonce: str = ""
+    """What makes this payload one of a kind (the JWT's ``jti``, else a digest of the legacy
+    payload): ``load`` accepts each once."""
+    expires_at: float = 0.0
 
     @property
     def is_owner(self) -> bool:
@@ -99,7 +103,7 @@ def verify_jwt(token: str | None, *, client_id: str, client_secret: str) -> Sign
             audience=client_id,
             issuer=ISSUER,
             leeway=LEEWAY_S,
-            options={"require": ["aud", "iss", "sub", "exp", "iat"]},
+            options={"require": ["aud", "iss", "sub", "exp", "iat", "jti"]},
         )
     except jwt.ExpiredSignatureError:
         raise InvalidSignedPayload("The signed payload has expired") from None
@@ -119,6 +123,8 @@ def verify_jwt(token: str | None, *, client_id: str, client_secret: str) -> Sign
         owner_id=owner_id,
         url=url if isinstance(url, str) else None,
         channel_id=channel if isinstance(channel, int) and not isinstance(channel, bool) else None,
+        nonce=f"jti:{claims['jti']}"[:200],
+        expires_at=float(claims["exp"]),
     )
 
 
@@ -171,5 +177,10 @@ def verify_legacy(signed_payload: str | None, *, client_secret: str, now: float)
     user_id, email = _person(data, "user")
     owner_id, _ = _person(data, "owner")
     return SignedPayload(
-        store_hash=store_hash, user_id=user_id, user_email=email, owner_id=owner_id
+        store_hash=store_hash,
+        user_id=user_id,
+        user_email=email,
+        owner_id=owner_id,
+        nonce="legacy:" + hashlib.sha256(str(signed_payload).encode()).hexdigest(),
+        expires_at=float(stamp) + LEGACY_MAX_AGE_S,
     )

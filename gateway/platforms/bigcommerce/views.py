@@ -346,19 +346,36 @@ def _app_page(session: Session, settings: GatewaySettings, store: Store) -> Resp
 
 
 @router.get("/load")
-def load(request: Request, session: SessionDep) -> Response:
-    """The app page inside the control panel (see the module doc)."""
+async def load(request: Request) -> Response:
+    """The app page inside the control panel (see the module doc).
+
+    Each signed payload opens the page once: the page carries a dashboard sign-in link, so a
+    payload that leaked (a log, a referrer) must not open it again. BigCommerce signs a new
+    one every time the merchant opens the app."""
     settings = _settings(request)
     try:
         payload = verify_callback(settings, _query(request))
     except signed.InvalidSignedPayload as exc:
         return _refused(str(exc))
-    store = installs.find_store(
-        session=session, platform=Platform.BIGCOMMERCE, shop=signed.shop_of(payload.store_hash)
-    )
-    if store is None or store.status is not StoreStatus.ACTIVE:
-        return _refused("The app is not installed on this store; install it again.", status=404)
-    return _app_page(session, settings, store)
+    ttl = max(60, int(payload.expires_at - time.time()) + signed.LEEWAY_S + 1)
+    nonces = request.app.state.dashboard_nonces
+    if not await nonces.consume(f"bigcommerce-load:{payload.nonce}", ttl_s=ttl):
+        return _refused("This link was already used; open the app again from Apps.")
+
+    def render() -> Response:
+        with session_scope(request.app.state.engine) as session:
+            store = installs.find_store(
+                session=session,
+                platform=Platform.BIGCOMMERCE,
+                shop=signed.shop_of(payload.store_hash),
+            )
+            if store is None or store.status is not StoreStatus.ACTIVE:
+                return _refused(
+                    "The app is not installed on this store; install it again.", status=404
+                )
+            return _app_page(session, settings, store)
+
+    return await asyncio.to_thread(render)
 
 
 @router.get("/uninstall")

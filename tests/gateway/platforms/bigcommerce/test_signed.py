@@ -63,6 +63,7 @@ def _claims(**overrides: object) -> dict[str, object]:
         "nbf": now,
         "exp": now + 300,
         "sub": f"stores/{STORE_HASH}",
+        "jti": "3f0a",
         "user": {"id": 1},
         "owner": {"id": 1},
     }
@@ -81,8 +82,19 @@ def _claims(**overrides: object) -> dict[str, object]:
         (_claims(sub="customers/abc123"), CLIENT_SECRET),
         ({k: v for k, v in _claims().items() if k != "exp"}, CLIENT_SECRET),
         ({k: v for k, v in _claims().items() if k != "aud"}, CLIENT_SECRET),
+        ({k: v for k, v in _claims().items() if k != "jti"}, CLIENT_SECRET),
     ],
-    ids=["forged", "expired", "audience", "issuer", "traversal", "subject", "no-exp", "no-aud"],
+    ids=[
+        "forged",
+        "expired",
+        "audience",
+        "issuer",
+        "traversal",
+        "subject",
+        "no-exp",
+        "no-aud",
+        "no-jti",
+    ],
 )
 def test_hostile_jwts_are_refused(claims: dict[str, object], key: str) -> None:
     token = jwt.encode(claims, key, algorithm="HS256")

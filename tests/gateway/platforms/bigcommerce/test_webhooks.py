@@ -240,3 +240,17 @@ def test_the_page_actions_need_the_page_token(installed: TestClient, fake: FakeB
     assert "<p id=widget-state>off</p>" in off.text
     config = installed.get(f"/platforms/bigcommerce/storefront/config?store={STORE_HASH}")
     assert config.json() == {"enabled": False}
+
+
+def test_a_load_payload_opens_the_page_once(installed: TestClient, fake: FakeBigCommerce) -> None:
+    for params in (
+        {"signed_payload_jwt": fake.signed_payload_jwt(STORE_HASH)},
+        {"signed_payload": fake.signed_payload(STORE_HASH)},
+    ):
+        first = installed.get("/platforms/bigcommerce/load", params=params)
+        assert first.status_code == 200
+        assert "/dashboard/login?token=" in first.text
+        replay = installed.get("/platforms/bigcommerce/load", params=params)
+        assert replay.status_code == 401
+        assert "already used" in replay.text
+        assert "/dashboard/login" not in replay.text
