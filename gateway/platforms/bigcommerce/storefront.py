@@ -3,18 +3,20 @@
 ``static/storefront.js`` is registered at install (``BigCommerceAdapter.ensure_script``) as
 ``{public_url}/platforms/bigcommerce/storefront.js?store={hash}`` with its SHA-384 integrity
 hash. On a page it asks ``storefront/config?store={hash}`` for the shop's publishable key and
-the pinned SDK (URL + integrity); a store that is not active, or whose merchant turned the
-widget off, gets ``{"enabled": false}`` and nothing is loaded.
+where the SDK's manifest is, and loads the SDK's exact-version URL with the manifest's
+integrity hash; a store that is not active, or whose merchant turned the widget off, gets
+``{"enabled": false}`` and nothing is loaded.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from gateway.settings import GatewaySettings
-from gateway.web.sdk_files import integrity
 
 STATIC = Path(__file__).parent / "static"
 LOADER = "storefront.js"
@@ -26,6 +28,11 @@ class ScriptSpec:
 
     src: str
     integrity: str
+
+
+def integrity(body: bytes) -> str:
+    """The Subresource Integrity value of ``body`` (SHA-384, as the SDK's own manifest)."""
+    return "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
 
 
 @lru_cache(maxsize=4)

@@ -31,7 +31,6 @@ import html
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import parse_qsl
 
 import structlog
@@ -54,7 +53,6 @@ from gateway.platforms.models import JobKind, JobStatus, PlatformJob
 from gateway.platforms.protocol import Connection, InstallGrant, Tokens
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store, StoreStatus, SyncStatus
-from gateway.web.sdk_views import StoreDep
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +64,8 @@ PAGE_TOKEN_TTL_S = 3600
 MAX_FORM_BYTES = 2048
 CONTROL_PANEL = "https://store-{hash}.mybigcommerce.com https://*.bigcommerce.com"
 CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
+SDK_MAJOR = 1
+"""The SDK major version the loader is written for (``/sdk/v1/manifest.json``)."""
 
 
 def _settings(request: Request) -> GatewaySettings:
@@ -493,8 +493,9 @@ def storefront_js() -> Response:
 
 
 @router.get("/storefront/config")
-def storefront_config(request: Request, session: SessionDep, sdk_store: StoreDep) -> JSONResponse:
-    """What the loader needs: the shop's ``pk_`` key and the pinned SDK, or ``enabled: false``.
+def storefront_config(request: Request, session: SessionDep) -> JSONResponse:
+    """What the loader needs: the shop's ``pk_`` key and where the SDK's manifest is, or
+    ``{"enabled": false}``.
 
     Public by design (the key is the widget's publishable key, limited to the shop's
     storefront origins); answers the same shape for unknown and uninstalled stores."""
@@ -509,17 +510,15 @@ def storefront_config(request: Request, session: SessionDep, sdk_store: StoreDep
     if store is None or not _widget_enabled(store):
         return off
     key = installs.widget_key_for(settings=settings, store=store)
-    build = sdk_store.get()
     if key is None:
         return off
-    sdk: dict[str, Any] | None = None
-    if build is not None:
-        file = build.files["tryon.js"]
-        sdk = {
-            "src": f"{settings.public_url.rstrip('/')}/sdk/{build.version}/tryon.js",
-            "integrity": file.integrity,
-        }
+    api = settings.public_url.rstrip("/")
     return JSONResponse(
-        {"enabled": sdk is not None, "key": key, "sdk": sdk, "api": settings.public_url},
+        {
+            "enabled": True,
+            "key": key,
+            "api": api,
+            "manifest": f"{api}/sdk/v{SDK_MAJOR}/manifest.json",
+        },
         headers=CORS,
     )

@@ -266,6 +266,7 @@ def test_the_loader_on_a_stencil_product_page(
         )
     finally:
         shop.server.shutdown()
+        shop.server.server_close()
     result = json.loads(out.read_text())
     assert result["errors"] == [], result
     assert result["product"] == str(PRODUCT)

@@ -5,9 +5,9 @@
  *    product form's hidden `product_id` input in `form[data-cart-item-add]`);
  *  - follows the selected variant: on option changes it asks the storefront's own
  *    `/remote/v1/product-attributes/{id}` (what Cornerstone does) for `v3_variant_id`;
- *  - asks the gateway for the shop's publishable key and the pinned SDK, adds a
- *    `[data-tryon-product]` mount after the add-to-cart form and loads the SDK with its
- *    integrity hash;
+ *  - asks the gateway for the shop's publishable key, reads the SDK's manifest for its
+ *    exact-version URL and integrity hash, adds a `[data-tryon-product]` mount after the
+ *    add-to-cart form and loads the SDK pinned by that hash;
  *  - when the shopper adds to cart from the widget, adds the line through the Storefront
  *    Cart API and sends an `add_to_cart` event carrying the cart id as `cart_token`, which
  *    the order's `cart_id` matches (docs/attribution.md, BigCommerce).
@@ -161,11 +161,18 @@
     fetch(gateway + "/platforms/bigcommerce/storefront/config?store=" + store, { credentials: "omit" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (config) {
-        if (!config || !config.enabled || !config.key || !config.sdk) return;
-        var mount = mountPoint(id);
-        if (!mount) return;
-        followVariant(mount, id);
-        start(config, id, mount);
+        if (!config || !config.enabled || !config.key || !config.manifest) return null;
+        return fetch(config.manifest, { credentials: "omit" })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (manifest) {
+            var file = manifest && manifest.files && manifest.files["tryon.js"];
+            if (!file || !file.url || !/^sha384-/.test(file.integrity || "")) return;
+            config.sdk = { src: file.url, integrity: file.integrity };
+            var mount = mountPoint(id);
+            if (!mount) return;
+            followVariant(mount, id);
+            start(config, id, mount);
+          });
       })
       .catch(function () {});
   }

@@ -151,13 +151,14 @@ def test_a_bigcommerce_store_from_install_to_uninstall(
     assert set(fake.stores[STORE_HASH].hooks) == hooks_before
     assert len(fake.stores[STORE_HASH].scripts) == 1
 
-    # The storefront config hands out the shop's key and the pinned SDK (or nothing).
+    # The storefront config hands out the shop's key and where the SDK's manifest is.
     config = app_client.get(f"/platforms/bigcommerce/storefront/config?store={STORE_HASH}")
     assert config.status_code == 200
     body = config.json()
-    if body["enabled"]:
-        assert body["key"].startswith("pk_")
-        assert body["sdk"]["integrity"].startswith("sha384-")
+    assert body["enabled"] is True
+    assert body["key"].startswith("pk_")
+    assert body["manifest"] == f"{PUBLIC_URL}/sdk/v1/manifest.json"
+    assert config.headers["access-control-allow-origin"] == "*"
     assert app_client.get("/platforms/bigcommerce/storefront/config?store=nope1").json() == {
         "enabled": False
     }
