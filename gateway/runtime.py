@@ -8,6 +8,8 @@ Routers reach them through ``RuntimeDep``; nothing here connects at import time.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
@@ -42,6 +44,8 @@ class Runtime:
     redis: redis.Redis | None = None
     live_by_ip: dict[str, int] = field(default_factory=dict)
     """Open live WebSockets per client address (this process), for the concurrency cap."""
+    clock: Callable[[], float] = time.monotonic
+    """Seconds on a monotonic clock, for rate decisions (live frame caps); tests inject one."""
 
     @property
     def image_limits(self) -> ImageLimits:
