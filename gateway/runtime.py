@@ -11,9 +11,11 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import anyio
 import redis
+from fastapi import Depends, Request
 
 from gateway.cache import ByteCache, MemoryCache, RedisCache
 from gateway.images import ImageLimits
@@ -63,6 +65,15 @@ class Runtime:
             self.storage.close()
         if self.settings.ml_url:
             self.ml.close()  # the shared in-process engine outlives any one app
+
+
+async def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+"""The app's runtime, for routers (no I/O: an ``async`` dependency costs no thread hop)."""
 
 
 def build_storage(settings: GatewaySettings) -> Storage:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from gateway import images
-from gateway.api.deps import ProductsRead, ProductsWrite, RuntimeDep, SessionDep
+from gateway.api.deps import SessionDep
 from gateway.assets import service
 from gateway.assets.models import BrandModelPhoto, ModelPhotoKind, TryOnAsset
 from gateway.assets.schemas import AssetList, AssetOut, AssetPatch, ModelList, ModelOut
@@ -24,6 +24,7 @@ from gateway.errors import (
     InvalidInput,
     NothingToTryOn,
 )
+from gateway.keys.deps import ProductsRead, ProductsWrite
 from gateway.ml import (
     ML_EXCEPTIONS,
     anchors_json,
@@ -32,7 +33,7 @@ from gateway.ml import (
     store_asset,
 )
 from gateway.products import service as products
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, RuntimeDep
 from gateway.usage import service as usage
 from ml_service.engine import analysis_to_json
 
@@ -357,4 +358,24 @@ def delete_model(
     row = service.get_model(session=session, merchant_id=principal.merchant_id, model_id=model_id)
     runtime.storage.delete(row.storage_key)
     session.delete(row)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/v1/products/{product_id}",
+    tags=["merchant: products"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a product (its try-on assets too)",
+    responses={503: {"description": "Storage is unavailable (problem+json)"}},
+)
+def delete_product(
+    principal: ProductsWrite, session: SessionDep, runtime: RuntimeDep, product_id: uuid.UUID
+) -> Response:
+    merchant_id = principal.merchant_id
+    products.get(session=session, merchant_id=merchant_id, product_id=product_id)  # 404 first
+    for asset in service.list_assets(
+        session=session, merchant_id=merchant_id, product_id=product_id
+    ):
+        delete_stored_asset(runtime.storage, str(merchant_id), asset.content_hash)
+    products.delete(session=session, merchant_id=merchant_id, product_id=product_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request, status
 
 from analytics.errors import InvalidEvents, PublishRefused
 from analytics.ingest import MalformedBody, parse_batch, records_for
-from gateway.api.deps import BeaconWidgetDep
 from gateway.errors import (
     BadRequest,
     InvalidInput,
@@ -18,6 +17,7 @@ from gateway.errors import (
     UnsupportedMediaType,
 )
 from gateway.events.lifespan import pipeline_of
+from gateway.widget.deps import BeaconWidgetDep
 from gateway.widget.views import WIDGET_ERRORS
 
 router = APIRouter(tags=["widget: events"])

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
-from gateway.api.origins import normalise_origin
 from gateway.keys.models import KeyKind
+from gateway.origins import normalise_origin
 
 Origin = Annotated[str, Field(max_length=300), AfterValidator(normalise_origin)]
 

@@ -25,6 +25,7 @@ from gateway.errors import (
     NotFound,
 )
 from gateway.keys.models import ApiKey, KeyKind
+from gateway.merchants import service as merchants
 from gateway.merchants.models import Merchant, MerchantStatus
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -98,6 +99,28 @@ def create(
     session.add(key)
     session.flush()
     return key, raw
+
+
+@dataclass(frozen=True, slots=True)
+class NewMerchant:
+    merchant: Merchant
+    publishable_key: str
+    secret_key: str
+
+
+def create_merchant(
+    *, session: Session, name: str, allowed_origins: list[str] | None = None
+) -> NewMerchant:
+    """Create a merchant with one publishable and one secret key (raw keys returned once)."""
+    merchant = merchants.create(session=session, name=name)
+    _, pk = create(
+        session=session,
+        merchant_id=merchant.id,
+        kind=KeyKind.PUBLISHABLE,
+        allowed_origins=allowed_origins,
+    )
+    _, sk = create(session=session, merchant_id=merchant.id, kind=KeyKind.SECRET)
+    return NewMerchant(merchant=merchant, publishable_key=pk, secret_key=sk)
 
 
 def authenticate(*, session: Session, raw_key: str, now: datetime | None = None) -> Principal:

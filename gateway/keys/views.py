@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Response, status
 
-from gateway.api.deps import KeysWrite, SessionDep
+from gateway.api.deps import SessionDep
 from gateway.errors import InvalidInput
 from gateway.keys import service
+from gateway.keys.deps import KeysWrite
 from gateway.keys.models import KeyKind
 from gateway.keys.schemas import (
     KeyIn,

@@ -21,16 +21,17 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from gateway import images
-from gateway.api.deps import RuntimeDep, SessionDep, WidgetDep
+from gateway.api.deps import SessionDep
 from gateway.assets import service as assets
 from gateway.db.base import utcnow
 from gateway.errors import DependencyUnavailable, NothingToTryOn
 from gateway.ml import ML_EXCEPTIONS, from_ml_error
 from gateway.products.models import Category
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, RuntimeDep
 from gateway.tryon import negotiation
 from gateway.tryon import service as tryons
 from gateway.usage.service import Metric
+from gateway.widget.deps import WidgetDep
 from gateway.widget.schemas import AnalysisOut, TryOnJson
 from gateway.widget.views import WIDGET_ERRORS, ProductRef, VariantRef
 from ml_service.engine import Rendered, analysis_to_json

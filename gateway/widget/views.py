@@ -11,14 +11,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from gateway.api.deps import RuntimeDep, SessionDep, WidgetDep
+from gateway.api.deps import SessionDep
 from gateway.assets import service as assets
 from gateway.db.base import utcnow
 from gateway.errors import NotFound
 from gateway.images import MEDIA_TYPES
+from gateway.runtime import RuntimeDep
 from gateway.sessions import service as sessions
 from gateway.sessions.models import TryOnMode
 from gateway.widget import reads
+from gateway.widget.deps import WidgetDep
 from gateway.widget.schemas import (
     BrandModel,
     ModelList,
