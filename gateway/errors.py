@@ -7,7 +7,9 @@
     │   ├── EmptyBody                  400 empty-body
     │   └── InvalidInput               422 invalid-input
     │       ├── InvalidImage           422 invalid-image
-    │       └── NothingToTryOn         422 no-subject-found  (the photo has no face/body)
+    │       ├── NothingToTryOn         422 no-subject-found  (the photo has no face/body)
+    │       ├── AssetRefused           422 asset-refused     (not a usable product image)
+    │       └── BadAnchors             422 bad-anchors       (anchors given with an asset)
     ├── Unauthorized                   401 unauthorized
     │   └── InvalidApiKey              401 invalid-api-key
     ├── Forbidden                      403 forbidden
@@ -72,6 +74,14 @@ class InvalidImage(InvalidInput):
 
 class NothingToTryOn(InvalidInput):
     slug, title = "no-subject-found", "No face or body to try the product on"
+
+
+class AssetRefused(InvalidInput):
+    slug, title = "asset-refused", "The product image cannot become a try-on asset"
+
+
+class BadAnchors(InvalidInput):
+    slug, title = "bad-anchors", "The anchors are not usable"
 
 
 class Unauthorized(GatewayError):

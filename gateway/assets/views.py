@@ -11,7 +11,7 @@ import anyio
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from gateway import images
+from gateway import images, storage
 from gateway.api.deps import SessionDep
 from gateway.assets import service
 from gateway.assets.models import BrandModelPhoto, ModelPhotoKind, TryOnAsset
@@ -19,7 +19,6 @@ from gateway.assets.schemas import AssetList, AssetOut, AssetPatch, ModelList, M
 from gateway.db.base import utcnow
 from gateway.errors import (
     Conflict,
-    DependencyUnavailable,
     EmptyBody,
     InvalidInput,
     NothingToTryOn,
@@ -192,9 +191,7 @@ def asset_image(
     principal: ProductsRead, session: SessionDep, runtime: RuntimeDep, asset_id: uuid.UUID
 ) -> Response:
     row = service.get_asset(session=session, merchant_id=principal.merchant_id, asset_id=asset_id)
-    data = runtime.storage.get(row.storage_key)
-    if data is None:
-        raise DependencyUnavailable("storage", "The asset is missing from storage")
+    data = storage.require(runtime.storage, row.storage_key, "The asset")
     return Response(data, media_type="image/png")
 
 

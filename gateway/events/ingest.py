@@ -7,13 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 
-from analytics.errors import InvalidEvents, PublishRefused
-from analytics.ingest import MalformedBody, parse_batch, records_for
+from analytics.ingest import parse_batch, records_for
 from gateway.errors import (
-    BadRequest,
-    InvalidInput,
     PayloadTooLarge,
-    ServiceUnavailable,
     UnsupportedMediaType,
 )
 from gateway.events.lifespan import pipeline_of
@@ -106,25 +102,17 @@ async def _ingest(request: Request, merchant_id: Any, origin: str) -> int:
         raise UnsupportedMediaType("Compressed bodies are not accepted")
     body = await read_bounded(request, settings.max_body_bytes)
     received_at = datetime.now(UTC)
-    try:
-        batch = parse_batch(body, settings=settings)
-        records = records_for(
-            batch.events,
-            merchant_id=merchant_id,
-            store=origin,
-            source="widget",
-            received_at=received_at,
-            sent_at=batch.sent_at,
-            settings=settings,
-        )
-    except MalformedBody as exc:
-        raise BadRequest("The body is not valid JSON", errors=exc.errors) from None
-    except InvalidEvents as exc:
-        raise InvalidInput(str(exc).capitalize(), errors=exc.errors) from None
-    try:
-        pipeline.publish(records)
-    except PublishRefused as exc:
-        raise ServiceUnavailable(
-            "Analytics cannot take more events right now", retry_after=exc.retry_after_s
-        ) from None
+    # Analytics errors (a malformed or invalid batch, a full buffer) become problems in
+    # gateway.problems, like everywhere else.
+    batch = parse_batch(body, settings=settings)
+    records = records_for(
+        batch.events,
+        merchant_id=merchant_id,
+        store=origin,
+        source="widget",
+        received_at=received_at,
+        sent_at=batch.sent_at,
+        settings=settings,
+    )
+    pipeline.publish(records)
     return len(records)

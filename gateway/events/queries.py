@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from analytics.errors import InvalidQuery
 from analytics.metrics import Period
-from gateway.errors import InvalidInput
 from gateway.products.models import Product
 
 DEFAULT_DAYS = 30
@@ -51,7 +50,8 @@ def period(
     try:
         return Period.of(start, end)
     except InvalidQuery as exc:
-        raise InvalidInput(str(exc).capitalize(), errors=[{"loc": ["query", "from"]}]) from None
+        # Said of the query's parameters; gateway.problems makes it a 422.
+        raise InvalidQuery(str(exc), errors=[{"loc": ["query", "from"]}]) from None
 
 
 PeriodDep = Annotated[Period, Depends(period)]

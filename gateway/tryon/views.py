@@ -20,11 +20,11 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from gateway import images
+from gateway import images, storage
 from gateway.api.deps import SessionDep
 from gateway.assets import service as assets
 from gateway.db.base import utcnow
-from gateway.errors import DependencyUnavailable, NothingToTryOn
+from gateway.errors import NothingToTryOn
 from gateway.ml import ML_EXCEPTIONS, from_ml_error
 from gateway.products.models import Category
 from gateway.runtime import Runtime, RuntimeDep
@@ -316,9 +316,9 @@ async def model_tryon(
     if cached is not None:
         rendered = await run_in_threadpool(_unpack, cached)
     else:
-        photo = await run_in_threadpool(runtime.storage.get, model_key)
-        if photo is None:
-            raise DependencyUnavailable("storage", "The model photo is missing from storage")
+        photo = await run_in_threadpool(
+            storage.require, runtime.storage, model_key, "The model photo"
+        )
         pixels = (await run_in_threadpool(images.decode, photo, runtime.image_limits)).pixels
         asset, _ = await run_in_threadpool(
             runtime.assets.get, str(plan.merchant_id), plan.asset_hash
