@@ -234,6 +234,24 @@ def test_scripts_never_import_tests() -> None:
     assert offenders == {}
 
 
+def settings_classes(package: str) -> list[str]:
+    """Classes in ``package`` that subclass ``BaseSettings`` by name."""
+    found = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(
+                (b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")) == "BaseSettings"
+                for b in node.bases
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.name}")
+    return found
+
+
+@pytest.mark.parametrize("package", SHIPPED)
+def test_one_settings_class_per_service(package: str) -> None:
+    assert len(settings_classes(package)) == 1, settings_classes(package)
+
+
 # --- the gateway's units ----------------------------------------------------------------------
 
 

