@@ -80,9 +80,30 @@ def _statuses(path: str, operation: dict[str, Any]) -> tuple[int, ...]:
     return (*COMMON, 409)
 
 
+_PUBLISHABLE_PATHS = ("/v1/widget/", "/v1/events")
+
+
+def _hoist_defs(node: Any, schemas: dict[str, Any]) -> Any:
+    """Move every nested ``$defs`` (pydantic's, in hand-written response schemas) into
+    ``components/schemas`` and point their ``#/$defs/X`` references there: in an OpenAPI
+    document ``#`` is the document, so a nested ``$defs`` cannot be referenced that way."""
+    if isinstance(node, dict):
+        for name, sub in node.pop("$defs", {}).items():
+            schemas.setdefault(name, _hoist_defs(sub, schemas))
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            node["$ref"] = "#/components/schemas/" + ref.removeprefix("#/$defs/")
+        for key, value in node.items():
+            node[key] = _hoist_defs(value, schemas)
+    elif isinstance(node, list):
+        return [_hoist_defs(item, schemas) for item in node]
+    return node
+
+
 def complete(schema: dict[str, Any]) -> dict[str, Any]:
     """Add the security schemes and every problem response to ``schema`` (in place)."""
     components = schema.setdefault("components", {})
+    _hoist_defs(schema.get("paths", {}), components.setdefault("schemas", {}))
     components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     components["securitySchemes"] = {
         "secretKey": {
@@ -99,7 +120,7 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
     }
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
-            if path.startswith("/v1/widget/"):
+            if path.startswith(_PUBLISHABLE_PATHS):
                 operation["security"] = [{"publishableKey": []}]
             elif path.startswith("/v1/"):
                 operation["security"] = [{"secretKey": []}]
