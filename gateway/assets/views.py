@@ -38,15 +38,10 @@ from ml_service.engine import analysis_to_json
 
 router = APIRouter(tags=["merchant: try-on assets"])
 
-_UPLOAD = {
-    "required": True,
-    "description": "The image's bytes (PNG with transparency, or JPEG/WebP on a plain "
-    "background; at most 10 MB)",
-    "content": {
-        media: {"schema": {"type": "string", "format": "binary"}}
-        for media in ("image/png", "image/jpeg", "image/webp")
-    },
-}
+_UPLOAD = images.request_body(
+    "The image's bytes (PNG with transparency, or JPEG/WebP on a plain background; at most 10 MB)",
+    ("image/png", "image/jpeg", "image/webp"),
+)
 _ERRORS: dict[int | str, dict[str, str]] = {
     400: {"description": "Empty body (problem+json)"},
     401: {"description": "Missing or invalid secret key (problem+json)"},
@@ -69,6 +64,20 @@ async def _ml(runtime: Runtime, call: Any) -> Any:
         return await anyio.to_thread.run_sync(call, limiter=runtime.ml_slots)
     except ML_EXCEPTIONS as exc:
         raise from_ml_error(exc) from None
+
+
+ANCHORS: dict[str, Any] = {
+    "type": "object",
+    "description": "Anchor name -> [x, y] in the image's pixels",
+    "maxProperties": 32,
+    "propertyNames": {"minLength": 1, "maxLength": 64},
+    "additionalProperties": {
+        "type": "array",
+        "items": {"type": "number", "minimum": -100000, "maximum": 100000},
+        "minItems": 2,
+        "maxItems": 2,
+    },
+}
 
 
 def _parse_anchors(raw: str | None) -> dict[str, list[float]] | None:
@@ -107,7 +116,11 @@ async def create_asset(
     ] = None,
     anchors: Annotated[
         str | None,
-        Query(max_length=4096, description='JSON anchors to override, e.g. {"bridge": [210, 90]}'),
+        Query(
+            max_length=4096,
+            description='JSON anchors to override, e.g. {"bridge": [210, 90]}',
+            json_schema_extra={"contentMediaType": "application/json", "contentSchema": ANCHORS},
+        ),
     ] = None,
 ) -> AssetOut:
     overrides = _parse_anchors(anchors)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analytics.errors import InvalidQuery
-from analytics.metrics import Period
+from analytics.metrics import MAX_RANGE_DAYS, Period
 from gateway.products.models import Product
 
 DEFAULT_DAYS = 30
@@ -38,6 +38,7 @@ def period(
             alias="from",
             description="First UTC day, YYYY-MM-DD (default: 29 days before `to`). A range "
             "that is reversed or longer than ten years is refused (422).",
+            json_schema_extra={"x-on-or-before": "to", "x-max-range-days": MAX_RANGE_DAYS},
         ),
     ] = None,
     end: Annotated[

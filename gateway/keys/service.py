@@ -11,6 +11,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import get_args
 
 from sqlalchemy import or_, select
 from sqlalchemy import update as sql_update
@@ -25,6 +26,7 @@ from gateway.errors import (
     NotFound,
 )
 from gateway.keys.models import ApiKey, KeyKind
+from gateway.keys.schemas import PublishableScope, SecretScope
 from gateway.merchants import service as merchants
 from gateway.merchants.models import Merchant, MerchantStatus
 
@@ -33,8 +35,8 @@ _BODY_LENGTH = 32  # 62**32 ~ 2**190
 PREFIXES = {KeyKind.PUBLISHABLE: "pk_", KeyKind.SECRET: "sk_"}
 KEY_PATTERN = re.compile(r"^(pk|sk)_[A-Za-z0-9]{32}$")
 
-SECRET_SCOPES = ("products:read", "products:write", "keys:write", "usage:read", "orders:write")
-PUBLISHABLE_SCOPES = ("widget",)
+SECRET_SCOPES: tuple[str, ...] = get_args(SecretScope)
+PUBLISHABLE_SCOPES: tuple[str, ...] = get_args(PublishableScope)
 _TOUCH_EVERY = timedelta(minutes=1)
 
 

@@ -21,7 +21,14 @@ def list_products(
     principal: ProductsRead,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            pattern=service.CURSOR_PATTERN,
+            max_length=49,
+            description="A `next_cursor` from the previous page",
+        ),
+    ] = None,
 ) -> ProductPage:
     rows, next_cursor = service.list_page(
         session=session, merchant_id=principal.merchant_id, limit=limit, cursor=cursor

@@ -50,14 +50,10 @@ AcceptHeader = Annotated[
         "for {image: data URL, geometry}"
     ),
 ]
-_IMAGE_BODY = {
-    "required": True,
-    "description": "The photo's bytes (JPEG, PNG or WebP; at most 10 MB)",
-    "content": {
-        media: {"schema": {"type": "string", "format": "binary"}}
-        for media in ("image/jpeg", "image/png", "image/webp")
-    },
-}
+_IMAGE_BODY = images.request_body(
+    "The photo's bytes (JPEG, PNG or WebP; at most 10 MB)",
+    ("image/jpeg", "image/png", "image/webp"),
+)
 _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The rendered photo; the geometry is in the Tryon-Geometry header "
