@@ -114,3 +114,43 @@ def test_the_limits_the_server_enforces_are_declared(document: dict[str, Any]) -
     # Extra fields refused.
     for schema in (order, rotate, events, *kinds.values()):
         assert schema["additionalProperties"] is False
+
+
+def _object_schemas(document: dict[str, Any], node: Any, seen: set[str]) -> list[Any]:
+    """Every object schema reachable from ``node`` (through references, properties, items
+    and unions)."""
+    if not isinstance(node, dict):
+        return []
+    if "$ref" in node:
+        if node["$ref"] in seen:
+            return []
+        seen.add(node["$ref"])
+        return _object_schemas(document, _resolve(document, node["$ref"]), seen)
+    found = [node] if node.get("type") == "object" and "properties" in node else []
+    children = [*node.get("properties", {}).values()]
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            children.append(node[key])
+    for key in ("oneOf", "anyOf", "allOf"):
+        children += node.get(key, [])
+    for child in children:
+        found += _object_schemas(document, child, seen)
+    return found
+
+
+def test_every_json_body_refuses_extra_fields(document: dict[str, Any]) -> None:
+    open_objects = []
+    checked = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                for schema in _object_schemas(
+                    document, content["application/json"]["schema"], set()
+                ):
+                    checked.add(schema.get("title"))
+                    if schema.get("additionalProperties") is not False:
+                        open_objects.append(f"{method.upper()} {path}: {schema.get('title')}")
+    assert open_objects == []
+    # Orders and their lines, keys of both kinds, products and variants, every event type...
+    assert {"OrderIn", "OrderLineIn", "SecretKeyIn", "PublishableKeyIn", "Open"} <= checked
