@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.storage import parse_s3_url
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 PLACEHOLDER_SECRET = "changethis"  # noqa: S105 - the value we refuse outside development
 
 Environment = Literal["development", "test", "production"]
@@ -28,6 +29,9 @@ class GatewaySettings(BaseSettings):
 
     env: Environment = "development"
     data_dir: Path = Path("var")
+    sdk_dir: Path = REPO_ROOT / "sdk_js"
+    """The SDK package folder the gateway serves at ``/sdk``: ``package.json`` and the
+    ``dist/`` its build writes."""
 
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file in the data dir"
