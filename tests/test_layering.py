@@ -35,6 +35,7 @@ INFRA: dict[str, set[str]] = {
     "metrics": set(),
     "middleware": set(),
     "origins": set(),
+    "websocket_protocol": set(),
     "storage": {"errors"},
     "settings": {"storage"},
     "cache": {"errors"},
