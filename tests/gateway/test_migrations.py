@@ -26,6 +26,7 @@ EXPECTED_TABLES = {
     "usage_daily",
     "platform_jobs",
     "category_rules",
+    "shopify_pixel_evidence",
 }
 
 

@@ -15,8 +15,9 @@ from gateway.db.session import session_scope
 from gateway.platforms import jobs
 from gateway.platforms.models import JobKind, JobStatus, PlatformJob
 from gateway.products.models import Product
+from gateway.settings import GatewaySettings
 from tests.gateway.conftest import assert_problem
-from tests.gateway.platforms.support import Harness, sign
+from tests.gateway.platforms.support import Harness, harness, sign
 from tests.gateway.platforms.test_lifecycle import install
 
 
@@ -89,7 +90,7 @@ def test_oversized_bodies_are_refused_before_they_are_read(hs: Harness) -> None:
     install(hs)
     hs.run_jobs()
     before = job_count(hs)
-    big = json.dumps({"id": "x", "pad": "a" * (2 * 1024 * 1024)}).encode()
+    big = json.dumps({"id": "x", "pad": "a" * (300 * 1024)}).encode()
     answer = hs.deliver("products/delete", {}, body=big)
     assert_problem(answer, 413, "payload-too-large")
 
@@ -105,14 +106,18 @@ def test_oversized_bodies_are_refused_before_they_are_read(hs: Harness) -> None:
     assert job_count(hs) == before
 
 
-def test_a_large_order_under_the_webhook_cap_is_taken(hs: Harness) -> None:
-    """Webhook bodies get their own cap (1 MiB), above the 256 KiB of other JSON bodies."""
-    install(hs)
-    hs.run_jobs()
-    before = job_count(hs)
-    body = json.dumps({"id": "x", "pad": "a" * (400 * 1024)}).encode()
-    assert hs.deliver("products/delete", {}, body=body).status_code == 200
-    assert job_count(hs) == before + 1
+def test_webhooks_have_their_own_body_cap(sqlite_settings: GatewaySettings) -> None:
+    """TRYON_PLATFORM_WEBHOOK_MAX_BYTES, not the 256 KiB of other JSON bodies, caps webhooks."""
+    raised = sqlite_settings.model_copy(update={"platform_webhook_max_bytes": 1024 * 1024})
+    with harness(raised) as h:
+        install(h)
+        h.run_jobs()
+        before = job_count(h)
+        body = json.dumps({"id": "x", "pad": "a" * (400 * 1024)}).encode()
+        assert h.deliver("products/delete", {}, body=body).status_code == 200
+        assert job_count(h) == before + 1
+        too_big = json.dumps({"id": "x", "pad": "a" * (1100 * 1024)}).encode()
+        assert_problem(h.deliver("products/delete", {}, body=too_big), 413, "payload-too-large")
 
 
 def test_a_valid_delivery_for_an_unknown_shop_changes_nothing(h: Harness) -> None:
