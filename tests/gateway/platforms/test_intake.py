@@ -215,3 +215,25 @@ def test_two_workers_never_take_the_same_job(h: Harness) -> None:
     for t in threads:
         t.join()
     assert sorted(taken, key=int) == [str(i) for i in range(20)]
+
+
+def test_done_jobs_are_pruned_after_a_week_and_their_ids_then_refused_as_stale(
+    hs: Harness,
+) -> None:
+    install(hs)
+    hs.run_jobs()
+    assert hs.deliver("products/delete", {"id": "x"}, delivery_id="old-one").status_code == 200
+    hs.run_jobs()
+    later = datetime.now(UTC) + timedelta(days=8)
+    hs.worker.clock = lambda: later
+    assert hs.worker.prune() >= 3  # two install jobs and the delivery
+    assert job_count(hs) == 0
+    # The same delivery replayed now: its dedupe record is gone, its age refuses it.
+    stale = hs.deliver(
+        "products/delete",
+        {"id": "x"},
+        delivery_id="old-one",
+        triggered_at=datetime.now(UTC) - timedelta(days=8),
+    )
+    assert_problem(stale, 401, "unauthorized")
+    assert job_count(hs) == 0
