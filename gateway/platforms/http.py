@@ -96,6 +96,7 @@ class PlatformClient:
         backoff_cap_s: float = 30.0,
         max_retry_after_s: float = 60.0,
         max_throttle_waits: int = 5,
+        max_wait_s: float = 120.0,
         platform: str = "shopify",
     ) -> None:
         self.timeout_s = timeout_s
@@ -108,6 +109,8 @@ class PlatformClient:
         self.backoff_cap_s = backoff_cap_s
         self.max_retry_after_s = max_retry_after_s
         self.max_throttle_waits = max_throttle_waits
+        self.max_wait_s = max_wait_s
+        """What one ``request`` may spend sleeping between attempts, all waits together."""
         self.platform = platform
         self._buckets: dict[str, _Bucket] = {}
         self._costs: dict[tuple[str, str], float] = {}
@@ -179,10 +182,19 @@ class PlatformClient:
         parts = urlsplit(url)
         host, path = parts.hostname or "", parts.path or "/"
         retry_after = 0.0
+        waited = 0.0
         last = "no attempt"
         for attempt in range(1, self.max_attempts + 1):
             if attempt > 1:
+                if waited + retry_after > self.max_wait_s:
+                    # A caller waiting on this (an OAuth callback) must not hang for minutes.
+                    raise PlatformUnavailable(
+                        f"{method} {host}{path}: {last}, no time left to try again",
+                        platform=self.platform,
+                        retry_after=max(1, math.ceil(retry_after)),
+                    )
                 self._sleep(retry_after)
+                waited += retry_after
             try:
                 response = self._http.request(
                     method, target, headers=headers, json=json, data=data, params=params
@@ -194,8 +206,9 @@ class PlatformClient:
                 )
                 retry_after = self._backoff(attempt)
                 continue
-            except httpx.TransportError as exc:
-                # The request may have reached the platform: only an idempotent call may go again.
+            except httpx.RequestError as exc:
+                # Read timeouts, broken connections, undecodable bodies: the request may have
+                # reached the platform, so only an idempotent call may go again.
                 last = type(exc).__name__
                 self._log(
                     method=method, host=host, path=path, status=None, attempt=attempt, error=last

@@ -85,6 +85,10 @@ FORBIDDEN_NETWORKS: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = 
 )
 
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?$", re.I)
+_DNS_NAME = re.compile(
+    r"(?=[a-z0-9._-]{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*"
+    r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.?"
+)
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
 
@@ -179,7 +183,7 @@ def _override_origin(base_url: str | None) -> tuple[str, str, int] | None:
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
-        loopback = False
+        loopback = host in _LOOPBACK_NAMES
     if not loopback:
         raise ValueError("base_url_override must be a loopback address (a local fake platform)")
     return parts.scheme, host, parts.port or _default_port(parts.scheme)
@@ -211,11 +215,15 @@ def _vet(
     deadline: float,
     clock: Callable[[], float],
 ) -> _Target:
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise UnsafeURL("The URL has control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
         raise UnsafeURL("The URL cannot be parsed") from None
+    if port == 0:
+        raise UnsafeURL("The URL has no usable port")
     scheme = parts.scheme.lower()
     if scheme not in {"http", "https"}:
         raise UnsafeURL(f"Only http and https URLs are fetched, not {scheme or 'none'}:")
@@ -238,6 +246,7 @@ def _vet(
     if literal is not None:
         addresses = [literal]
     else:
+        host = _dns_name(host)
         addresses = _resolve(resolve, host, port, deadline=deadline, clock=clock)
     for address in addresses:
         if is_forbidden_address(address):
@@ -248,9 +257,7 @@ def _vet(
     chosen = addresses[0]
     ip = f"[{chosen}]" if chosen.version == 6 else str(chosen)
     default = port == _default_port(scheme)
-    host_header = parts.hostname or host
-    if ":" in host_header:
-        host_header = f"[{host_header}]"
+    host_header = f"[{host}]" if ":" in host else host
     if not default:
         host_header = f"{host_header}:{port}"
     return _Target(
@@ -258,6 +265,17 @@ def _vet(
         host_header,
         host if scheme == "https" and literal is None else None,
     )
+
+
+def _dns_name(host: str) -> str:
+    """``host`` as the ASCII name DNS is asked for (IDNA), or ``UnsafeURL``."""
+    try:
+        name = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise UnsafeURL("The host name is not valid") from None
+    if not _DNS_NAME.fullmatch(name):
+        raise UnsafeURL("The host name is not valid")
+    return name
 
 
 def _resolve(
@@ -306,15 +324,21 @@ def _get(
     extensions: dict[str, object] = {}
     if target.sni:
         extensions["sni_hostname"] = target.sni
-    request = client.build_request(
-        "GET",
-        target.url,
-        headers={"Host": target.host_header, "Accept": "image/*", "Accept-Encoding": "identity"},
-        timeout=httpx.Timeout(remaining),
-        extensions=extensions,
-    )
     try:
+        request = client.build_request(
+            "GET",
+            target.url,
+            headers={
+                "Host": target.host_header,
+                "Accept": "image/*",
+                "Accept-Encoding": "identity",
+            },
+            timeout=httpx.Timeout(remaining),
+            extensions=extensions,
+        )
         response = client.send(request, stream=True)
+    except (httpx.InvalidURL, UnicodeError):
+        raise UnsafeURL("The URL cannot be fetched as written") from None
     except httpx.TimeoutException:
         raise FetchFailed("the image host did not answer in time", reason="timeout") from None
     except httpx.TransportError as exc:

@@ -10,6 +10,6 @@ from gateway.platforms import registry
 from gateway.platforms.shopify.adapter import ShopifyAdapter
 from gateway.stores.models import Platform
 
-registry.register(Platform.SHOPIFY, ShopifyAdapter.from_settings)
+registry.register(ShopifyAdapter.from_settings, platform=Platform.SHOPIFY)
 
 __all__ = ["ShopifyAdapter"]

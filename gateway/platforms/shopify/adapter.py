@@ -128,6 +128,21 @@ SUBSCRIPTION_DELETE = """mutation Delete($id: ID!) {
 }"""
 
 
+PIXEL_CREATE = """mutation PixelCreate($settings: JSON!) {
+  webPixelCreate(webPixel: { settings: $settings }) {
+    userErrors { field message code }
+    webPixel { id settings }
+  }
+}"""
+PIXEL_QUERY = "query { webPixel { id settings } }"
+PIXEL_UPDATE = """mutation PixelUpdate($id: ID!, $settings: JSON!) {
+  webPixelUpdate(id: $id, webPixel: { settings: $settings }) {
+    userErrors { field message code }
+    webPixel { id settings }
+  }
+}"""
+
+
 def webhook_hmac(body: bytes, *, secret: str) -> str:
     """``X-Shopify-Hmac-Sha256``: base64 HMAC-SHA256 of the raw body under the app secret."""
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
@@ -625,6 +640,30 @@ class ShopifyAdapter:
                 messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
                 raise InvalidInput(f"Shopify refused a webhook subscription: {messages}")
 
+    def ensure_pixel(
+        self, *, client: PlatformClient, connection: Connection, api_base: str, key: str
+    ) -> None:
+        """Activate our web pixel extension on the shop with its settings (``apiBase``,
+        ``publishableKey``: plugins/shopify/extensions/tryon-pixel); idempotent: a pixel the
+        app already has is updated instead."""
+        settings = json.dumps({"apiBase": api_base, "publishableKey": key}, sort_keys=True)
+        data = self._graphql(client, connection, PIXEL_CREATE, {"settings": settings})
+        result = data.get("webPixelCreate")
+        errors = result.get("userErrors") if isinstance(result, Mapping) else None
+        if not errors:
+            return
+        if not any(isinstance(e, Mapping) and e.get("code") == "TAKEN" for e in errors):
+            messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping))
+            raise InvalidInput(f"Shopify refused the web pixel: {messages}")
+        found = self._graphql(client, connection, PIXEL_QUERY).get("webPixel")
+        if not isinstance(found, Mapping) or not found.get("id"):
+            raise InvalidInput("Shopify says the web pixel exists but does not return it")
+        if found.get("settings") and _same_json(found.get("settings"), settings):
+            return
+        self._mutate(
+            client, connection, PIXEL_UPDATE, {"id": str(found["id"]), "settings": settings}
+        )
+
     # -- tokens ---------------------------------------------------------------------------
 
     def token_url(self, shop: str) -> str:
@@ -697,3 +736,11 @@ def _parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _same_json(current: object, wanted: str) -> bool:
+    try:
+        parsed = json.loads(current) if isinstance(current, str) else current
+    except ValueError:
+        return False
+    return bool(parsed == json.loads(wanted))

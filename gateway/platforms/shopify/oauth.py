@@ -207,18 +207,22 @@ def open_state(cookie: str | None, *, secret: str, now: int) -> State:
 # -- installs started from our dashboard ------------------------------------------------
 
 
-def seal_link(merchant_id: uuid.UUID, *, secret: str, now: int, ttl_s: int = LINK_TTL_S) -> str:
-    """A token for ``/platforms/shopify/install?shop=..&link=..``: binds the install to a
-    merchant of ours (the dashboard hands it out to a signed-in merchant)."""
-    payload = _b64(json.dumps({"m": str(merchant_id), "e": now + ttl_s}).encode())
+def seal_link(
+    merchant_id: uuid.UUID, *, shop: str, secret: str, now: int, ttl_s: int = LINK_TTL_S
+) -> str:
+    """A token for ``/platforms/shopify/install?shop=..&link=..``: binds the install of this
+    shop to a merchant of ours (the dashboard hands it out to a signed-in merchant)."""
+    body = {"m": str(merchant_id), "s": checked_shop(shop), "e": now + ttl_s}
+    payload = _b64(json.dumps(body).encode())
     signature = _b64(
         hmac.new(_key(secret, _LINK_PURPOSE), payload.encode(), hashlib.sha256).digest()
     )
     return f"{payload}.{signature}"
 
 
-def open_link(token: str, *, secret: str, now: int) -> uuid.UUID:
-    """The merchant of a link we sealed that has not expired; ``InvalidInstallRequest`` if not."""
+def open_link(token: str, *, shop: str, secret: str, now: int) -> uuid.UUID:
+    """The merchant of a link we sealed for ``shop`` that has not expired;
+    ``InvalidInstallRequest`` if not."""
     payload, _, signature = token.partition(".")
     expected = _b64(
         hmac.new(_key(secret, _LINK_PURPOSE), payload.encode(), hashlib.sha256).digest()
@@ -229,9 +233,11 @@ def open_link(token: str, *, secret: str, now: int) -> uuid.UUID:
         raise InvalidInstallRequest("The install link is not valid")
     try:
         data = json.loads(_unb64(payload))
-        merchant, expires_at = uuid.UUID(str(data["m"])), int(data["e"])
+        merchant, linked, expires_at = uuid.UUID(str(data["m"])), str(data["s"]), int(data["e"])
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise InvalidInstallRequest("The install link is not valid") from None
     if expires_at < now:
         raise InvalidInstallRequest("The install link has expired; ask for a new one")
+    if linked != shop.lower():
+        raise InvalidInstallRequest("The install link is for another shop")
     return merchant

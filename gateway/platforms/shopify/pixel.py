@@ -11,12 +11,13 @@ emits one, and the purchase's event id is ``uuid5(merchant, order id)`` anyway.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -166,3 +167,13 @@ def enrich(*, session: Session, store: Store, order: OrderIn, now: datetime) -> 
             "lines": lines,
         }
     )
+
+
+def erase(*, session: Session, store_id: uuid.UUID, order_ids: Sequence[str] | None = None) -> int:
+    """Delete the store's evidence (``shop/redact``), or only these orders' (``customers/redact``);
+    how many rows went. The caller commits."""
+    query = delete(PixelEvidence).where(PixelEvidence.store_id == store_id)
+    if order_ids is not None:
+        query = query.where(PixelEvidence.order_id.in_([str(o) for o in order_ids]))
+    result = session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)

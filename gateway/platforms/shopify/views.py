@@ -32,7 +32,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.api.deps import SessionDep
@@ -48,16 +48,17 @@ from gateway.errors import (
 from gateway.events.dashboard import sign_in_link
 from gateway.events.ingest import read_bounded
 from gateway.keys import service as keys
-from gateway.platforms import installs, intake, jobs, registry
+from gateway.platforms import installs, intake, mapping, registry, worker
+from gateway.platforms import views as platform_views
 from gateway.platforms.http import PlatformClient, platform_url
-from gateway.platforms.models import CategoryRule, JobKind, RuleField
+from gateway.platforms.models import RuleField
 from gateway.platforms.protocol import Connection, InstallGrant, Tokens
 from gateway.platforms.shopify import oauth, pixel
 from gateway.platforms.shopify.adapter import ShopifyAdapter, needs_refresh
 from gateway.platforms.shopify.session_tokens import InvalidSessionToken, bearer, decode
 from gateway.products.models import Category
 from gateway.settings import GatewaySettings
-from gateway.stores.models import Platform, Store, StoreStatus
+from gateway.stores.models import Platform, Store, StoreStatus, SyncStatus
 
 log = structlog.get_logger(__name__)
 
@@ -139,7 +140,10 @@ def install(request: Request, session: SessionDep) -> Response:
             query = oauth.verify_query(pairs, secret=_secret(settings), now=now)
         elif "link" in query:
             merchant_id = oauth.open_link(
-                query["link"], secret=settings.secret_key.get_secret_value(), now=now
+                query["link"],
+                shop=oauth.checked_shop(query.get("shop")),
+                secret=settings.secret_key.get_secret_value(),
+                now=now,
             )
         else:
             raise oauth.InvalidInstallRequest(
@@ -187,7 +191,9 @@ def callback_url(settings: GatewaySettings) -> str:
 
 def install_link(settings: GatewaySettings, *, merchant_id: uuid.UUID, shop: str) -> str:
     """An install URL bound to ``merchant_id`` (for our dashboard's "connect Shopify")."""
-    token = oauth.seal_link(merchant_id, secret=settings.secret_key.get_secret_value(), now=_now())
+    token = oauth.seal_link(
+        merchant_id, shop=shop, secret=settings.secret_key.get_secret_value(), now=_now()
+    )
     return (
         f"{settings.public_url.rstrip('/')}/platforms/shopify/install?"
         f"shop={oauth.checked_shop(shop)}&link={token}"
@@ -269,17 +275,20 @@ async def _finish_install(
 
     tokens, extra = await asyncio.to_thread(exchange)
 
-    def record() -> None:
+    def record() -> str | None:
         with session_scope(request.app.state.engine) as session:
-            installs.complete_install(
+            store = installs.complete_install(
                 session=session,
                 settings=settings,
                 platform=Platform.SHOPIFY,
                 grant=InstallGrant(shop=shop, tokens=tokens, extra=extra),
                 merchant_id=state.merchant_id,
             )
+            return installs.widget_key_for(settings=settings, store=store)
 
-    await asyncio.to_thread(record)
+    key = await asyncio.to_thread(record)
+    worker.wake()
+    await asyncio.to_thread(activate_pixel, settings, shop=shop, tokens=tokens, key=key)
     log.info("shopify.installed", shop=shop)
     response = RedirectResponse(_admin_landing(settings, shop), status_code=302)
     response.delete_cookie(
@@ -303,8 +312,7 @@ def _connection(shop: str, tokens: Tokens) -> Connection:
 async def webhooks(request: Request) -> JSONResponse:
     """Every Shopify topic: 401 for a bad signature, 200 once the delivery is durable."""
     settings = _settings(request)
-    limit = settings.platform_webhook_max_bytes
-    body = await read_bounded(request, limit)
+    body = await intake.read_body(request, max_bytes=settings.platform_webhook_max_bytes)
     headers = {k.lower(): v for k, v in request.headers.items()}
     adapter = registry.get_adapter(settings, Platform.SHOPIFY)
 
@@ -413,8 +421,12 @@ def asset(name: str) -> Response:
 def admin_store(request: Request, session: SessionDep) -> Store:
     """The installed store of the request's session token (verified on every request).
 
-    The token's shop must be installed and active. When the store has no access token, or
-    one about to expire, the session token is exchanged for a fresh expiring offline token.
+    A session token is only issued to the embedded page of an app the shop has installed.
+    With Shopify-managed installation (scopes in ``shopify.app.toml``, no OAuth redirect)
+    the first page load is where we learn of the install: a shop we do not have (or have as
+    uninstalled) is installed here through token exchange, with the same scope check as the
+    OAuth callback. An installed store with no access token, or one about to expire, gets a
+    fresh expiring offline token the same way.
     """
     settings = _settings(request)
     try:
@@ -427,9 +439,78 @@ def admin_store(request: Request, session: SessionDep) -> Store:
         raise Unauthorized(str(exc)) from None
     store = installs.find_store(session=session, platform=Platform.SHOPIFY, shop=token.shop)
     if store is None or store.status is not StoreStatus.ACTIVE:
-        raise Forbidden("The app is not installed on this shop")
+        return _managed_install(session=session, settings=settings, shop=token.shop, raw=token.raw)
     _fresh_tokens(session=session, settings=settings, store=store, session_token=token.raw)
     return store
+
+
+def _managed_install(*, session: Session, settings: GatewaySettings, shop: str, raw: str) -> Store:
+    adapter = _adapter(settings)
+    with PlatformClient.from_settings(settings) as client:
+        try:
+            tokens = adapter.exchange_session_token(client=client, shop=shop, session_token=raw)
+        except PlatformRejected:
+            raise Forbidden("The app is not installed on this shop") from None
+        missing = oauth.missing_scopes(
+            requested=settings.shopify_scopes, granted=",".join(tokens.scopes)
+        )
+        if missing:
+            adapter.revoke(client=client, connection=_connection(shop, tokens))
+            raise Forbidden(
+                "Shopify granted fewer permissions than the app needs; missing: "
+                + ", ".join(missing),
+                missing_scopes=missing,
+            )
+        try:
+            extra = adapter.fetch_shop(client=client, connection=_connection(shop, tokens))
+        except GatewayError:
+            extra = {}
+    grant = InstallGrant(shop=shop, tokens=tokens, extra=extra)
+    try:
+        store = installs.complete_install(
+            session=session, settings=settings, platform=Platform.SHOPIFY, grant=grant
+        )
+        session.commit()
+    except IntegrityError:
+        # Two first page loads at once (admin loads several frames): the other one recorded
+        # the install; this one's fresh tokens are as good, keep them on that row.
+        session.rollback()
+        found = installs.find_store(session=session, platform=Platform.SHOPIFY, shop=shop)
+        if found is None:
+            raise
+        installs.save_tokens(session=session, settings=settings, store=found, tokens=tokens)
+        session.commit()
+        return found
+    worker.wake()
+    activate_pixel(
+        settings,
+        shop=shop,
+        tokens=tokens,
+        key=installs.widget_key_for(settings=settings, store=store),
+    )
+    log.info("shopify.installed", shop=shop, flow="managed")
+    return store
+
+
+def activate_pixel(
+    settings: GatewaySettings, *, shop: str, tokens: Tokens, key: str | None
+) -> bool:
+    """Turn our web pixel on for the shop with its key (best effort: the order webhook is the
+    source of truth, the pixel only a second signal); whether it worked."""
+    if key is None:
+        return False
+    try:
+        with PlatformClient.from_settings(settings) as client:
+            _adapter(settings).ensure_pixel(
+                client=client,
+                connection=_connection(shop, tokens),
+                api_base=settings.public_url.rstrip("/"),
+                key=key,
+            )
+    except GatewayError as exc:
+        log.warning("shopify.pixel_not_activated", shop=shop, error=exc.slug)
+        return False
+    return True
 
 
 def _fresh_tokens(
@@ -469,7 +550,7 @@ class RuleIn(BaseModel):
 class RulesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rules: list[RuleIn] = Field(max_length=200)
+    rules: list[RuleIn] = Field(max_length=mapping.MAX_RULES)
 
 
 class WidgetIn(BaseModel):
@@ -479,12 +560,10 @@ class WidgetIn(BaseModel):
 
 
 def _rules(session: Session, store: Store) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(CategoryRule)
-        .where(CategoryRule.store_id == store.id)
-        .order_by(CategoryRule.position, CategoryRule.created_at)
-    )
-    return [{"field": r.field.value, "value": r.value, "category": r.category.value} for r in rows]
+    return [
+        {"field": r.field.value, "value": r.value, "category": r.category.value}
+        for r in mapping.rules_of(session=session, store_id=store.id)
+    ]
 
 
 def _state(session: Session, settings: GatewaySettings, store: Store) -> dict[str, Any]:
@@ -502,6 +581,8 @@ def _state(session: Session, settings: GatewaySettings, store: Store) -> dict[st
             "failures": (store.sync_failures or [])[:20],
         },
         "widget_enabled": widget_enabled(store),
+        "widget_key": installs.widget_key_for(settings=settings, store=store),
+        "api_base": settings.public_url.rstrip("/"),
         "rules": _rules(session, store),
         "categories": [c.value for c in Category],
         "fields": [f.value for f in RuleField],
@@ -522,25 +603,12 @@ def admin_state(request: Request, session: SessionDep, store: AdminStore) -> dic
 def admin_rules(
     request: Request, session: SessionDep, store: AdminStore, body: RulesIn
 ) -> dict[str, Any]:
-    """Replace the store's category mapping (the lowest position that matches wins)."""
-    seen: set[tuple[str, str]] = set()
-    session.execute(delete(CategoryRule).where(CategoryRule.store_id == store.id))
-    for position, rule in enumerate(body.rules):
-        key = (rule.field.value, rule.value.strip().lower())
-        if key in seen:
-            raise BadRequest(f"The rule {rule.field.value}={rule.value!r} is given twice")
-        seen.add(key)
-        session.add(
-            CategoryRule(
-                merchant_id=store.merchant_id,
-                store_id=store.id,
-                field=rule.field,
-                value=rule.value.strip(),
-                category=rule.category,
-                position=position,
-            )
-        )
-    session.flush()
+    """Replace the store's category mapping (the first rule that matches wins)."""
+    mapping.replace_rules(
+        session=session,
+        store=store,
+        rules=[(r.field.value, r.value, r.category.value) for r in body.rules],
+    )
     return _state(session, _settings(request), store)
 
 
@@ -557,7 +625,10 @@ def admin_widget(
 @router.post("/admin/api/sync", status_code=202)
 def admin_sync(request: Request, session: SessionDep, store: AdminStore) -> dict[str, Any]:
     """Sync the catalog again now."""
-    jobs.enqueue(session=session, kind=JobKind.SYNC_STORE, store_id=store.id)
+    platform_views.queue_store_sync(session=session, store_id=store.id)
+    store.sync_status = SyncStatus.QUEUED
+    session.commit()
+    worker.wake()
     return _state(session, _settings(request), store)
 
 

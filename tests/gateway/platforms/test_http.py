@@ -110,6 +110,23 @@ def test_retry_after_beyond_the_cap_gives_up_at_once_with_the_hint() -> None:
     assert clock.waits == []
 
 
+def test_the_waits_of_one_call_are_capped_together() -> None:
+    clock = Clock()
+    handler, seen = scripted(
+        httpx.Response(429, headers={"Retry-After": "40"}),
+        httpx.Response(429, headers={"Retry-After": "40"}),
+        httpx.Response(429, headers={"Retry-After": "40"}),
+        httpx.Response(200),
+    )
+    with (
+        client_for(handler, clock, max_attempts=4, max_wait_s=100) as client,
+        pytest.raises(PlatformUnavailable, match="no time left"),
+    ):
+        client.request("GET", f"https://{SHOP}/x")
+    assert clock.waits == [40.0, 40.0]
+    assert len(seen) == 3
+
+
 def test_5xx_backs_off_exponentially_with_jitter_then_gives_up() -> None:
     clock = Clock()
     handler, seen = scripted(*[httpx.Response(502) for _ in range(4)])
@@ -182,6 +199,16 @@ def test_read_timeouts_retry_idempotent_calls_only() -> None:
     with client_for(handler, Clock()) as client, pytest.raises(PlatformUnavailable):
         client.request("POST", f"https://{SHOP}/admin/oauth/access_token", data={"code": "x"})
     assert len(seen) == 1  # the code may have been spent: never sent twice
+
+
+def test_an_undecodable_answer_is_unavailable_not_a_crash() -> None:
+    handler, _ = scripted(
+        httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip")
+        )
+    )
+    with client_for(handler, Clock()) as client, pytest.raises(PlatformUnavailable):
+        client.request("POST", f"https://{SHOP}/x", json={})
 
 
 def test_a_real_timeout_against_a_server_that_never_answers() -> None:

@@ -140,10 +140,12 @@ class ToLocal(httpx.BaseTransport):
     def __init__(self, server: Server) -> None:
         self.server = server
         self.asked: list[tuple[str, str]] = []
+        self.sni: list[str | None] = []
         self.inner = httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.asked.append((str(request.url), request.headers["host"]))
+        self.sni.append(request.extensions.get("sni_hostname"))
         request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.server.port)
         return self.inner.handle_request(request)
 
@@ -179,6 +181,26 @@ def test_fetches_through_the_vetted_address_keeping_the_host_name(server: Server
     assert image.content_type == "image/png"
     assert image.final_url == "http://cdn.example.com/img.png"
     assert transport.asked == [(f"http://{PUBLIC_IP}/img.png", "cdn.example.com")]
+
+
+def test_https_connects_to_the_address_with_the_name_for_sni_and_certificate(
+    server: Server,
+) -> None:
+    # The transport here speaks plain HTTP to the local server; what matters is what the
+    # fetcher asked for: the vetted address, the Host header and the TLS server name.
+    transport = ToLocal(server)
+    resolver = public_resolver({"cdn.example.com": ["2606:4700::6810:84e5"]})
+    get("https://cdn.example.com/img.png?v=1", resolver=resolver, transport=transport)
+    assert transport.asked == [("https://[2606:4700::6810:84e5]/img.png?v=1", "cdn.example.com")]
+    assert transport.sni == ["cdn.example.com"]
+
+
+def test_international_names_are_resolved_in_their_ascii_form(server: Server) -> None:
+    transport = ToLocal(server)
+    resolver = public_resolver({"xn--exmple-cua.com": [PUBLIC_IP]})
+    get("http://ex\u00e4mple.com/img.png", resolver=resolver, transport=transport)
+    assert resolver.calls == ["xn--exmple-cua.com"]
+    assert transport.asked[0][1] == "xn--exmple-cua.com"
 
 
 def test_one_dns_answer_per_hop_so_a_rebinding_answer_is_never_used(server: Server) -> None:
@@ -231,9 +253,11 @@ def test_redirects_from_the_override_origin_are_vetted(server: Server) -> None:
             get(f"{server.origin}/redirect?to={target}", base_url_override=server.origin)
 
 
-def test_the_override_must_be_loopback() -> None:
+def test_the_override_must_be_loopback(server: Server) -> None:
     with pytest.raises(ValueError, match="loopback"):
         get("http://cdn.example.com/img.png", base_url_override="http://10.0.0.5:8080")
+    named = f"http://localhost:{server.port}"
+    assert get(f"{named}/img.png", base_url_override=named).content == PNG
 
 
 def test_base_url_override_for_follows_the_environment(make_settings: Any) -> None:
@@ -291,6 +315,17 @@ def test_base_url_override_for_follows_the_environment(make_settings: Any) -> No
         "http://2852039166/latest/meta-data/",  # 169.254.169.254
         "http://999.1.1.1/img.png",
         "http://cdn.example.com:99999/img.png",
+        "http://cdn.example.com:0/img.png",
+        "http://127.0.0.1./img.png",
+        "http://[fe80::1%25eth0]/img.png",
+        "http://[::ffff:0.0.0.0]/img.png",
+        "http://[::1/img.png",
+        "http://exa mple.com/img.png",
+        "http://%31%32%37.0.0.1/img.png",
+        "http://cdn.example.com/img.png\r\nX-Injected: 1",
+        "http://cdn.example.com/\x00.png",
+        "http://" + "a" * 300 + ".com/img.png",
+        "http://127.0.0.1\\@cdn.example.com/img.png",
     ],
 )
 def test_refuses_before_connecting(url: str) -> None:

@@ -9,11 +9,13 @@ vectors. It serves one app (``api_key``/``api_secret``) for any number of shops 
 
 Implemented:
 
-- OAuth: ``GET /{shop}/admin/oauth/authorize`` (client_id, scope, redirect_uri, state) answers
-  302 to ``redirect_uri`` with ``code``, ``hmac``, ``host``, ``shop``, ``state``, ``timestamp``
-  signed as Shopify signs them (hex HMAC-SHA256 of the sorted ``k=v&...`` pairs without
-  ``hmac``). ``POST /{shop}/admin/oauth/access_token`` (form or JSON): the authorization code
-  grant (one-time codes; ``expiring=1`` adds ``expires_in`` 3600, ``refresh_token`` and
+- OAuth: ``GET /{shop}/admin/oauth/authorize`` (client_id, scope, redirect_uri, state; the
+  redirect URI must be one of ``redirect_uris`` when given) approves at once (no merchant
+  login or consent screen) and answers 302 to ``redirect_uri`` with ``code``, ``hmac``,
+  ``host``, ``shop``, ``state``, ``timestamp`` signed as Shopify signs them (hex
+  HMAC-SHA256 of the sorted ``k=v&...`` pairs without ``hmac``).
+  ``POST /{shop}/admin/oauth/access_token`` (form or JSON): the authorization code grant
+  (one-time codes; ``expiring=1`` adds ``expires_in`` 3600, ``refresh_token`` and
   ``refresh_token_expires_in``), ``grant_type=refresh_token`` (rotates the refresh token),
   and token exchange (``urn:ietf:params:oauth:grant-type:token-exchange`` with a session token
   JWT checked here: HS256 only, signature with the app secret, ``aud``, ``dest``, ``exp``,
@@ -25,7 +27,8 @@ Implemented:
   (first/after/query; cursor pagination), ``product(id)``, ``shop``, ``webhookSubscriptions``,
   ``webhookSubscriptionCreate``/``Delete`` (with ``userErrors``). Unknown fields fail
   validation as on Shopify. Every answer carries ``extensions.cost`` (an approximation of
-  Shopify's calculated query cost) from a per-shop leaky bucket (``set_bucket``: maximum,
+  Shopify's calculated query cost; above 1000 a query is refused with ``MAX_COST_EXCEEDED``)
+  from a per-shop leaky bucket (``set_bucket``: maximum,
   available, restore rate, on an injectable clock); a query costing more than is available
   gets ``THROTTLED``.
 - Webhooks: ``deliver_webhook`` POSTs like Shopify (``X-Shopify-Hmac-Sha256`` base64 HMAC of
@@ -78,6 +81,8 @@ ONLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:online-access-token"
 EXPIRING_TOKEN_S = 3600
 REFRESH_TOKEN_S = 90 * 86400
 MUTATION_COST = 10
+MAX_QUERY_COST = 1000
+"""Shopify refuses any single query whose requested cost is above this (``MAX_COST_EXCEEDED``)."""
 
 SCHEMA_SDL = """
 scalar URL
@@ -363,8 +368,12 @@ class FakeShopify:
         api_version: str = API_VERSION,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        redirect_uris: Iterable[str] = (),
     ) -> None:
         self.api_key = api_key
+        self.redirect_uris = tuple(redirect_uris)
+        """The app's allowed redirect URLs (``shopify.app.toml`` ``[auth] redirect_urls``);
+        empty: any http(s) URL."""
         self.api_secret = api_secret
         self.api_version = api_version
         self.clock = clock
@@ -659,9 +668,12 @@ class FakeShopify:
         redirect_uri = query.get("redirect_uri", "")
         if not redirect_uri.startswith(("https://", "http://")):
             return _error(400, "invalid_request", "The redirect_uri is missing or not a URL")
+        if self.redirect_uris and redirect_uri not in self.redirect_uris:
+            return _error(400, "invalid_request", "The redirect_uri is not whitelisted")
         code = secrets.token_hex(16)
         self._codes[code] = (shop, query.get("scope", ""), redirect_uri)
-        host = _b64url(f"admin.shopify.com/store/{shop.split('.', 1)[0]}".encode()).rstrip("=")
+        store = shop.split(".", 1)[0]
+        host = base64.b64encode(f"admin.shopify.com/store/{store}".encode()).decode().rstrip("=")
         params = {
             "code": code,
             "host": host,
@@ -776,6 +788,23 @@ class FakeShopify:
         if problems:
             return _json(200, {"errors": [p.formatted for p in problems]})
         cost = _query_cost(document, variables)
+        if cost > MAX_QUERY_COST:
+            return _json(
+                200,
+                {
+                    "errors": [
+                        {
+                            "message": f"Query cost is {cost}, which exceeds the single query "
+                            f"max cost limit ({MAX_QUERY_COST}).",
+                            "extensions": {
+                                "code": "MAX_COST_EXCEEDED",
+                                "cost": cost,
+                                "maxCost": MAX_QUERY_COST,
+                            },
+                        }
+                    ]
+                },
+            )
         with self._lock:
             bucket = shop.bucket
             self._leak(bucket)
@@ -1013,11 +1042,13 @@ def _uncursor(cursor: str | None) -> int:
 def _connection(
     items: Sequence[Any], ids: Sequence[int], first: int | None, after: str | None
 ) -> dict[str, Any]:
-    if first is not None and not 0 <= first <= 250:
+    if first is None:
+        raise graphql.GraphQLError("you must provide one of first or last")
+    if not 0 <= first <= 250:
         raise graphql.GraphQLError("The first argument must be between 0 and 250")
     start = _uncursor(after)
     chosen = [(i, x) for i, x in zip(ids, items, strict=True) if i > start]
-    page = chosen[: first if first is not None else 250]
+    page = chosen[:first]
     more = len(chosen) > len(page)
     return {
         "nodes": [x for _, x in page],
@@ -1317,7 +1348,7 @@ def _selection_cost(
             inner = _selection_cost(selection.selection_set, variables)
             if selection.name.value in _CONNECTION_FIELDS:
                 first = 10
-                for argument in selection.arguments:
+                for argument in selection.arguments or ():
                     if argument.name.value == "first":
                         node = argument.value
                         if isinstance(node, graphql.IntValueNode):

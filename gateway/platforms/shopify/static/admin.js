@@ -98,6 +98,8 @@
     for (const failure of sync.failures || []) {
       failures.appendChild(el("li", {}, (failure.title || failure.external_id) + ": " + failure.reason));
     }
+    $("api-base").value = state.api_base || "";
+    $("widget-key").value = state.widget_key || "";
     $("widget-enabled").checked = state.widget_enabled;
     $("widget-label").textContent = state.widget_enabled ? "On" : "Off";
     const rules = $("rules");

@@ -84,3 +84,17 @@ def install_store(
         session.flush()
         session.expunge(store)
     return store
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_client(
+    request: pytest.FixtureRequest, shopify_settings: Callable[..., GatewaySettings]
+) -> Iterator[TestClient]:
+    """``app_client``, once on SQLite and once on PostgreSQL."""
+    overrides: dict[str, Any] = {}
+    if request.param == "postgres":
+        overrides["database_url"] = request.getfixturevalue("fresh_postgres_url")
+    app = create_app(shopify_settings(**overrides))
+    with TestClient(app, base_url=PUBLIC_URL, raise_server_exceptions=False) as client:
+        yield client
+    app.state.engine.dispose()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 from gateway.errors import BadRequest, GatewayError, Unauthorized
@@ -478,3 +479,99 @@ def test_revoke_kills_the_token_and_never_raises(fake: FakeShopify) -> None:
         assert fake.token_shop(connection.access_token) is None
         fake.inject("api_permissions", status=500, times=10)
         adapter().revoke(client=client, connection=connection)  # logged, not raised
+
+
+def _pixel_shopify(
+    existing: dict[str, Any] | None,
+) -> tuple[httpx.MockTransport, list[dict[str, Any]]]:
+    """Shopify's webPixel API as its docs describe it (the fake Shopify has no pixels)."""
+    calls: list[dict[str, Any]] = []
+    pixel = dict(existing) if existing else None
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        nonlocal pixel
+        body = json.loads(request.content)
+        calls.append(body)
+        query, variables = body["query"], body.get("variables") or {}
+        if "webPixelCreate" in query:
+            if pixel is not None:
+                errors = [{"field": ["webPixel"], "message": "Web pixel is taken", "code": "TAKEN"}]
+                return httpx.Response(
+                    200, json={"data": {"webPixelCreate": {"userErrors": errors, "webPixel": None}}}
+                )
+            pixel = {"id": "gid://shopify/WebPixel/1", "settings": variables["settings"]}
+            return httpx.Response(
+                200, json={"data": {"webPixelCreate": {"userErrors": [], "webPixel": pixel}}}
+            )
+        if "webPixelUpdate" in query:
+            assert pixel is not None
+            assert variables["id"] == pixel["id"]
+            pixel = {**pixel, "settings": variables["settings"]}
+            return httpx.Response(
+                200, json={"data": {"webPixelUpdate": {"userErrors": [], "webPixel": pixel}}}
+            )
+        return httpx.Response(200, json={"data": {"webPixel": pixel}})
+
+    return httpx.MockTransport(handle), calls
+
+
+@pytest.mark.parametrize(
+    ("existing", "mutations"),
+    [
+        (None, ["webPixelCreate"]),
+        (
+            {
+                "id": "gid://shopify/WebPixel/7",
+                "settings": '{"apiBase": "https://old", "publishableKey": "pk_old"}',
+            },
+            ["webPixelCreate", "webPixel", "webPixelUpdate"],
+        ),
+        (
+            {
+                "id": "gid://shopify/WebPixel/7",
+                "settings": '{"apiBase": "https://tryon.test", "publishableKey": "pk_1"}',
+            },
+            ["webPixelCreate", "webPixel"],
+        ),
+    ],
+    ids=["new", "stale-settings", "already-right"],
+)
+def test_ensure_pixel_creates_or_updates_the_settings(
+    existing: dict[str, Any] | None, mutations: list[str]
+) -> None:
+    transport, calls = _pixel_shopify(existing)
+    with PlatformClient(transport=transport, sleep=lambda _s: None) as client:
+        adapter().ensure_pixel(
+            client=client,
+            connection=Connection(shop=SHOP, access_token="t"),
+            api_base="https://tryon.test",
+            key="pk_1",
+        )
+    made = [
+        next(m for m in ("webPixelCreate", "webPixelUpdate", "webPixel") if m in c["query"])
+        for c in calls
+    ]
+    assert made == mutations
+    sent = json.loads(calls[0]["variables"]["settings"])
+    assert sent == {"apiBase": "https://tryon.test", "publishableKey": "pk_1"}
+
+
+def test_ensure_pixel_says_when_shopify_refuses() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        errors = [
+            {"field": ["settings"], "message": "Settings are invalid", "code": "INVALID_SETTINGS"}
+        ]
+        return httpx.Response(
+            200, json={"data": {"webPixelCreate": {"userErrors": errors, "webPixel": None}}}
+        )
+
+    with (
+        PlatformClient(transport=httpx.MockTransport(handle)) as client,
+        pytest.raises(GatewayError, match="Settings are invalid"),
+    ):
+        adapter().ensure_pixel(
+            client=client,
+            connection=Connection(shop=SHOP, access_token="t"),
+            api_base="https://x",
+            key="pk",
+        )

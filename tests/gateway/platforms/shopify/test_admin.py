@@ -62,6 +62,8 @@ def test_state_rules_widget_sync_and_dashboard_link(
     assert body["shop"] == SHOP
     assert body["sync"]["status"] == "queued"
     assert body["widget_enabled"] is True
+    assert body["widget_key"].startswith("pk_")
+    assert body["api_base"] == "https://tryon.test"
     assert body["rules"] == []
 
     rules = [
@@ -108,7 +110,7 @@ def test_state_rules_widget_sync_and_dashboard_link(
 def test_bad_mappings_are_4xx(app_client: TestClient, fake: FakeShopify, body: object) -> None:
     install_store(app_client, fake)
     response = app_client.put(f"{API}/rules", json=body, headers=_auth())
-    assert response.status_code in {400, 422}, response.text
+    assert response.status_code in {400, 409, 422}, response.text
     assert response.headers["content-type"] == "application/problem+json"
 
 
@@ -136,12 +138,39 @@ def test_no_session_token_is_401(app_client: TestClient, headers: dict[str, str]
     assert_problem(app_client.get(f"{API}/state", headers=headers), 401, "unauthorized")
 
 
-def test_a_token_for_a_shop_without_the_app_is_403(
+def test_a_token_for_a_shop_shopify_does_not_know_is_403(
     app_client: TestClient, fake: FakeShopify
 ) -> None:
     install_store(app_client, fake)
     response = app_client.get(f"{API}/state", headers=_auth("other-shop.myshopify.com"))
     assert_problem(response, 403, "forbidden")
+
+
+def test_a_managed_install_is_recorded_on_the_first_page_load(
+    app_client: TestClient, fake: FakeShopify
+) -> None:
+    """Shopify installed the app itself (scopes from shopify.app.toml): no OAuth callback."""
+    settings = app_client.app.state.settings  # type: ignore[attr-defined]
+    fake.issue_token(SHOP, scopes=settings.shopify_scopes)  # what Shopify's install granted
+    state = app_client.get(f"{API}/state", headers=_auth())
+    assert state.status_code == 200, state.text
+    assert state.json()["sync"]["status"] == "queued"
+    store = _store(app_client)
+    assert fake.token_shop(installs.tokens_of(settings=settings, store=store).access_token) == SHOP
+    with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
+        kinds = {j.kind for j in session.scalars(select(PlatformJob))}
+    assert {JobKind.ENSURE_WEBHOOKS, JobKind.SYNC_STORE} <= kinds
+
+
+def test_a_managed_install_with_too_few_scopes_is_refused_and_said(
+    app_client: TestClient, fake: FakeShopify
+) -> None:
+    fake.issue_token(SHOP, scopes="read_products")
+    response = app_client.get(f"{API}/state", headers=_auth())
+    body = assert_problem(response, 403, "forbidden")
+    assert body["missing_scopes"] == ["read_customer_events", "read_orders", "write_pixels"]
+    with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
+        assert installs.find_store(session=session, platform=Platform.SHOPIFY, shop=SHOP) is None
 
 
 def test_one_shop_cannot_touch_another(app_client: TestClient, fake: FakeShopify) -> None:
@@ -176,10 +205,35 @@ def test_a_fresh_token_is_not_exchanged(app_client: TestClient, fake: FakeShopif
     assert not [r for r in fake.requests if r.path.endswith("/admin/oauth/access_token")]
 
 
-def test_uninstalled_store_is_403(app_client: TestClient, fake: FakeShopify) -> None:
+def test_after_uninstall_the_admin_api_is_closed(app_client: TestClient, fake: FakeShopify) -> None:
     install_store(app_client, fake)
     with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
         store = installs.find_store(session=session, platform=Platform.SHOPIFY, shop=SHOP)
         assert store is not None
         installs.mark_uninstalled(session=session, store=store, now=datetime.now(UTC))
+    fake.revoke_tokens(SHOP)
+    fake.shops.pop(SHOP)  # Shopify no longer answers for the app on this shop
     assert_problem(app_client.get(f"{API}/state", headers=_auth()), 403, "forbidden")
+
+
+def test_two_first_loads_at_once_make_one_installation(
+    app_client: TestClient, fake: FakeShopify, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other load recorded the install between our read and our insert."""
+    settings = app_client.app.state.settings  # type: ignore[attr-defined]
+    fake.issue_token(SHOP, scopes=settings.shopify_scopes)
+    install_store(app_client, fake)  # what the other request committed
+    real = installs.find_store
+    stale = {"left": 2}  # admin_store's read and complete_install's read both miss it
+
+    def find_store(**kwargs: object) -> object:
+        if stale["left"]:
+            stale["left"] -= 1
+            return None
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(installs, "find_store", find_store)
+    response = app_client.get(f"{API}/state", headers=_auth())
+    assert response.status_code == 200, response.text
+    with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
+        assert len(installs.list_stores(session=session)) == 1

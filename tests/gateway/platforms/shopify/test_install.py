@@ -6,13 +6,16 @@ installation recorded (tokens encrypted) -> webhooks ensured -> first sync queue
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from gateway.db.session import session_scope
@@ -75,7 +78,8 @@ def _is_page(response: httpx.Response, status: int) -> str:
     return response.text
 
 
-def test_the_full_install_flow(app_client: TestClient, fake: FakeShopify) -> None:
+def test_the_full_install_flow(any_db_client: TestClient, fake: FakeShopify) -> None:
+    app_client = any_db_client
     started = _start(app_client, fake)
     assert started.status_code == 302
     location = started.headers["location"]
@@ -106,6 +110,13 @@ def test_the_full_install_flow(app_client: TestClient, fake: FakeShopify) -> Non
     assert fake.token_shop(tokens.access_token) == SHOP
     assert tokens.access_token not in (store.access_token_encrypted or "")
     assert store.extra.get("primary_domain") == "shop.example"
+    # The web pixel was turned on with the shop's key (the fake has no web pixels and refuses
+    # the mutation: the install goes on, the pixel is best effort).
+    pixel_calls = [r for r in fake.requests if b"webPixelCreate" in r.body]
+    assert len(pixel_calls) == 1
+    sent = json.loads(json.loads(pixel_calls[0].body)["variables"]["settings"])
+    assert sent["apiBase"] == PUBLIC_URL
+    assert sent["publishableKey"].startswith("pk_")
     # The core queued the webhook subscription and the first sync.
     kinds = {kind for kind, store_id in _jobs(app_client) if store_id == store.id}
     assert {JobKind.ENSURE_WEBHOOKS, JobKind.SYNC_STORE} <= kinds
@@ -143,7 +154,7 @@ def test_install_started_from_our_dashboard_binds_the_merchant(
         merchant_id = merchants.create(session=session, name="Ours").merchant.id
     settings = app_client.app.state.settings  # type: ignore[attr-defined]
     token = oauth.seal_link(
-        merchant_id, secret=settings.secret_key.get_secret_value(), now=int(time.time())
+        merchant_id, shop=SHOP, secret=settings.secret_key.get_secret_value(), now=int(time.time())
     )
     started = app_client.get(
         "/platforms/shopify/install", params={"shop": SHOP, "link": token}, follow_redirects=False
@@ -160,6 +171,12 @@ def test_install_started_from_our_dashboard_binds_the_merchant(
         follow_redirects=False,
     )
     _is_page(forged, 400)
+    elsewhere = app_client.get(
+        "/platforms/shopify/install",
+        params={"shop": "other-shop.myshopify.com", "link": token},
+        follow_redirects=False,
+    )
+    assert "another shop" in _is_page(elsewhere, 400)
 
 
 # -- hostile installs and callbacks -----------------------------------------------------------
@@ -307,3 +324,34 @@ def test_a_code_shopify_refuses_gets_a_page(app_client: TestClient, fake: FakeSh
     response = app_client.get(back, follow_redirects=False)
     _is_page(response, 400)
     assert _store(app_client) is None
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(raw=st.text(max_size=300), path=st.sampled_from(["install", "callback"]))
+def test_any_query_gets_a_page_never_a_500(app_client: TestClient, raw: str, path: str) -> None:
+    response = app_client.get(
+        f"/platforms/shopify/{path}?{quote(raw, safe='=&%+')}", follow_redirects=False
+    )
+    assert response.status_code in {302, 400, 403}, response.text
+    if response.status_code != 302:
+        assert response.headers["content-type"].startswith("text/html")
+
+
+def test_the_state_cookie_is_not_secure_only_in_development(
+    shopify_settings: Any, fake: FakeShopify
+) -> None:
+    from gateway.main import create_app
+
+    app = create_app(shopify_settings(env="development"))
+    with TestClient(app, base_url="http://127.0.0.1:8260") as client:
+        started = client.get(
+            "/platforms/shopify/install", params=fake.signed_query(SHOP), follow_redirects=False
+        )
+    app.state.engine.dispose()
+    assert started.status_code == 302
+    cookie = started.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+    assert "secure" not in cookie

@@ -163,20 +163,23 @@ def test_state_cookie_round_trip_and_tampering() -> None:
         oauth.open_state(cookie, secret="k" * 32, now=1000 + oauth.STATE_TTL_S + 1)
 
 
-def test_install_links_bind_a_merchant_and_expire() -> None:
+def test_install_links_bind_a_merchant_and_a_shop_and_expire() -> None:
     merchant = uuid.uuid4()
-    token = oauth.seal_link(merchant, secret="s" * 32, now=1000)
-    assert oauth.open_link(token, secret="s" * 32, now=1001) == merchant
+    shop = "a.myshopify.com"
+    token = oauth.seal_link(merchant, shop=shop, secret="s" * 32, now=1000)
+    assert oauth.open_link(token, shop=shop, secret="s" * 32, now=1001) == merchant
+    with pytest.raises(oauth.InvalidInstallRequest, match="another shop"):
+        oauth.open_link(token, shop="b.myshopify.com", secret="s" * 32, now=1001)
     with pytest.raises(oauth.InvalidInstallRequest):
-        oauth.open_link(token, secret="t" * 32, now=1001)
+        oauth.open_link(token, shop=shop, secret="t" * 32, now=1001)
     with pytest.raises(oauth.InvalidInstallRequest):
-        oauth.open_link(token.replace(".", ".x"), secret="s" * 32, now=1001)
+        oauth.open_link(token.replace(".", ".x"), shop=shop, secret="s" * 32, now=1001)
     with pytest.raises(oauth.InvalidInstallRequest, match="expired"):
-        oauth.open_link(token, secret="s" * 32, now=1000 + oauth.LINK_TTL_S + 1)
+        oauth.open_link(token, shop=shop, secret="s" * 32, now=1000 + oauth.LINK_TTL_S + 1)
     # A state cookie is not an install link, nor the other way round (separate keys).
-    cookie = oauth.seal_state(oauth.new_state(shop="a.myshopify.com", now=1000), secret="s" * 32)
+    cookie = oauth.seal_state(oauth.new_state(shop=shop, now=1000), secret="s" * 32)
     with pytest.raises(oauth.InvalidInstallRequest):
-        oauth.open_link(cookie, secret="s" * 32, now=1001)
+        oauth.open_link(cookie, shop=shop, secret="s" * 32, now=1001)
 
 
 def test_missing_scopes() -> None:

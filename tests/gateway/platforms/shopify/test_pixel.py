@@ -252,3 +252,21 @@ def test_the_preflight(app_client: TestClient) -> None:
     assert response.headers["access-control-allow-origin"] == "*"
     assert "authorization" in response.headers["access-control-allow-headers"]
     assert "access-control-allow-credentials" not in response.headers
+
+
+def test_redaction_erases_the_evidence(app_client: TestClient, fake: FakeShopify) -> None:
+    store = install_store(app_client, fake)
+    key = _key(app_client, store)
+    for order_id in ("1001", "1002", "1003"):
+        assert _post(app_client, key, _pixel_body(order_id=order_id)).status_code == 202
+
+    def orders_kept() -> set[str]:
+        with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
+            return {e.order_id for e in session.scalars(select(PixelEvidence))}
+
+    with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
+        assert pixel.erase(session=session, store_id=store.id, order_ids=["1002"]) == 1
+    assert orders_kept() == {"1001", "1003"}
+    with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
+        assert pixel.erase(session=session, store_id=store.id) == 2
+    assert orders_kept() == set()
