@@ -122,10 +122,10 @@ class GatewaySettings(BaseSettings):
         default=600.0, gt=0, description="A running job whose worker died is retried after it"
     )
     platform_webhook_max_bytes: int = Field(
-        default=256 * 1024,
+        default=1024 * 1024,
         ge=1024,
-        description="Webhook bodies above this are refused (413) before they are read; raise "
-        "it for shops whose orders carry hundreds of lines",
+        description="Webhook bodies above this are refused (413) before they are read (order "
+        "bodies can pass the 256 KiB other JSON bodies get)",
     )
     platform_image_max_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
     platform_image_timeout_s: float = Field(default=20.0, gt=0)

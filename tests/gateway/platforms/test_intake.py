@@ -90,7 +90,7 @@ def test_oversized_bodies_are_refused_before_they_are_read(hs: Harness) -> None:
     install(hs)
     hs.run_jobs()
     before = job_count(hs)
-    big = json.dumps({"id": "x", "pad": "a" * (300 * 1024)}).encode()
+    big = json.dumps({"id": "x", "pad": "a" * (2 * 1024 * 1024)}).encode()
     answer = hs.deliver("products/delete", {}, body=big)
     assert_problem(answer, 413, "payload-too-large")
 
@@ -108,8 +108,8 @@ def test_oversized_bodies_are_refused_before_they_are_read(hs: Harness) -> None:
 
 def test_webhooks_have_their_own_body_cap(sqlite_settings: GatewaySettings) -> None:
     """TRYON_PLATFORM_WEBHOOK_MAX_BYTES, not the 256 KiB of other JSON bodies, caps webhooks."""
-    raised = sqlite_settings.model_copy(update={"platform_webhook_max_bytes": 1024 * 1024})
-    with harness(raised) as h:
+    cap = sqlite_settings.model_copy(update={"platform_webhook_max_bytes": 1024 * 1024})
+    with harness(cap) as h:
         install(h)
         h.run_jobs()
         before = job_count(h)
