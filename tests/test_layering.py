@@ -64,7 +64,10 @@ DOMAINS: dict[str, set[str]] = {
     },
     "events": {"keys", "merchants", "products", "widget"},
     "orders": {"events", "keys"},
-    "platforms": {"orders", "stores"},
+    "platforms": {
+        *("assets", "events", "keys", "merchants", "orders", "products", "runtime"),
+        *("sessions", "stores", "usage"),
+    },
     "web": {"keys", "merchants", "orders", "products"},
 }
 # Composition roots: they wire everything together; ``<package>.<module>`` names a module that

@@ -110,7 +110,7 @@ def complete_install(
         raise NotFound("No such merchant")
     if store is None:
         if merchant_id is None:
-            merchant_id = merchants.create(session=session, name=shop).merchant.id
+            merchant_id = merchants.create(session=session, name=shop).id
         store = Store(merchant_id=merchant_id, platform=platform, shop_domain=shop)
         session.add(store)
     elif merchant_id is not None and store.merchant_id != merchant_id:

@@ -13,11 +13,11 @@ from gateway.db.session import session_scope
 from gateway.platforms import installs
 from gateway.platforms.models import JobKind, PlatformJob
 from gateway.stores.models import Platform, Store
+from testkit.fakes.shopify import FakeShopify
 from tests.gateway.conftest import assert_problem
 from tests.gateway.platforms.shopify.conftest import SHOP, install_store
 from tests.gateway.platforms.shopify.test_session_tokens import HOSTILE
 from tests.gateway.platforms.shopify.tokens import session_token
-from tests.support.fakes.shopify import FakeShopify
 
 API = "/platforms/shopify/admin/api"
 
