@@ -237,3 +237,25 @@ def test_two_first_loads_at_once_make_one_installation(
     assert response.status_code == 200, response.text
     with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
         assert len(installs.list_stores(session=session)) == 1
+
+
+def test_the_widget_switch_stops_and_restarts_the_shops_widget(
+    app_client: TestClient, fake: FakeShopify
+) -> None:
+    store = install_store(app_client, fake)
+    settings = app_client.app.state.settings  # type: ignore[attr-defined]
+    key = installs.widget_key_for(settings=settings, store=store)
+    assert key is not None
+    widget = {"Authorization": f"Bearer {key}", "Origin": f"https://{SHOP}"}
+
+    def config() -> object:
+        # No such product: a 404 means the key was accepted; the switch is what we test.
+        return app_client.get("/v1/widget/config", params={"product": "nope"}, headers=widget)
+
+    assert config().status_code == 404  # type: ignore[attr-defined]
+    app_client.put(f"{API}/widget", json={"enabled": False}, headers=_auth())
+    assert_problem(config(), 403, "insufficient-scope")  # type: ignore[arg-type]
+    app_client.put(f"{API}/widget", json={"enabled": True}, headers=_auth())
+    assert config().status_code == 404  # type: ignore[attr-defined]
+    # The same key throughout: the theme keeps working without being edited.
+    assert installs.widget_key_for(settings=settings, store=_store(app_client)) == key
