@@ -57,7 +57,12 @@ class PublisherClosed(PublishRefused):
 
 
 class InvalidQuery(AnalyticsError):
-    """A metric query that cannot be answered as asked (e.g. a reversed date range)."""
+    """A metric query that cannot be answered as asked (e.g. a reversed date range);
+    ``errors`` lists ``{"loc", "msg", "type"}`` entries where the parameter is known."""
+
+    def __init__(self, message: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
 
 
 class PoisonMessage(AnalyticsError):

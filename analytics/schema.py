@@ -17,9 +17,27 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 SCHEMA_VERSION = 1
+
+
+def _no_number(value: object) -> object:
+    if isinstance(value, int | float):  # bool included
+        raise ValueError("a time is an RFC 3339 string with its offset, not a number")
+    return value
+
+
+ClientTime = Annotated[AwareDatetime, BeforeValidator(_no_number)]
+"""A time a client sends: an RFC 3339 string with its offset, as the schema says
+(``format: date-time``); never a number read as a Unix time."""
 
 EVENT_TYPES = (
     "impression",
@@ -45,7 +63,10 @@ Label = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 CartToken = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 """The store's own id of the shopper's cart (BigCommerce ``cartId``): an attribution key."""
-Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4, allow_inf_nan=False)]
+Money = Annotated[
+    Decimal, Field(ge=0, lt=1_000_000_000, max_digits=13, decimal_places=4, allow_inf_nan=False)
+]
+"""Under a billion: a line of up to 10,000 units fits the warehouse's 64-bit ten-thousandths."""
 
 
 class _Strict(BaseModel):
@@ -109,7 +130,7 @@ class PurchaseProperties(_Strict):
 class _EventBase(_Strict):
     schema_version: Literal[1]
     event_id: uuid.UUID
-    occurred_at: AwareDatetime
+    occurred_at: ClientTime
     widget_session_id: SessionId
     tryon_session_id: SessionId | None = None
     product_id: ExternalId
@@ -220,7 +241,7 @@ class EventBatch(_Strict):
     """The body of ``POST /v1/events``."""
 
     events: list[Event] = Field(min_length=1, max_length=HARD_MAX_BATCH)
-    sent_at: AwareDatetime | None = None
+    sent_at: ClientTime | None = None
     """The client's clock when it sent the batch; lets the server correct clock skew."""
 
 

@@ -201,9 +201,9 @@ def merchant_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Create a merchant and print its keys. The secret key is shown this once only."""
-    from gateway.api.origins import normalise_origin  # noqa: PLC0415
     from gateway.db.session import make_engine, session_scope  # noqa: PLC0415
-    from gateway.merchants import service  # noqa: PLC0415
+    from gateway.keys import service  # noqa: PLC0415
+    from gateway.origins import normalise_origin  # noqa: PLC0415
 
     if not name.strip() or len(name) > 200:
         raise fail("--name must be 1 to 200 characters", 2)
@@ -214,7 +214,7 @@ def merchant_create(
     engine = make_engine(_settings())
     try:
         with session_scope(engine) as session:
-            created = service.create(session=session, name=name, allowed_origins=origins)
+            created = service.create_merchant(session=session, name=name, allowed_origins=origins)
     except OperationalError as exc:
         raise fail(
             f"cannot use the database ({type(exc.orig).__name__}); run 'tryon db upgrade'?"

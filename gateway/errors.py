@@ -8,6 +8,8 @@
     │   └── InvalidInput               422 invalid-input
     │       ├── InvalidImage           422 invalid-image
     │       ├── NothingToTryOn         422 no-subject-found  (the photo has no face/body)
+    │       ├── AssetRefused           422 asset-refused     (not a usable product image)
+    │       ├── BadAnchors             422 bad-anchors       (anchors given with an asset)
     │       └── UnsafeURL              422 unsafe-url       (url: SSRF guard refused it)
     ├── Unauthorized                   401 unauthorized
     │   └── InvalidApiKey              401 invalid-api-key
@@ -82,6 +84,14 @@ class InvalidImage(InvalidInput):
 
 class NothingToTryOn(InvalidInput):
     slug, title = "no-subject-found", "No face or body to try the product on"
+
+
+class AssetRefused(InvalidInput):
+    slug, title = "asset-refused", "The product image cannot become a try-on asset"
+
+
+class BadAnchors(InvalidInput):
+    slug, title = "bad-anchors", "The anchors are not usable"
 
 
 class Unauthorized(GatewayError):

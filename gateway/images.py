@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -30,12 +31,27 @@ _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 ACCEPTED_CONTENT_TYPES = frozenset({*MEDIA_TYPES.values(), "application/octet-stream"})
 
 
+MIN_SIDE = 16
+"""The shortest side an image may have, in pixels (``422 invalid-image`` below it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ImageLimits:
     max_bytes: int
     max_pixels: int
     max_aspect: float
-    min_side: int = 16
+    min_side: int = MIN_SIDE
+
+
+def request_body(description: str, media_types: tuple[str, ...]) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of an image upload, its decoding rules declared where JSON
+    Schema has no word for them (``x-min-side-px``)."""
+    schema = {"type": "string", "format": "binary", "x-min-side-px": MIN_SIDE}
+    return {
+        "required": True,
+        "description": f"{description}; each side at least {MIN_SIDE} pixels",
+        "content": {media: {"schema": dict(schema)} for media in media_types},
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,18 +13,19 @@ import threading
 from collections import OrderedDict
 
 from gateway.errors import (
+    AssetRefused,
+    BadAnchors,
     BadRequest,
     DependencyUnavailable,
     EmptyBody,
     GatewayError,
     ImageTooLarge,
     InvalidImage,
-    InvalidInput,
     NothingToTryOn,
     UnsupportedMediaType,
 )
 from gateway.settings import GatewaySettings
-from gateway.storage import Storage
+from gateway.storage import Storage, require
 from ml_service import errors as ml_errors
 from ml_service.assets import PreparedAsset, load_asset
 from ml_service.engine import LocalEngine, TryOnEngine
@@ -45,14 +46,6 @@ def build_engine(settings: GatewaySettings) -> TryOnEngine:
 
         return MLClient(settings.ml_url, timeout_s=settings.ml_timeout_s)
     return local_engine()
-
-
-class AssetRefused(InvalidInput):
-    slug, title = "asset-refused", "The product image cannot become a try-on asset"
-
-
-class BadAnchors(InvalidInput):
-    slug, title = "bad-anchors", "The anchors are not usable"
 
 
 _UNREADABLE: dict[str, type[GatewayError]] = {
@@ -125,9 +118,8 @@ class AssetCache:
                 self._items.move_to_end(key)
                 return asset, True
         png_key, meta_key = asset_keys(merchant_id, content_hash)
-        png, meta = self.storage.get(png_key), self.storage.get(meta_key)
-        if png is None or meta is None:
-            raise DependencyUnavailable("storage", "The prepared try-on asset is missing")
+        png = require(self.storage, png_key, "The prepared try-on asset")
+        meta = require(self.storage, meta_key, "The prepared try-on asset")
         try:
             asset = load_asset(png, meta, expected_hash=content_hash)
         except render_errors.AssetUnreadable as exc:

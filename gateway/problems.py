@@ -16,8 +16,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
+from analytics import errors as analytics_errors
+from analytics.ingest import MalformedBody
 from gateway import ml
-from gateway.errors import GatewayError, ServiceUnavailable
+from gateway.errors import (
+    BadRequest,
+    DependencyUnavailable,
+    GatewayError,
+    InvalidInput,
+    ServiceUnavailable,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "/problems/"
@@ -47,12 +55,35 @@ class ProblemResponse(JSONResponse):
         return body
 
 
+def from_analytics_error(exc: analytics_errors.AnalyticsError) -> GatewayError:
+    """The gateway error an analytics exception stands for (the one place they are mapped)."""
+    if isinstance(exc, MalformedBody):
+        return BadRequest("The body is not valid JSON", errors=exc.errors)
+    if isinstance(exc, analytics_errors.InvalidEvents):
+        return InvalidInput(_sentence(str(exc)), errors=exc.errors)
+    if isinstance(exc, analytics_errors.InvalidQuery):
+        return InvalidInput(_sentence(str(exc)), errors=exc.errors)
+    if isinstance(exc, analytics_errors.PublishRefused):
+        return ServiceUnavailable(
+            "Analytics cannot take more events right now", retry_after=exc.retry_after_s
+        )
+    if isinstance(exc, analytics_errors.WarehouseUnavailable):
+        return DependencyUnavailable("warehouse", "The analytics warehouse is unavailable")
+    return GatewayError()
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def to_gateway_error(exc: Exception) -> GatewayError:
     """The gateway error for any exception, as the HTTP handlers below would map it."""
     if isinstance(exc, GatewayError):
         return exc
     if isinstance(exc, ml.ML_EXCEPTIONS):
         return ml.from_ml_error(exc)
+    if isinstance(exc, analytics_errors.AnalyticsError):
+        return from_analytics_error(exc)
     if isinstance(exc, OperationalError | PoolTimeoutError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     ):
@@ -168,6 +199,12 @@ def install(app: FastAPI) -> None:
 
     for kind in ml.ML_EXCEPTIONS:
         app.add_exception_handler(kind, _ml_error)
+
+    @app.exception_handler(analytics_errors.AnalyticsError)
+    async def _analytics_error(
+        request: Request, exc: analytics_errors.AnalyticsError
+    ) -> ProblemResponse:
+        return await _gateway_error(request, from_analytics_error(exc))
 
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(PoolTimeoutError, _database_down)

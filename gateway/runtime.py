@@ -8,10 +8,14 @@ Routers reach them through ``RuntimeDep``; nothing here connects at import time.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import anyio
 import redis
+from fastapi import Depends, Request
 
 from gateway.cache import ByteCache, MemoryCache, RedisCache
 from gateway.images import ImageLimits
@@ -42,6 +46,8 @@ class Runtime:
     redis: redis.Redis | None = None
     live_by_ip: dict[str, int] = field(default_factory=dict)
     """Open live WebSockets per client address (this process), for the concurrency cap."""
+    clock: Callable[[], float] = time.monotonic
+    """Seconds on a monotonic clock, for rate decisions (live frame caps); tests inject one."""
 
     @property
     def image_limits(self) -> ImageLimits:
@@ -59,6 +65,15 @@ class Runtime:
             self.storage.close()
         if self.settings.ml_url:
             self.ml.close()  # the shared in-process engine outlives any one app
+
+
+async def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+"""The app's runtime, for routers (no I/O: an ``async`` dependency costs no thread hop)."""
 
 
 def build_storage(settings: GatewaySettings) -> Storage:

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.storage import parse_s3_url
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 PLACEHOLDER_SECRET = "changethis"  # noqa: S105 - the value we refuse outside development
 
 Environment = Literal["development", "test", "production"]
@@ -28,6 +29,9 @@ class GatewaySettings(BaseSettings):
 
     env: Environment = "development"
     data_dir: Path = Path("var")
+    sdk_dir: Path = REPO_ROOT / "sdk_js"
+    """The SDK package folder the gateway serves at ``/sdk``: ``package.json`` and the
+    ``dist/`` its build writes."""
 
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file in the data dir"
@@ -122,7 +126,10 @@ class GatewaySettings(BaseSettings):
         default=600.0, gt=0, description="A running job whose worker died is retried after it"
     )
     platform_webhook_max_bytes: int = Field(
-        default=1024 * 1024, ge=1024, description="Webhook bodies above this are refused (413)"
+        default=1024 * 1024,
+        ge=1024,
+        description="Webhook bodies above this are refused (413) before they are read (order "
+        "bodies can pass the 256 KiB other JSON bodies get)",
     )
     platform_image_max_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
     platform_image_timeout_s: float = Field(default=20.0, gt=0)

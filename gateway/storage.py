@@ -89,6 +89,16 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
+def require(storage: Storage, key: str, what: str) -> bytes:
+    """The blob at ``key``, which a database row names. A named blob that is gone is the
+    storage's fault, never the caller's: ``DependencyUnavailable`` (503 with Retry-After), the
+    one answer for a missing blob, wherever it is read."""
+    data = storage.get(key)
+    if data is None:
+        raise DependencyUnavailable("storage", f"{what} is missing from storage")
+    return data
+
+
 class LocalStorage:
     """Files under ``root``; writes go through a temporary file and an atomic rename."""
 

@@ -30,7 +30,7 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gateway.settings import GatewaySettings
 from gateway.web.demo import state
-from tests.support.images import load_bgr
+from testkit.images import load_bgr
 
 
 def check(condition: bool, what: str) -> None:

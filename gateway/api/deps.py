@@ -1,25 +1,19 @@
-"""Dependency aliases for the routers: ``SessionDep``, ``SettingsDep``, ``MerchantDep``,
-``RuntimeDep`` (limits, cache, storage, metrics, ML), ``WidgetDep`` (a publishable key
-from an allowed origin, within its limits) and ``BeaconWidgetDep`` (the same, for
-``POST /v1/events``, where the key may also come as ``?key=``)."""
+"""Dependency aliases every router may use: ``SessionDep`` (one session per request) and
+``SettingsDep``, and the caller's address. They know no domain: key checks live with the keys
+(``gateway.keys.deps``: ``MerchantDep`` and the scoped aliases), widget checks with the widget
+(``gateway.widget.deps``: ``WidgetDep``, ``BeaconWidgetDep``), the runtime's alias with the
+runtime (``gateway.runtime.RuntimeDep``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from gateway.api.scopes import require_scope
-from gateway.db.base import utcnow
 from gateway.db.session import session_scope
-from gateway.errors import InvalidApiKey, KeyTypeNotAllowed
-from gateway.keys import service as keys
-from gateway.keys.models import KeyKind
-from gateway.runtime import Runtime
 from gateway.settings import GatewaySettings
-from gateway.widget import auth as widget_auth
 
 
 # Dependencies that do no I/O are ``async``: a sync one costs a worker-thread hop per request.
@@ -38,93 +32,5 @@ SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise InvalidApiKey("Send the key as 'Authorization: Bearer sk_...'")
-    return token.strip()
-
-
-def secret_key_principal(request: Request, session: SessionDep) -> keys.Principal:
-    """The merchant behind an ``sk_`` key; publishable keys are refused here."""
-    principal = keys.authenticate(session=session, raw_key=_bearer(request))
-    if principal.kind is not KeyKind.SECRET:
-        raise KeyTypeNotAllowed("This endpoint needs a secret key (sk_...)")
-    return principal
-
-
-MerchantDep = Annotated[keys.Principal, Depends(secret_key_principal)]
-
-
-async def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def _widget_caller(
-    request: Request, session: Session, runtime: Runtime, *, allow_query_key: bool
-) -> widget_auth.WidgetCaller:
-    caller = widget_auth.authenticate(
-        session=session,
-        runtime=runtime,
-        raw_key=widget_auth.request_key(
-            authorization=request.headers.get("authorization"),
-            query_key=request.query_params.get("key"),
-            allow_query_key=allow_query_key,
-        ),
-        origin=widget_auth.page_origin(
-            origin=request.headers.get("origin"),
-            sec_fetch_site=request.headers.get("sec-fetch-site"),
-            public_url=runtime.settings.public_url,
-        ),
-        now=utcnow(),
-    )
-    # CORS: the middleware echoes the Origin header only once it is known to be allowed. A
-    # same-origin call without one needs no CORS headers.
-    if request.headers.get("origin"):
-        request.state.cors_origin = request.headers["origin"]
-    widget_auth.limit(runtime=runtime, principal=caller.principal, client_ip=client_ip(request))
-    return caller
-
-
-def widget_principal(request: Request, session: SessionDep, runtime: RuntimeDep) -> keys.Principal:
-    """The merchant behind a ``pk_`` key (``Authorization: Bearer``) called from one of its
-    allowed origins, within limits."""
-    return _widget_caller(request, session, runtime, allow_query_key=False).principal
-
-
-def beacon_caller(
-    request: Request, session: SessionDep, runtime: RuntimeDep
-) -> widget_auth.WidgetCaller:
-    """As ``widget_principal``, with the page's origin, and the key also taken from
-    ``?key=pk_...``: ``navigator.sendBeacon`` cannot set headers (``POST /v1/events`` only)."""
-    return _widget_caller(request, session, runtime, allow_query_key=True)
-
-
-WidgetDep = Annotated[keys.Principal, Depends(widget_principal)]
-BeaconWidgetDep = Annotated[widget_auth.WidgetCaller, Depends(beacon_caller)]
-
-
-def _scoped(scope: str) -> Callable[[keys.Principal], keys.Principal]:
-    """A dependency checking ``scope`` before the body is even validated."""
-
-    def check(principal: MerchantDep) -> keys.Principal:
-        require_scope(principal, scope)
-        return principal
-
-    return check
-
-
-ProductsRead = Annotated[keys.Principal, Depends(_scoped("products:read"))]
-ProductsWrite = Annotated[keys.Principal, Depends(_scoped("products:write"))]
-KeysWrite = Annotated[keys.Principal, Depends(_scoped("keys:write"))]
-UsageRead = Annotated[keys.Principal, Depends(_scoped("usage:read"))]
-OrdersWrite = Annotated[keys.Principal, Depends(_scoped("orders:write"))]

@@ -16,7 +16,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.api.origins import normalise_origin
+from gateway.origins import normalise_origin
 
 WIDGET_PREFIXES = ("/v1/widget/", "/v1/events")
 UPLOAD_SUFFIXES = ("/tryon", "/analyze", "/assets", "/image")

@@ -80,9 +80,44 @@ def _statuses(path: str, operation: dict[str, Any]) -> tuple[int, ...]:
     return (*COMMON, 409)
 
 
+_PUBLISHABLE_PATHS = ("/v1/widget/", "/v1/events")
+
+
+def _hoist_defs(node: Any, schemas: dict[str, Any]) -> Any:
+    """Move every nested ``$defs`` (pydantic's, in hand-written response schemas) into
+    ``components/schemas`` and point their ``#/$defs/X`` references there: in an OpenAPI
+    document ``#`` is the document, so a nested ``$defs`` cannot be referenced that way."""
+    if isinstance(node, dict):
+        for name, sub in node.pop("$defs", {}).items():
+            hoisted = _hoist_defs(sub, schemas)
+            if schemas.setdefault(name, hoisted) != hoisted:
+                raise ValueError(f"two different schemas are both called {name!r}")
+        for key, value in node.items():
+            node[key] = _hoist_defs(value, schemas)
+    elif isinstance(node, list):
+        return [_hoist_defs(item, schemas) for item in node]
+    elif isinstance(node, str) and node.startswith("#/$defs/"):
+        # A ``$ref``, or a discriminator's mapping to one.
+        return "#/components/schemas/" + node.removeprefix("#/$defs/")
+    return node
+
+
+def _json_parameters(operation: dict[str, Any]) -> None:
+    """A query parameter that carries JSON (``contentMediaType: application/json`` with a
+    ``contentSchema``) is declared the OpenAPI way: ``content`` with that schema."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        options = [schema, *schema.get("anyOf", [])]
+        carrier = next((o for o in options if "contentSchema" in o), None)
+        if carrier is not None:
+            parameter.pop("schema")
+            parameter["content"] = {"application/json": {"schema": carrier["contentSchema"]}}
+
+
 def complete(schema: dict[str, Any]) -> dict[str, Any]:
     """Add the security schemes and every problem response to ``schema`` (in place)."""
     components = schema.setdefault("components", {})
+    _hoist_defs(schema.get("paths", {}), components.setdefault("schemas", {}))
     components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     components["securitySchemes"] = {
         "secretKey": {
@@ -99,10 +134,11 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
     }
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
-            if path.startswith("/v1/widget/"):
+            if path.startswith(_PUBLISHABLE_PATHS):
                 operation["security"] = [{"publishableKey": []}]
             elif path.startswith("/v1/"):
                 operation["security"] = [{"secretKey": []}]
+            _json_parameters(operation)
             responses = operation.setdefault("responses", {})
             for status in _statuses(path, operation):
                 # Replace FastAPI's own 422 (HTTPValidationError) and bare descriptions.

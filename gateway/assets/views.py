@@ -11,19 +11,19 @@ import anyio
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from gateway import images
-from gateway.api.deps import ProductsRead, ProductsWrite, RuntimeDep, SessionDep
+from gateway import images, storage
+from gateway.api.deps import SessionDep
 from gateway.assets import service
 from gateway.assets.models import BrandModelPhoto, ModelPhotoKind, TryOnAsset
 from gateway.assets.schemas import AssetList, AssetOut, AssetPatch, ModelList, ModelOut
 from gateway.db.base import utcnow
 from gateway.errors import (
     Conflict,
-    DependencyUnavailable,
     EmptyBody,
     InvalidInput,
     NothingToTryOn,
 )
+from gateway.keys.deps import ProductsRead, ProductsWrite
 from gateway.ml import (
     ML_EXCEPTIONS,
     anchors_json,
@@ -32,21 +32,16 @@ from gateway.ml import (
     store_asset,
 )
 from gateway.products import service as products
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, RuntimeDep
 from gateway.usage import service as usage
 from ml_service.engine import analysis_to_json
 
 router = APIRouter(tags=["merchant: try-on assets"])
 
-_UPLOAD = {
-    "required": True,
-    "description": "The image's bytes (PNG with transparency, or JPEG/WebP on a plain "
-    "background; at most 10 MB)",
-    "content": {
-        media: {"schema": {"type": "string", "format": "binary"}}
-        for media in ("image/png", "image/jpeg", "image/webp")
-    },
-}
+_UPLOAD = images.request_body(
+    "The image's bytes (PNG with transparency, or JPEG/WebP on a plain background; at most 10 MB)",
+    ("image/png", "image/jpeg", "image/webp"),
+)
 _ERRORS: dict[int | str, dict[str, str]] = {
     400: {"description": "Empty body (problem+json)"},
     401: {"description": "Missing or invalid secret key (problem+json)"},
@@ -69,6 +64,20 @@ async def _ml(runtime: Runtime, call: Any) -> Any:
         return await anyio.to_thread.run_sync(call, limiter=runtime.ml_slots)
     except ML_EXCEPTIONS as exc:
         raise from_ml_error(exc) from None
+
+
+ANCHORS: dict[str, Any] = {
+    "type": "object",
+    "description": "Anchor name -> [x, y] in the image's pixels",
+    "maxProperties": 32,
+    "propertyNames": {"minLength": 1, "maxLength": 64},
+    "additionalProperties": {
+        "type": "array",
+        "items": {"type": "number", "minimum": -100000, "maximum": 100000},
+        "minItems": 2,
+        "maxItems": 2,
+    },
+}
 
 
 def _parse_anchors(raw: str | None) -> dict[str, list[float]] | None:
@@ -107,7 +116,11 @@ async def create_asset(
     ] = None,
     anchors: Annotated[
         str | None,
-        Query(max_length=4096, description='JSON anchors to override, e.g. {"bridge": [210, 90]}'),
+        Query(
+            max_length=4096,
+            description='JSON anchors to override, e.g. {"bridge": [210, 90]}',
+            json_schema_extra={"contentMediaType": "application/json", "contentSchema": ANCHORS},
+        ),
     ] = None,
 ) -> AssetOut:
     overrides = _parse_anchors(anchors)
@@ -191,9 +204,7 @@ def asset_image(
     principal: ProductsRead, session: SessionDep, runtime: RuntimeDep, asset_id: uuid.UUID
 ) -> Response:
     row = service.get_asset(session=session, merchant_id=principal.merchant_id, asset_id=asset_id)
-    data = runtime.storage.get(row.storage_key)
-    if data is None:
-        raise DependencyUnavailable("storage", "The asset is missing from storage")
+    data = storage.require(runtime.storage, row.storage_key, "The asset")
     return Response(data, media_type="image/png")
 
 
@@ -357,4 +368,24 @@ def delete_model(
     row = service.get_model(session=session, merchant_id=principal.merchant_id, model_id=model_id)
     runtime.storage.delete(row.storage_key)
     session.delete(row)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/v1/products/{product_id}",
+    tags=["merchant: products"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a product (its try-on assets too)",
+    responses={503: {"description": "Storage is unavailable (problem+json)"}},
+)
+def delete_product(
+    principal: ProductsWrite, session: SessionDep, runtime: RuntimeDep, product_id: uuid.UUID
+) -> Response:
+    merchant_id = principal.merchant_id
+    products.get(session=session, merchant_id=merchant_id, product_id=product_id)  # 404 first
+    for asset in service.list_assets(
+        session=session, merchant_id=merchant_id, product_id=product_id
+    ):
+        delete_stored_asset(runtime.storage, str(merchant_id), asset.content_hash)
+    products.delete(session=session, merchant_id=merchant_id, product_id=product_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

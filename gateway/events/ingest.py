@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, status
 
-from analytics.errors import InvalidEvents, PublishRefused
-from analytics.ingest import MalformedBody, parse_batch, records_for
-from gateway.api.deps import BeaconWidgetDep
+from analytics.ingest import parse_batch, records_for
+from analytics.schema import SERVER_ONLY_TYPES, Event, EventBatch
+from analytics.settings import AnalyticsSettings
 from gateway.errors import (
-    BadRequest,
-    InvalidInput,
     PayloadTooLarge,
-    ServiceUnavailable,
     UnsupportedMediaType,
 )
 from gateway.events.lifespan import pipeline_of
+from gateway.widget.deps import BeaconWidgetDep
 from gateway.widget.views import WIDGET_ERRORS
 
 router = APIRouter(tags=["widget: events"])
@@ -57,6 +56,34 @@ async def read_bounded(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def widget_batch_schema() -> dict[str, Any]:
+    """``EventBatch`` as a page may send it: no server-only types, at most the default batch
+    size, times within the default age window (``x-max-age-hours``: JSON Schema cannot say
+    "within the last 7 days")."""
+    defaults = AnalyticsSettings.model_fields
+    schema = EventBatch.model_json_schema()
+    events = schema["properties"]["events"]
+    events["maxItems"] = defaults["max_batch_events"].default
+    union = events["items"]
+    server_only = {f"#/$defs/{schema_name(t)}" for t in SERVER_ONLY_TYPES}
+    union["oneOf"] = [ref for ref in union["oneOf"] if ref["$ref"] not in server_only]
+    mapping = union["discriminator"]["mapping"]
+    for kind in SERVER_ONLY_TYPES:
+        mapping.pop(kind, None)
+    for kind in SERVER_ONLY_TYPES:
+        schema["$defs"].pop(schema_name(kind), None)
+    schema["x-max-age-hours"] = defaults["max_event_age_hours"].default
+    return schema
+
+
+def schema_name(event_type: str) -> str:
+    """The ``$defs`` name of an event type's model (``add_to_cart`` -> ``AddToCart``)."""
+    for model in typing.get_args(typing.get_args(Event)[0]):
+        if typing.get_args(model.model_fields["type"].annotation)[0] == event_type:
+            return str(model.__name__)
+    raise KeyError(event_type)
+
+
 @router.post(
     "/v1/events",
     status_code=status.HTTP_202_ACCEPTED,
@@ -76,7 +103,7 @@ async def read_bounded(request: Request, limit: int) -> bytes:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}, "example": EXAMPLE}},
+            "content": {"application/json": {"schema": widget_batch_schema(), "example": EXAMPLE}},
         }
     },
     responses={
@@ -106,25 +133,17 @@ async def _ingest(request: Request, merchant_id: Any, origin: str) -> int:
         raise UnsupportedMediaType("Compressed bodies are not accepted")
     body = await read_bounded(request, settings.max_body_bytes)
     received_at = datetime.now(UTC)
-    try:
-        batch = parse_batch(body, settings=settings)
-        records = records_for(
-            batch.events,
-            merchant_id=merchant_id,
-            store=origin,
-            source="widget",
-            received_at=received_at,
-            sent_at=batch.sent_at,
-            settings=settings,
-        )
-    except MalformedBody as exc:
-        raise BadRequest("The body is not valid JSON", errors=exc.errors) from None
-    except InvalidEvents as exc:
-        raise InvalidInput(str(exc).capitalize(), errors=exc.errors) from None
-    try:
-        pipeline.publish(records)
-    except PublishRefused as exc:
-        raise ServiceUnavailable(
-            "Analytics cannot take more events right now", retry_after=exc.retry_after_s
-        ) from None
+    # Analytics errors (a malformed or invalid batch, a full buffer) become problems in
+    # gateway.problems, like everywhere else.
+    batch = parse_batch(body, settings=settings)
+    records = records_for(
+        batch.events,
+        merchant_id=merchant_id,
+        store=origin,
+        source="widget",
+        received_at=received_at,
+        sent_at=batch.sent_at,
+        settings=settings,
+    )
+    pipeline.publish(records)
     return len(records)

@@ -13,10 +13,11 @@ from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
 from analytics import metrics
-from gateway.api.deps import MerchantDep, SessionDep
-from gateway.api.scopes import require_scope
+from gateway.api.deps import SessionDep
 from gateway.events.lifespan import pipeline_of
 from gateway.events.queries import PeriodDep, ProductQuery, with_titles
+from gateway.keys.deps import MerchantDep
+from gateway.keys.scopes import require_scope
 
 router = APIRouter(prefix="/v1/metrics", tags=["merchant: metrics"])
 

@@ -13,8 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analytics.errors import InvalidQuery
-from analytics.metrics import Period
-from gateway.errors import InvalidInput
+from analytics.metrics import MAX_RANGE_DAYS, Period
 from gateway.products.models import Product
 
 DEFAULT_DAYS = 30
@@ -39,6 +38,7 @@ def period(
             alias="from",
             description="First UTC day, YYYY-MM-DD (default: 29 days before `to`). A range "
             "that is reversed or longer than ten years is refused (422).",
+            json_schema_extra={"x-on-or-before": "to", "x-max-range-days": MAX_RANGE_DAYS},
         ),
     ] = None,
     end: Annotated[
@@ -51,7 +51,8 @@ def period(
     try:
         return Period.of(start, end)
     except InvalidQuery as exc:
-        raise InvalidInput(str(exc).capitalize(), errors=[{"loc": ["query", "from"]}]) from None
+        # Said of the query's parameters; gateway.problems makes it a 422.
+        raise InvalidQuery(str(exc), errors=[{"loc": ["query", "from"]}]) from None
 
 
 PeriodDep = Annotated[Period, Depends(period)]

@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from fastapi import FastAPI
 
-from analytics.errors import PublishRefused
 from analytics.ingest import records_for
 from analytics.schema import (
     SCHEMA_VERSION,
@@ -26,7 +25,6 @@ from analytics.schema import (
     PurchaseLine,
     PurchaseProperties,
 )
-from gateway.errors import ServiceUnavailable
 from gateway.events.lifespan import pipeline_of
 
 # Fixed namespace: the same order always gets the same event id, so a webhook delivered
@@ -125,10 +123,5 @@ def emit(
         received_at=datetime.now(UTC),
         settings=pipeline.settings,
     )
-    try:
-        pipeline.publish(records)
-    except PublishRefused as exc:
-        raise ServiceUnavailable(
-            "Analytics cannot take more events right now", retry_after=exc.retry_after_s
-        ) from None
+    pipeline.publish(records)  # PublishRefused: a 503 (gateway.problems)
     return records

@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from gateway.api.origins import normalise_origin
+from gateway.api.types import WholeNumber
 from gateway.keys.models import KeyKind
+from gateway.origins import normalise_origin
 
-Origin = Annotated[str, Field(max_length=300), AfterValidator(normalise_origin)]
+# What ``normalise_origin`` accepts, declared: http(s) in any case, a host name or IPv4
+# address, a port in range, nothing else but a trailing slash and surrounding spaces.
+ORIGIN_PATTERN = (
+    r"^ *[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?/? *$"
+)
+Origin = Annotated[
+    str,
+    Field(max_length=300, pattern=ORIGIN_PATTERN, examples=["https://shop.example"]),
+    AfterValidator(normalise_origin),
+]
+PublishableScope = Literal["widget"]
+SecretScope = Literal["products:read", "products:write", "keys:write", "usage:read", "orders:write"]
 
 
-class KeyIn(BaseModel):
+class _NewKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="default", min_length=1, max_length=100)
+
+
+class PublishableKeyIn(_NewKey):
+    """A key for pages: the widget scope, from the origins listed."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -28,17 +49,31 @@ class KeyIn(BaseModel):
         },
     )
 
-    kind: KeyKind
-    name: str = Field(default="default", min_length=1, max_length=100)
+    kind: Literal[KeyKind.PUBLISHABLE]
     allowed_origins: list[Origin] = Field(default_factory=list, max_length=50)
-    scopes: list[str] | None = Field(
+    scopes: list[PublishableScope] | None = Field(
+        default=None, max_length=20, description="Default: `widget`"
+    )
+
+
+class SecretKeyIn(_NewKey):
+    """A key for servers: no origins; scopes the creating key holds."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"kind": "secret", "name": "backend"}]},
+    )
+
+    kind: Literal[KeyKind.SECRET]
+    scopes: list[SecretScope] | None = Field(
         default=None,
         max_length=20,
-        description=(
-            "Default: every scope of the key's kind that the creating key holds "
-            "(publishable keys: `widget`)"
-        ),
+        description="Default: every secret scope the creating key holds (a key never grants "
+        "more than its creator holds: 403)",
     )
+
+
+KeyIn = Annotated[PublishableKeyIn | SecretKeyIn, Field(discriminator="kind")]
 
 
 class KeyPatch(BaseModel):
@@ -56,7 +91,7 @@ class RotateIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"grace_period_s": 86400}]}
     )
 
-    grace_period_s: StrictInt = Field(
+    grace_period_s: WholeNumber = Field(
         default=86_400,
         ge=0,
         le=30 * 86_400,

@@ -11,6 +11,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import get_args
 
 from sqlalchemy import or_, select
 from sqlalchemy import update as sql_update
@@ -25,6 +26,8 @@ from gateway.errors import (
     NotFound,
 )
 from gateway.keys.models import ApiKey, KeyKind
+from gateway.keys.schemas import PublishableScope, SecretScope
+from gateway.merchants import service as merchants
 from gateway.merchants.models import Merchant, MerchantStatus
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -32,8 +35,8 @@ _BODY_LENGTH = 32  # 62**32 ~ 2**190
 PREFIXES = {KeyKind.PUBLISHABLE: "pk_", KeyKind.SECRET: "sk_"}
 KEY_PATTERN = re.compile(r"^(pk|sk)_[A-Za-z0-9]{32}$")
 
-SECRET_SCOPES = ("products:read", "products:write", "keys:write", "usage:read", "orders:write")
-PUBLISHABLE_SCOPES = ("widget",)
+SECRET_SCOPES: tuple[str, ...] = get_args(SecretScope)
+PUBLISHABLE_SCOPES: tuple[str, ...] = get_args(PublishableScope)
 _TOUCH_EVERY = timedelta(minutes=1)
 
 
@@ -98,6 +101,28 @@ def create(
     session.add(key)
     session.flush()
     return key, raw
+
+
+@dataclass(frozen=True, slots=True)
+class NewMerchant:
+    merchant: Merchant
+    publishable_key: str
+    secret_key: str
+
+
+def create_merchant(
+    *, session: Session, name: str, allowed_origins: list[str] | None = None
+) -> NewMerchant:
+    """Create a merchant with one publishable and one secret key (raw keys returned once)."""
+    merchant = merchants.create(session=session, name=name)
+    _, pk = create(
+        session=session,
+        merchant_id=merchant.id,
+        kind=KeyKind.PUBLISHABLE,
+        allowed_origins=allowed_origins,
+    )
+    _, sk = create(session=session, merchant_id=merchant.id, kind=KeyKind.SECRET)
+    return NewMerchant(merchant=merchant, publishable_key=pk, secret_key=sk)
 
 
 def authenticate(*, session: Session, raw_key: str, now: datetime | None = None) -> Principal:

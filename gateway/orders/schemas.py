@@ -13,19 +13,23 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from analytics.schema import CartToken, ExternalId, SessionId
+from gateway.api.types import WholeNumber
 
-MONEY_PATTERN = r"^(0|[1-9][0-9]{0,13})(\.[0-9]{1,4})?$"
+# Under a billion, four decimals: a line (unit price times at most 10,000) then fits the
+# warehouse's 64-bit ten-thousandths with room for rollups to add many of them up.
+MONEY_PATTERN = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,4})?$"
 STORE_PATTERN = r"^(https?://)?[A-Za-z0-9]([A-Za-z0-9.-]{0,252})(:[0-9]{1,5})?$"
 
 Money = Annotated[
     str,
     Field(
         pattern=MONEY_PATTERN,
-        max_length=19,
-        description='A decimal string ≥ 0 with at most 4 decimals, e.g. `"129.90"`',
+        max_length=14,
+        description="A decimal string ≥ 0 and under 1,000,000,000 with at most 4 decimals, "
+        'e.g. `"129.90"`',
     ),
 ]
 
@@ -49,7 +53,7 @@ class OrderLineIn(BaseModel):
         "joins on it"
     )
     variant_id: ExternalId | None = Field(default=None, description="The variant's external id")
-    quantity: StrictInt = Field(ge=1, le=10_000)
+    quantity: WholeNumber = Field(ge=1, le=10_000)
     price: Money = Field(description="Unit price in the order's currency")
     tryon_session_id: SessionId | None = Field(
         default=None,
@@ -95,6 +99,7 @@ class OrderIn(BaseModel):
         default=None,
         description="When the order was placed (default: now). Times in the future are taken "
         "as now; orders older than `TRYON_ANALYTICS_MAX_EVENT_AGE_HOURS` (7 days) are refused",
+        json_schema_extra={"x-max-age-hours": 168},
     )
     revenue: Money = Field(description="The order total as the store reports it (after discounts)")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. `EUR`")

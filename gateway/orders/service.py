@@ -15,7 +15,6 @@ from fastapi import FastAPI
 
 from analytics.errors import InvalidEvents
 from analytics.schema import Purchase, PurchaseLine
-from gateway.errors import InvalidInput
 from gateway.events import service as events
 from gateway.orders.schemas import OrderIn
 
@@ -61,7 +60,8 @@ def record(
     try:
         (published,) = events.emit(app, merchant_id=merchant_id, events=[event], store=store)
     except InvalidEvents as exc:
-        raise InvalidInput(
+        # Said of the order's body, not of the event made from it; gateway.problems maps it.
+        raise InvalidEvents(
             f"The order cannot be recorded: {_reasons(exc.errors)}",
             errors=[_body_error(e) for e in exc.errors],
         ) from None

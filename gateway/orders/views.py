@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
-from gateway.api.deps import OrdersWrite
+from gateway.keys.deps import OrdersWrite
 from gateway.orders import service
 from gateway.orders.schemas import OrderAccepted, OrderIn
 

@@ -31,7 +31,7 @@ from gateway.db.session import session_scope
 from gateway.errors import InvalidInput
 from gateway.events import service as events
 from gateway.orders import service as orders
-from gateway.platforms import installs, intake, redaction, sync
+from gateway.platforms import installs, intake, redaction, registry, sync
 from gateway.platforms.http import PlatformClient
 from gateway.platforms.jobs import Claimed
 from gateway.platforms.models import JobKind
@@ -190,10 +190,16 @@ def handle(
                 )
             return {"redacted": counts}
         case CustomerRedact(order_ids=order_ids):
-            merchant_id = _merchant_of(ctx, store_id)
+            with session_scope(ctx.engine) as session:
+                store = installs.get_store(session=session, store_id=store_id)
+                merchant_id = store.merchant_id
+                evidence = registry.erase_evidence(
+                    session=session, store=store, order_ids=order_ids
+                )
             counts = redaction.redact_customer(
                 warehouse=ctx.warehouse(), merchant_id=merchant_id, order_ids=order_ids
             )
+            counts = {**counts, "attribution_evidence": evidence}
             return {"customer_redacted": counts}
         case CustomerDataRequest(order_ids=order_ids, request_ref=request_ref):
             merchant_id = _merchant_of(ctx, store_id)
@@ -242,16 +248,23 @@ def _order(ctx: JobContext, *, store_id: uuid.UUID, event: OrderChanged, shop: s
     with session_scope(ctx.engine) as session:
         store = installs.get_store(session=session, store_id=store_id)
         merchant_id, redacted = store.merchant_id, store.status is StoreStatus.REDACTED
-    if redacted or ctx.app is None:
-        return
-    try:
-        orders.record(
-            ctx.app, merchant_id=merchant_id, order=event.order, store=shop, now=ctx.clock()
+        if redacted or ctx.app is None:
+            return
+        # The platform's second signal (Shopify's web pixel) fills ids the order lacks.
+        order = registry.enrich_order(
+            session=session, store=store, order=event.order, now=ctx.clock()
         )
-    except InvalidInput as exc:
-        # Older than the pipeline takes, or not a valid purchase: retrying cannot help.
-        log.info("platforms.order_skipped", store_id=str(store_id), reason=exc.detail[:200])
-        return
+    # Only a placed or changed order is a purchase: a cancellation or refund whose order we
+    # never saw must not become one (a refund's body carries the refund, not the order's total).
+    if event.status in (OrderStatus.CREATED, OrderStatus.UPDATED):
+        try:
+            orders.record(
+                ctx.app, merchant_id=merchant_id, order=order, store=shop, now=ctx.clock()
+            )
+        except InvalidInput as exc:
+            # Older than the pipeline takes, or not a valid purchase: retrying cannot help.
+            log.info("platforms.order_skipped", store_id=str(store_id), reason=exc.detail[:200])
+            return
     if event.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) or event.refunded:
         update = events.order_update(
             merchant_id=merchant_id,

@@ -110,7 +110,7 @@ def complete_install(
         raise NotFound("No such merchant")
     if store is None:
         if merchant_id is None:
-            merchant_id = merchants.create(session=session, name=shop).merchant.id
+            merchant_id = merchants.create(session=session, name=shop).id
         store = Store(merchant_id=merchant_id, platform=platform, shop_domain=shop)
         session.add(store)
     elif merchant_id is not None and store.merchant_id != merchant_id:
@@ -182,10 +182,31 @@ def ensure_widget_key(*, session: Session, settings: GatewaySettings, store: Sto
         name=f"{store.platform.value}:{store.shop_domain}"[:100],
         allowed_origins=origins,
     )
+    key.scopes = _widget_scopes(store)
     store.widget_key_id = key.id
     store.widget_key_encrypted = crypto.encrypt(settings, raw)
     session.flush()
     return key
+
+
+def widget_enabled(store: Store) -> bool:
+    """Whether the merchant wants the try-on widget on this shop (on unless turned off)."""
+    return bool((store.extra or {}).get("widget_enabled", True))
+
+
+def _widget_scopes(store: Store) -> list[str]:
+    return ["widget"] if widget_enabled(store) else []
+
+
+def set_widget_enabled(*, session: Session, store: Store, enabled: bool) -> None:
+    """Turn the widget on or off for the shop. Off takes the ``widget`` scope from the shop's
+    key, so every widget call with it is refused at once (the read cache is invalidated on
+    flush); on gives it back. The key itself, pasted into the theme, stays the same."""
+    store.extra = {**(store.extra or {}), "widget_enabled": enabled}
+    key = session.get(ApiKey, store.widget_key_id) if store.widget_key_id else None
+    if key is not None:
+        key.scopes = _widget_scopes(store)
+    session.flush()
 
 
 def widget_key_for(*, settings: GatewaySettings, store: Store) -> str | None:

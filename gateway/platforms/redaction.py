@@ -29,7 +29,7 @@ from analytics.warehouse import erase
 from gateway.assets.models import BrandModelPhoto, TryOnAsset
 from gateway.keys.models import ApiKey
 from gateway.merchants.models import Merchant
-from gateway.platforms import installs
+from gateway.platforms import installs, registry
 from gateway.platforms.sync import delete_product
 from gateway.products.models import Product
 from gateway.sessions.models import TryOnSession
@@ -85,6 +85,7 @@ def redact_shop(
             session.delete(key)
             counts["keys"] = 1
         store.widget_key_id = None
+    counts["attribution_evidence"] = registry.erase_evidence(session=session, store=store)
     store.status = StoreStatus.REDACTED
     store.redacted_at = now
     store.extra = {}

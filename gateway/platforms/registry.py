@@ -8,16 +8,36 @@ or its ``adapter`` module); ``get_adapter`` builds the adapter from settings for
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from gateway.errors import NotFound
+from gateway.orders.schemas import OrderIn
 from gateway.platforms.protocol import PlatformAdapter
 from gateway.settings import GatewaySettings
-from gateway.stores.models import Platform
+from gateway.stores.models import Platform, Store
 
 AdapterFactory = Callable[[GatewaySettings], PlatformAdapter]
 
 _FACTORIES: dict[Platform, AdapterFactory] = {}
+
+
+@dataclass(frozen=True)
+class EvidenceHooks:
+    """A platform's second attribution signal (Shopify's web pixel): evidence kept per order
+    that fills the session ids an order webhook lacks, and is erased with the customer's data.
+    """
+
+    enrich: Callable[..., OrderIn]
+    """``enrich(session=, store=, order=, now=) -> OrderIn``; ids in the order always win."""
+    erase: Callable[..., int]
+    """``erase(session=, store_id=, order_ids=) -> rows deleted``; ``order_ids=None``: all."""
+
+
+_EVIDENCE: dict[Platform, EvidenceHooks] = {}
 
 # Platform packages that register themselves on import; imported lazily by ``get_adapter``
 # so the core never imports a platform package at module level.
@@ -50,6 +70,30 @@ def register(
     if key is None:
         raise ValueError("register() needs a platform: pass platform= or give the factory one")
     _FACTORIES[Platform(key)] = chosen
+
+
+def register_evidence(platform: Platform, hooks: EvidenceHooks) -> None:
+    """Make ``hooks`` the attribution evidence of ``platform`` (its package calls this)."""
+    _EVIDENCE[Platform(platform)] = hooks
+
+
+def enrich_order(*, session: Session, store: Store, order: OrderIn, now: datetime) -> OrderIn:
+    """``order`` with the session ids its platform's second signal adds (unchanged where the
+    platform has none). The caller commits."""
+    hooks = _EVIDENCE.get(store.platform)
+    return (
+        order if hooks is None else hooks.enrich(session=session, store=store, order=order, now=now)
+    )
+
+
+def erase_evidence(
+    *, session: Session, store: Store, order_ids: Sequence[str] | None = None
+) -> int:
+    """Delete the store's attribution evidence, or only that of ``order_ids``."""
+    hooks = _EVIDENCE.get(store.platform)
+    if hooks is None:
+        return 0
+    return hooks.erase(session=session, store_id=store.id, order_ids=order_ids)
 
 
 def unregister(platform: Platform) -> None:

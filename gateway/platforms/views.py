@@ -12,9 +12,10 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from gateway.api.deps import ProductsRead, ProductsWrite, SessionDep
+from gateway.api.deps import SessionDep
 from gateway.db.base import utcnow
 from gateway.errors import Conflict
+from gateway.keys.deps import ProductsRead, ProductsWrite
 from gateway.platforms import dashboard, installs, jobs, mapping, worker
 from gateway.platforms.context import worker_lifespan
 from gateway.platforms.models import JobKind

@@ -14,6 +14,7 @@ claim back (the restart test kills the process in that window).
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime
@@ -24,13 +25,14 @@ from sqlalchemy import Engine
 from gateway.db.base import utcnow
 from gateway.db.session import session_scope
 from gateway.errors import GatewayError
-from gateway.platforms import handlers, jobs
+from gateway.platforms import handlers, intake, jobs
 from gateway.platforms.models import JobStatus
 from gateway.settings import GatewaySettings
 
 log = structlog.get_logger("gateway.platforms.worker")
 
 _WAKE = threading.Event()
+PRUNE_EVERY_S = 3600.0
 
 
 def wake() -> None:
@@ -105,12 +107,22 @@ class Worker:
             count += 1
         return count
 
+    def prune(self) -> int:
+        """Delete done jobs (and so their dedupe keys) older than ``intake.PRUNE_AFTER``."""
+        with session_scope(self.engine) as session:
+            return jobs.prune(session=session, older_than=self.clock() - intake.PRUNE_AFTER)
+
     def loop(self) -> None:
-        """Poll until ``stop``; wakes at once when this process enqueues a job."""
+        """Poll until ``stop``; wakes at once when this process enqueues a job; prunes old
+        done jobs once an hour."""
         if self._stop.wait(self.settings.platform_worker_start_delay_s):
             return
+        next_prune = 0.0
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + PRUNE_EVERY_S
+                    self.prune()
                 ran = self.run_once()
             except Exception as exc:  # the database is away: wait and retry
                 log.warning("platforms.worker_error", error=type(exc).__name__)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -16,19 +15,22 @@ from gateway.errors import BadRequest, Conflict, NotFound
 from gateway.products.models import Product, ProductVariant
 from gateway.products.schemas import ProductIn, ProductPatch
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+CURSOR_PATTERN = r"^[0-9]{1,16}\.[0-9a-f]{32}$"
+"""``<created_at in microseconds since 1970>.<product id in hex>``: every string of this shape
+is a valid position (up to the year 2286), so the document can declare it exactly."""
+
 
 def _encode_cursor(product: Product) -> str:
-    raw = f"{product.created_at.isoformat()}|{product.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return f"{(product.created_at - _EPOCH) // _MICROSECOND}.{product.id.hex}"
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, pid = raw.partition("|")
-        return datetime.fromisoformat(created), uuid.UUID(pid)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest("The cursor is not valid") from exc
+    if not re.fullmatch(CURSOR_PATTERN, cursor):
+        raise BadRequest("The cursor is not valid")
+    micros, _, hex_id = cursor.partition(".")
+    return _EPOCH + int(micros) * _MICROSECOND, uuid.UUID(hex=hex_id)
 
 
 def list_page(

@@ -1,15 +1,15 @@
-"""Merchant API: products (secret keys)."""
+"""Merchant API: products (secret keys). Deleting one deletes its try-on assets too, so
+that route lives with the assets (``gateway.assets.views``): assets depend on products."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, status
 
-from gateway.api.deps import ProductsRead, ProductsWrite, RuntimeDep, SessionDep
-from gateway.assets import service as assets
-from gateway.ml import delete_stored_asset
+from gateway.api.deps import SessionDep
+from gateway.keys.deps import ProductsRead, ProductsWrite
 from gateway.products import service
 from gateway.products.schemas import ProductIn, ProductOut, ProductPage, ProductPatch
 
@@ -21,7 +21,14 @@ def list_products(
     principal: ProductsRead,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            pattern=service.CURSOR_PATTERN,
+            max_length=49,
+            description="A `next_cursor` from the previous page",
+        ),
+    ] = None,
 ) -> ProductPage:
     rows, next_cursor = service.list_page(
         session=session, merchant_id=principal.merchant_id, limit=limit, cursor=cursor
@@ -51,22 +58,3 @@ def update_product(
         session=session, merchant_id=principal.merchant_id, product_id=product_id, data=body
     )
     return ProductOut.model_validate(product)
-
-
-@router.delete(
-    "/{product_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Delete a product (its try-on assets too)",
-    responses={503: {"description": "Storage is unavailable (problem+json)"}},
-)
-def delete_product(
-    principal: ProductsWrite, session: SessionDep, runtime: RuntimeDep, product_id: uuid.UUID
-) -> Response:
-    merchant_id = principal.merchant_id
-    service.get(session=session, merchant_id=merchant_id, product_id=product_id)  # 404 first
-    for asset in assets.list_assets(
-        session=session, merchant_id=merchant_id, product_id=product_id
-    ):
-        delete_stored_asset(runtime.storage, str(merchant_id), asset.content_hash)
-    service.delete(session=session, merchant_id=merchant_id, product_id=product_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)

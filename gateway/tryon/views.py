@@ -20,17 +20,18 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from gateway import images
-from gateway.api.deps import RuntimeDep, SessionDep, WidgetDep
+from gateway import images, storage
+from gateway.api.deps import SessionDep
 from gateway.assets import service as assets
 from gateway.db.base import utcnow
-from gateway.errors import DependencyUnavailable, NothingToTryOn
+from gateway.errors import NothingToTryOn
 from gateway.ml import ML_EXCEPTIONS, from_ml_error
 from gateway.products.models import Category
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, RuntimeDep
 from gateway.tryon import negotiation
 from gateway.tryon import service as tryons
 from gateway.usage.service import Metric
+from gateway.widget.deps import WidgetDep
 from gateway.widget.schemas import AnalysisOut, TryOnJson
 from gateway.widget.views import WIDGET_ERRORS, ProductRef, VariantRef
 from ml_service.engine import Rendered, analysis_to_json
@@ -49,14 +50,10 @@ AcceptHeader = Annotated[
         "for {image: data URL, geometry}"
     ),
 ]
-_IMAGE_BODY = {
-    "required": True,
-    "description": "The photo's bytes (JPEG, PNG or WebP; at most 10 MB)",
-    "content": {
-        media: {"schema": {"type": "string", "format": "binary"}}
-        for media in ("image/jpeg", "image/png", "image/webp")
-    },
-}
+_IMAGE_BODY = images.request_body(
+    "The photo's bytes (JPEG, PNG or WebP; at most 10 MB)",
+    ("image/jpeg", "image/png", "image/webp"),
+)
 _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The rendered photo; the geometry is in the Tryon-Geometry header "
@@ -315,9 +312,9 @@ async def model_tryon(
     if cached is not None:
         rendered = await run_in_threadpool(_unpack, cached)
     else:
-        photo = await run_in_threadpool(runtime.storage.get, model_key)
-        if photo is None:
-            raise DependencyUnavailable("storage", "The model photo is missing from storage")
+        photo = await run_in_threadpool(
+            storage.require, runtime.storage, model_key, "The model photo"
+        )
         pixels = (await run_in_threadpool(images.decode, photo, runtime.image_limits)).pixels
         asset, _ = await run_in_threadpool(
             runtime.assets.get, str(plan.merchant_id), plan.asset_hash

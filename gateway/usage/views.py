@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from gateway.api.deps import SessionDep, UsageRead
+from gateway.api.deps import SessionDep
 from gateway.errors import InvalidInput
+from gateway.keys.deps import UsageRead
 from gateway.merchants.models import Merchant
 from gateway.usage import service
 from gateway.usage.schemas import QuotaOut, UsageDay, UsageOut

@@ -45,8 +45,8 @@ def seed_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Create the demo merchant, its key and products (safe to run again)."""
-    from gateway.api.origins import normalise_origin  # noqa: PLC0415
     from gateway.db.session import make_engine, session_scope  # noqa: PLC0415
+    from gateway.origins import normalise_origin  # noqa: PLC0415
     from gateway.settings import get_settings  # noqa: PLC0415
     from gateway.web.demo.catalog import DEMO_MERCHANT_NAME  # noqa: PLC0415
     from gateway.web.demo.seed import default_origins, seed  # noqa: PLC0415
@@ -84,6 +84,7 @@ def seed_command(
         engine.dispose()
     prepared: dict[str, list[str]] = {}
     if assets or model_photo:
+        from gateway.main import create_app  # noqa: PLC0415 - the whole app, only for this step
         from gateway.web.demo import assets as demo_assets  # noqa: PLC0415
 
         try:
@@ -91,6 +92,7 @@ def seed_command(
                 settings=settings,
                 merchant_id=uuid.UUID(report.merchant_id),
                 model_photos=list(model_photo or []),
+                create_app=create_app,
             )
         except demo_assets.SeedAssetError as exc:
             raise fail(f"cannot prepare the demo's try-on assets: {exc}") from None

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 
+from gateway.api.deps import SettingsDep
 from gateway.errors import NotFound, ServiceUnavailable
 from gateway.web.sdk_files import FILES, SdkBuild, SdkFile, SdkStore
-from gateway.web.settings import WebSettings, get_web_settings
 
 router = APIRouter(prefix="/sdk", tags=["sdk"], include_in_schema=False)
 
@@ -36,7 +36,7 @@ def _store_for(sdk_dir: FsPath) -> SdkStore:
     return SdkStore(sdk_dir)
 
 
-def get_store(settings: Annotated[WebSettings, Depends(get_web_settings)]) -> SdkStore:
+def get_store(settings: SettingsDep) -> SdkStore:
     """The SDK build the gateway serves (one reader per folder, for the process)."""
     return _store_for(settings.sdk_dir)
 

@@ -1,6 +1,6 @@
 """Publishable-key authentication for widget calls: key, scope, origin, then limits.
 
-Shared by HTTP routes (``WidgetDep``, ``BeaconWidgetDep`` in ``gateway.api.deps``) and the
+Shared by HTTP routes (``WidgetDep``, ``BeaconWidgetDep`` in ``gateway.widget.deps``) and the
 live WebSocket (``gateway.tryon.live``).
 
 Where the page's origin comes from: the ``Origin`` header, which browsers send on every
@@ -21,12 +21,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from gateway.api.origins import normalise_origin
-from gateway.api.scopes import require_scope
 from gateway.errors import InvalidApiKey, KeyTypeNotAllowed, OriginNotAllowed, RateLimited
 from gateway.keys import service as keys
 from gateway.keys.models import KeyKind
+from gateway.keys.scopes import require_scope
 from gateway.limits.ratelimit import Hit, retry_after_header
+from gateway.origins import normalise_origin
 from gateway.runtime import Runtime
 from gateway.widget import reads
 

@@ -11,14 +11,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from gateway.api.deps import RuntimeDep, SessionDep, WidgetDep
+from gateway import storage
+from gateway.api.deps import SessionDep
 from gateway.assets import service as assets
 from gateway.db.base import utcnow
-from gateway.errors import NotFound
 from gateway.images import MEDIA_TYPES
+from gateway.runtime import RuntimeDep
 from gateway.sessions import service as sessions
 from gateway.sessions.models import TryOnMode
 from gateway.widget import reads
+from gateway.widget.deps import WidgetDep
 from gateway.widget.schemas import (
     BrandModel,
     ModelList,
@@ -186,9 +188,7 @@ def model_image(
     principal: WidgetDep, session: SessionDep, runtime: RuntimeDep, model_id: uuid.UUID
 ) -> Response:
     model = assets.get_model(session=session, merchant_id=principal.merchant_id, model_id=model_id)
-    data = runtime.storage.get(model.storage_key)
-    if data is None:
-        raise NotFound("The model photo is missing from storage")
+    data = storage.require(runtime.storage, model.storage_key, "The model photo")
     return Response(
         data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
     )

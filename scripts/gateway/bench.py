@@ -44,7 +44,7 @@ from ml_service.errors import StartupFailed
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.images import test_image  # noqa: E402 - the repository root is on the path now
+from testkit.images import test_image  # noqa: E402 - the repository root is on the path now
 
 ORIGIN = "http://bench.example"
 WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")

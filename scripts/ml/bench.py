@@ -44,7 +44,7 @@ from ml_service.models import venvs  # noqa: E402
 from ml_service.perception import FaceTracker, Perceiver  # noqa: E402
 from ml_service.settings import MLSettings  # noqa: E402
 from ml_service.types import Analysis  # noqa: E402
-from tests.support.images import load_bgr  # noqa: E402
+from testkit.images import load_bgr  # noqa: E402
 
 STAGES = ("decode", "detect", "landmarks", "iris", "head_pose", "pose_detect", "pose")
 RUNNER = ROOT / "scripts" / "ml" / "mediapipe_runner.py"

@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 from ml_service.models import store  # noqa: E402
 from ml_service.perception import Perceiver  # noqa: E402
 from ml_service.settings import MLSettings  # noqa: E402
-from tests.support.fidelity import compare_body, compare_faces, load_fixture  # noqa: E402
-from tests.support.images import load_bgr  # noqa: E402
-from tests.support.variants import IMAGES, VARIANTS, key  # noqa: E402
+from testkit.fidelity import compare_body, compare_faces, load_fixture  # noqa: E402
+from testkit.images import load_bgr  # noqa: E402
+from testkit.variants import IMAGES, VARIANTS, key  # noqa: E402
 
 
 def pct(values: list[float]) -> str:

@@ -30,8 +30,8 @@ from ml_service.render.geometry import rotation_from_pose  # noqa: E402
 from ml_service.settings import MLSettings  # noqa: E402
 from ml_service.types import Analysis  # noqa: E402
 from scripts.ml.head_pose_report import before  # noqa: E402
-from tests.ml_service.head_pose_synthetic import synthetic_face  # noqa: E402
-from tests.support.images import load_bgr  # noqa: E402
+from testkit.head_pose_synthetic import synthetic_face  # noqa: E402
+from testkit.images import load_bgr  # noqa: E402
 
 DOCS = ROOT / "docs" / "images"
 WHITE, GREY, INK = (255, 255, 255), (190, 190, 190), (40, 40, 40)

@@ -1,7 +1,7 @@
 """Head pose figures for docs/ml.md: real photos and their variants, method variants, the
 synthetic grid. Run with `make head-pose-report`.
 
-Real photos (scripts/ml/make_face_template.py's people, tests/support/variants.py's
+Real photos (scripts/ml/make_face_template.py's people, testkit/variants.py's
 variants): yaw / pitch / roll of each, then how well each method keeps what a variant must
 keep (turning the picture by +-20 degrees changes roll by -+20 and nothing else; mirroring
 negates yaw and roll; half size and JPEG 35 change nothing). Methods: ``before`` is the
@@ -33,8 +33,8 @@ from ml_service.perception.face_template import FaceTemplate  # noqa: E402
 from ml_service.render.geometry import rotation_from_pose  # noqa: E402
 from ml_service.settings import MLSettings  # noqa: E402
 from scripts.ml.make_face_template import PEOPLE, Collected, collect, make, photo  # noqa: E402
-from tests.ml_service.head_pose_synthetic import synthetic_face, synthetic_landmarks  # noqa: E402
-from tests.support.variants import VARIANTS  # noqa: E402
+from testkit.head_pose_synthetic import synthetic_face, synthetic_landmarks  # noqa: E402
+from testkit.variants import VARIANTS  # noqa: E402
 
 Angles = tuple[float, float, float]
 Method = Callable[[np.ndarray, int, int], Angles]

@@ -1,7 +1,7 @@
 """Write ml_service/perception/face_template.json: the 3D face template for head pose.
 
 Runs our own face landmark model (the built models, in-process) on public photos from
-registry wheels (tests/support/images.py) and their variants (tests/support/variants.py:
+registry wheels (testkit/images.py) and their variants (testkit/variants.py:
 turned +-20 degrees, mirrored, half size, JPEG 35), and derives the template from the 3D
 meshes it outputs (ml_service/perception/face_template.py: Procrustes mean with rigidity
 weights, mirror twins, symmetric frame, pitch zero / unit / origin from ML.md's canonical
@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from ml_service.perception import Perceiver, face_mesh, face_template, head_pose  # noqa: E402
 from ml_service.settings import MLSettings  # noqa: E402
-from tests.support.images import load_bgr  # noqa: E402
-from tests.support.variants import VARIANTS  # noqa: E402
+from testkit.images import load_bgr  # noqa: E402
+from testkit.variants import VARIANTS  # noqa: E402
 
 OUT = ROOT / "ml_service" / "perception" / face_template.TEMPLATE_FILE
 # (person, test photo, crop x0 y0 x1 y1 or None): one face each, crops upscaled to 256 px

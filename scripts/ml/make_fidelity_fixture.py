@@ -1,7 +1,7 @@
 """Write tests/ml_service/fixtures/mediapipe_reference.json from MediaPipe 0.10.21 itself.
 
 Creates the pinned 'mediapipe' venv under $TRYON_CACHE_DIR if needed, renders every test
-photo variant (tests/support/variants.py) to PNG in a temporary directory, runs
+photo variant (testkit/variants.py) to PNG in a temporary directory, runs
 scripts/ml/mediapipe_runner.py there and stores its answer, with the sha256 of each variant's
 pixels so the tests can tell when the variants no longer match the fixture.
 Run with `make ml-fixture`.
@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from ml_service.models import venvs  # noqa: E402
 from ml_service.settings import MLSettings  # noqa: E402
-from tests.support.images import load_bgr  # noqa: E402
-from tests.support.variants import IMAGES, VARIANTS, key  # noqa: E402
+from testkit.images import load_bgr  # noqa: E402
+from testkit.variants import IMAGES, VARIANTS, key  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "ml_service" / "fixtures" / "mediapipe_reference.json"
 RUNNER = ROOT / "scripts" / "ml" / "mediapipe_runner.py"

@@ -7,7 +7,7 @@ changes what the models see: the raw landmarks and iris centres of a clip are re
 Clips (30 FPS, 60 frames each, astronaut and bus_face):
 - still: the photo on a canvas with sensor noise (Gaussian, sigma 4 and 8 grey levels);
   jitter = RMS distance of each point from its own mean over the clip (after 10 frames);
-- moving: tests/ml_service/moving.py (pan 60 px, zoom 15%, turn 12 degrees, keystone: fast);
+- moving: testkit/moving.py (pan 60 px, zoom 15%, turn 12 degrees, keystone: fast);
   error = distance to the truth (the photo's own points carried by the known motion);
 - slow: 1 px per frame pan and 0.3 % per frame zoom (tests/ml_service/render/test_video.py).
 (The tracker runs the iris model on every frame here, so the iris handover plays no part.)
@@ -39,8 +39,8 @@ from ml_service.perception import Perceiver, face_mesh, tracker  # noqa: E402
 from ml_service.perception.filters import OneEuroFilter  # noqa: E402
 from ml_service.settings import MLSettings  # noqa: E402
 from ml_service.types import Face  # noqa: E402
-from tests.ml_service.moving import moving_clip, project, slow_pan  # noqa: E402
-from tests.support.images import load_bgr  # noqa: E402
+from testkit.images import load_bgr  # noqa: E402
+from testkit.moving import moving_clip, project, slow_pan  # noqa: E402
 
 FPS = 30.0
 SETTLE = 10  # frames before jitter counts (the filter starts on the first frame's value)
@@ -211,7 +211,7 @@ def sweep(clips: dict[str, Recorded]) -> None:
 def end_to_end(perceiver: Perceiver) -> None:
     """The tracker itself (iris model every frame or every third) with MediaPipe's
     constants and the chosen ones, with and without the iris handover."""
-    from tests.ml_service.test_tracker import _iris_errors  # noqa: PLC0415
+    from testkit.moving import iris_errors  # noqa: PLC0415
 
     chosen = (tracker.FACE_MIN_CUTOFF_HZ, tracker.FACE_BETA, tracker.FACE_D_CUTOFF_HZ)
     handover = tracker.IRIS_HANDOVER_S
@@ -231,7 +231,7 @@ def end_to_end(perceiver: Perceiver) -> None:
             cells = []
             for name in ("astronaut", "bus_face"):
                 for every in (1, 3):
-                    e, _ = _iris_errors(perceiver, name, every)
+                    e, _ = iris_errors(perceiver, name, every)
                     cells.append(f"{100 * e.mean():.2f} / {100 * e.max():.2f}")
             live = perceiver.tracker(max_faces=1)
             centres = []

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from gateway.platforms.http import PlatformClient
 from gateway.platforms.protocol import Connection
 from gateway.platforms.shopify.adapter import ShopifyAdapter
-from tests.support.fakes.shopify import FakeShopify
+from testkit.fakes.shopify import FakeShopify
 
 KEY, SECRET = "bench-key", "bench-secret-" + "0" * 40
 SHOP = "bench-shop.myshopify.com"

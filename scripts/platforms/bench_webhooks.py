@@ -104,9 +104,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.postgres:
-        from tests.support.services import postgres_database  # noqa: PLC0415
+        from testkit.postgres import throwaway_database  # noqa: PLC0415
 
-        with postgres_database("tryon_bench") as url:
+        with throwaway_database("tryon_bench") as url:
             bench(args, url)
     else:
         bench(args, None)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from ml_service.assets import prepare_asset  # noqa: E402
 from ml_service.perception import Perceiver  # noqa: E402
 from ml_service.render import ProductRenderer, VideoRenderer  # noqa: E402
-from tests.support import images  # noqa: E402
+from testkit import images  # noqa: E402
 
 PRODUCTS = {
     "eyewear": "sunglasses-aviator",

@@ -21,14 +21,14 @@ sys.path.insert(0, str(ROOT))
 from ml_service.assets import prepare_asset  # noqa: E402
 from ml_service.perception import Perceiver  # noqa: E402
 from ml_service.render import render  # noqa: E402
-from tests.ml_service.render.goldens import (  # noqa: E402
+from testkit.render_goldens import (  # noqa: E402
     BOXES,
     CASES,
     GOLDEN_DIR,
     category_of,
     product_box,
 )
-from tests.ml_service.render.photos import load_photo  # noqa: E402
+from testkit.render_photos import load_photo  # noqa: E402
 
 DOCS = ROOT / "docs" / "images"
 DOCS_MARGIN = 0.5  # of the product box's size, around it, in the docs pictures

@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from analytics.clock import corrected_time
 from analytics.errors import InvalidEvents
 from analytics.ingest import MalformedBody, parse_batch, records_for
 from analytics.processing import MAX_MESSAGE_BYTES, decode
-from analytics.schema import EVENT_TYPES, EventRecord
+from analytics.schema import EVENT_TYPES, EventRecord, PurchaseLine
 from analytics.settings import AnalyticsSettings
+from analytics.warehouse.writer import to_e4
 from tests.analytics.factories import PROPERTIES, event_json
 
 SETTINGS = AnalyticsSettings()
@@ -116,12 +119,23 @@ def test_server_sources_may_send_purchases() -> None:
     )
 
 
+def test_the_largest_valid_line_fits_the_warehouse() -> None:
+    """Line revenue is stored as 64-bit ten-thousandths (``revenue_e4``): the largest unit
+    price times the largest quantity must fit, many times over (rollups add them up). With
+    14 integer digits it did not, and a batch holding such an order failed for good."""
+    largest = Decimal("999999999.9999")
+    PurchaseLine.model_validate({"price": largest, "quantity": 10_000, "product_id": "p"})
+    assert to_e4(largest) * 10_000 * 90 < 2**63
+    with pytest.raises(ValidationError):
+        PurchaseLine.model_validate({"price": "1000000000", "quantity": 1, "product_id": "p"})
+
+
 def test_the_largest_valid_record_is_not_poison() -> None:
     """A purchase with every field at its longest (500 lines, ids of 4-byte characters) is a
     record the consumer stores, not one it dead-letters as too large."""
     wide = "\U0001d538" * 128  # 128 characters of 4 bytes each in UTF-8
     session = "s" * 64
-    money = "99999999999999.9999"
+    money = "999999999.9999"
     purchase = event_json(
         "purchase",
         product_id=wide,

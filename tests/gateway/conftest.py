@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 
 from gateway.db import migrate
 from gateway.db.session import session_scope
+from gateway.keys import service as merchants
 from gateway.main import create_app
-from gateway.merchants import service as merchants
 from gateway.settings import GatewaySettings
 from tests.support import s3
 from tests.support.proxy import TcpProxy
@@ -51,7 +51,7 @@ def new_merchant(client: TestClient) -> Callable[..., merchants.NewMerchant]:
 
     def create(name: str = "Merchant", **kwargs: Any) -> merchants.NewMerchant:
         with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
-            return merchants.create(session=session, name=name, **kwargs)
+            return merchants.create_merchant(session=session, name=name, **kwargs)
 
     return create
 
@@ -93,7 +93,7 @@ def embedded(sqlite_settings: GatewaySettings) -> Iterator[TestClient]:
 def merchant_in(client: TestClient, name: str = "Merchant", **kwargs: Any) -> merchants.NewMerchant:
     kwargs.setdefault("allowed_origins", [ORIGIN])
     with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        return merchants.create(session=session, name=name, **kwargs)
+        return merchants.create_merchant(session=session, name=name, **kwargs)
 
 
 def widget(key: str, origin: str = ORIGIN) -> dict[str, str]:

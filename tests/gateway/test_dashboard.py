@@ -91,15 +91,15 @@ def test_the_cookie_is_secure_behind_https(
     make_settings: Callable[..., Any], tmp_path: Path
 ) -> None:
     from gateway.db import migrate
+    from gateway.keys import service as merchants
     from gateway.main import create_app
-    from gateway.merchants import service as merchants
 
     url = f"sqlite:///{tmp_path / 'g.db'}"
     migrate.upgrade(url)
     app = create_app(make_settings(database_url=url, public_url="https://api.tryon.example"))
     with TestClient(app, base_url="https://api.tryon.example") as client:
         with session_scope(app.state.engine) as session:
-            m = merchants.create(session=session, name="M")
+            m = merchants.create_merchant(session=session, name="M")
         token = link_token(client, m.merchant.id)
         response = client.post(
             "/dashboard/login",

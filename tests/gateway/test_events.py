@@ -22,7 +22,7 @@ from gateway.db import migrate
 from gateway.db.session import session_scope
 from gateway.events import service
 from gateway.keys import service as keys
-from gateway.merchants import service as merchants
+from gateway.keys import service as merchants
 from tests.analytics.factories import event_json
 from tests.gateway.conftest import auth, running
 from tests.gateway.test_products_auth import assert_problem
@@ -155,7 +155,7 @@ def test_events_count_against_the_widget_rate_limits(
     migrate.upgrade(url)
     with running(make_settings(database_url=url, rate_limit_per_key=2)) as limited:
         with session_scope(limited.app.state.engine) as session:  # type: ignore[attr-defined]
-            m = merchants.create(session=session, name="Busy", allowed_origins=[ORIGIN])
+            m = merchants.create_merchant(session=session, name="Busy", allowed_origins=[ORIGIN])
         batch = {"events": [event_json("impression")]}
         assert post(limited, m.publishable_key, batch).status_code == 202
         assert post(limited, m.publishable_key, batch).status_code == 202
@@ -398,8 +398,8 @@ def test_a_full_buffer_refuses_with_503_and_retry_after(
 ) -> None:
     from gateway.db import migrate
     from gateway.db.session import session_scope as scope
+    from gateway.keys import service as merchants
     from gateway.main import create_app
-    from gateway.merchants import service as merchants
 
     monkeypatch.setenv("TRYON_ANALYTICS_BUFFER_MAX_EVENTS", "2")
     url = f"sqlite:///{tmp_path / 'g.db'}"
@@ -407,7 +407,7 @@ def test_a_full_buffer_refuses_with_503_and_retry_after(
     app = create_app(make_settings(database_url=url))
     with TestClient(app) as client:
         with scope(app.state.engine) as session:
-            m = merchants.create(session=session, name="M", allowed_origins=[ORIGIN])
+            m = merchants.create_merchant(session=session, name="M", allowed_origins=[ORIGIN])
         events = [event_json("impression") for _ in range(3)]
         response = post(client, m.publishable_key, {"events": events})
         body = assert_problem(response, 503, "unavailable")

@@ -21,8 +21,8 @@ from analytics.warehouse.engine import make_engine
 from analytics.warehouse.writer import Warehouse
 from gateway.db import migrate
 from gateway.db.session import session_scope
+from gateway.keys import service as merchants
 from gateway.main import create_app
-from gateway.merchants import service as merchants
 from tests.analytics import amqp
 from tests.analytics.factories import event_json
 from tests.gateway.conftest import auth
@@ -65,7 +65,7 @@ def test_broker_down_then_back(
     app = create_app(make_settings(database_url=gateway_db))
     with TestClient(app) as client:
         with session_scope(app.state.engine) as session:
-            shop = merchants.create(session=session, name="Shop", allowed_origins=[ORIGIN])
+            shop = merchants.create_merchant(session=session, name="Shop", allowed_origins=[ORIGIN])
         ready = client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["broker"]["ok"] is False

@@ -221,7 +221,7 @@ def test_flood_is_dropped_then_closed(make_live: Callable[..., Any]) -> None:
         assert code == 1008
         stats = [json.loads(m["text"]) for m in messages if m.get("text")][-1]
         assert stats["type"] == "stats"
-        assert stats["refused_rate"] > 6
+        assert stats["refused_rate"] >= 4  # 7 frames within a second: 3x the cap of 2
         assert stats["processed"] <= 2
 
 

@@ -25,9 +25,9 @@ from gateway.db import migrate
 from gateway.db.session import session_scope
 from gateway.events import service as events
 from gateway.keys import service as keys
+from gateway.keys import service as merchants
 from gateway.keys.models import KeyKind
 from gateway.main import create_app
-from gateway.merchants import service as merchants
 from tests.analytics.factories import event_json
 from tests.gateway.conftest import auth
 from tests.gateway.test_events import post as post_events
@@ -478,7 +478,7 @@ def test_broker_down_is_503_with_retry_after(
     )
     with TestClient(app) as client:
         with session_scope(app.state.engine) as session:
-            m = merchants.create(session=session, name="M")
+            m = merchants.create_merchant(session=session, name="M")
         assert post_order(client, m.secret_key, order()).status_code == 202  # buffered
         refused = post_order(client, m.secret_key, order(order_id="#1002"))
         problem = assert_problem(refused, 503, "unavailable")

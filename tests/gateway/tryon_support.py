@@ -13,9 +13,9 @@ import numpy as np
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from gateway.merchants.service import NewMerchant
+from gateway.keys.service import NewMerchant
+from testkit.images import test_image
 from tests.gateway.conftest import auth, merchant_in
-from tests.support.images import test_image
 
 DEMO_ASSETS = Path(__file__).resolve().parents[2] / "ml_service" / "demo_assets"
 

@@ -17,12 +17,11 @@ from typer.testing import CliRunner
 from analytics.settings import AnalyticsSettings
 from gateway.cli import app as cli
 from gateway.settings import GatewaySettings
-from gateway.web.settings import WebSettings
 from ml_service.settings import MLSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "k8s" / "base"
-SETTINGS: list[type[BaseSettings]] = [GatewaySettings, MLSettings, AnalyticsSettings, WebSettings]
+SETTINGS: list[type[BaseSettings]] = [GatewaySettings, MLSettings, AnalyticsSettings]
 ENV_NAME = re.compile(r"\bTRYON_[A-Z0-9_]+\b")
 
 

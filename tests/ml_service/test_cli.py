@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from gateway.cli import app
 from ml_service.models import store
-from tests.support.images import load_bgr, test_image
+from testkit.images import load_bgr, test_image
 
 runner = CliRunner()
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from ml_service.perception import Perceiver
-from tests.support.fidelity import compare_body, compare_faces, load_fixture
-from tests.support.images import load_bgr
-from tests.support.variants import IMAGES, VARIANTS, key
+from testkit.fidelity import compare_body, compare_faces, load_fixture
+from testkit.images import load_bgr
+from testkit.variants import IMAGES, VARIANTS, key
 
 REFERENCE = load_fixture()
 CASES = [(image, variant) for image in IMAGES for variant in VARIANTS]

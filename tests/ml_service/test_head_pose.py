@@ -13,10 +13,10 @@ import pytest
 from ml_service.perception import Perceiver, face_template, head_pose
 from ml_service.render import geometry as render_geometry
 from ml_service.render.geometry import rotation_from_pose
-from tests.ml_service.head_pose_synthetic import synthetic_face, synthetic_landmarks
-from tests.ml_service.moving import moving_clip
-from tests.support.images import load_bgr
-from tests.support.variants import VARIANTS
+from testkit.head_pose_synthetic import synthetic_face, synthetic_landmarks
+from testkit.images import load_bgr
+from testkit.moving import moving_clip
+from testkit.variants import VARIANTS
 
 SIZE = (640, 480)
 # The centre and two corners of the frame: faces off the centre are seen obliquely.
@@ -225,7 +225,7 @@ def test_the_renderers_line_of_sight_is_perceptions() -> None:
 
 
 def test_head_pose_follows_a_moving_face_smoothly(perceiver: Perceiver) -> None:
-    """The moving clip (tests/ml_service/moving.py) turns the photo by 12 sin(phase) degrees
+    """The moving clip (testkit/moving.py) turns the photo by 12 sin(phase) degrees
     in the image plane while panning and zooming: the tracked roll follows that turn, yaw and
     pitch stay the photo's (the mild keystone aside), with no jumps between frames. (The
     5-point solvePnP drifted by 12 degrees of pitch with the face's place in the frame.)"""

@@ -10,7 +10,7 @@ import pytest
 from ml_service.errors import ImageTooLarge, InvalidImage
 from ml_service.perception import Perceiver
 from ml_service.settings import MLSettings
-from tests.support.images import load_bgr
+from testkit.images import load_bgr
 
 
 def test_astronaut_face_is_complete_and_plausible(perceiver: Perceiver) -> None:

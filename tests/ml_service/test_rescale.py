@@ -9,7 +9,7 @@ import pytest
 from ml_service.image_io import decode_image, decode_image_reduced
 from ml_service.perception import Perceiver
 from ml_service.perception.rescale import to_full, to_full_image
-from tests.support.images import load_bgr
+from testkit.images import load_bgr
 
 
 def test_a_reduced_pixel_maps_to_the_centre_of_its_block() -> None:

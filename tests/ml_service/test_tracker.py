@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from ml_service.perception import Perceiver, tracker
-from tests.ml_service.moving import moving_clip, project, slow_pan
-from tests.support.images import load_bgr
+from testkit.images import load_bgr
+from testkit.moving import iris_errors, slow_pan
 
 
 def _shifted(image: np.ndarray, dx: int) -> np.ndarray:
@@ -66,35 +66,12 @@ def test_body_tracking_follows_from_its_own_landmarks(perceiver: Perceiver) -> N
     assert np.abs(first.bodies[0].landmarks[:, :2] - second.bodies[0].landmarks[:, :2]).mean() < 15
 
 
-def _iris_errors(perceiver: Perceiver, name: str, iris_every: int) -> tuple[np.ndarray, int]:
-    """Per-frame iris error (% of the inter-ocular distance, worse eye) of a tracker on a
-    moving clip, against the truth: the photo's iris centres carried by the clip's motion."""
-    photo = load_bgr(name)
-    truth = perceiver.analyze(photo, bodies=False).faces[0]
-    clip, matrices = moving_clip(photo)
-    tracker = perceiver.tracker(iris_every=iris_every)
-    errors = []
-    for i, (frame, matrix) in enumerate(zip(clip, matrices, strict=True)):
-        faces = tracker.process(frame, i / 30).faces
-        assert len(faces) == 1
-        face = faces[0]
-        iod = float(np.linalg.norm(face.landmarks[33, :2] - face.landmarks[263, :2]))
-        errors.append(
-            max(
-                np.linalg.norm(face.iris_right - project(matrix, truth.iris_right)),
-                np.linalg.norm(face.iris_left - project(matrix, truth.iris_left)),
-            )
-            / iod
-        )
-    return np.asarray(errors), tracker.iris_runs
-
-
 @pytest.mark.parametrize("name", ["astronaut", "bus_face"])
 def test_iris_between_model_runs_stays_on_the_iris_of_a_moving_face(
     perceiver: Perceiver, name: str
 ) -> None:
-    every_frame, runs_every_frame = _iris_errors(perceiver, name, 1)
-    every_third, runs_every_third = _iris_errors(perceiver, name, 3)
+    every_frame, runs_every_frame = iris_errors(perceiver, name, 1)
+    every_third, runs_every_third = iris_errors(perceiver, name, 3)
     assert runs_every_frame == 60
     assert runs_every_third <= 40  # the model really ran less often
     # The lens centres of a moving face: no more than 1% of the eye distance worse on
@@ -147,11 +124,11 @@ def test_smoothing_lags_less_than_with_mediapipes_constants(
 ) -> None:
     """The chosen constants (docs/ml.md, Smoothing) against MediaPipe's (0.05, 80, 1 Hz) on
     the fast moving clip: the iris centres stay closer to the truth."""
-    chosen, _ = _iris_errors(perceiver, "astronaut", 1)
+    chosen, _ = iris_errors(perceiver, "astronaut", 1)
     monkeypatch.setattr(tracker, "FACE_D_CUTOFF_HZ", 1.0)
     monkeypatch.setattr(tracker, "FACE_BETA", 80.0)
     monkeypatch.setattr(tracker, "FACE_MIN_CUTOFF_HZ", 0.05)
-    mediapipe, _ = _iris_errors(perceiver, "astronaut", 1)
+    mediapipe, _ = iris_errors(perceiver, "astronaut", 1)
     assert chosen.mean() < 0.8 * mediapipe.mean()
     assert chosen.max() < 0.75 * mediapipe.max()
 

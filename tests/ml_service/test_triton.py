@@ -21,7 +21,7 @@ from ml_service.errors import BackendUnavailable, ModelMismatch
 from ml_service.models import catalog, pytriton, store
 from ml_service.perception import Perceiver
 from ml_service.settings import MLSettings
-from tests.support.images import load_bgr
+from testkit.images import load_bgr
 
 pytestmark = [pytest.mark.triton, pytest.mark.slow]
 

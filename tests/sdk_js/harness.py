@@ -1,7 +1,7 @@
 """Support for the SDK's browser tests (sdk_js/e2e), called by their global setup.
 
 ``python -m tests.sdk_js.harness fixtures OUT_DIR`` writes the photos and fake-camera videos
-the tests use, made at test time from public test photos (tests/support/images.py; nothing
+the tests use, made at test time from public test photos (testkit/images.py; nothing
 third-party is committed), and prints their paths as JSON.
 
 ``python -m tests.sdk_js.harness set-quota N`` sets the demo merchant's monthly try-on quota
@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from tests.support.images import load_bgr
+from testkit.images import load_bgr
 
 # Rows of bus.jpg above the people: buildings and the top of the bus, no face.
 NO_FACE_ROWS = (0, 330)

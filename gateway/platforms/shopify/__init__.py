@@ -7,9 +7,13 @@ Importing the package registers ``ShopifyAdapter`` with the core's registry.
 from __future__ import annotations
 
 from gateway.platforms import registry
+from gateway.platforms.shopify import pixel
 from gateway.platforms.shopify.adapter import ShopifyAdapter
 from gateway.stores.models import Platform
 
 registry.register(ShopifyAdapter.from_settings, platform=Platform.SHOPIFY)
+registry.register_evidence(
+    Platform.SHOPIFY, registry.EvidenceHooks(enrich=pixel.enrich, erase=pixel.erase)
+)
 
 __all__ = ["ShopifyAdapter"]

@@ -580,17 +580,13 @@ def _state(session: Session, settings: GatewaySettings, store: Store) -> dict[st
             "counts": store.sync_counts or {},
             "failures": (store.sync_failures or [])[:20],
         },
-        "widget_enabled": widget_enabled(store),
+        "widget_enabled": installs.widget_enabled(store),
         "widget_key": installs.widget_key_for(settings=settings, store=store),
         "api_base": settings.public_url.rstrip("/"),
         "rules": _rules(session, store),
         "categories": [c.value for c in Category],
         "fields": [f.value for f in RuleField],
     }
-
-
-def widget_enabled(store: Store) -> bool:
-    return bool((store.extra or {}).get("widget_enabled", True))
 
 
 @router.get("/admin/api/state")
@@ -617,8 +613,7 @@ def admin_widget(
     request: Request, session: SessionDep, store: AdminStore, body: WidgetIn
 ) -> dict[str, Any]:
     """Turn the widget on or off for this shop."""
-    store.extra = {**(store.extra or {}), "widget_enabled": body.enabled}
-    session.flush()
+    installs.set_widget_enabled(session=session, store=store, enabled=body.enabled)
     return _state(session, _settings(request), store)
 
 

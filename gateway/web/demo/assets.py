@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -77,15 +79,18 @@ def _post(client: TestClient, url: str, path: Path, params: dict[str, str]) -> b
     raise SeedAssetError(f"{path.name}: {response.status_code} {detail}")
 
 
-def _upload_all(
+AppFactory = Callable[[GatewaySettings], FastAPI]
+"""``gateway.main.create_app``, passed in by the command: the web package sits below the app."""
+
+
+def _upload_all(  # noqa: PLR0917
+    create_app: AppFactory,
     settings: GatewaySettings,
     secret: str,
     ids: dict[str, uuid.UUID],
     model_photos: list[Path],
     report: AssetReport,
 ) -> None:
-    from gateway.main import create_app  # noqa: PLC0415 - the whole app, only for this step
-
     widths = _widths()
     # Quiet: the in-process app's access log is not news on a terminal running the seed.
     app = create_app(settings.model_copy(update={"log_level": "WARNING"}))
@@ -127,8 +132,10 @@ def prepare(
     settings: GatewaySettings,
     merchant_id: uuid.UUID,
     model_photos: list[Path],
+    create_app: AppFactory,
 ) -> AssetReport:
-    """Make sure every demo product has its try-on assets, and add the given model photos."""
+    """Make sure every demo product has its try-on assets, and add the given model photos,
+    through an app that ``create_app`` builds for ``settings``."""
     report = AssetReport()
     engine = make_engine(settings)
     try:
@@ -145,7 +152,7 @@ def prepare(
             )
             key_id = key_row.id
         try:
-            _upload_all(settings, secret, ids, model_photos, report)
+            _upload_all(create_app, settings, secret, ids, model_photos, report)
         finally:
             with session_scope(engine) as session:
                 keys.revoke(session=session, merchant_id=merchant_id, key_id=key_id)

@@ -9,12 +9,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.api.origins import normalise_origin
 from gateway.errors import InvalidApiKey
 from gateway.keys import service as keys
 from gateway.keys.models import ApiKey, KeyKind
-from gateway.merchants import service as merchants
 from gateway.merchants.models import Merchant
+from gateway.origins import normalise_origin
 from gateway.products import service as products
 from gateway.products.models import Product, ProductVariant
 from gateway.products.schemas import ProductIn, VariantIn
@@ -73,7 +72,7 @@ def _merchant(
             allowed_origins=origins,
         )
         return state.DemoState(merchant_id=known.merchant_id, publishable_key=raw), False
-    created = merchants.create(
+    created = keys.create_merchant(
         session=session, name=catalog.DEMO_MERCHANT_NAME, allowed_origins=origins
     )
     return (

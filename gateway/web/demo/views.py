@@ -19,10 +19,10 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import SessionDep, SettingsDep
-from gateway.api.origins import normalise_origin
 from gateway.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType
 from gateway.orders import service as orders
 from gateway.orders.schemas import OrderIn, OrderLineIn
+from gateway.origins import normalise_origin
 from gateway.products.models import Product, ProductVariant
 from gateway.web.demo import cart, catalog, state
 from gateway.web.sdk_files import SdkStore

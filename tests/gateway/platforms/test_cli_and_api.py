@@ -17,7 +17,7 @@ from analytics.warehouse import tables as t
 from analytics.warehouse.writer import Warehouse
 from gateway.cli import app as cli
 from gateway.db.session import session_scope
-from gateway.merchants import service as merchants
+from gateway.keys import service as merchant_keys
 from gateway.merchants.models import Merchant
 from gateway.platforms.models import CategoryRule
 from gateway.products.models import Product
@@ -153,8 +153,8 @@ def impression(day: datetime) -> Impression:
 
 def test_retention_drops_rows_past_each_merchants_setting(env: Harness) -> None:
     with session_scope(env.app.state.engine) as session:
-        short = merchants.create(session=session, name="Short memory").merchant.id
-        default = merchants.create(session=session, name="Default").merchant.id
+        short = merchant_keys.create_merchant(session=session, name="Short memory").merchant.id
+        default = merchant_keys.create_merchant(session=session, name="Default").merchant.id
         session.get_one(Merchant, short).analytics_retention_days = 30
     now = datetime.now(UTC)
     records = [
@@ -197,7 +197,7 @@ def test_stores_api_is_scoped_by_merchant(hs: Harness) -> None:
         from gateway.stores.models import Store
 
         owner = session.get_one(Store, store_id).merchant_id
-        key = merchants.create(session=session, name="Other").secret_key
+        key = merchant_keys.create_merchant(session=session, name="Other").secret_key
         from gateway.keys import service as keys
         from gateway.keys.models import KeyKind
 

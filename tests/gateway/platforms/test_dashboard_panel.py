@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from gateway.db.session import session_scope
-from gateway.merchants import service as merchants
+from gateway.keys import service as merchant_keys
 from gateway.stores.models import Store
 from tests.gateway.platforms.support import Harness
 from tests.gateway.platforms.test_lifecycle import install
@@ -24,7 +24,7 @@ def test_the_panel_shows_the_merchants_stores_and_failures(hs: Harness) -> None:
     hs.run_jobs()
     with session_scope(hs.app.state.engine) as session:
         merchant_id = session.get_one(Store, store_id).merchant_id
-        other = merchants.create(session=session, name="Other").merchant.id
+        other = merchant_keys.create_merchant(session=session, name="Other").merchant.id
     assert hs.client.get("/dashboard/api/stores").status_code == 401
     assert sign_in(hs.client, merchant_id).status_code == 303
     (store,) = hs.client.get("/dashboard/api/stores").json()["data"]

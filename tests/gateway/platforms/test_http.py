@@ -21,7 +21,7 @@ from gateway.errors import (
 from gateway.platforms.http import PlatformClient, platform_url
 from gateway.problems import from_error
 from gateway.settings import GatewaySettings
-from tests.support.fakes.shopify import FakeShopify
+from testkit.fakes.shopify import FakeShopify
 
 SHOP = "some-shop.myshopify.com"
 GRAPHQL = f"https://{SHOP}/admin/api/2025-10/graphql.json"

@@ -15,8 +15,9 @@ from gateway.db.session import session_scope
 from gateway.platforms import jobs
 from gateway.platforms.models import JobKind, JobStatus, PlatformJob
 from gateway.products.models import Product
+from gateway.settings import GatewaySettings
 from tests.gateway.conftest import assert_problem
-from tests.gateway.platforms.support import Harness, sign
+from tests.gateway.platforms.support import Harness, harness, sign
 from tests.gateway.platforms.test_lifecycle import install
 
 
@@ -105,14 +106,18 @@ def test_oversized_bodies_are_refused_before_they_are_read(hs: Harness) -> None:
     assert job_count(hs) == before
 
 
-def test_a_large_order_under_the_webhook_cap_is_taken(hs: Harness) -> None:
-    """Webhook bodies get their own cap (1 MiB), above the 256 KiB of other JSON bodies."""
-    install(hs)
-    hs.run_jobs()
-    before = job_count(hs)
-    body = json.dumps({"id": "x", "pad": "a" * (400 * 1024)}).encode()
-    assert hs.deliver("products/delete", {}, body=body).status_code == 200
-    assert job_count(hs) == before + 1
+def test_webhooks_have_their_own_body_cap(sqlite_settings: GatewaySettings) -> None:
+    """TRYON_PLATFORM_WEBHOOK_MAX_BYTES, not the 256 KiB of other JSON bodies, caps webhooks."""
+    cap = sqlite_settings.model_copy(update={"platform_webhook_max_bytes": 1024 * 1024})
+    with harness(cap) as h:
+        install(h)
+        h.run_jobs()
+        before = job_count(h)
+        body = json.dumps({"id": "x", "pad": "a" * (400 * 1024)}).encode()
+        assert h.deliver("products/delete", {}, body=body).status_code == 200
+        assert job_count(h) == before + 1
+        too_big = json.dumps({"id": "x", "pad": "a" * (1100 * 1024)}).encode()
+        assert_problem(h.deliver("products/delete", {}, body=too_big), 413, "payload-too-large")
 
 
 def test_a_valid_delivery_for_an_unknown_shop_changes_nothing(h: Harness) -> None:
@@ -210,3 +215,25 @@ def test_two_workers_never_take_the_same_job(h: Harness) -> None:
     for t in threads:
         t.join()
     assert sorted(taken, key=int) == [str(i) for i in range(20)]
+
+
+def test_done_jobs_are_pruned_after_a_week_and_their_ids_then_refused_as_stale(
+    hs: Harness,
+) -> None:
+    install(hs)
+    hs.run_jobs()
+    assert hs.deliver("products/delete", {"id": "x"}, delivery_id="old-one").status_code == 200
+    hs.run_jobs()
+    later = datetime.now(UTC) + timedelta(days=8)
+    hs.worker.clock = lambda: later
+    assert hs.worker.prune() >= 3  # two install jobs and the delivery
+    assert job_count(hs) == 0
+    # The same delivery replayed now: its dedupe record is gone, its age refuses it.
+    stale = hs.deliver(
+        "products/delete",
+        {"id": "x"},
+        delivery_id="old-one",
+        triggered_at=datetime.now(UTC) - timedelta(days=8),
+    )
+    assert_problem(stale, 401, "unauthorized")
+    assert job_count(hs) == 0

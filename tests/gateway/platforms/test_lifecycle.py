@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from analytics.warehouse import tables as t
 from gateway.assets.models import TryOnAsset
 from gateway.db.session import session_scope
+from gateway.keys import service as merchant_keys
 from gateway.keys.models import ApiKey
-from gateway.merchants import service as merchants
 from gateway.merchants.models import Merchant
 from gateway.platforms import installs, mapping
 from gateway.platforms.models import JobStatus, PlatformJob
@@ -218,7 +218,7 @@ def test_install_sync_widget_uninstall_redact(h: Harness) -> None:
 def test_install_from_the_dashboard_keeps_the_merchant_and_redaction_keeps_it(h: Harness) -> None:
     # Not the ``new_merchant`` fixture: its app would run a second worker on this database.
     with session_scope(h.app.state.engine) as session:
-        existing = merchants.create(session=session, name="Existing brand")
+        existing = merchant_keys.create_merchant(session=session, name="Existing brand")
     h.catalog.add("p1")
     store_id = install(h, merchant_id=existing.merchant.id)
     assert h.run_jobs() == 2

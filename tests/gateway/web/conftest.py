@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.web.settings import WebSettings, get_web_settings
+from gateway.api.deps import get_settings
 
 SDK_VERSION = "1.2.3"
 
@@ -32,7 +32,8 @@ def sdk_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def web_client(client: TestClient, sdk_dir: Path) -> Iterator[TestClient]:
     """The gateway client, serving the SDK build from ``sdk_dir``."""
-    client.app.dependency_overrides[get_web_settings] = lambda: WebSettings(sdk_dir=sdk_dir)  # type: ignore[attr-defined]
+    settings = client.app.state.settings.model_copy(update={"sdk_dir": sdk_dir})  # type: ignore[attr-defined]
+    client.app.dependency_overrides[get_settings] = lambda: settings  # type: ignore[attr-defined]
     yield client
     client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
 

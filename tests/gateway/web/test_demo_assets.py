@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from gateway.db.session import session_scope
 from gateway.keys.models import ApiKey, KeyKind
+from gateway.main import create_app
 from gateway.web.demo import catalog
 from gateway.web.demo.seed import SeedReport
 
@@ -32,14 +33,18 @@ def test_assets_are_prepared_through_the_api_once(
     report = seeded()
     settings = web_client.app.state.settings  # type: ignore[attr-defined]
     merchant_id = uuid.UUID(report.merchant_id)
-    first = assets.prepare(settings=settings, merchant_id=merchant_id, model_photos=[])
+    first = assets.prepare(
+        settings=settings, merchant_id=merchant_id, model_photos=[], create_app=create_app
+    )
     assert sorted(first.prepared) == sorted(
         f"{p.external_id}:{v or '*'}" for p in catalog.PRODUCTS for _, v in assets._uploads(p)
     )
     # Colours get one asset each, sizes of one shirt share one.
     assert "round-glasses:round-glasses-gold" in first.prepared
     assert "crew-tshirt:*" in first.prepared
-    again = assets.prepare(settings=settings, merchant_id=merchant_id, model_photos=[])
+    again = assets.prepare(
+        settings=settings, merchant_id=merchant_id, model_photos=[], create_app=create_app
+    )
     assert again.prepared == []
     assert sorted(again.existing) == sorted(first.prepared)
     with session_scope(web_client.app.state.engine) as session:  # type: ignore[attr-defined]
@@ -78,4 +83,5 @@ def test_a_model_photo_without_a_face_is_refused_clearly(
             settings=web_client.app.state.settings,  # type: ignore[attr-defined]
             merchant_id=uuid.UUID(report.merchant_id),
             model_photos=[blank],
+            create_app=create_app,
         )

@@ -14,8 +14,8 @@ from ml_service.render.composite import Roi
 from ml_service.render.geometry import FACE_OVAL
 from ml_service.render.hair import hair_mask
 from ml_service.types import Analysis, Body
+from testkit import images
 from tests.ml_service.render.synthetic import make_face
-from tests.support import images
 
 DEMO = Path(__file__).resolve().parents[3] / "ml_service" / "demo_assets"
 SKIN, HAIR, BACKGROUND = (120, 150, 200), (30, 45, 70), (170, 170, 170)

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 from gateway.cli import app
 from ml_service.assets import prepare_asset
 from ml_service.render import render
-from tests.ml_service.render import goldens
-from tests.ml_service.render.photos import load_photo
-from tests.support import images
+from testkit import images
+from testkit import render_goldens as goldens
+from testkit.render_photos import load_photo
 
 DEMO = Path(__file__).resolve().parents[3] / "ml_service" / "demo_assets"
 

@@ -18,7 +18,7 @@ from ml_service.render.garment import SLEEVE_LEFT, SLEEVE_RIGHT, TORSO, prepare_
 from ml_service.render.geometry import CHIN, FACE_OVAL
 from ml_service.render.tops import SLEEVE_TURN_DEG, place
 from ml_service.types import Analysis
-from tests.ml_service.render.photos import load_photo
+from testkit.render_photos import load_photo
 from tests.ml_service.render.synthetic import make_body, make_face
 
 DEMO = Path(__file__).resolve().parents[3] / "ml_service" / "demo_assets"

@@ -14,7 +14,7 @@ from gateway.cli import app
 from ml_service.assets import prepare_asset
 from ml_service.render import VideoRenderer, render, render_video
 from ml_service.render.errors import TryOnInputError
-from tests.support import images
+from testkit import images
 
 DEMO = Path(__file__).resolve().parents[3] / "ml_service" / "demo_assets"
 WARM_UP = 5  # frames for the filters to settle

@@ -18,7 +18,7 @@ import shopify.session_token
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support.fakes.shopify import (
+from testkit.fakes.shopify import (
     OFFLINE_TOKEN_TYPE,
     TOKEN_EXCHANGE,
     FakeShopify,

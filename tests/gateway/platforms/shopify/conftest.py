@@ -15,8 +15,8 @@ from gateway.platforms import installs
 from gateway.platforms.protocol import InstallGrant, Tokens
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
+from testkit.fakes.shopify import FakeShopify
 from tests.gateway.platforms.shopify.tokens import API_KEY, API_SECRET
-from tests.support.fakes.shopify import FakeShopify
 
 SHOP = "a-shop.myshopify.com"
 PUBLIC_URL = "https://tryon.test"

@@ -33,8 +33,8 @@ from gateway.platforms.shopify.adapter import (
     needs_refresh,
     webhook_hmac,
 )
+from testkit.fakes.shopify import FakeShopify
 from tests.gateway.platforms.shopify.tokens import API_KEY, API_SECRET, session_token
-from tests.support.fakes.shopify import FakeShopify
 
 SHOP = "a-shop.myshopify.com"
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)

@@ -13,11 +13,11 @@ from gateway.db.session import session_scope
 from gateway.platforms import installs
 from gateway.platforms.models import JobKind, PlatformJob
 from gateway.stores.models import Platform, Store
+from testkit.fakes.shopify import FakeShopify
 from tests.gateway.conftest import assert_problem
 from tests.gateway.platforms.shopify.conftest import SHOP, install_store
 from tests.gateway.platforms.shopify.test_session_tokens import HOSTILE
 from tests.gateway.platforms.shopify.tokens import session_token
-from tests.support.fakes.shopify import FakeShopify
 
 API = "/platforms/shopify/admin/api"
 
@@ -237,3 +237,25 @@ def test_two_first_loads_at_once_make_one_installation(
     assert response.status_code == 200, response.text
     with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
         assert len(installs.list_stores(session=session)) == 1
+
+
+def test_the_widget_switch_stops_and_restarts_the_shops_widget(
+    app_client: TestClient, fake: FakeShopify
+) -> None:
+    store = install_store(app_client, fake)
+    settings = app_client.app.state.settings  # type: ignore[attr-defined]
+    key = installs.widget_key_for(settings=settings, store=store)
+    assert key is not None
+    widget = {"Authorization": f"Bearer {key}", "Origin": f"https://{SHOP}"}
+
+    def config() -> object:
+        # No such product: a 404 means the key was accepted; the switch is what we test.
+        return app_client.get("/v1/widget/config", params={"product": "nope"}, headers=widget)
+
+    assert config().status_code == 404  # type: ignore[attr-defined]
+    app_client.put(f"{API}/widget", json={"enabled": False}, headers=_auth())
+    assert_problem(config(), 403, "insufficient-scope")  # type: ignore[arg-type]
+    app_client.put(f"{API}/widget", json={"enabled": True}, headers=_auth())
+    assert config().status_code == 404  # type: ignore[attr-defined]
+    # The same key throughout: the theme keeps working without being edited.
+    assert installs.widget_key_for(settings=settings, store=_store(app_client)) == key

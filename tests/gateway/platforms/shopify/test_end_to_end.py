@@ -29,10 +29,10 @@ from gateway.platforms.worker import Worker
 from gateway.products.models import Product, ProductVariant
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store, StoreStatus
+from testkit.fakes.shopify import FakeShopify
 from tests.gateway.conftest import assert_problem
 from tests.gateway.platforms.shopify.conftest import PUBLIC_URL
 from tests.gateway.tryon_support import demo_product_image
-from tests.support.fakes.shopify import FakeShopify
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from gateway.platforms.models import JobKind, PlatformJob
 from gateway.platforms.shopify import oauth
 from gateway.platforms.shopify.adapter import API_TOPICS, ShopifyAdapter
 from gateway.stores.models import Platform, Store, StoreStatus
+from testkit.fakes.shopify import FakeShopify
 from tests.gateway.platforms.shopify.conftest import PUBLIC_URL, SHOP
 from tests.gateway.platforms.shopify.tokens import API_KEY, API_SECRET
-from tests.support.fakes.shopify import FakeShopify
 
 
 def _start(
@@ -148,10 +148,10 @@ def test_an_installed_shop_opening_the_app_goes_to_the_app(
 def test_install_started_from_our_dashboard_binds_the_merchant(
     app_client: TestClient, fake: FakeShopify
 ) -> None:
-    from gateway.merchants import service as merchants
+    from gateway.keys import service as merchant_keys
 
     with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
-        merchant_id = merchants.create(session=session, name="Ours").merchant.id
+        merchant_id = merchant_keys.create_merchant(session=session, name="Ours").merchant.id
     settings = app_client.app.state.settings  # type: ignore[attr-defined]
     token = oauth.seal_link(
         merchant_id, shop=SHOP, secret=settings.secret_key.get_secret_value(), now=int(time.time())

@@ -68,7 +68,7 @@ def test_the_library_decodes_our_test_session_tokens_and_refuses_a_forged_one() 
 
 def test_our_token_exchange_request_matches_the_librarys() -> None:
     from gateway.platforms.http import PlatformClient
-    from tests.support.fakes.shopify import FakeShopify
+    from testkit.fakes.shopify import FakeShopify
 
     with FakeShopify(API_KEY, API_SECRET) as fake:
         fake.add_shop(SHOP)

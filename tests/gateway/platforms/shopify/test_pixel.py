@@ -12,17 +12,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from gateway.db.session import session_scope
-from gateway.merchants import service as merchants
+from gateway.keys import service as keys
 from gateway.orders import service as orders
-from gateway.platforms import installs
+from gateway.platforms import handlers, installs
+from gateway.platforms.context import build_context
 from gateway.platforms.protocol import OrderChanged, WebhookDelivery
 from gateway.platforms.shopify import pixel
 from gateway.platforms.shopify.adapter import ShopifyAdapter
 from gateway.platforms.shopify.models import PixelEvidence
 from gateway.stores.models import Store
+from testkit.fakes.shopify import FakeShopify
 from tests.gateway.conftest import assert_problem
 from tests.gateway.platforms.shopify.conftest import SHOP, install_store
-from tests.support.fakes.shopify import FakeShopify
 
 URL = "/platforms/shopify/pixel"
 TRY = "3f2b8c1d-0a4e-4b6f-9c7d-2e1f0a9b8c7d"
@@ -109,16 +110,20 @@ class Published:
         monkeypatch.setattr(orders.events, "emit", emit)
 
 
-def _handle_order(client: TestClient, store: Store, event: OrderChanged) -> Any:
-    """What the core's order handler does with a Shopify order: enrich, then record."""
-    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        db_store = session.get(Store, store.id)
-        assert db_store is not None
-        order = pixel.enrich(
-            session=session, store=db_store, order=event.order, now=datetime.now(UTC)
-        )
-    purchase, _ = orders.record(client.app, merchant_id=store.merchant_id, order=order, store=SHOP)  # type: ignore[arg-type]
-    return purchase
+def _handle_order(
+    client: TestClient, store: Store, event: OrderChanged, published: Published
+) -> Any:
+    """The core's own order handler (what the worker runs for an orders/create delivery);
+    the purchase it published."""
+    app: Any = client.app
+    ctx = build_context(
+        settings=app.state.settings, engine=app.state.engine, runtime=app.state.runtime, app=app
+    )
+    try:
+        handlers.handle(ctx, store_id=store.id, event=event, delivery_shop=SHOP)
+    finally:
+        ctx.client.close()
+    return published.events[-1]
 
 
 def test_pixel_first_then_webhook_is_one_purchase_with_the_pixels_ids(
@@ -134,7 +139,7 @@ def test_pixel_first_then_webhook_is_one_purchase_with_the_pixels_ids(
     # A second pixel post of the same order (reload of the thank-you page) changes nothing.
     assert _post(app_client, _key(app_client, store), _pixel_body()).status_code == 202
 
-    purchase = _handle_order(app_client, store, _webhook_order(with_ids=False))
+    purchase = _handle_order(app_client, store, _webhook_order(with_ids=False), published)
     assert purchase.widget_session_id == WIDGET
     assert purchase.properties.lines[0].tryon_session_id == TRY
     assert len({e.event_id for e in published.events}) == 1
@@ -149,10 +154,10 @@ def test_webhook_first_then_pixel_is_still_one_purchase(
 ) -> None:
     published = Published(monkeypatch)
     store = install_store(app_client, fake)
-    first = _handle_order(app_client, store, _webhook_order(with_ids=True))
+    first = _handle_order(app_client, store, _webhook_order(with_ids=True), published)
     assert _post(app_client, _key(app_client, store), _pixel_body()).status_code == 202
     # The webhook retried after the pixel: the same event id, so the warehouse counts one.
-    again = _handle_order(app_client, store, _webhook_order(with_ids=True))
+    again = _handle_order(app_client, store, _webhook_order(with_ids=True), published)
     assert first.event_id == again.event_id
     assert len({e.event_id for e in published.events}) == 1
     assert len(published.events) == 2  # two publishes, one event id
@@ -181,7 +186,7 @@ def test_webhook_ids_win_over_the_pixels(app_client: TestClient, fake: FakeShopi
 def test_the_key_must_be_this_shops_widget_key(app_client: TestClient, fake: FakeShopify) -> None:
     store = install_store(app_client, fake)
     with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
-        another = merchants.create(session=session, name="Another")
+        another = keys.create_merchant(session=session, name="Another")
     for key in (another.publishable_key, another.secret_key, "pk_live_forged", ""):
         assert_problem(
             _post(app_client, key, _pixel_body()),

@@ -20,10 +20,10 @@ from gateway.platforms.models import JobStatus, PlatformJob
 from gateway.platforms.worker import Worker
 from gateway.products.models import Category, Product
 from gateway.stores.models import StoreStatus, SyncStatus
+from testkit.fakes.shopify import FakeShopify
 from tests.gateway.platforms.shopify.conftest import PUBLIC_URL, SHOP
 from tests.gateway.platforms.shopify.test_install import _store, install
 from tests.gateway.platforms.shopify.tokens import session_token
-from tests.support.fakes.shopify import FakeShopify
 
 TRY = "3f2b8c1d-0a4e-4b6f-9c7d-2e1f0a9b8c7d"
 WIDGET = "4f1c2a9e-7b3d-4e5f-8a6b-0c1d2e3f4a5b"

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from gateway.db.session import session_scope
 from gateway.platforms.models import JobKind, PlatformJob
+from testkit.fakes.shopify import FakeShopify
 from tests.gateway.conftest import assert_problem
 from tests.gateway.platforms.shopify.conftest import SHOP, install_store
-from tests.support.fakes.shopify import FakeShopify
 
 URL = "/platforms/shopify/webhooks"
 TOPICS = {

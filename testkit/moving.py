@@ -11,6 +11,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from ml_service.perception import Perceiver
+from testkit.images import load_bgr
+
 
 def moving_clip(
     photo: NDArray[np.uint8], *, frames: int = 60, size: tuple[int, int] = (640, 480)
@@ -54,3 +57,26 @@ def slow_pan(photo: NDArray[np.uint8], frames: int = 45) -> list[NDArray[np.uint
         m = np.array([[s, 0, i - (s - 1) * w / 2], [0, s, 0.5 * i - (s - 1) * h / 2]])
         clip.append(np.asarray(cv2.warpAffine(photo, m, (w, h), borderMode=cv2.BORDER_REFLECT)))
     return clip
+
+
+def iris_errors(perceiver: Perceiver, name: str, iris_every: int) -> tuple[np.ndarray, int]:
+    """Per-frame iris error (% of the inter-ocular distance, worse eye) of a tracker on a
+    moving clip, against the truth: the photo's iris centres carried by the clip's motion."""
+    photo = load_bgr(name)
+    truth = perceiver.analyze(photo, bodies=False).faces[0]
+    clip, matrices = moving_clip(photo)
+    tracker = perceiver.tracker(iris_every=iris_every)
+    errors = []
+    for i, (frame, matrix) in enumerate(zip(clip, matrices, strict=True)):
+        faces = tracker.process(frame, i / 30).faces
+        assert len(faces) == 1
+        face = faces[0]
+        iod = float(np.linalg.norm(face.landmarks[33, :2] - face.landmarks[263, :2]))
+        errors.append(
+            max(
+                np.linalg.norm(face.iris_right - project(matrix, truth.iris_right)),
+                np.linalg.norm(face.iris_left - project(matrix, truth.iris_left)),
+            )
+            / iod
+        )
+    return np.asarray(errors), tracker.iris_runs

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+GOLDEN_DIR = Path(__file__).resolve().parents[1] / "tests" / "ml_service" / "render" / "golden"
 # Only photos whose licence lets us commit derived pictures: astronaut (NASA, public domain)
 # and camera (CC0), both from scikit-image. bus.jpg (from the ultralytics wheel) carries no
 # clear licence, so renders of it are checked by geometry only, never stored.

@@ -10,7 +10,11 @@ from typing import Any
 import numpy as np
 
 FIXTURE = (
-    Path(__file__).resolve().parents[1] / "ml_service" / "fixtures" / "mediapipe_reference.json"
+    Path(__file__).resolve().parents[1]
+    / "tests"
+    / "ml_service"
+    / "fixtures"
+    / "mediapipe_reference.json"
 )
 
 

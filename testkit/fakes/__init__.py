@@ -1,0 +1,1 @@
+"""Fake store platforms, written from their public docs (for tests and benchmarks)."""
