@@ -41,7 +41,7 @@ from gateway.platforms.models import PlatformJob
 from gateway.platforms.protocol import Connection, InstallGrant, Tokens
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform
-from tests.support.fakes.bigcommerce import FakeBigCommerce
+from testkit.fakes.bigcommerce import FakeBigCommerce
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID, SECRET = "bench-client", "bench-secret-" + "0" * 40
@@ -246,9 +246,9 @@ def main() -> None:
         "threads": args.threads,
     }
     if args.postgres:
-        from tests.support.services import postgres_database  # noqa: PLC0415
+        from testkit.postgres import throwaway_database  # noqa: PLC0415
 
-        with postgres_database("tryon_bench_bc") as url:
+        with throwaway_database("tryon_bench_bc") as url:
             print(json.dumps(bench_hooks(**hooks, database_url=url)))
     else:
         print(json.dumps(bench_hooks(**hooks, database_url=None)))

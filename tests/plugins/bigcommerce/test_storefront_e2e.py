@@ -56,8 +56,8 @@ from gateway.products.models import Product
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
 from tests.gateway.tryon_support import demo_product_image
-from tests.support.fakes.bigcommerce import FakeBigCommerce
-from tests.support.images import load_bgr
+from testkit.fakes.bigcommerce import FakeBigCommerce
+from testkit.images import load_bgr
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

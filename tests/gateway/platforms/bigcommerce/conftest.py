@@ -16,7 +16,7 @@ from gateway.platforms.models import JobStatus, PlatformJob
 from gateway.platforms.worker import Worker
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
-from tests.support.fakes.bigcommerce import FakeBigCommerce
+from testkit.fakes.bigcommerce import FakeBigCommerce
 
 CLIENT_ID = "bc-client-id-123"
 CLIENT_SECRET = "bc-client-secret-0123456789abcdef0123456789"

@@ -24,6 +24,7 @@ from gateway.platforms.models import JobStatus, PlatformJob
 from gateway.platforms.worker import Worker
 from gateway.products.models import Category, Product
 from gateway.stores.models import Store, StoreStatus, SyncStatus
+from testkit.fakes.bigcommerce import FakeBigCommerce
 from tests.gateway.platforms.bigcommerce.conftest import (
     CLIENT_SECRET,
     PUBLIC_URL,
@@ -34,7 +35,6 @@ from tests.gateway.platforms.bigcommerce.conftest import (
     store_of,
 )
 from tests.gateway.tryon_support import demo_product_image
-from tests.support.fakes.bigcommerce import FakeBigCommerce
 
 WIDGET = "4f1c2a9e-7b3d-4e5f-8a6b-0c1d2e3f4a5b"
 

@@ -19,9 +19,9 @@ from gateway.platforms.worker import Worker
 from gateway.products.models import Product
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Store
+from testkit.fakes.bigcommerce import FakeBigCommerce
 from tests.gateway.platforms.bigcommerce.conftest import STORE_HASH, drain, install, store_of
 from tests.gateway.tryon_support import demo_product_image
-from tests.support.fakes.bigcommerce import FakeBigCommerce
 
 
 def test_the_scheduled_redaction_erases_the_store_when_it_is_due(

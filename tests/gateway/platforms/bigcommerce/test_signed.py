@@ -14,8 +14,8 @@ from bigcommerce.api import BigcommerceApi
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway.platforms.bigcommerce import signed
+from testkit.fakes.bigcommerce import FakeBigCommerce
 from tests.gateway.platforms.bigcommerce.conftest import CLIENT_ID, CLIENT_SECRET, STORE_HASH
-from tests.support.fakes.bigcommerce import FakeBigCommerce
 
 VECTOR = (
     "eyJmb28iOiJmb28ifQ==.YjMzMTQ2ZGU4ZTUzNWJiOTI3NTI1ODJmNzhiZGM5NzBjNGQ3MjZkZDdkMDY1Mjdk"

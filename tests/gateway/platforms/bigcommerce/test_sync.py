@@ -11,9 +11,9 @@ from gateway.platforms import mapping
 from gateway.platforms.worker import Worker
 from gateway.products.models import Product
 from gateway.stores.models import Store, SyncStatus
+from testkit.fakes.bigcommerce import FakeBigCommerce
 from tests.gateway.platforms.bigcommerce.conftest import STORE_HASH, drain, install, store_of
 from tests.gateway.tryon_support import demo_product_image
-from tests.support.fakes.bigcommerce import FakeBigCommerce
 
 HOSTILE = (
     "http://169.254.169.254/latest/meta-data/iam.png",

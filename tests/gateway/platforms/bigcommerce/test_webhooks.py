@@ -14,6 +14,7 @@ from standardwebhooks import Webhook
 
 from gateway.platforms.bigcommerce.adapter import HOOK_HEADER, hook_secret
 from gateway.platforms.models import JobKind
+from testkit.fakes.bigcommerce import FakeBigCommerce
 from tests.gateway.platforms.bigcommerce.conftest import (
     CLIENT_SECRET,
     STORE_HASH,
@@ -21,7 +22,6 @@ from tests.gateway.platforms.bigcommerce.conftest import (
     jobs_of,
     store_of,
 )
-from tests.support.fakes.bigcommerce import FakeBigCommerce
 
 URL = "/platforms/bigcommerce/webhooks"
 
