@@ -13,7 +13,8 @@
 - ``POST admin/widget``, ``POST admin/sync``: the app page's two actions, authorised by a
   short-lived token the ``load`` page carries (the page has no cookies in a third-party frame).
 - ``POST webhooks``: every hook; the core verifies through the adapter, dedupes and hands off
-  durably before the 200.
+  durably before the 200. ``store/app/uninstalled`` also schedules the redaction (in case the
+  uninstall callback never reached us).
 - ``GET storefront.js`` and ``GET storefront/config``: the loader the Scripts API registers
   and what it asks for (the shop's publishable key and the pinned SDK).
 
@@ -28,6 +29,7 @@ import contextlib
 import hashlib
 import hmac
 import html
+import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -460,6 +462,7 @@ async def webhooks(request: Request) -> JSONResponse:
     adapter = registry.get_adapter(settings, Platform.BIGCOMMERCE)
 
     def take() -> None:
+        now = datetime.now(UTC)
         with session_scope(request.app.state.engine) as session:
             intake.receive(
                 session=session,
@@ -467,8 +470,20 @@ async def webhooks(request: Request) -> JSONResponse:
                 adapter=adapter,
                 headers=headers,
                 body=body,
-                now=datetime.now(UTC),
+                now=now,
             )
+            # Verified (receive raised otherwise). BigCommerce sends no redaction request:
+            # if its uninstall callback never reached us, the uninstall hook schedules it.
+            payload = json.loads(body)
+            if payload.get("scope") == "store/app/uninstalled":
+                store = installs.find_store(
+                    session=session,
+                    platform=Platform.BIGCOMMERCE,
+                    shop=signed.shop_of(signed.store_hash_of(payload.get("producer"))),
+                )
+                if store is not None and store.status is not StoreStatus.REDACTED:
+                    schedule_redaction(session=session, store=store, now=now)
+                    session.commit()
 
     await asyncio.to_thread(take)
     return JSONResponse({"ok": True})

@@ -254,3 +254,20 @@ def test_a_load_payload_opens_the_page_once(installed: TestClient, fake: FakeBig
         assert replay.status_code == 401
         assert "already used" in replay.text
         assert "/dashboard/login" not in replay.text
+
+
+def test_the_uninstall_hook_schedules_the_redaction_once(
+    installed: TestClient, fake: FakeBigCommerce
+) -> None:
+    store = store_of(installed)
+    assert store is not None
+    for created in (1, 2):  # two deliveries of the hook: one pending redaction
+        body = fake.hook_body(
+            STORE_HASH, "store/app/uninstalled", 1, created_at=int(time.time()) - created
+        )
+        assert installed.post(URL, content=body, headers=_headers()).status_code == 200
+    pending = [j for j in jobs_of(installed) if j.dedupe_key == f"bigcommerce-redact:{store.id}"]
+    assert len(pending) == 1
+    # A reinstall cancels it.
+    assert install(installed, fake).status_code == 200
+    assert not [j for j in jobs_of(installed) if j.dedupe_key == f"bigcommerce-redact:{store.id}"]
