@@ -52,6 +52,8 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -254,7 +256,8 @@ class FakeBigCommerce:
         self.stores[store_hash].orders[oid] = {
             "id": oid,
             "customer_id": 0,
-            "date_created": "Mon, 07 Dec 2026 10:00:00 +0000",
+            # RFC 2822 as the v2 API gives it; now, so the pipeline takes the purchase.
+            "date_created": format_datetime(datetime.now(UTC)),
             "status_id": status_id,
             "status": "Awaiting Fulfillment",
             "total_inc_tax": f"{total:.4f}",
