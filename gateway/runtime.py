@@ -16,6 +16,7 @@ import redis
 from gateway.cache import ByteCache, MemoryCache, RedisCache
 from gateway.images import ImageLimits
 from gateway.keys.service import TouchThrottle
+from gateway.limits.memory import MemoryBudget
 from gateway.limits.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from gateway.metrics import Metrics
 from gateway.ml import AssetCache, build_engine
@@ -38,6 +39,8 @@ class Runtime:
     """Bounds concurrent ML work (CPU-bound): more callers wait rather than thrash."""
     reads: ReadCache
     """Widget reads (keys, products, brand models, quota use), invalidated on commit."""
+    image_memory: MemoryBudget
+    """Bytes that image decoding may hold at once (``gateway.limits.memory``)."""
     key_touches: TouchThrottle = field(default_factory=TouchThrottle)
     redis: redis.Redis | None = None
     live_by_ip: dict[str, int] = field(default_factory=dict)
@@ -114,5 +117,6 @@ def build_runtime(settings: GatewaySettings) -> Runtime:
         assets=AssetCache(storage),
         ml_slots=anyio.CapacityLimiter(slots),
         reads=ReadCache(reads_backend, ttl_s=settings.widget_cache_ttl_s, metrics=metrics),
+        image_memory=MemoryBudget(settings.image_memory_bytes, wait_s=settings.image_memory_wait_s),
         redis=client,
     )

@@ -81,6 +81,18 @@ class GatewaySettings(BaseSettings):
     max_image_aspect: float = Field(default=5.0, ge=1.0)
     max_work_side: int = Field(default=2048, ge=64)
     """Larger uploads are downscaled to this long side before perception and rendering."""
+    image_memory_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=16 * 1024 * 1024,
+        description="Bytes that image decoding may hold at once in this process (estimated "
+        "from each header before decoding); an image that alone needs more is refused (413)",
+    )
+    image_memory_wait_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a request waits for its share of image_memory_bytes before "
+        "it is refused (503 with Retry-After)",
+    )
 
     # Limits for publishable keys.
     rate_limit_per_key: int = Field(default=600, ge=1, description="Requests per key per minute")

@@ -412,7 +412,7 @@ async def _one_frame(  # noqa: PLR0917
     if images.sniff(frame) != "jpeg":
         raise UnsupportedMediaType("Live frames must be JPEG images")
     with runtime.metrics.stage("live", "decode"):
-        decoded = await run_in_threadpool(images.decode, frame, limits)
+        decoded = await images.decode_within(runtime.image_memory, frame, limits)
     result = await _ml(runtime, lambda: live_session.process(decoded.pixels))
     for stage, ms in result.timings_ms.items():
         runtime.metrics.stage_latency.labels("live", stage).observe(ms / 1000)

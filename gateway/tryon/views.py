@@ -95,9 +95,12 @@ async def _decoded(request: Request, runtime: Runtime, mode: str) -> images.Deco
     images.check_content_type(request.headers.get("content-type"))
     body = await request.body()
     with runtime.metrics.stage(mode, "decode"):
-        decoded = await run_in_threadpool(images.decode, body, runtime.image_limits)
-    pixels = images.downscale(decoded.pixels, runtime.settings.max_work_side)
-    return images.DecodedImage(pixels=pixels, format=decoded.format)
+        return await images.decode_within(
+            runtime.image_memory,
+            body,
+            runtime.image_limits,
+            max_side=runtime.settings.max_work_side,
+        )
 
 
 def _observe(runtime: Runtime, mode: str, timings_ms: dict[str, float]) -> None:
@@ -259,11 +262,13 @@ def _pack(rendered: Rendered) -> bytes:
     return len(meta).to_bytes(4, "big") + meta + raw
 
 
-def _unpack(packed: bytes) -> Rendered:
+async def _unpack(runtime: Runtime, packed: bytes) -> Rendered:
     size = int.from_bytes(packed[:4], "big")
     meta = json.loads(packed[4 : 4 + size])
-    pixels = images.decode(packed[4 + size :], _STORED_LIMITS).pixels
-    return Rendered(image=pixels, geometry=meta["geometry"], size_recommendation=meta["size"])
+    decoded = await images.decode_within(runtime.image_memory, packed[4 + size :], _STORED_LIMITS)
+    return Rendered(
+        image=decoded.pixels, geometry=meta["geometry"], size_recommendation=meta["size"]
+    )
 
 
 @router.post(
@@ -313,12 +318,19 @@ async def model_tryon(
     cached = await run_in_threadpool(runtime.cache.get, key)
     runtime.metrics.cache.labels("model_tryon", "hit" if cached else "miss").inc()
     if cached is not None:
-        rendered = await run_in_threadpool(_unpack, cached)
+        rendered = await _unpack(runtime, cached)
     else:
         photo = await run_in_threadpool(runtime.storage.get, model_key)
         if photo is None:
             raise DependencyUnavailable("storage", "The model photo is missing from storage")
-        pixels = (await run_in_threadpool(images.decode, photo, runtime.image_limits)).pixels
+        pixels = (
+            await images.decode_within(
+                runtime.image_memory,
+                photo,
+                runtime.image_limits,
+                max_side=runtime.settings.max_work_side,
+            )
+        ).pixels
         asset, _ = await run_in_threadpool(
             runtime.assets.get, str(plan.merchant_id), plan.asset_hash
         )

@@ -1,0 +1,121 @@
+"""Run ``tryon serve`` as a child process (the real server: uvicorn's own options, its own
+memory), with a database and a merchant of its own. Its log goes to a file that is printed
+when the server does not come up."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.support.ml_server import free_port
+
+ORIGIN = "https://shop.example"
+START_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayProcess:
+    url: str
+    pid: int
+    publishable_key: str
+    secret_key: str
+    log: Path
+
+
+def _tryon() -> str:
+    return str(Path(sys.executable).with_name("tryon"))
+
+
+def _run(args: list[str], env: Mapping[str, str]) -> str:
+    done = subprocess.run(
+        [_tryon(), *args], env=dict(env), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    return done.stdout
+
+
+@contextmanager
+def gateway_process(
+    workdir: Path, env: Mapping[str, str] | None = None
+) -> Iterator[GatewayProcess]:
+    """Serve the gateway on a loopback port with an embedded database in ``workdir``; yield
+    it once ``/healthz`` answers; stop it afterwards. ``env`` adds ``TRYON_*`` settings."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "TRYON_DATA_DIR": str(workdir / "var"),
+        "TRYON_LOG_JSON": "true",
+        "TRYON_LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    _run(["db", "upgrade"], full_env)
+    created = json.loads(
+        _run(["merchant", "create", "--name", "Shop", "--origin", ORIGIN, "--json"], full_env)
+    )
+    log = workdir / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [_tryon(), "serve", "--port", str(port), "--no-migrate"],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the gateway did not start (exit {server.poll()}):\n{log.read_text()}"
+                )
+            time.sleep(0.1)
+        yield GatewayProcess(
+            url=url,
+            pid=server.pid,
+            publishable_key=created["publishable_key"],
+            secret_key=created["secret_key"],
+            log=log,
+        )
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def rss_bytes(pid: int) -> int:
+    """The process's resident memory now."""
+    return _status_kib(pid, "VmRSS") * 1024
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """The process's peak resident memory since ``reset_peak_rss`` (or its start)."""
+    return _status_kib(pid, "VmHWM") * 1024
+
+
+def reset_peak_rss(pid: int) -> None:
+    """Start measuring the peak from the current resident memory (Linux ``clear_refs``)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
