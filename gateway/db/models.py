@@ -7,7 +7,7 @@ from gateway.merchants.models import Merchant, MerchantStatus
 from gateway.products.models import Category, Product, ProductVariant
 from gateway.sessions.models import TryOnMode, TryOnSession
 from gateway.stores.models import Platform, Store, StoreStatus
-from gateway.usage.models import UsageDaily
+from gateway.usage.models import QuotaUse, UsageDaily
 
 __all__ = [
     "ApiKey",
@@ -21,6 +21,7 @@ __all__ = [
     "Platform",
     "Product",
     "ProductVariant",
+    "QuotaUse",
     "Store",
     "StoreStatus",
     "TryOnAsset",

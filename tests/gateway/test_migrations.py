@@ -23,6 +23,7 @@ EXPECTED_TABLES = {
     "brand_model_photos",
     "tryon_sessions",
     "usage_daily",
+    "quota_use",
 }
 
 
