@@ -8,6 +8,7 @@ Routers reach them through ``RuntimeDep``; nothing here connects at import time.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
 
 import anyio
@@ -45,6 +46,8 @@ class Runtime:
     redis: redis.Redis | None = None
     live_by_ip: dict[str, int] = field(default_factory=dict)
     """Open live WebSockets per client address (this process), for the concurrency cap."""
+    live_by_key: dict[uuid.UUID, int] = field(default_factory=dict)
+    """Open live WebSockets per publishable key id (this process), for the concurrency cap."""
 
     @property
     def image_limits(self) -> ImageLimits:

@@ -17,6 +17,7 @@ from gateway.db.session import session_scope
 from gateway.errors import InvalidApiKey, KeyTypeNotAllowed
 from gateway.keys import service as keys
 from gateway.keys.models import KeyKind
+from gateway.limits.clients import client_address
 from gateway.runtime import Runtime
 from gateway.settings import GatewaySettings
 from gateway.widget import auth as widget_auth
@@ -46,17 +47,6 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-def secret_key_principal(request: Request, session: SessionDep) -> keys.Principal:
-    """The merchant behind an ``sk_`` key; publishable keys are refused here."""
-    principal = keys.authenticate(session=session, raw_key=_bearer(request))
-    if principal.kind is not KeyKind.SECRET:
-        raise KeyTypeNotAllowed("This endpoint needs a secret key (sk_...)")
-    return principal
-
-
-MerchantDep = Annotated[keys.Principal, Depends(secret_key_principal)]
-
-
 async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -66,32 +56,51 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address (``X-Forwarded-For`` only through ``TRYON_TRUSTED_PROXIES``)."""
+    runtime: Runtime = request.app.state.runtime
+    return client_address(request, runtime.settings.trusted_proxies)
+
+
+def secret_key_principal(
+    request: Request, session: SessionDep, runtime: RuntimeDep
+) -> keys.Principal:
+    """The merchant behind an ``sk_`` key; publishable keys are refused here (and refusals
+    are counted per address: ``widget_auth.counting_failures``)."""
+    with widget_auth.counting_failures(runtime=runtime, client_ip=client_ip(request)):
+        principal = keys.authenticate(session=session, raw_key=_bearer(request))
+        if principal.kind is not KeyKind.SECRET:
+            raise KeyTypeNotAllowed("This endpoint needs a secret key (sk_...)")
+    return principal
+
+
+MerchantDep = Annotated[keys.Principal, Depends(secret_key_principal)]
 
 
 def _widget_caller(
     request: Request, session: Session, runtime: Runtime, *, allow_query_key: bool
 ) -> widget_auth.WidgetCaller:
-    caller = widget_auth.authenticate(
-        session=session,
-        runtime=runtime,
-        raw_key=widget_auth.request_key(
-            authorization=request.headers.get("authorization"),
-            query_key=request.query_params.get("key"),
-            allow_query_key=allow_query_key,
-        ),
-        origin=widget_auth.page_origin(
-            origin=request.headers.get("origin"),
-            sec_fetch_site=request.headers.get("sec-fetch-site"),
-            public_url=runtime.settings.public_url,
-        ),
-        now=utcnow(),
-    )
+    address = client_ip(request)
+    with widget_auth.counting_failures(runtime=runtime, client_ip=address):
+        caller = widget_auth.authenticate(
+            session=session,
+            runtime=runtime,
+            raw_key=widget_auth.request_key(
+                authorization=request.headers.get("authorization"),
+                query_key=request.query_params.get("key"),
+                allow_query_key=allow_query_key,
+            ),
+            origin=widget_auth.page_origin(
+                origin=request.headers.get("origin"),
+                sec_fetch_site=request.headers.get("sec-fetch-site"),
+                public_url=runtime.settings.public_url,
+            ),
+            now=utcnow(),
+        )
     # CORS: the middleware echoes the Origin header only once it is known to be allowed. A
     # same-origin call without one needs no CORS headers.
     if request.headers.get("origin"):
         request.state.cors_origin = request.headers["origin"]
-    widget_auth.limit(runtime=runtime, principal=caller.principal, client_ip=client_ip(request))
+    widget_auth.limit(runtime=runtime, principal=caller.principal, client_ip=address)
     return caller
 
 

@@ -15,6 +15,8 @@ using a key, nothing more, and ``Sec-Fetch-Site`` gives exactly that assurance t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -23,7 +25,14 @@ from sqlalchemy.orm import Session
 
 from gateway.api.origins import normalise_origin
 from gateway.api.scopes import require_scope
-from gateway.errors import InvalidApiKey, KeyTypeNotAllowed, OriginNotAllowed, RateLimited
+from gateway.errors import (
+    Forbidden,
+    InvalidApiKey,
+    KeyTypeNotAllowed,
+    OriginNotAllowed,
+    RateLimited,
+    Unauthorized,
+)
 from gateway.keys import service as keys
 from gateway.keys.models import KeyKind
 from gateway.limits.ratelimit import Hit, retry_after_header
@@ -131,3 +140,26 @@ def limit(*, runtime: Runtime, principal: keys.Principal, client_ip: str) -> Non
             f"Too many requests from {what}; slow down",
             retry_after=retry_after_header(refused.decision),
         )
+
+
+@contextmanager
+def counting_failures(*, runtime: Runtime, client_ip: str) -> Iterator[None]:
+    """Count a key refused in the body (401, 403) against the caller's address; past
+    ``TRYON_RATE_LIMIT_AUTH_FAILURES_PER_IP`` a window the answer is 429 instead, so guessing
+    or replaying keys from one address is slowed down like any other flood."""
+    try:
+        yield
+    except (Unauthorized, Forbidden):
+        s = runtime.settings
+        decision = runtime.limiter.hit(
+            f"authfail:{client_ip}",
+            limit=s.rate_limit_auth_failures_per_ip,
+            window_s=s.rate_limit_window_s,
+        )
+        if decision.allowed:
+            raise
+        runtime.metrics.rejections.labels("auth_failures").inc()
+        raise RateLimited(
+            "Too many requests with refused keys from this address; slow down",
+            retry_after=retry_after_header(decision),
+        ) from None

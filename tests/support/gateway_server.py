@@ -49,6 +49,7 @@ def gateway_process(
 ) -> Iterator[GatewayProcess]:
     """Serve the gateway on a loopback port with an embedded database in ``workdir``; yield
     it once ``/healthz`` answers; stop it afterwards. ``env`` adds ``TRYON_*`` settings."""
+    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     full_env = {
         **os.environ,
