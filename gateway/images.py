@@ -176,8 +176,9 @@ def decode(data: bytes, limits: ImageLimits, *, max_side: int | None = None) -> 
     return DecodedImage(pixels=bgr, format=kind)
 
 
-TRIM_ABOVE_BYTES = 32 << 20
-"""Decodes that needed more than this hand the freed memory back to the system at once."""
+TRIM_ABOVE_BYTES = 64 << 20
+"""Decodes that needed more than this hand the freed memory back to the system at once
+(a 24 Mpx upload, a 12 Mpx photo; not every live frame: a 1080p frame costs about 37 MB)."""
 
 
 async def decode_within(
@@ -186,7 +187,7 @@ async def decode_within(
     """``decode`` on a worker thread, holding its peak size (``decode_cost``, from the header)
     out of ``budget`` meanwhile: 413 when it alone needs more than the budget, 503 when the
     budget stays taken by others for the budget's wait."""
-    header = inspect(data, limits)
+    header = await anyio.to_thread.run_sync(inspect, data, limits)
     cost = decode_cost(header, max_side=max_side)
     async with budget.hold(cost):
         return await anyio.to_thread.run_sync(

@@ -139,7 +139,8 @@ async def create_asset(
     body = await request.body()
     if not body:
         raise EmptyBody("The image is empty (zero bytes)")
-    async with runtime.image_memory.hold(_asset_cost(body), what="This product image"):
+    cost = await run_in_threadpool(_asset_cost, body)
+    async with runtime.image_memory.hold(cost, what="This product image"):
         asset = await _ml(
             runtime,
             lambda: runtime.ml.prepare_asset(
