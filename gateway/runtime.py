@@ -23,13 +23,13 @@ from gateway.cache import ByteCache, MemoryCache, RedisCache
 from gateway.errors import Forbidden, RateLimited, Unauthorized
 from gateway.images import ImageLimits
 from gateway.keys.service import TouchThrottle
-from gateway.memory import MemoryBudget
 from gateway.limits.ratelimit import (
     MemoryRateLimiter,
     RateLimiter,
     RedisRateLimiter,
     retry_after_header,
 )
+from gateway.memory import MemoryBudget
 from gateway.metrics import Metrics
 from gateway.ml import AssetCache, build_engine
 from gateway.readcache import ReadCache
