@@ -17,7 +17,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 SCHEMA_VERSION = 1
 
@@ -80,6 +80,11 @@ class SizeRecommendedProperties(_Strict):
 class AddToCartProperties(_Strict):
     quantity: int = Field(default=1, ge=1, le=1000)
     size: Label | None = None
+    """The size added (the shopper's choice)."""
+    recommended_size: Label | None = None
+    """The size the widget advised, when it showed advice."""
+    advice_followed: StrictBool | None = None
+    """Whether the size added is the advised one; absent when no advice was shown."""
     cart_token: CartToken | None = None
     """Set where the store cannot carry our ids into the order (docs/attribution.md)."""
 

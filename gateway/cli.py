@@ -75,16 +75,22 @@ def serve(
         from gateway.db import migrate as migrations  # noqa: PLC0415
 
         migrations.upgrade(settings.sqlalchemy_url)
-    uvicorn.run(
-        "gateway.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        proxy_headers=True,
-        # Frames over the cap are refused by the protocol layer before they are buffered.
-        ws_max_size=settings.ws_max_frame_bytes + 1024,
-    )
+    from gateway import serving  # noqa: PLC0415
+
+    noted = serving.note(settings)
+    try:
+        uvicorn.run(
+            "gateway.main:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            proxy_headers=True,
+            # Frames over the cap are refused by the protocol layer before they are buffered.
+            ws_max_size=settings.ws_max_frame_bytes + 1024,
+        )
+    finally:
+        serving.forget(noted)
 
 
 @ml_app.command("serve")

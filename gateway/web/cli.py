@@ -111,7 +111,9 @@ def seed_command(
             f"{len(prepared['existing'])} already there; brand models: "
             f"{len(prepared['models_added'])} added"
         )
-    typer.echo(f"open {settings.public_url.rstrip('/')}/demo")
+    from gateway import serving  # noqa: PLC0415
+
+    typer.echo(f"open {serving.public_url(settings).rstrip('/')}/demo")
     typer.echo(
         f"merchant dashboard: .venv/bin/tryon dashboard link --merchant '{DEMO_MERCHANT_NAME}'"
     )

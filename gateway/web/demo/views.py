@@ -14,7 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 import jinja2
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -288,7 +294,13 @@ async def add_to_cart(
     )
     # Like a store's cart attribute: the latest widget session that added to this cart.
     current.widget_session = widget_session or current.widget_session
-    response = RedirectResponse("/demo/cart", status_code=303)
+    # The widget's handler (store.js) asks for JSON to tell the widget the cart took it; the
+    # plain form goes on to the cart page.
+    response: Response
+    if "application/json" in request.headers.get("accept", ""):
+        response = JSONResponse({"count": len(current.lines[-cart.MAX_LINES :])})
+    else:
+        response = RedirectResponse("/demo/cart", status_code=303)
     _set_cart(request, response, current, secret)
     return response
 

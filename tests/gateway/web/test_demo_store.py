@@ -130,9 +130,19 @@ def test_add_to_cart_keeps_the_tryon_session(
     assert "Round optical frames" in page.text
     assert "Gold" in page.text
     assert "Navy / M" in page.text
-    assert '<code class="session">abc-1234</code>' in page.text
+    assert '<span class="badge">tried on</span>' in page.text
+    assert "abc-1234" not in page.text
     assert "€158.00" in page.text  # 129 + 29
     assert web_client.get("/demo").text.count("Cart (2)") == 1
+    # What the widget's handler (store.js) asks: JSON with the count, and the same cookie.
+    js = web_client.post(
+        "/demo/cart",
+        data={"product": "fedora-hat", "variant": "fedora-hat-one"},
+        headers={"accept": "application/json", "sec-fetch-site": "same-origin"},
+    )
+    assert js.status_code == 200
+    assert js.json() == {"count": 3}
+    assert "tryon_demo_cart=" in js.headers["set-cookie"]
     web_client.post("/demo/cart/clear")
     assert "Your cart is empty" in web_client.get("/demo/cart").text
 

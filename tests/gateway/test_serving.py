@@ -1,0 +1,56 @@
+"""Commands next to a running server follow its port (``gateway.serving``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gateway import serving
+from gateway.settings import GatewaySettings
+
+
+def settings(tmp_path: Path, **extra: object) -> GatewaySettings:
+    return GatewaySettings(env="test", data_dir=tmp_path, **extra)  # type: ignore[arg-type]
+
+
+def test_a_running_servers_port_is_followed(tmp_path: Path) -> None:
+    running = settings(tmp_path, port=8241)
+    path = serving.note(running)
+    here = settings(tmp_path)  # another terminal: no TRYON_PORT
+    assert here.public_url == "http://127.0.0.1:8000"
+    assert serving.public_url(here, environ={}) == "http://127.0.0.1:8241"
+    # What the environment names wins.
+    assert serving.public_url(here, environ={"TRYON_PORT": "8000"}) == "http://127.0.0.1:8000"
+    serving.forget(path)
+    assert not path.exists()
+    assert serving.public_url(here, environ={}) == "http://127.0.0.1:8000"
+
+
+def test_a_stopped_or_broken_note_is_ignored(tmp_path: Path) -> None:
+    here = settings(tmp_path)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    for content in (
+        json.dumps({"public_url": "http://127.0.0.1:8242", "pid": int(dead.stdout)}),
+        json.dumps({"public_url": "javascript:alert(1)", "pid": os.getpid()}),
+        json.dumps({"public_url": "http://127.0.0.1:8243", "pid": "1"}),
+        json.dumps(["not", "a", "note"]),
+        "{not json",
+        "",
+    ):
+        (tmp_path / serving.FILE).write_text(content)
+        assert serving.public_url(here, environ={}) == "http://127.0.0.1:8000", content
+
+
+def test_forget_leaves_another_servers_note(tmp_path: Path) -> None:
+    path = tmp_path / serving.FILE
+    path.write_text(json.dumps({"public_url": "http://127.0.0.1:8244", "pid": 1}))
+    serving.forget(path)
+    assert path.exists()
