@@ -48,8 +48,10 @@ test-sdk-e2e: install sdk chromium $(SDK_ML_DEPS)
 
 test-sdk: test-sdk-unit test-sdk-e2e ## SDK typecheck, unit tests (vitest) and e2e tests (chromium)
 
-demo-seed: install sdk $(SDK_ML_DEPS) ## Create the demo store's merchant, key and products (idempotent)
-	$(TRYON) demo seed
+DEMO_MODELS_DIR = $(or $(TRYON_DATA_DIR),var)/demo-models
+
+demo-seed: install sdk $(SDK_ML_DEPS) ## Create the demo store's merchant, key, products and two brand models (idempotent)
+	$(TRYON) demo seed $$($(PY) scripts/demo_model_photos.py $(DEMO_MODELS_DIR) | sed 's/^/--model-photo /')
 
 TEST_DEPS += test-sdk
 DEMO_DEPS += sdk demo-seed
