@@ -26,6 +26,7 @@ import cv2
 import httpx
 import numpy as np
 import websockets
+from pydantic import ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gateway import serving
@@ -147,7 +148,10 @@ async def live_tryon(base: str, pk: str, selfie: bytes, empty: bytes) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    settings = GatewaySettings()
+    try:
+        settings = GatewaySettings()
+    except ValidationError as exc:
+        raise SystemExit(f"error: bad configuration: {exc.errors()[0]['msg']}") from None
     # The port `make demo` really listens on (it notes it in the data dir), not only this
     # terminal's TRYON_PORT.
     parser.add_argument(

@@ -75,7 +75,9 @@ describe("size advice and the cart", () => {
     await page.locator(W.action("add-to-cart")).click();
     await page.locator("[data-tryon-widget] .extras[data-cart=accepted]").waitFor();
     expect(await status(page)).toBe("Added to your cart");
+    expect(await page.locator("[data-tryon-widget] .cart-note").textContent()).toBe("Added to your cart");
     expect(await page.locator(".cart-link").textContent()).toBe("Cart (1)");
+    await page.locator("[data-tryon-widget] .cart-note").scrollIntoViewIfNeeded();
     // The page's picker follows what went into the cart.
     expect(await page.locator("#variant").inputValue()).toBe(`crew-tshirt-navy-${advised.toLowerCase()}`);
     await shot(page, "advice-added");
@@ -125,6 +127,10 @@ describe("size advice and the cart", () => {
     await page.locator("[data-tryon-widget] .extras[data-cart=refused]").waitFor();
     expect(await status(page)).toMatch(/did not take it/);
     expect(await page.locator(".cart-link").textContent()).toBe("Cart (0)");
+    // Said next to the button, where the shopper is looking.
+    const note = page.locator("[data-tryon-widget] .cart-note");
+    expect(await note.textContent()).toMatch(/did not take it/);
+    await note.scrollIntoViewIfNeeded();
     await shot(page, "cart-refused");
     fail = false;
     await page.locator(W.action("add-to-cart")).click();

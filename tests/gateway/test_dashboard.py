@@ -505,3 +505,23 @@ def test_cli_refuses_ambiguous_names(
     result = CliRunner().invoke(cli, ["dashboard", "link", "--merchant", "Twin"])
     assert result.exit_code == 1
     assert "several merchants" in result.stderr
+
+
+def test_cli_link_follows_the_running_servers_port(
+    client: TestClient, shop: Any, cli_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`TRYON_PORT=8241 make demo` in one terminal, `tryon dashboard link` in another."""
+    from gateway import serving
+    from gateway.settings import GatewaySettings, get_settings
+
+    monkeypatch.delenv("TRYON_PUBLIC_URL")
+    monkeypatch.delenv("TRYON_PORT", raising=False)
+    monkeypatch.setenv("TRYON_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    noted = serving.note(GatewaySettings(env="test", data_dir=tmp_path, port=8241))
+    result = CliRunner().invoke(cli, ["dashboard", "link", "--merchant", "Optics & Co"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("http://127.0.0.1:8241/dashboard/login?token=v1.")
+    serving.forget(noted)
+    stopped = CliRunner().invoke(cli, ["dashboard", "link", "--merchant", "Optics & Co"])
+    assert stopped.stdout.startswith("http://127.0.0.1:8000/dashboard/login?token=v1.")

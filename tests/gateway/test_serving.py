@@ -54,3 +54,28 @@ def test_forget_leaves_another_servers_note(tmp_path: Path) -> None:
     path.write_text(json.dumps({"public_url": "http://127.0.0.1:8244", "pid": 1}))
     serving.forget(path)
     assert path.exists()
+
+
+def test_demo_smoke_says_in_one_sentence_that_no_server_answers(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRYON_")}
+    env |= {"TRYON_PORT": str(port), "TRYON_DATA_DIR": str(tmp_path)}
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(root / "scripts" / "demo_smoke.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: no demo server answers on http://127.0.0.1:{port}: start it with `make demo` "
+        "(the same TRYON_PORT in both terminals), or pass --base URL"
+    ]

@@ -692,7 +692,10 @@ export class Widget {
       ? h("button", { type: "button", "data-action": "add-to-cart", onclick: () => void this.addToCart(cart as HTMLButtonElement) },
           chosen?.size ? t("addSize", { size: chosen.size }) : t("addToCart"))
       : null;
-    return h("div", { class: "extras" }, this.sizePanel(), cart ? h("div", { class: "bar" }, cart) : null);
+    // The outcome is said next to the button too (the status region may be scrolled away);
+    // hidden from assistive technology, which hears it once from the status region.
+    const note = h("span", { class: "cart-note", "aria-hidden": "true" });
+    return h("div", { class: "extras" }, this.sizePanel(), cart ? h("div", { class: "bar" }, cart, note) : null);
   }
 
   /** Ask the page's cart to take the chosen variant; say "Added" only when it did. */
@@ -704,9 +707,14 @@ export class Widget {
     const size = chosen?.size ?? null;
     const recommendedSize = this.size?.size ?? null;
     const adviceFollowed = recommendedSize === null || size === null ? null : size === recommendedSize;
+    const note = button.parentElement?.querySelector(".cart-note");
+    const say = (text: string) => {
+      this.setStatus(text);
+      if (note) note.textContent = text;
+    };
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
-    this.setStatus(t("adding"));
+    say(t("adding"));
     const answer = await this.ctx.emitter.ask("add_to_cart", {
       productId: this.productId,
       variantId,
@@ -722,7 +730,7 @@ export class Widget {
     const extras = button.closest(".extras") as HTMLElement | null;
     if (extras) extras.dataset.cart = answer;
     if (answer !== "accepted") {
-      this.setStatus(t(answer === "refused" ? "cartRefused" : "cartUnheard"));
+      say(t(answer === "refused" ? "cartRefused" : "cartUnheard"));
       return;
     }
     const properties: Record<string, string | number | boolean> = { quantity: 1 };
@@ -730,7 +738,7 @@ export class Widget {
     if (recommendedSize) properties.recommended_size = recommendedSize.slice(0, 32);
     if (adviceFollowed !== null) properties.advice_followed = adviceFollowed;
     this.ctx.analytics.track("add_to_cart", { ...this.ids(), variantId }, properties);
-    this.setStatus(t("added"));
+    say(t("added"));
   }
 
   private async downloadLink(canvas: HTMLCanvasElement): Promise<HTMLElement> {
