@@ -85,7 +85,8 @@
   function lineChart(host, days) {
     const W = widthOf(host, 280), H = 260, L = 44, R = 12, T = 12, B = 28;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: "svg" });
-    const max = niceMax(Math.max(1, ...days.flatMap((d) => SERIES.map(([k]) => d[k]))));
+    // Four grid steps of whole events (never "0.25" or "12.5"): a multiple of 4, at least 4.
+    const max = Math.max(4, Math.ceil(niceMax(Math.max(1, ...days.flatMap((d) => SERIES.map(([k]) => d[k])))) / 4) * 4);
     const x = (i) => L + (days.length <= 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (days.length - 1));
     const y = (v) => T + (H - T - B) * (1 - v / max);
     for (let i = 0; i <= 4; i++) {
