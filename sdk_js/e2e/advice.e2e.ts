@@ -85,7 +85,22 @@ describe("size advice and the cart", () => {
     await expect.poll(() => events.filter((e) => e.type === "add_to_cart").length, { timeout: 15_000 }).toBe(1);
     await page.goto(`${inject("baseUrl")}/demo/cart`);
     expect(await page.locator("table.cart").textContent()).toContain(`Navy / ${advised}`);
+    // What a shopper reads: which line was tried on, no session ids, no notes for developers.
+    const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+    expect(await page.locator("main").textContent()).toContain("tried on");
+    expect(await page.locator("main").textContent()).not.toMatch(UUID);
+    expect(await page.locator("main").textContent()).not.toMatch(/_tryon|attribute|property/);
     await shot(page, "advice-cart");
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.locator("#order-number").waitFor();
+    expect(await page.locator("main").textContent()).not.toMatch(UUID);
+    expect(await page.locator("main").textContent()).not.toMatch(/_tryon|purchase. event|pipeline/);
+    await shot(page, "advice-order");
+    // A dead product link is the store's own page, not JSON.
+    const dead = await page.goto(`${inject("baseUrl")}/demo/products/no-such-thing`);
+    expect(dead?.status()).toBe(404);
+    expect(dead?.headers()["content-type"]).toMatch(/^text\/html/);
+    expect(await page.locator("h1").textContent()).toBe("Not found");
     const added = events.find((e) => e.type === "add_to_cart");
     expect(added?.variant_id).toBe(`crew-tshirt-navy-${advised.toLowerCase()}`);
     expect(added?.properties).toEqual({ quantity: 1, size: advised, recommended_size: advised, advice_followed: true });
