@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from gateway.settings import GatewaySettings
 
@@ -31,21 +33,22 @@ def forget(path: Path) -> None:
         pass
 
 
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
+def _listening(url: str, timeout_s: float = 0.5) -> bool:
+    """Whether something accepts connections where ``url`` points (the note outlives a
+    server killed by a signal, and its pid may be reused: the port is what counts)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout_s):
+            return True
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
 
 
 def public_url(settings: GatewaySettings, environ: dict[str, str] | None = None) -> str:
     """The URL browsers reach the server on: what the environment says when it names a port
-    or URL, else what a running server of this data dir noted, else the settings' default."""
+    or URL, else what a server of this data dir noted if it still listens there, else the
+    settings' default."""
     env = os.environ if environ is None else environ
     if env.get("TRYON_PUBLIC_URL") or env.get("TRYON_PORT"):
         return settings.public_url
@@ -54,6 +57,6 @@ def public_url(settings: GatewaySettings, environ: dict[str, str] | None = None)
     except (OSError, ValueError):
         return settings.public_url
     url = noted.get("public_url") if isinstance(noted, dict) else None
-    if isinstance(url, str) and url.startswith(("http://", "https://")) and _alive(noted["pid"]):
+    if isinstance(url, str) and url.startswith(("http://", "https://")) and _listening(url):
         return url
     return settings.public_url

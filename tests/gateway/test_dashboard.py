@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -518,10 +519,14 @@ def test_cli_link_follows_the_running_servers_port(
     monkeypatch.delenv("TRYON_PORT", raising=False)
     monkeypatch.setenv("TRYON_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
-    noted = serving.note(GatewaySettings(env="test", data_dir=tmp_path, port=8241))
-    result = CliRunner().invoke(cli, ["dashboard", "link", "--merchant", "Optics & Co"])
+    with socket.socket() as listener:  # the running server, on a port of its own
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        noted = serving.note(GatewaySettings(env="test", data_dir=tmp_path, port=port))
+        result = CliRunner().invoke(cli, ["dashboard", "link", "--merchant", "Optics & Co"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("http://127.0.0.1:8241/dashboard/login?token=v1.")
+    assert result.stdout.startswith(f"http://127.0.0.1:{port}/dashboard/login?token=v1.")
     serving.forget(noted)
     stopped = CliRunner().invoke(cli, ["dashboard", "link", "--merchant", "Optics & Co"])
     assert stopped.stdout.startswith("http://127.0.0.1:8000/dashboard/login?token=v1.")
