@@ -169,7 +169,8 @@ export interface EventMap {
     /** Whether the shopper chose the advised size; null when no advice was shown. */
     adviceFollowed: boolean | null;
   };
-  /** The API recommended a size (`recommendation.size` is always set here). */
+  /** The widget showed size advice (`recommendation.size` is always set here; advice below
+   * `minSizeConfidence` is not shown and not reported). */
   size_recommended: { productId: string; variantId: string | null; recommendation: SizeRecommendation & { size: string } };
 }
 
@@ -185,7 +186,6 @@ export type AddToCartResult = boolean | void | Promise<boolean | void>;
 
 /** What a listener of `event` may return: only `add_to_cart` listeners' results are used
  * ({@link AddToCartResult}); any other value is ignored, as in SDK 1.0. */
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
 export type ListenerResult<K extends EventName> = [K] extends ["add_to_cart"] ? AddToCartResult | unknown : unknown;
 
 /** Names of the events {@link TryOnAPI.on} accepts. */

@@ -309,6 +309,29 @@ describe("the widget", () => {
     error.mockRestore();
   });
 
+  it("words a model photo the API cannot use for the product as the model's, not the shopper's", async () => {
+    const problem = (reason: string) => async (url: string) =>
+      url.includes("/tryon")
+        ? Response.json({ type: "/problems/no-subject-found", title: "No face or body", detail: "x", reason }, { status: 422 })
+        : answer(url);
+    const messages: string[] = [];
+    for (const reason of ["body-not-visible", "no-face", "neck-not-visible"]) {
+      vi.stubGlobal("fetch", problem(reason));
+      tryOn.open({ productId: "round-glasses", mode: "model" });
+      await until(() => root()?.querySelector("[data-model=m1]"));
+      click("[data-model=m1]");
+      const alert = await until(() => root().querySelector("[role=alert]"));
+      expect(alert.getAttribute("data-error")).toBe("no_face");
+      messages.push(alert.textContent ?? "");
+      tryOn.close();
+    }
+    expect(messages).toEqual([
+      "This model’s photo does not show enough of the body for this product. Please choose another model.",
+      "We could not find this model’s face. Please choose another model.",
+      "This model’s photo does not show the neck. Please choose another model.",
+    ]);
+  });
+
   it("captions a brand model's result with the model's name, not \"You\"", async () => {
     await modelResult();
     const canvas = root().querySelector(".stage canvas") as HTMLElement;
