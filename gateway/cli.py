@@ -116,7 +116,13 @@ def serve(
         # Frames over the cap are refused by the protocol layer before they are buffered.
         ws_max_size=settings.ws_max_frame_bytes + 1024,
     )
-    _serve_on(uvicorn.Server(config), sock, port_file)
+    from gateway import serving  # noqa: PLC0415
+
+    noted = serving.note(settings)
+    try:
+        _serve_on(uvicorn.Server(config), sock, port_file)
+    finally:
+        serving.forget(noted)
 
 
 def _listen(host: str, port: int) -> socket.socket:

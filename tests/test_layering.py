@@ -36,6 +36,7 @@ INFRA: dict[str, set[str]] = {
     "middleware": set(),
     "origins": set(),
     "clients": set(),
+    "serving": {"settings"},
     "websocket_protocol": set(),
     "storage": {"errors"},
     "settings": {"storage"},
