@@ -142,7 +142,7 @@ describe("photo try-on", () => {
     await page.locator(W.file).setInputFiles(inject("fixtures").photo);
     await page.locator("[data-tryon-widget] .stage[data-state=result]").waitFor();
     expect(await page.locator("[data-tryon-widget] [data-variant]").count()).toBe(0); // one colour
-    expect(await page.locator("[data-tryon-widget] .size").textContent()).toMatch(/We recommend size (S|M|L)$/);
+    expect(await page.locator("[data-tryon-widget] .size").textContent()).toMatch(/We suggest size (S|M|L)/);
     const advice = (await events(page)).find(([name]) => name === "size_recommended")?.[1];
     const recommendation = advice?.recommendation as { size: string; variant_id: string };
     expect(recommendation.variant_id).toBe(`crew-tshirt-navy-${recommendation.size.toLowerCase()}`);
