@@ -153,7 +153,7 @@ def _handler(store: Store) -> type[BaseHTTPRequestHandler]:
                 html = store.page(
                     path.removeprefix("/products/"),
                     language=language,
-                    variant=(query.get("variant") or [None])[0],
+                    variant=next(iter(query.get("variant", [])), None),
                 )
                 if html is None:
                     self._send(404, b"no such product", "text/plain")
