@@ -100,8 +100,11 @@ def _run(env: dict[str, str], *args: str) -> str:
 
 
 @contextmanager
-def running_gateway(work: Path, *, origins: list[str]) -> Iterator[Gateway]:
-    """Start the gateway; stop it (and wait for it) when the block ends."""
+def running_gateway(
+    work: Path, *, origins: list[str], extra_env: dict[str, str] | None = None
+) -> Iterator[Gateway]:
+    """Start the gateway (``extra_env``: more ``TRYON_*`` settings); stop it (and wait for
+    it) when the block ends."""
     port = free_port()
     keep = {"TRYON_CACHE_DIR", "TRYON_MODELS_DIR"}
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRYON_") or k in keep}
@@ -115,6 +118,7 @@ def running_gateway(work: Path, *, origins: list[str]) -> Iterator[Gateway]:
         TRYON_LOG_LEVEL="WARNING",
         TRYON_SDK_DIR=str(REPO / "sdk_js"),
     )
+    env.update(extra_env or {})
     _run(env, "db", "upgrade")
     argv = ["merchant", "create", "--name", "Lunettes & Co", "--json"]
     for origin in origins:

@@ -13,10 +13,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
+import time
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,8 @@ VARIANTS = [
     ("45000000000002", "Gold", "glasses-round-gold"),
 ]
 WIDGET_SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+API_KEY = "tryon-test-client-id"
+API_SECRET = secrets.token_hex(24)
 
 
 def shopify_product(handle: str) -> dict[str, Any]:
@@ -65,6 +72,18 @@ class Setup:
     gateway: Gateway
     store: storefront.Store
     photo: Path
+    fake: Any = None
+    """The fake Shopify (tests/support/fakes/shopify.py) when the platform code is present."""
+    browsed: dict[str, Any] = field(default_factory=dict)
+
+
+def _fake_shopify_class() -> Any:
+    """FakeShopify, or None on a tree without the platform code (h6's fake, h5's routes)."""
+    try:
+        from tests.support.fakes.shopify import FakeShopify
+    except ImportError:
+        return None
+    return FakeShopify
 
 
 def _require_tools() -> None:
@@ -91,7 +110,18 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     work = tmp_path_factory.mktemp("shopify-e2e")
     port = free_port()
     origin = f"http://localhost:{port}"
-    with running_gateway(work, origins=[origin]) as gateway:
+    with ExitStack() as stack:
+        fake_class = _fake_shopify_class()
+        fake, extra_env = None, {}
+        if fake_class is not None:
+            fake = stack.enter_context(fake_class(API_KEY, API_SECRET))
+            fake.add_shop(SHOP)
+            extra_env = {
+                "TRYON_SHOPIFY_API_KEY": API_KEY,
+                "TRYON_SHOPIFY_API_SECRET": API_SECRET,
+                "TRYON_PLATFORM_API_BASE_URL": fake.base_url,
+            }
+        gateway = stack.enter_context(running_gateway(work, origins=[origin], extra_env=extra_env))
         gateway.add_product(external_id=PRODUCT_ID, title="Round optical frames", variants=VARIANTS)
         manifest = httpx.get(f"{gateway.base_url}/sdk/v1/manifest.json", timeout=10).json()
         sdk = manifest["files"]["tryon.js"]
@@ -115,11 +145,18 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         )
         photo = work / "photo.jpg"
         cv2.imwrite(str(photo), load_bgr("astronaut"), [cv2.IMWRITE_JPEG_QUALITY, 92])
-        with storefront.serving(store, port=port):
-            yield Setup(gateway=gateway, store=store, photo=photo)
+        stack.enter_context(storefront.serving(store, port=port))
+        yield Setup(gateway=gateway, store=store, photo=photo, fake=fake)
 
 
 def drive(setup: Setup) -> dict[str, Any]:
+    """The browser run (once per module: both tests read it)."""
+    if not setup.browsed:
+        setup.browsed.update(_drive(setup))
+    return setup.browsed
+
+
+def _drive(setup: Setup) -> dict[str, Any]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     config = {
         "store": setup.store.base_url,
@@ -196,3 +233,109 @@ def test_product_page_tries_on_and_carries_the_session_into_the_cart(setup: Setu
     assert out["problems"] == []
     for name in ("shopify-product-page", "shopify-tryon-result", "shopify-product-page-fr"):
         assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
+
+
+# -- with the platform code: a signed orders/create from the fake Shopify ----------------------
+
+
+def _install(setup: Setup) -> None:
+    """Connect the test shop to our merchant through the OAuth install (the fake's authorize
+    page), as the dashboard's "connect Shopify" link does."""
+    from gateway.platforms.shopify import oauth
+
+    gateway = setup.gateway
+    link = oauth.seal_link(
+        uuid.UUID(gateway.merchant_id),
+        secret=gateway.env["TRYON_SECRET_KEY"],
+        now=int(time.time()),
+    )
+    with httpx.Client(base_url=gateway.base_url, trust_env=False, timeout=60) as browser:
+        started = browser.get("/platforms/shopify/install", params={"shop": SHOP, "link": link})
+        assert started.status_code == 302, started.text
+        # The state cookie is Secure outside development: carry it by hand over loopback http.
+        cookie = "; ".join(f"{k}={v}" for k, v in started.cookies.items())
+        authorized = httpx.get(started.headers["location"], trust_env=False)
+        assert authorized.status_code == 302, authorized.text
+        back = authorized.headers["location"]
+        assert back.startswith(f"{gateway.base_url}/platforms/shopify/callback?")
+        finished = browser.get(back, headers={"Cookie": cookie})
+        assert finished.status_code == 302, finished.text
+    with gateway.client() as api:
+        stores = api.get("/v1/stores")
+        assert stores.status_code == 200, stores.text
+        assert [s["shop"] for s in stores.json()["data"]] == [SHOP]
+
+
+def _summary(setup: Setup) -> dict[str, Any]:
+    with setup.gateway.client() as api:
+        answer = api.get("/v1/metrics/summary")
+        assert answer.status_code == 200, answer.text
+        summary: dict[str, Any] = answer.json()
+        return summary
+
+
+def test_signed_order_from_shopify_is_attributed_on_the_dashboard(setup: Setup) -> None:
+    """The try-on session the product form carried comes back in Shopify's signed orders/create
+    (line item property and cart attribute); the dashboard's metrics count the order as a
+    try-on order, once, however often Shopify delivers it."""
+    if setup.fake is None:
+        pytest.skip("needs the platform code (tests/support/fakes/shopify.py, /platforms/shopify)")
+    out = drive(setup)
+    session = out["session"]
+    widget = setup.store.wait_for("/cart/update.js").body["attributes"]["_tryon_widget_session"]
+    form = setup.store.wait_for("/cart/add").form
+    assert form["properties[_tryon_session]"] == [session]
+    _install(setup)
+
+    order = {
+        "id": 5550001,
+        "name": "#1001",
+        "created_at": datetime.now(UTC).isoformat(),
+        "currency": "EUR",
+        "total_price": "129.00",
+        "note_attributes": [{"name": "_tryon_widget_session", "value": widget}],
+        "line_items": [
+            {
+                "id": 13000001,
+                "product_id": int(PRODUCT_ID),
+                "variant_id": int(form["id"][0]),
+                "quantity": 1,
+                "price": "129.00",
+                # What Shopify gives back for properties[_tryon_session] posted by the form.
+                "properties": [
+                    {"name": "_tryon_session", "value": form["properties[_tryon_session]"][0]}
+                ],
+            }
+        ],
+    }
+    url = f"{setup.gateway.base_url}/platforms/shopify/webhooks"
+    forged = setup.fake.deliver_webhook(url, "orders/create", SHOP, order, tamper=True)
+    assert forged.status_code == 401
+    delivery = str(uuid.uuid4())
+    first = setup.fake.deliver_webhook(url, "orders/create", SHOP, order, webhook_id=delivery)
+    assert first.status_code == 200, first.text
+
+    deadline = time.monotonic() + 120
+    while True:
+        attribution = _summary(setup)["attribution"]
+        if attribution["attributed_orders"] >= 1:
+            break
+        assert time.monotonic() < deadline, f"not attributed: {attribution}"
+        time.sleep(0.5)
+    assert attribution["orders"] == 1
+    assert attribution["attributed_orders"] == 1
+    assert attribution["attributed_units"] == 1
+    assert set(attribution["attributed_revenue"]) == {"EUR"}
+    assert float(attribution["attributed_revenue"]["EUR"]) == 129.0
+
+    # Shopify retries (same webhook id) and a second delivery of the same order: one order.
+    again = setup.fake.deliver_webhook(url, "orders/create", SHOP, order, webhook_id=delivery)
+    assert again.status_code == 200
+    other = setup.fake.deliver_webhook(url, "orders/create", SHOP, order)
+    assert other.status_code == 200
+    settle = time.monotonic() + 5
+    while time.monotonic() < settle:
+        attribution = _summary(setup)["attribution"]
+        assert attribution["orders"] == 1
+        assert attribution["attributed_orders"] == 1
+        time.sleep(0.5)
