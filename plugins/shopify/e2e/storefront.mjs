@@ -121,6 +121,18 @@ try {
   await page.locator(TRIGGER).waitFor({ state: "visible" });
   out.fr = { ...(await attrs()), label: (await page.locator(TRIGGER).textContent())?.trim(), lang: await page.evaluate(() => document.documentElement.lang) };
   await shot("shopify-product-page-fr");
+  // There the block's script ran before the SDK: its listeners were queued and replayed, so
+  // a try-on still lands on the form.
+  out.fr.script_order = await page.evaluate(() => [...document.scripts].map((s) => (s.dataset.publishableKey ? "sdk" : s.src.includes("tryon-block") ? "block" : "")).filter(Boolean));
+  const frSession = page.waitForResponse((r) => r.url().includes("/v1/widget/sessions") && r.request().method() === "POST");
+  await page.locator(TRIGGER).click();
+  await page.locator(W.mode("photo")).click();
+  await page.locator(W.action("consent")).click();
+  await page.locator(W.file).setInputFiles(cfg.photo);
+  out.fr.session = (await (await frSession).json()).session_id;
+  await page.locator(W.result).waitFor();
+  await page.waitForFunction((sel) => document.querySelector(sel)?.value, HIDDEN);
+  out.fr.hidden = await page.inputValue(HIDDEN);
   step("fr");
 } catch (err) {
   out.error = String(err?.stack ?? err);

@@ -222,7 +222,17 @@ def test_product_page_tries_on_and_carries_the_session_into_the_cart(setup: Setu
     assert form["properties[_tryon_session]"] == [session]
 
     # French storefront: French label from the extension's locale, variant from the URL.
-    assert out["fr"] == {"product": PRODUCT_ID, "variant": second, "label": "Essayer", "lang": "fr"}
+    fr = out["fr"]
+    assert {k: fr[k] for k in ("product", "variant", "label", "lang")} == {
+        "product": PRODUCT_ID,
+        "variant": second,
+        "label": "Essayer",
+        "lang": "fr",
+    }
+    # The block's script ran first there: its queued listeners still put the session on the form.
+    assert fr["script_order"] == ["block", "sdk"]
+    assert fr["hidden"] == fr["session"]
+    assert fr["session"] != session
 
     # SRI: with a hash that does not match, chromium refused the SDK: no widget, no button.
     assert out["tampered"]["block"] == 1
