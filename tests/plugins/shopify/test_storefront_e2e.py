@@ -75,6 +75,7 @@ class Setup:
     fake: Any = None
     """The fake Shopify (tests/support/fakes/shopify.py) when the platform code is present."""
     browsed: dict[str, Any] = field(default_factory=dict)
+    installed: bool = False
 
 
 def _fake_shopify_class() -> Any:
@@ -253,6 +254,8 @@ def _install(setup: Setup) -> None:
     page), as the dashboard's "connect Shopify" link does."""
     from gateway.platforms.shopify import oauth
 
+    if setup.installed:
+        return
     gateway = setup.gateway
     link = oauth.seal_link(
         uuid.UUID(gateway.merchant_id),
@@ -274,6 +277,7 @@ def _install(setup: Setup) -> None:
         stores = api.get("/v1/stores")
         assert stores.status_code == 200, stores.text
         assert [s["shop"] for s in stores.json()["data"]] == [SHOP]
+    setup.installed = True
 
 
 def _summary(setup: Setup) -> dict[str, Any]:
@@ -349,3 +353,157 @@ def test_signed_order_from_shopify_is_attributed_on_the_dashboard(setup: Setup) 
         assert attribution["orders"] == 1
         assert attribution["attributed_orders"] == 1
         time.sleep(0.5)
+
+
+def _widget_key(setup: Setup) -> str:
+    """The shop's widget key the install made (the key the pixel's settings carry)."""
+    from gateway.db.session import make_engine, session_scope
+    from gateway.platforms import installs
+    from gateway.settings import GatewaySettings
+    from gateway.stores.models import Platform
+
+    env = setup.gateway.env
+    settings = GatewaySettings(
+        env="test",
+        secret_key=env["TRYON_SECRET_KEY"],
+        data_dir=Path(env["TRYON_DATA_DIR"]),
+        shopify_api_key=API_KEY,
+        shopify_api_secret=API_SECRET,
+    )
+    engine = make_engine(settings)
+    try:
+        with session_scope(engine) as session:
+            store = installs.find_store(session=session, platform=Platform.SHOPIFY, shop=SHOP)
+            assert store is not None
+            key = installs.widget_key_for(settings=settings, store=store)
+    finally:
+        engine.dispose()
+    assert key is not None
+    assert key.startswith("pk_")
+    return key
+
+
+def _run_pixel(setup: Setup, tmp_path: Path, event: dict[str, Any]) -> dict[str, Any]:
+    """The pixel extension, compiled by tsc, run by node against the real gateway."""
+    built = tmp_path / "pixel"
+    compiled = subprocess.run(
+        [
+            str(PLUGIN / "node_modules" / ".bin" / "tsc"),
+            "-p",
+            str(PLUGIN / "extensions" / "tryon-pixel"),
+            "--noEmit",
+            "false",
+            "--outDir",
+            str(built),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    (built / "package.json").write_text('{"type": "module"}')
+    # tsc keeps "./payload" as written; node's ESM loader wants the file name.
+    index = built / "index.js"
+    index.write_text(index.read_text().replace('from "./payload"', 'from "./payload.js"'))
+    (tmp_path / "node_modules").symlink_to(PLUGIN / "node_modules")
+    config = {
+        "shop": SHOP,
+        "settings": {
+            "apiBase": setup.gateway.base_url,
+            "publishableKey": _widget_key(setup),
+        },
+        "event": event,
+    }
+    done = subprocess.run(
+        ["node", "e2e/pixel-harness.mjs", str(index), json.dumps(config)],
+        cwd=PLUGIN,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="integration gap at the merge: the core's order handler (gateway/platforms/"
+    "handlers.py, h5a) does not call the pixel evidence's enrich() (gateway/platforms/"
+    "shopify/pixel.py, h5b), so an order whose theme dropped the ids is not attributed",
+)
+def test_pixel_second_signal_attributes_an_order_whose_theme_dropped_the_ids(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """The web pixel (the real extension code, in node) posts checkout_completed with the
+    try-on ids to the gateway; Shopify's orders/create for that order arrives without them
+    (a theme that drops line item properties); the order is attributed all the same."""
+    if setup.fake is None:
+        pytest.skip("needs the platform code (tests/support/fakes/shopify.py, /platforms/shopify)")
+    out = drive(setup)
+    session, second = out["session"], VARIANTS[1][0]
+    widget = setup.store.wait_for("/cart/update.js").body["attributes"]["_tryon_widget_session"]
+    _install(setup)
+    before = _summary(setup)["attribution"]
+
+    event = {
+        "id": "evt-1",
+        "name": "checkout_completed",
+        "data": {
+            "checkout": {
+                "token": "ct-5550002",
+                "order": {"id": "gid://shopify/OrderIdentity/5550002"},
+                "currencyCode": "EUR",
+                "totalPrice": {"amount": 129, "currencyCode": "EUR"},
+                "attributes": [{"key": "_tryon_widget_session", "value": widget}],
+                "lineItems": [
+                    {
+                        "quantity": 1,
+                        "properties": [{"key": "_tryon_session", "value": session}],
+                        "variant": {
+                            "id": second,
+                            "price": {"amount": 129, "currencyCode": "EUR"},
+                            "product": {"id": f"gid://shopify/Product/{PRODUCT_ID}"},
+                        },
+                    }
+                ],
+            }
+        },
+    }
+    pixel = _run_pixel(setup, tmp_path, event)
+    assert pixel["subscribed"] == ["checkout_completed"]
+    [sent] = pixel["sent"]
+    assert sent["url"] == f"{setup.gateway.base_url}/platforms/shopify/pixel"
+    assert sent["body"]["order_id"] == "5550002"
+    assert sent["status"] == 202, sent["answer"]
+
+    dropped = {
+        "id": 5550002,
+        "created_at": datetime.now(UTC).isoformat(),
+        "currency": "EUR",
+        "total_price": "129.00",
+        "note_attributes": [],
+        "line_items": [
+            {
+                "id": 13000002,
+                "product_id": int(PRODUCT_ID),
+                "variant_id": int(second),
+                "quantity": 1,
+                "price": "129.00",
+                "properties": [],
+            }
+        ],
+    }
+    url = f"{setup.gateway.base_url}/platforms/shopify/webhooks"
+    answer = setup.fake.deliver_webhook(url, "orders/create", SHOP, dropped)
+    assert answer.status_code == 200, answer.text
+    deadline = time.monotonic() + 120
+    while True:
+        attribution = _summary(setup)["attribution"]
+        if attribution["orders"] > before["orders"]:
+            break
+        assert time.monotonic() < deadline, f"the order never arrived: {attribution}"
+        time.sleep(0.5)
+    assert attribution["orders"] == before["orders"] + 1
+    assert attribution["attributed_orders"] == before["attributed_orders"] + 1
