@@ -64,6 +64,17 @@ try {
     step("tampered");
   }
 
+  if (cfg.dawn) {
+    // A Dawn-like page: radios outside the form; the theme sets the hidden `id` input later.
+    await page.goto(cfg.dawn);
+    await page.locator(TRIGGER).waitFor({ state: "visible" });
+    const before = (await attrs()).variant;
+    await page.locator(`label[for="pick-${cfg.variants[1]}"]`).click();
+    await page.waitForFunction(([v]) => document.querySelector("[data-tryon-block]")?.getAttribute("data-tryon-variant") === v, [cfg.variants[1]]);
+    out.dawn = { before, after: (await attrs()).variant, url: await page.evaluate(() => location.search) };
+    step("dawn");
+  }
+
   await page.goto(`${cfg.store}/products/${cfg.handle}`);
   out.initial = await attrs();
   await page.locator(TRIGGER).waitFor({ state: "visible" });

@@ -105,8 +105,9 @@ class Store:
                 },
             },
         )
+        template = product.get("template", "product")
         return liquid_shopify.render(
-            (THEME / "product.liquid").read_text(),
+            (THEME / f"{template}.liquid").read_text(),
             language=language,
             product=product,
             request=request,

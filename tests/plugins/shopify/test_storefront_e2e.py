@@ -134,6 +134,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             products={
                 "round-glasses": shopify_product("round-glasses"),
                 "round-glasses-tampered": shopify_product("round-glasses-tampered"),
+                "round-glasses-dawn": {
+                    **shopify_product("round-glasses-dawn"),
+                    "template": "product-dawn",
+                },
             },
             embed_settings={
                 "publishable_key": gateway.publishable_key,
@@ -166,6 +170,7 @@ def _drive(setup: Setup) -> dict[str, Any]:
         "photo": str(setup.photo),
         "artifacts": str(ARTIFACTS),
         "tampered": f"{setup.store.base_url}/products/round-glasses-tampered",
+        "dawn": f"{setup.store.base_url}/products/round-glasses-dawn",
     }
     done = subprocess.run(
         ["node", "e2e/storefront.mjs", json.dumps(config)],
@@ -240,6 +245,9 @@ def test_product_page_tries_on_and_carries_the_session_into_the_cart(setup: Setu
     assert out["tampered"]["sdk_loaded"] is False
     assert out["tampered"]["buttons"] == 0
     assert any("integrity" in line for line in out["tampered"]["console"]), out["tampered"]
+
+    # A Dawn-like theme: the variant changes through the hidden id input, set later, no event.
+    assert out["dawn"] == {"before": first, "after": second, "url": f"?variant={second}"}
 
     assert out["problems"] == []
     for name in ("shopify-product-page", "shopify-tryon-result", "shopify-product-page-fr"):
