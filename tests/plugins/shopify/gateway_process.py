@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,15 +17,10 @@ from pathlib import Path
 import httpx
 
 from gateway.web.demo import catalog
+from ml_service import ports
 from tests.plugins.shopify.liquid_shopify import REPO
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -105,7 +98,6 @@ def running_gateway(
 ) -> Iterator[Gateway]:
     """Start the gateway (``extra_env``: more ``TRYON_*`` settings); stop it (and wait for
     it) when the block ends."""
-    port = free_port()
     keep = {"TRYON_CACHE_DIR", "TRYON_MODELS_DIR"}
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRYON_") or k in keep}
     env.update(
@@ -113,7 +105,6 @@ def running_gateway(
         TRYON_SECRET_KEY=secrets.token_urlsafe(36),
         TRYON_DATA_DIR=str(work / "var"),
         TRYON_HOST="127.0.0.1",
-        TRYON_PORT=str(port),
         TRYON_LOG_JSON="true",
         TRYON_LOG_LEVEL="WARNING",
         TRYON_SDK_DIR=str(REPO / "sdk_js"),
@@ -124,39 +115,18 @@ def running_gateway(
     for origin in origins:
         argv += ["--origin", origin]
     merchant = json.loads(_run(env, *argv))
-    log = work / "gateway.log"
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            [str(BIN / "tryon"), "serve", "--no-migrate"],
+    with ports.start(
+        [str(BIN / "tryon"), "serve", "--no-migrate"],
+        log_path=work / "gateway.log",
+        env=env,
+        ready_path="/readyz",
+        timeout_s=120,
+    ) as server:
+        yield Gateway(
+            base_url=server.url,
             env=env,
-            cwd=REPO,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
+            merchant_id=merchant["merchant_id"],
+            publishable_key=merchant["publishable_key"],
+            secret_key=merchant["secret_key"],
+            log=server.log_path,
         )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                assert server.poll() is None, f"the gateway exited:\n{log.read_text()[-3000:]}"
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, f"not ready:\n{log.read_text()[-3000:]}"
-                time.sleep(0.25)
-            yield Gateway(
-                base_url=base,
-                env=env,
-                merchant_id=merchant["merchant_id"],
-                publishable_key=merchant["publishable_key"],
-                secret_key=merchant["secret_key"],
-                log=log,
-            )
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)

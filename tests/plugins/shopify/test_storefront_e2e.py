@@ -29,10 +29,11 @@ import cv2
 import httpx
 import pytest
 
+from testkit.fakes.shopify import FakeShopify
+from testkit.images import load_bgr
 from tests.plugins.shopify import storefront
-from tests.plugins.shopify.gateway_process import Gateway, free_port, running_gateway
+from tests.plugins.shopify.gateway_process import Gateway, running_gateway
 from tests.plugins.shopify.liquid_shopify import PLUGIN, REPO
-from tests.support.images import load_bgr
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -73,18 +74,9 @@ class Setup:
     store: storefront.Store
     photo: Path
     fake: Any = None
-    """The fake Shopify (tests/support/fakes/shopify.py) when the platform code is present."""
+    """The fake Shopify (testkit/fakes/shopify.py)."""
     browsed: dict[str, Any] = field(default_factory=dict)
     installed: bool = False
-
-
-def _fake_shopify_class() -> Any:
-    """FakeShopify, or None on a tree without the platform code (h6's fake, h5's routes)."""
-    try:
-        from tests.support.fakes.shopify import FakeShopify
-    except ImportError:
-        return None
-    return FakeShopify
 
 
 def _require_tools() -> None:
@@ -109,26 +101,15 @@ def _require_tools() -> None:
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     _require_tools()
     work = tmp_path_factory.mktemp("shopify-e2e")
-    port = free_port()
-    origin = f"http://localhost:{port}"
     with ExitStack() as stack:
-        fake_class = _fake_shopify_class()
-        fake, extra_env = None, {}
-        if fake_class is not None:
-            fake = stack.enter_context(fake_class(API_KEY, API_SECRET))
-            fake.add_shop(SHOP)
-            extra_env = {
-                "TRYON_SHOPIFY_API_KEY": API_KEY,
-                "TRYON_SHOPIFY_API_SECRET": API_SECRET,
-                "TRYON_PLATFORM_API_BASE_URL": fake.base_url,
-            }
-        gateway = stack.enter_context(running_gateway(work, origins=[origin], extra_env=extra_env))
-        gateway.add_product(external_id=PRODUCT_ID, title="Round optical frames", variants=VARIANTS)
-        manifest = httpx.get(f"{gateway.base_url}/sdk/v1/manifest.json", timeout=10).json()
-        sdk = manifest["files"]["tryon.js"]
-        good = sdk["integrity"]
-        # Same algorithm and length, other digest: what a changed file would be checked against.
-        tampered = good[:-8] + ("AAAAAAA=" if not good.endswith("AAAAAAA=") else "BBBBBBB=")
+        fake = stack.enter_context(FakeShopify(API_KEY, API_SECRET))
+        fake.add_shop(SHOP)
+        extra_env = {
+            "TRYON_SHOPIFY_API_KEY": API_KEY,
+            "TRYON_SHOPIFY_API_SECRET": API_SECRET,
+            "TRYON_PLATFORM_API_BASE_URL": fake.base_url,
+        }
+        # The storefront listens first (port 0): its origin is what the merchant's key allows.
         store = storefront.Store(
             shop=SHOP,
             products={
@@ -139,18 +120,28 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
                     "template": "product-dawn",
                 },
             },
-            embed_settings={
-                "publishable_key": gateway.publishable_key,
-                "sdk_url": sdk["url"],
-                "sdk_integrity": good,
-                "accent_color": "#0b6e4f",
-            },
+            embed_settings={},
             block_settings={"button_color": "#0b6e4f", "categories": "sunglasses, glasses"},
-            embed_overrides={"round-glasses-tampered": {"sdk_integrity": tampered}},
         )
+        stack.enter_context(storefront.serving(store))
+        gateway = stack.enter_context(
+            running_gateway(work, origins=[store.base_url], extra_env=extra_env)
+        )
+        gateway.add_product(external_id=PRODUCT_ID, title="Round optical frames", variants=VARIANTS)
+        manifest = httpx.get(f"{gateway.base_url}/sdk/v1/manifest.json", timeout=10).json()
+        sdk = manifest["files"]["tryon.js"]
+        good = sdk["integrity"]
+        # Same algorithm and length, other digest: what a changed file would be checked against.
+        tampered = good[:-8] + ("AAAAAAA=" if not good.endswith("AAAAAAA=") else "BBBBBBB=")
+        store.embed_settings = {
+            "publishable_key": gateway.publishable_key,
+            "sdk_url": sdk["url"],
+            "sdk_integrity": good,
+            "accent_color": "#0b6e4f",
+        }
+        store.embed_overrides = {"round-glasses-tampered": {"sdk_integrity": tampered}}
         photo = work / "photo.jpg"
         cv2.imwrite(str(photo), load_bgr("astronaut"), [cv2.IMWRITE_JPEG_QUALITY, 92])
-        stack.enter_context(storefront.serving(store, port=port))
         yield Setup(gateway=gateway, store=store, photo=photo, fake=fake)
 
 
@@ -267,6 +258,7 @@ def _install(setup: Setup) -> None:
     gateway = setup.gateway
     link = oauth.seal_link(
         uuid.UUID(gateway.merchant_id),
+        shop=SHOP,
         secret=gateway.env["TRYON_SECRET_KEY"],
         now=int(time.time()),
     )
@@ -300,8 +292,6 @@ def test_signed_order_from_shopify_is_attributed_on_the_dashboard(setup: Setup) 
     """The try-on session the product form carried comes back in Shopify's signed orders/create
     (line item property and cart attribute); the dashboard's metrics count the order as a
     try-on order, once, however often Shopify delivers it."""
-    if setup.fake is None:
-        pytest.skip("needs the platform code (tests/support/fakes/shopify.py, /platforms/shopify)")
     out = drive(setup)
     session = out["session"]
     widget = setup.store.wait_for("/cart/update.js").body["attributes"]["_tryon_widget_session"]
@@ -435,20 +425,12 @@ def _run_pixel(setup: Setup, tmp_path: Path, event: dict[str, Any]) -> dict[str,
     return result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="integration gap at the merge: the core's order handler (gateway/platforms/"
-    "handlers.py, h5a) does not call the pixel evidence's enrich() (gateway/platforms/"
-    "shopify/pixel.py, h5b), so an order whose theme dropped the ids is not attributed",
-)
 def test_pixel_second_signal_attributes_an_order_whose_theme_dropped_the_ids(
     setup: Setup, tmp_path: Path
 ) -> None:
     """The web pixel (the real extension code, in node) posts checkout_completed with the
     try-on ids to the gateway; Shopify's orders/create for that order arrives without them
     (a theme that drops line item properties); the order is attributed all the same."""
-    if setup.fake is None:
-        pytest.skip("needs the platform code (tests/support/fakes/shopify.py, /platforms/shopify)")
     out = drive(setup)
     session, second = out["session"], VARIANTS[1][0]
     widget = setup.store.wait_for("/cart/update.js").body["attributes"]["_tryon_widget_session"]
