@@ -23,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     field_validator,
 )
 
@@ -102,6 +103,11 @@ class SizeRecommendedProperties(_Strict):
 class AddToCartProperties(_Strict):
     quantity: int = Field(default=1, ge=1, le=1000)
     size: Label | None = None
+    """The size added (the shopper's choice)."""
+    recommended_size: Label | None = None
+    """The size the widget advised, when it showed advice."""
+    advice_followed: StrictBool | None = None
+    """Whether the size added is the advised one; absent when no advice was shown."""
     cart_token: CartToken | None = None
     """Set where the store cannot carry our ids into the order (docs/attribution.md)."""
 

@@ -108,12 +108,21 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_config=None,
-        proxy_headers=True,
         ws=WebSocketProtocol,
+        # X-Forwarded-For and -Proto only from the proxies named in TRYON_TRUSTED_PROXIES
+        # (uvicorn's default would trust 127.0.0.1: anything on the host could pick its address).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=[str(net) for net in settings.trusted_proxies],
         # Frames over the cap are refused by the protocol layer before they are buffered.
         ws_max_size=settings.ws_max_frame_bytes + 1024,
     )
-    _serve_on(uvicorn.Server(config), sock, port_file)
+    from gateway import serving  # noqa: PLC0415
+
+    noted = serving.note(settings)
+    try:
+        _serve_on(uvicorn.Server(config), sock, port_file)
+    finally:
+        serving.forget(noted)
 
 
 def _listen(host: str, port: int) -> socket.socket:

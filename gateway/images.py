@@ -8,15 +8,17 @@ this module). Every failure is a ``GatewayError`` with a 4xx status, never a cra
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from gateway.errors import (
     EmptyBody,
@@ -25,6 +27,7 @@ from gateway.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from gateway.memory import MemoryBudget, release_freed_memory
 
 MEDIA_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
@@ -92,8 +95,162 @@ def check_content_type(content_type: str | None) -> None:
         )
 
 
-def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
-    """Decode ``data`` safely or raise a 4xx ``GatewayError`` saying why not."""
+@dataclass(frozen=True, slots=True)
+class ImageHeader:
+    """What an upload's header says, read (and checked against the caps) before decoding."""
+
+    format: str
+    width: int
+    height: int
+    mode: str
+    """Pillow's mode before any conversion (``L``, ``RGB``, ``RGBA``, ``P``, ...)."""
+
+
+# Bytes per pixel of Pillow's own buffer for a mode (multi-band modes take 4 bytes a pixel).
+_PIL_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}
+_KEEP_MODES = frozenset({"L", "RGB"})
+"""Modes resized as they are; any other is converted to RGB at full size first."""
+_JPEG_REDUCTIONS = (8, 4, 2)
+_WORKING_COPIES = 4 + 4 + 3 + 3
+"""Bytes per working-size pixel: the resized image, its RGB conversion, the upright copy and
+the BGR array (an upper bound: some are skipped when not needed)."""
+
+
+def inspect(data: bytes, limits: ImageLimits) -> ImageHeader:
+    """The header of ``data`` after the byte, type, pixel and aspect checks; decodes nothing."""
+    with _open(data, limits) as image:
+        return ImageHeader(
+            format=_sniffed(data), width=image.size[0], height=image.size[1], mode=image.mode
+        )
+
+
+def working_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """``width`` x ``height`` shrunk so that the long side is at most ``max_side`` (pure)."""
+    if max_side is None or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def jpeg_reduction(width: int, height: int, target: tuple[int, int]) -> int:
+    """The largest DCT scaling (1/8, 1/4, 1/2) that keeps a JPEG at least ``target`` (pure;
+    the choice Pillow's ``draft`` makes)."""
+    for k in _JPEG_REDUCTIONS:
+        if -(-width // k) >= target[0] and -(-height // k) >= target[1]:
+            return k
+    return 1
+
+
+def decode_cost(header: ImageHeader, *, max_side: int | None) -> int:
+    """Peak bytes that ``decode(..., max_side=max_side)`` allocates for this image (pure): the
+    full-size buffer the decoder fills (smaller for a JPEG decoded at a reduced size), a
+    full-size conversion for modes other than L and RGB, and the working-size copies."""
+    width, height = header.width, header.height
+    target = working_size(width, height, max_side)
+    mode = header.mode
+    if header.format == "jpeg" and target != (width, height):
+        k = jpeg_reduction(width, height, target)
+        width, height = -(-width // k), -(-height // k)
+    full = width * height * _PIL_BYTES_PER_PIXEL.get(mode, 4)
+    if mode not in _KEEP_MODES:
+        full += width * height * 4
+    return full + target[0] * target[1] * _WORKING_COPIES
+
+
+def decode(data: bytes, limits: ImageLimits, *, max_side: int | None = None) -> DecodedImage:
+    """Decode ``data`` safely or raise a 4xx ``GatewayError`` saying why not.
+
+    With ``max_side``, the pixels come at most that long on their long side: a JPEG is decoded
+    straight to (about) that size by the decoder's DCT scaling, other formats are shrunk right
+    after decoding, before any other copy is made. ``decode_cost`` says how many bytes that
+    takes at the peak."""
+    with _open(data, limits) as image:
+        kind = _sniffed(data)
+        target = working_size(*image.size, max_side)
+        try:
+            orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+            if kind == "jpeg" and target != image.size:
+                image.draft("RGB", target)
+            image.load()
+            # What the decoder made is checked again, in case it is not what the header said.
+            width, height = image.size
+            if width * height > limits.max_pixels:
+                raise ImageTooLarge("The image decompresses to too many pixels")
+            work: Image.Image = image
+            if work.mode not in _KEEP_MODES:
+                work = work.convert("RGB")
+            if work.size != target:
+                work = work.resize(target, Image.Resampling.BOX)
+            if work.mode != "RGB":
+                work = work.convert("RGB")
+            rgb = np.asarray(_upright(work, orientation), dtype=np.uint8)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageTooLarge("The image decompresses to too many pixels") from None
+        except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
+            raise InvalidImage(f"The {kind.upper()} data is truncated or damaged") from exc
+    bgr = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), dtype=np.uint8)
+    return DecodedImage(pixels=bgr, format=kind)
+
+
+TRIM_ABOVE_BYTES = 64 << 20
+"""Decodes that needed more than this hand the freed memory back to the system at once
+(a 24 Mpx upload, a 12 Mpx photo; not every live frame: a 1080p frame costs about 37 MB)."""
+
+
+async def decode_within(
+    budget: MemoryBudget, data: bytes, limits: ImageLimits, *, max_side: int | None = None
+) -> DecodedImage:
+    """``decode`` on a worker thread, holding its peak size (``decode_cost``, from the header)
+    out of ``budget`` meanwhile: 413 when it alone needs more than the budget, 503 when the
+    budget stays taken by others for the budget's wait."""
+    header = await anyio.to_thread.run_sync(inspect, data, limits)
+    cost = decode_cost(header, max_side=max_side)
+    async with budget.hold(cost):
+        return await anyio.to_thread.run_sync(
+            functools.partial(_decode_and_trim, data, limits, max_side=max_side, cost=cost)
+        )
+
+
+def _decode_and_trim(
+    data: bytes, limits: ImageLimits, *, max_side: int | None, cost: int
+) -> DecodedImage:
+    try:
+        return decode(data, limits, max_side=max_side)
+    finally:
+        if cost > TRIM_ABOVE_BYTES:
+            release_freed_memory()
+
+
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image: Image.Image, orientation: object) -> Image.Image:
+    """``image`` turned as its (original's) EXIF orientation says; only pixels are kept."""
+    method = _TRANSPOSE_FOR_ORIENTATION.get(orientation) if isinstance(orientation, int) else None
+    return image.transpose(method) if method is not None else image
+
+
+def _sniffed(data: bytes) -> str:
+    kind = sniff(data)
+    if kind is None:
+        raise UnsupportedMediaType(
+            "Only JPEG, PNG and WebP images are accepted (checked from the file's content)",
+            accepted=sorted(MEDIA_TYPES.values()),
+        )
+    return kind
+
+
+def _open(data: bytes, limits: ImageLimits) -> Image.Image:
+    """The image opened lazily (header only) after the byte, type and dimension checks."""
     if not data:
         raise EmptyBody("The image is empty (zero bytes)")
     if len(data) > limits.max_bytes:
@@ -101,12 +258,7 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
             f"The image is {len(data)} bytes; the limit is {limits.max_bytes}",
             limit_bytes=limits.max_bytes,
         )
-    kind = sniff(data)
-    if kind is None:
-        raise UnsupportedMediaType(
-            "Only JPEG, PNG and WebP images are accepted (checked from the file's content)",
-            accepted=sorted(MEDIA_TYPES.values()),
-        )
+    kind = _sniffed(data)
     with warnings.catch_warnings():
         # Pillow's own bomb check warns before it raises; ours (below) is stricter anyway.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -118,20 +270,12 @@ def decode(data: bytes, limits: ImageLimits) -> DecodedImage:
             raise InvalidImage(f"The file looks like {kind.upper()} but cannot be read") from None
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise InvalidImage(f"The {kind.upper()} header is damaged") from exc
-        with image:
-            _check_dimensions(image.size, limits)
-            try:
-                image.load()
-                upright = ImageOps.exif_transpose(image)
-                rgb = upright.convert("RGB")
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-                raise ImageTooLarge("The image decompresses to too many pixels") from None
-            except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
-                raise InvalidImage(f"The {kind.upper()} data is truncated or damaged") from exc
-    # Transposition can only swap the sides; checked again for the frames Pillow expands.
-    _check_dimensions(rgb.size, limits)
-    bgr = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[:, :, ::-1])
-    return DecodedImage(pixels=bgr, format=kind)
+    try:
+        _check_dimensions(image.size, limits)
+    except BaseException:
+        image.close()
+        raise
+    return image
 
 
 def _check_dimensions(size: tuple[int, int], limits: ImageLimits) -> None:

@@ -7,9 +7,11 @@ Routers reach them through ``RuntimeDep``; nothing here connects at import time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -18,9 +20,16 @@ import redis
 from fastapi import Depends, Request
 
 from gateway.cache import ByteCache, MemoryCache, RedisCache
+from gateway.errors import Forbidden, RateLimited, Unauthorized
 from gateway.images import ImageLimits
 from gateway.keys.service import TouchThrottle
-from gateway.limits.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from gateway.limits.ratelimit import (
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    retry_after_header,
+)
+from gateway.memory import MemoryBudget
 from gateway.metrics import Metrics
 from gateway.ml import AssetCache, build_engine
 from gateway.readcache import ReadCache
@@ -42,12 +51,16 @@ class Runtime:
     """Bounds concurrent ML work (CPU-bound): more callers wait rather than thrash."""
     reads: ReadCache
     """Widget reads (keys, products, brand models, quota use), invalidated on commit."""
+    image_memory: MemoryBudget
+    """Bytes that image decoding may hold at once (``gateway.memory``)."""
     key_touches: TouchThrottle = field(default_factory=TouchThrottle)
     redis: redis.Redis | None = None
     live_by_ip: dict[str, int] = field(default_factory=dict)
     """Open live WebSockets per client address (this process), for the concurrency cap."""
     clock: Callable[[], float] = time.monotonic
     """Seconds on a monotonic clock, for rate decisions (live frame caps); tests inject one."""
+    live_by_key: dict[uuid.UUID, int] = field(default_factory=dict)
+    """Open live WebSockets per publishable key id (this process), for the concurrency cap."""
 
     @property
     def image_limits(self) -> ImageLimits:
@@ -57,6 +70,28 @@ class Runtime:
             max_pixels=s.max_image_pixels,
             max_aspect=s.max_image_aspect,
         )
+
+    @contextlib.contextmanager
+    def counting_failures(self, client_ip: str) -> Iterator[None]:
+        """Count a key refused in the body (401, 403) against the caller's address; past
+        ``TRYON_RATE_LIMIT_AUTH_FAILURES_PER_IP`` a window the answer is 429 instead, so
+        guessing or replaying keys from one address is slowed down like any other flood."""
+        try:
+            yield
+        except (Unauthorized, Forbidden):
+            s = self.settings
+            decision = self.limiter.hit(
+                f"authfail:{client_ip}",
+                limit=s.rate_limit_auth_failures_per_ip,
+                window_s=s.rate_limit_window_s,
+            )
+            if decision.allowed:
+                raise
+            self.metrics.rejections.labels("auth_failures").inc()
+            raise RateLimited(
+                "Too many requests with refused keys from this address; slow down",
+                retry_after=retry_after_header(decision),
+            ) from None
 
     def close(self) -> None:
         if self.redis is not None:
@@ -129,5 +164,6 @@ def build_runtime(settings: GatewaySettings) -> Runtime:
         assets=AssetCache(storage),
         ml_slots=anyio.CapacityLimiter(slots),
         reads=ReadCache(reads_backend, ttl_s=settings.widget_cache_ttl_s, metrics=metrics),
+        image_memory=MemoryBudget(settings.image_memory_bytes, wait_s=settings.image_memory_wait_s),
         redis=client,
     )

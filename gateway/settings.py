@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway.storage import parse_s3_url
 
@@ -72,6 +72,11 @@ class GatewaySettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Networks (CIDRs, comma-separated) of the proxies in front of the gateway "
+        "whose X-Forwarded-For is believed; default none: the TCP peer is the client",
+    )
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -86,11 +91,29 @@ class GatewaySettings(BaseSettings):
     max_image_aspect: float = Field(default=5.0, ge=1.0)
     max_work_side: int = Field(default=2048, ge=64)
     """Larger uploads are downscaled to this long side before perception and rendering."""
+    image_memory_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=16 * 1024 * 1024,
+        description="Bytes that image decoding may hold at once in this process (estimated "
+        "from each header before decoding); an image that alone needs more is refused (413)",
+    )
+    image_memory_wait_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a request waits for its share of image_memory_bytes before "
+        "it is refused (503 with Retry-After)",
+    )
 
     # Limits for publishable keys.
     rate_limit_per_key: int = Field(default=600, ge=1, description="Requests per key per minute")
     rate_limit_per_ip: int = Field(default=120, ge=1, description="Requests per IP per minute")
     rate_limit_window_s: float = Field(default=60.0, gt=0)
+    rate_limit_auth_failures_per_ip: int = Field(
+        default=30,
+        ge=1,
+        description="Requests refused for their key (401, 403) per client IP per window; "
+        "more get 429",
+    )
 
     # Live try-on WebSocket.
     ws_max_frame_bytes: int = Field(default=512 * 1024, ge=1024)
@@ -98,6 +121,9 @@ class GatewaySettings(BaseSettings):
     ws_idle_timeout_s: float = Field(default=30.0, gt=0)
     ws_max_session_s: float = Field(default=900.0, gt=0)
     ws_max_per_ip: int = Field(default=4, ge=1, description="Open live sessions per client IP")
+    ws_max_per_key: int = Field(
+        default=200, ge=1, description="Open live sessions per publishable key (per process)"
+    )
 
     model_tryon_cache_ttl_s: int = Field(default=86_400, ge=1)
     widget_cache_ttl_s: float = Field(
@@ -211,6 +237,13 @@ class GatewaySettings(BaseSettings):
                 "tests and local walkthroughs and is refused when TRYON_ENV=production"
             )
         return self
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("storage_url")
     @classmethod

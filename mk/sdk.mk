@@ -52,8 +52,10 @@ test-sdk: test-sdk-unit test-sdk-e2e ## SDK typecheck, unit tests (vitest) and e
 bench-sdk: install sdk chromium $(SDK_ML_DEPS) ## Live try-on in chromium: frames/s, round trip p50/p95 (TRYON_BENCH_WINDOW_MS)
 	cd $(SDK_DIR) && ./node_modules/.bin/vitest run --config vitest.bench.config.ts
 
-demo-seed: install sdk $(SDK_ML_DEPS) ## Create the demo store's merchant, key and products (idempotent)
-	$(TRYON) demo seed
+DEMO_MODELS_DIR = $(or $(TRYON_DATA_DIR),var)/demo-models
+
+demo-seed: install sdk $(SDK_ML_DEPS) ## Create the demo store's merchant, key, products and two brand models (idempotent)
+	$(TRYON) demo seed $$($(PY) scripts/demo_model_photos.py $(DEMO_MODELS_DIR) | sed 's/^/--model-photo /')
 
 TEST_DEPS += test-sdk
 DEMO_DEPS += sdk demo-seed

@@ -26,8 +26,10 @@ import cv2
 import httpx
 import numpy as np
 import websockets
+from pydantic import ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gateway import serving
 from gateway.settings import GatewaySettings
 from gateway.web.demo import state
 from testkit.images import load_bgr
@@ -146,9 +148,23 @@ async def live_tryon(base: str, pk: str, selfie: bytes, empty: bytes) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    settings = GatewaySettings()
-    parser.add_argument("--base", default=settings.public_url.rstrip("/"), help="the demo's URL")
+    try:
+        settings = GatewaySettings()
+    except ValidationError as exc:
+        raise SystemExit(f"error: bad configuration: {exc.errors()[0]['msg']}") from None
+    # The port `make demo` really listens on (it notes it in the data dir), not only this
+    # terminal's TRYON_PORT.
+    parser.add_argument(
+        "--base", default=serving.public_url(settings).rstrip("/"), help="the demo's URL"
+    )
     args = parser.parse_args()
+    try:
+        httpx.get(f"{args.base}/healthz", timeout=5)
+    except httpx.TransportError:
+        raise SystemExit(
+            f"error: no demo server answers on {args.base}: start it with `make demo` "
+            "(the same TRYON_PORT in both terminals), or pass --base URL"
+        ) from None
     demo = state.read(settings.data_dir)
     if demo is None:
         raise SystemExit(f"the demo is not seeded in {settings.data_dir} (run `make demo`)")

@@ -35,17 +35,20 @@ INFRA: dict[str, set[str]] = {
     "metrics": set(),
     "middleware": set(),
     "origins": set(),
+    "clients": set(),
+    "serving": {"settings"},
     "websocket_protocol": set(),
     "storage": {"errors"},
     "settings": {"storage"},
     "cache": {"errors"},
-    "images": {"errors"},
+    "memory": {"errors"},
+    "images": {"errors", "memory"},
     "readcache": {"cache", "errors", "metrics"},
     "readiness": {"storage"},
     "ml": {"errors", "settings", "storage"},
     "problems": {"errors", "ml"},
     "db": {"settings"},
-    "api": {"db", "errors", "origins", "problems", "readiness", "settings"},
+    "api": {"clients", "db", "errors", "origins", "problems", "readiness", "settings"},
 }
 # Domain packages: each may import every building block and the domains named.
 DOMAINS: dict[str, set[str]] = {

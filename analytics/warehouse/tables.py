@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -116,6 +117,7 @@ fact_event = Table(
     Column("latency_ms", Float),
     Column("reason", String(64)),
     Column("size", String(32)),
+    Column("advice_followed", Boolean),
     Column("quantity", Integer),
     Column("order_id", String(128)),
     Column("cart_token", String(128)),

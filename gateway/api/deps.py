@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from gateway.clients import client_address
 from gateway.db.session import session_scope
 from gateway.settings import GatewaySettings
 
@@ -33,4 +34,6 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address (``X-Forwarded-For`` only through ``TRYON_TRUSTED_PROXIES``)."""
+    settings: GatewaySettings = request.app.state.settings
+    return client_address(request, settings.trusted_proxies)

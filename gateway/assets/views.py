@@ -20,6 +20,7 @@ from gateway.db.base import utcnow
 from gateway.errors import (
     Conflict,
     EmptyBody,
+    GatewayError,
     InvalidInput,
     NothingToTryOn,
 )
@@ -34,6 +35,7 @@ from gateway.ml import (
 from gateway.products import service as products
 from gateway.runtime import Runtime, RuntimeDep
 from gateway.usage import service as usage
+from ml_service.assets.prepare import MAX_WORK_SIDE
 from ml_service.engine import analysis_to_json
 
 router = APIRouter(tags=["merchant: try-on assets"])
@@ -78,6 +80,20 @@ ANCHORS: dict[str, Any] = {
         "maxItems": 2,
     },
 }
+_ASSET_LIMITS = images.ImageLimits(max_bytes=64 << 20, max_pixels=24_000_000, max_aspect=20.0)
+
+
+def _asset_cost(body: bytes) -> int:
+    """Peak bytes of preparing an asset from ``body``: the decoder's buffer in its own mode,
+    the RGBA conversion and the array made from it (``ml_service.assets.decode``), then the
+    working copies. 0 when the header is unreadable: preparing it fails before any decoding,
+    with the asset's own reason."""
+    try:
+        header = images.inspect(body, _ASSET_LIMITS)
+    except GatewayError:
+        return 0
+    width, height = images.working_size(header.width, header.height, MAX_WORK_SIDE)
+    return header.width * header.height * 8 + width * height * 16
 
 
 def _parse_anchors(raw: str | None) -> dict[str, list[float]] | None:
@@ -134,12 +150,14 @@ async def create_asset(
     body = await request.body()
     if not body:
         raise EmptyBody("The image is empty (zero bytes)")
-    asset = await _ml(
-        runtime,
-        lambda: runtime.ml.prepare_asset(
-            body, product.category.value, anchors=overrides, width_mm=width_mm
-        ),
-    )
+    cost = await run_in_threadpool(_asset_cost, body)
+    async with runtime.image_memory.hold(cost, what="This product image"):
+        asset = await _ml(
+            runtime,
+            lambda: runtime.ml.prepare_asset(
+                body, product.category.value, anchors=overrides, width_mm=width_mm
+            ),
+        )
 
     def save() -> TryOnAsset:
         existing = service.find_asset(
@@ -298,8 +316,10 @@ async def create_model(
 ) -> ModelOut:
     images.check_content_type(request.headers.get("content-type"))
     body = await request.body()
-    decoded = await run_in_threadpool(images.decode, body, runtime.image_limits)
-    pixels = images.downscale(decoded.pixels, runtime.settings.max_work_side)
+    decoded = await images.decode_within(
+        runtime.image_memory, body, runtime.image_limits, max_side=runtime.settings.max_work_side
+    )
+    pixels = decoded.pixels
     # Stored re-encoded: only pixels, never the upload's metadata (EXIF, GPS, ...).
     photo = images.encode(pixels, "jpeg", quality=92)
     content_hash = hashlib.sha256(photo).hexdigest()

@@ -9,7 +9,7 @@ from gateway.platforms.shopify.models import PixelEvidence
 from gateway.products.models import Category, Product, ProductVariant
 from gateway.sessions.models import TryOnMode, TryOnSession
 from gateway.stores.models import Platform, Store, StoreStatus
-from gateway.usage.models import UsageDaily
+from gateway.usage.models import QuotaUse, UsageDaily
 
 __all__ = [
     "ApiKey",
@@ -28,6 +28,7 @@ __all__ = [
     "PlatformJob",
     "Product",
     "ProductVariant",
+    "QuotaUse",
     "Store",
     "StoreStatus",
     "TryOnAsset",

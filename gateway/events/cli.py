@@ -58,7 +58,12 @@ def link(
     merchant_id, status = found[0]
     if status is not MerchantStatus.ACTIVE:
         raise fail(f"merchant {merchant_id} is {status.value}", 1)
-    typer.echo(sign_in_link(settings, merchant_id, ttl_s=ttl_minutes * 60))
+    from gateway import serving  # noqa: PLC0415
+
+    # The port the running server listens on, even if TRYON_PORT was set only in its terminal.
+    url = serving.public_url(settings)
+    link_settings = settings.model_copy(update={"public_url": url})
+    typer.echo(sign_in_link(link_settings, merchant_id, ttl_s=ttl_minutes * 60))
     typer.secho(
         f"Valid once, for {ttl_minutes} minutes. Anyone with it can sign in: keep it private.",
         err=True,

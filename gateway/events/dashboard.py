@@ -5,6 +5,11 @@ expiring, single-use). Opening it shows a button (so link previewers cannot use 
 up); pressing it POSTs the token, which is checked, spent, and exchanged for a session
 cookie: HttpOnly, SameSite=Strict, Secure on https, scoped to ``/dashboard``.
 
+The pages a person sees (sign-in, sign-out) answer errors with a page, never JSON; the data
+endpoints answer problem+json. Forms are accepted only from this origin: browsers say so in
+``Sec-Fetch-Site`` (our pages send ``Referrer-Policy: no-referrer``, under which a form POST's
+``Origin`` is the opaque ``null``), else in ``Origin``.
+
 The page is static (no data in the HTML); its script reads ``/dashboard/api/*`` with the
 cookie and draws the charts as SVG. A strict Content-Security-Policy allows only this
 origin's script and style.
@@ -12,6 +17,7 @@ origin's script and style.
 
 from __future__ import annotations
 
+import html
 import secrets
 import time
 import uuid
@@ -25,7 +31,14 @@ from sqlalchemy import select
 
 from analytics import metrics
 from gateway.api.deps import SessionDep
-from gateway.errors import BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType
+from gateway.errors import (
+    BadRequest,
+    Forbidden,
+    GatewayError,
+    NotFound,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from gateway.events.ingest import read_bounded
 from gateway.events.lifespan import pipeline_of
 from gateway.events.metrics_views import csv_response
@@ -75,16 +88,48 @@ def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width, initial-scale=1">'
         f'<title>{title}</title><link rel=stylesheet href="/dashboard/static/dashboard.css">'
+        '<link rel=icon href="/favicon.svg" type="image/svg+xml">'
         f'</head><body class="plain"><main class="card">{body}</main></body></html>'
     )
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
+_ERROR_HINTS = {
+    401: "Ask for a new link: <code>tryon dashboard link --merchant NAME</code>.",
+    403: "Open the sign-in link itself in your browser and press <b>Sign in</b> there.",
+}
+
+
+def _error_page(exc: GatewayError) -> HTMLResponse:
+    """A gateway error as a page for a person: what went wrong and what to do."""
+    hint = _ERROR_HINTS.get(
+        exc.status,
+        "Open your sign-in link again, or ask for a new one: "
+        "<code>tryon dashboard link --merchant NAME</code>.",
+    )
+    return _page(
+        exc.title,
+        f"<h1>{html.escape(exc.title)}</h1><p>{html.escape(exc.detail)}.</p>"
+        f"<p class=muted>{hint}</p>",
+        status=exc.status,
+    )
+
+
 def _same_origin(request: Request) -> None:
-    """State-changing POSTs must come from our own pages (on top of SameSite=Strict)."""
+    """State-changing POSTs must come from our own pages (on top of SameSite=Strict).
+
+    ``Sec-Fetch-Site`` first: every current browser sends it and no page can forge it. Under
+    ``Referrer-Policy: no-referrer`` a form's ``Origin`` is ``null``, so ``Origin`` decides
+    only for browsers without fetch metadata, where ``null`` is refused too. A client that
+    sends neither is no browser on another site."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site != "same-origin":
+            raise Forbidden("Cross-site request refused")
+        return
     origin = request.headers.get("origin")
     if origin is None:
-        return  # not a browser cross-site request: browsers always send Origin on POST
+        return
     if urlsplit(origin).netloc != request.headers.get("host"):
         raise Forbidden("Cross-site request refused")
 
@@ -93,14 +138,12 @@ def _same_origin(request: Request) -> None:
 
 
 @router.get("/login")
-def login_page(
-    request: Request, token: Annotated[str, Query(min_length=1, max_length=512)]
-) -> HTMLResponse:
-    settings: GatewaySettings = request.app.state.settings
+def login_page(request: Request, token: Annotated[str | None, Query()] = None) -> HTMLResponse:
     try:
-        verify(token, secret=_secret(settings), purpose="dashboard-link", now=int(time.time()))
-    except BadToken as exc:
-        raise Unauthorized(f"This sign-in link is not valid ({exc})") from None
+        _check_link(request, token)
+    except GatewayError as exc:
+        return _error_page(exc)
+    assert token is not None
     # The token only goes into a form value; it is URL-safe base64 and dots.
     return _page(
         "Sign in",
@@ -111,8 +154,27 @@ def login_page(
     )
 
 
+def _check_link(request: Request, token: str | None) -> Claims:
+    if not token or len(token) > 512:
+        raise BadRequest("This sign-in link is incomplete: copy the whole link")
+    settings: GatewaySettings = request.app.state.settings
+    try:
+        return verify(
+            token, secret=_secret(settings), purpose="dashboard-link", now=int(time.time())
+        )
+    except BadToken as exc:
+        raise Unauthorized(f"This sign-in link is not valid ({exc})") from None
+
+
 @router.post("/login")
 async def login(request: Request) -> Response:
+    try:
+        return await _login(request)
+    except GatewayError as exc:
+        return _error_page(exc)
+
+
+async def _login(request: Request) -> Response:
     _same_origin(request)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/x-www-form-urlencoded":
@@ -121,12 +183,9 @@ async def login(request: Request) -> Response:
     tokens = form.get("token", [])
     if len(tokens) != 1:
         raise BadRequest("The form needs exactly one token")
+    claims = _check_link(request, tokens[0])
     settings: GatewaySettings = request.app.state.settings
     now = int(time.time())
-    try:
-        claims = verify(tokens[0], secret=_secret(settings), purpose="dashboard-link", now=now)
-    except BadToken as exc:
-        raise Unauthorized(f"This sign-in link is not valid ({exc})") from None
     if not await request.app.state.dashboard_nonces.consume(
         claims.nonce, ttl_s=claims.expires_at - now + 1
     ):
@@ -155,7 +214,10 @@ def _is_https(request: Request, settings: GatewaySettings) -> bool:
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    _same_origin(request)
+    try:
+        _same_origin(request)
+    except GatewayError as exc:
+        return _error_page(exc)
     response = RedirectResponse("/dashboard", status_code=303)
     response.delete_cookie(COOKIE, path="/dashboard", httponly=True, samesite="strict")
     return response
@@ -185,9 +247,23 @@ DashboardMerchant = Annotated[Merchant, Depends(dashboard_merchant)]
 # -- pages and assets ---------------------------------------------------------------------
 
 
+def _signed_in(request: Request) -> bool:
+    """A session cookie we signed and that has not expired (the data API checks the rest)."""
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return False
+    settings: GatewaySettings = request.app.state.settings
+    try:
+        verify(raw, secret=_secret(settings), purpose="dashboard-session", now=int(time.time()))
+    except BadToken:
+        return False
+    return True
+
+
 @router.get("")
 def dashboard_page(request: Request) -> Response:
-    if not request.cookies.get(COOKIE):
+    # An ended session gets the sign-in explanation, not a page whose data calls all fail.
+    if not _signed_in(request):
         return _page(
             "Try-on dashboard",
             "<h1>Try-on dashboard</h1><p>Sign in with a one-time link:</p>"

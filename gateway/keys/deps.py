@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gateway.api.deps import SessionDep
+from gateway.api.deps import SessionDep, client_ip
 from gateway.errors import InvalidApiKey, KeyTypeNotAllowed
 from gateway.keys import service as keys
 from gateway.keys.models import KeyKind
@@ -25,10 +25,13 @@ def _bearer(request: Request) -> str:
 
 
 def secret_key_principal(request: Request, session: SessionDep) -> keys.Principal:
-    """The merchant behind an ``sk_`` key; publishable keys are refused here."""
-    principal = keys.authenticate(session=session, raw_key=_bearer(request))
-    if principal.kind is not KeyKind.SECRET:
-        raise KeyTypeNotAllowed("This endpoint needs a secret key (sk_...)")
+    """The merchant behind an ``sk_`` key; publishable keys are refused here, and refusals
+    are counted per address (``Runtime.counting_failures``: 429 past the limit)."""
+    # The runtime sits above the keys (it holds their caches): reached through the app.
+    with request.app.state.runtime.counting_failures(client_ip(request)):
+        principal = keys.authenticate(session=session, raw_key=_bearer(request))
+        if principal.kind is not KeyKind.SECRET:
+            raise KeyTypeNotAllowed("This endpoint needs a secret key (sk_...)")
     return principal
 
 

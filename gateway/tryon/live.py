@@ -1,7 +1,9 @@
 """The live try-on WebSocket: JPEG frames in, rendered JPEG frames (or geometry) out.
 
-Checked at the handshake, before ``accept``: the publishable key (``?key=``), its allowed
-origins against the ``Origin`` header, rate limits and the monthly quota. Per connection:
+Checked at the handshake, before ``accept``: the live sessions already open from the client's
+address, the publishable key (``?key=``; refusals are rate limited per address), its allowed
+origins against the ``Origin`` header, rate limits, the sessions already open on the key, and
+the monthly quota (reserved; given back when the session does not start). Per connection:
 frames above ``ws_max_frame_bytes`` end the connection (1009), frames above ``ws_max_fps`` are
 dropped (a sustained flood ends it, 1008), an idle connection is closed (1001) and so is one
 that has lasted ``ws_max_session_s``. Latest frame wins: while a frame is being processed only
@@ -19,7 +21,7 @@ import json
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -30,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from gateway import images, problems
+from gateway.clients import client_address
 from gateway.db.base import utcnow
 from gateway.db.session import session_scope
 from gateway.errors import (
@@ -39,6 +42,7 @@ from gateway.errors import (
     RateLimited,
     UnsupportedMediaType,
 )
+from gateway.keys import service as keys
 from gateway.ml import ML_EXCEPTIONS, from_ml_error
 from gateway.runtime import Runtime
 from gateway.tryon import service as tryons
@@ -49,6 +53,7 @@ from ml_service.engine import LiveSession
 router = APIRouter()
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
@@ -178,10 +183,13 @@ async def live(
 ) -> None:
     runtime: Runtime = websocket.app.state.runtime
     engine = websocket.app.state.engine
-    client_ip = websocket.client.host if websocket.client else "unknown"
+    client_ip = client_address(websocket, runtime.settings.trusted_proxies)
 
-    def handshake() -> tryons.TryOnPlan:
-        with session_scope(engine) as db:
+    def authenticate() -> keys.Principal:
+        with (
+            runtime.counting_failures(client_ip),
+            session_scope(engine) as db,
+        ):
             principal = widget_auth.authenticate(
                 session=db,
                 runtime=runtime,
@@ -193,9 +201,13 @@ async def live(
                 ),
                 now=utcnow(),
             ).principal
-            widget_auth.limit(runtime=runtime, principal=principal, client_ip=client_ip)
-            if not product:
-                raise InvalidImage("Name the product: ?product=<id or external id>")
+        widget_auth.limit(runtime=runtime, principal=principal, client_ip=client_ip)
+        return principal
+
+    def plan(principal: keys.Principal) -> tryons.TryOnPlan:
+        if not product:
+            raise InvalidImage("Name the product: ?product=<id or external id>")
+        with session_scope(engine) as db:
             return tryons.begin(
                 session=db,
                 reads=runtime.reads,
@@ -205,6 +217,10 @@ async def live(
                 session_ref=session,
                 now=utcnow(),
             )
+
+    def release(plan: tryons.TryOnPlan) -> None:
+        with session_scope(engine) as db:
+            tryons.release(session=db, plan=plan)
 
     def count_live(plan: tryons.TryOnPlan) -> None:
         # One live try-on counts once against the quota, however many frames it has.
@@ -218,36 +234,92 @@ async def live(
                 renders=0,
             )
 
-    if runtime.live_by_ip.get(client_ip, 0) >= runtime.settings.ws_max_per_ip:
-        runtime.metrics.rejections.labels("ws_per_ip").inc()
-        await _deny(
-            websocket,
-            RateLimited(
-                f"At most {runtime.settings.ws_max_per_ip} live sessions per address at once",
-                retry_after=5,
-            ),
-        )
-        return
-    runtime.live_by_ip[client_ip] = runtime.live_by_ip.get(client_ip, 0) + 1
     try:
-        await _run(websocket, runtime, handshake, count_live, output)
+        _take_slot(
+            runtime, "ws_per_ip", runtime.live_by_ip, client_ip, runtime.settings.ws_max_per_ip
+        )
+    except RateLimited as exc:
+        await _deny(websocket, exc)
+        return
+    try:
+        await _run(websocket, runtime, _Handshake(authenticate, plan, release, count_live), output)
     finally:
-        left = runtime.live_by_ip.get(client_ip, 1) - 1
-        if left > 0:
-            runtime.live_by_ip[client_ip] = left
-        else:
-            runtime.live_by_ip.pop(client_ip, None)
+        _give_slot(runtime.live_by_ip, client_ip)
 
 
-async def _run(
+@dataclass(frozen=True, slots=True)
+class _Handshake:
+    """The blocking steps before a connection is accepted, in order (each on a worker thread)."""
+
+    authenticate: Callable[[], keys.Principal]
+    plan: Callable[[keys.Principal], tryons.TryOnPlan]
+    """Reserves the live try-on against the quota."""
+    release: Callable[[tryons.TryOnPlan], None]
+    """Gives the reservation back when the session does not start."""
+    count_live: Callable[[tryons.TryOnPlan], None]
+
+
+def _take_slot(runtime: Runtime, scope: str, open_now: dict[K, int], owner: K, cap: int) -> None:
+    """Take one of ``owner``'s ``cap`` live sessions (an address's, a key's), or
+    ``RateLimited`` when all are open. Only the event loop's thread calls it (and
+    ``_give_slot``), so the count needs no lock."""
+    if open_now.get(owner, 0) >= cap:
+        runtime.metrics.rejections.labels(scope).inc()
+        what = "address" if scope == "ws_per_ip" else "key"
+        raise RateLimited(f"At most {cap} live sessions per {what} at once", retry_after=5)
+    open_now[owner] = open_now.get(owner, 0) + 1
+
+
+def _give_slot(open_now: dict[K, int], owner: K) -> None:
+    left = open_now.get(owner, 1) - 1
+    if left > 0:
+        open_now[owner] = left
+    else:
+        open_now.pop(owner, None)
+
+
+async def _run(websocket: WebSocket, runtime: Runtime, steps: _Handshake, output: str) -> None:
+    try:
+        principal = await run_in_threadpool(steps.authenticate)
+    except Exception as exc:
+        await _refuse(websocket, runtime, exc)
+        return
+    cap = runtime.settings.ws_max_per_key
+    try:
+        _take_slot(runtime, "ws_per_key", runtime.live_by_key, principal.key_id, cap)
+    except RateLimited as exc:
+        await _deny(websocket, exc)
+        return
+    try:
+        await _start(websocket, runtime, steps, principal, output)
+    finally:
+        _give_slot(runtime.live_by_key, principal.key_id)
+
+
+async def _refuse(websocket: WebSocket, runtime: Runtime, exc: Exception) -> None:
+    """Refuse the handshake for ``exc``: a ``GatewayError``'s own problem, and for anything
+    else (database outages and the like) still a clean refusal."""
+    if isinstance(exc, GatewayError):
+        runtime.metrics.rejections.labels("ws_handshake").inc()
+        await _deny(websocket, exc)
+        return
+    log.warning("live.handshake_failed", error=type(exc).__name__)
+    await _deny(websocket, problems.to_gateway_error(exc))
+
+
+async def _start(
     websocket: WebSocket,
     runtime: Runtime,
-    handshake: Callable[[], tryons.TryOnPlan],
-    count_live: Callable[[tryons.TryOnPlan], None],
+    steps: _Handshake,
+    principal: keys.Principal,
     output: str,
 ) -> None:
     try:
-        plan = await run_in_threadpool(handshake)
+        plan = await run_in_threadpool(steps.plan, principal)
+    except Exception as exc:
+        await _refuse(websocket, runtime, exc)
+        return
+    try:
         asset, _ = await run_in_threadpool(
             runtime.assets.get, str(plan.merchant_id), plan.asset_hash
         )
@@ -258,17 +330,16 @@ async def _run(
             ),
         )
         try:
-            await run_in_threadpool(count_live, plan)
+            await run_in_threadpool(steps.count_live, plan)
         except BaseException:
             await run_in_threadpool(live_session.close)
             raise
-    except GatewayError as exc:
-        runtime.metrics.rejections.labels("ws_handshake").inc()
-        await _deny(websocket, exc)
-        return
-    except Exception as exc:  # database outages and the like: still a clean refusal
-        log.warning("live.handshake_failed", error=type(exc).__name__)
-        await _deny(websocket, problems.to_gateway_error(exc))
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(steps.release, plan)
+        if not isinstance(exc, Exception):
+            raise
+        await _refuse(websocket, runtime, exc)
         return
 
     await websocket.accept()
@@ -426,7 +497,7 @@ async def _one_frame(  # noqa: PLR0917
     if images.sniff(frame) != "jpeg":
         raise UnsupportedMediaType("Live frames must be JPEG images")
     with runtime.metrics.stage("live", "decode"):
-        decoded = await run_in_threadpool(images.decode, frame, limits)
+        decoded = await images.decode_within(runtime.image_memory, frame, limits)
     result = await _ml(runtime, lambda: live_session.process(decoded.pixels))
     for stage, ms in result.timings_ms.items():
         runtime.metrics.stage_latency.labels("live", stage).observe(ms / 1000)

@@ -1,8 +1,10 @@
 """Try-on bookkeeping around the ML call: what to render, quota, counters. No image here.
 
-``begin`` runs before any work (product, variant, asset, session, quota); ``finish`` after it
-succeeded (usage and session counters). Both take the request's database session. The product
-comes through the read cache; the quota is checked against the database.
+``begin`` runs before any work (product, variant, asset, session, quota) and reserves the
+try-on against the monthly quota (committed at once); ``finish`` after the work succeeded
+(usage and session counters); ``release`` gives the reservation back when it failed. All take
+the request's database session. The product comes through the read cache; the quota is
+reserved in the database.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class TryOnPlan:
     asset_hash: str
     size_options: tuple[SizeOption, ...]
     session_id: uuid.UUID | None
+    reservation: quota.Reservation | None = None
+    """The try-on taken from the quota (None where the call only checked it)."""
 
 
 class SizedVariant(Protocol):
@@ -57,8 +61,11 @@ def begin(
     variant_ref: str | None,
     session_ref: str | None,
     now: datetime,
+    reserve_quota: bool = True,
 ) -> TryOnPlan:
-    """Everything a try-on needs to know, checked before any image work starts."""
+    """Everything a try-on needs to know, checked before any image work starts; with
+    ``reserve_quota``, the try-on is taken from the quota (commits ``session``), otherwise
+    a quota left is only checked."""
     product = widget_reads.product(
         session=session, reads=reads, merchant_id=principal.merchant_id, ref=product_ref
     )
@@ -71,13 +78,22 @@ def begin(
         session_id = sessions.get(
             session=session, merchant_id=principal.merchant_id, session_id=session_ref
         ).id
-    quota.check(
-        session=session,
-        merchant_id=principal.merchant_id,
-        limit=principal.monthly_tryon_quota,
-        now=now,
-    )
     options = size_options(product.variants, chosen=variant)
+    reservation = None
+    if reserve_quota:
+        reservation = quota.reserve(
+            session=session,
+            merchant_id=principal.merchant_id,
+            limit=principal.monthly_tryon_quota,
+            now=now,
+        )
+    else:
+        quota.check(
+            session=session,
+            merchant_id=principal.merchant_id,
+            limit=principal.monthly_tryon_quota,
+            now=now,
+        )
     return TryOnPlan(
         merchant_id=principal.merchant_id,
         product_id=product.id,
@@ -85,6 +101,7 @@ def begin(
         asset_hash=asset.content_hash,
         size_options=options,
         session_id=session_id,
+        reservation=reservation,
     )
 
 
@@ -108,6 +125,12 @@ def size_options(
 
 def _colour(value: str | None) -> str | None:
     return value.strip().casefold() or None if value else None
+
+
+def release(*, session: Session, plan: TryOnPlan) -> None:
+    """Give the plan's quota reservation back: its try-on failed (commits ``session``)."""
+    if plan.reservation is not None:
+        quota.release(session=session, reservation=plan.reservation)
 
 
 def finish(

@@ -12,12 +12,14 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gateway import images, storage
@@ -80,6 +82,17 @@ _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+@asynccontextmanager
+async def _released_on_failure(session: Session, plan: tryons.TryOnPlan) -> AsyncIterator[None]:
+    """Give the plan's quota reservation back when the try-on fails or is cancelled."""
+    try:
+        yield
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(lambda: tryons.release(session=session, plan=plan))
+        raise
+
+
 async def _ml(runtime: Runtime, call: Callable[[], T]) -> T:
     """Run an ML call on a worker thread, within the ML concurrency bound."""
     try:
@@ -92,9 +105,12 @@ async def _decoded(request: Request, runtime: Runtime, mode: str) -> images.Deco
     images.check_content_type(request.headers.get("content-type"))
     body = await request.body()
     with runtime.metrics.stage(mode, "decode"):
-        decoded = await run_in_threadpool(images.decode, body, runtime.image_limits)
-    pixels = images.downscale(decoded.pixels, runtime.settings.max_work_side)
-    return images.DecodedImage(pixels=pixels, format=decoded.format)
+        return await images.decode_within(
+            runtime.image_memory,
+            body,
+            runtime.image_limits,
+            max_side=runtime.settings.max_work_side,
+        )
 
 
 def _observe(runtime: Runtime, mode: str, timings_ms: dict[str, float]) -> None:
@@ -157,25 +173,28 @@ async def photo_tryon(
             now=utcnow(),
         )
     )
-    decoded = await _decoded(request, runtime, "photo")
-    asset, _ = await run_in_threadpool(runtime.assets.get, str(plan.merchant_id), plan.asset_hash)
-    rendered = await _ml(
-        runtime,
-        lambda: runtime.ml.render(decoded.pixels, asset, size_options=plan.size_options),
-    )
-    _observe(runtime, "photo", rendered.timings_ms)
-    response = _image_response(
-        runtime, mode="photo", media=media, rendered=rendered, session_id=plan.session_id
-    )
-    await run_in_threadpool(
-        lambda: tryons.finish(
-            session=session,
-            merchant_id=plan.merchant_id,
-            session_id=plan.session_id,
-            metric=Metric.TRYON_PHOTO,
-            now=utcnow(),
+    async with _released_on_failure(session, plan):
+        decoded = await _decoded(request, runtime, "photo")
+        asset, _ = await run_in_threadpool(
+            runtime.assets.get, str(plan.merchant_id), plan.asset_hash
         )
-    )
+        rendered = await _ml(
+            runtime,
+            lambda: runtime.ml.render(decoded.pixels, asset, size_options=plan.size_options),
+        )
+        _observe(runtime, "photo", rendered.timings_ms)
+        response = _image_response(
+            runtime, mode="photo", media=media, rendered=rendered, session_id=plan.session_id
+        )
+        await run_in_threadpool(
+            lambda: tryons.finish(
+                session=session,
+                merchant_id=plan.merchant_id,
+                session_id=plan.session_id,
+                metric=Metric.TRYON_PHOTO,
+                now=utcnow(),
+            )
+        )
     runtime.metrics.stage_latency.labels("photo", "total").observe(time.perf_counter() - started)
     return response
 
@@ -209,6 +228,7 @@ async def analyze(
                 variant_ref=None,
                 session_ref=None,
                 now=utcnow(),
+                reserve_quota=False,  # an analysis is not a try-on
             )
         )
     decoded = await _decoded(request, runtime, "analyze")
@@ -256,11 +276,13 @@ def _pack(rendered: Rendered) -> bytes:
     return len(meta).to_bytes(4, "big") + meta + raw
 
 
-def _unpack(packed: bytes) -> Rendered:
+async def _unpack(runtime: Runtime, packed: bytes) -> Rendered:
     size = int.from_bytes(packed[:4], "big")
     meta = json.loads(packed[4 : 4 + size])
-    pixels = images.decode(packed[4 + size :], _STORED_LIMITS).pixels
-    return Rendered(image=pixels, geometry=meta["geometry"], size_recommendation=meta["size"])
+    decoded = await images.decode_within(runtime.image_memory, packed[4 + size :], _STORED_LIMITS)
+    return Rendered(
+        image=decoded.pixels, geometry=meta["geometry"], size_recommendation=meta["size"]
+    )
 
 
 @router.post(
@@ -292,17 +314,40 @@ async def model_tryon(
             session_ref=session_id,
             now=utcnow(),
         )
-        model = assets.get_model(
-            session=session, merchant_id=principal.merchant_id, model_id=model_id
-        )
-        if model.kind not in assets.MODEL_KINDS_FOR[Category(plan.category)]:
-            raise NothingToTryOn(
-                f"A {model.kind.value} photo cannot show a {plan.category}",
-                reason="wrong-model-kind",
+        try:
+            model = assets.get_model(
+                session=session, merchant_id=principal.merchant_id, model_id=model_id
             )
+            if model.kind not in assets.MODEL_KINDS_FOR[Category(plan.category)]:
+                raise NothingToTryOn(
+                    f"A {model.kind.value} photo cannot show a {plan.category}",
+                    reason="wrong-model-kind",
+                )
+        except BaseException:
+            tryons.release(session=session, plan=plan)
+            raise
         return plan, model.content_hash, model.storage_key, json.dumps(model.analysis)
 
     plan, model_hash, model_key, analysis_json = await run_in_threadpool(plan_and_model)
+    async with _released_on_failure(session, plan):
+        return await _model_tryon(
+            runtime,
+            session=session,
+            plan=plan,
+            media=media,
+            model=(model_hash, model_key, analysis_json),
+        )
+
+
+async def _model_tryon(
+    runtime: Runtime,
+    *,
+    session: Session,
+    plan: tryons.TryOnPlan,
+    media: str,
+    model: tuple[str, str, str],
+) -> Response:
+    model_hash, model_key, analysis_json = model
     sizes = json.dumps(
         [[o.variant_id, o.size, sorted(o.measurements.items())] for o in plan.size_options]
     )
@@ -310,12 +355,19 @@ async def model_tryon(
     cached = await run_in_threadpool(runtime.cache.get, key)
     runtime.metrics.cache.labels("model_tryon", "hit" if cached else "miss").inc()
     if cached is not None:
-        rendered = await run_in_threadpool(_unpack, cached)
+        rendered = await _unpack(runtime, cached)
     else:
         photo = await run_in_threadpool(
             storage.require, runtime.storage, model_key, "The model photo"
         )
-        pixels = (await run_in_threadpool(images.decode, photo, runtime.image_limits)).pixels
+        pixels = (
+            await images.decode_within(
+                runtime.image_memory,
+                photo,
+                runtime.image_limits,
+                max_side=runtime.settings.max_work_side,
+            )
+        ).pixels
         asset, _ = await run_in_threadpool(
             runtime.assets.get, str(plan.merchant_id), plan.asset_hash
         )

@@ -1,4 +1,5 @@
-"""Count metered use (one atomic upsert per event) and report it per month."""
+"""Count metered use (one atomic upsert per event) and report it per month; reserve try-ons
+against the monthly quota (one conditional update, so concurrent try-ons cannot overshoot)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.readcache import invalidate_on_commit, quota_key
-from gateway.usage.models import UsageDaily
+from gateway.usage.models import QuotaUse, UsageDaily
 
 
 class Metric(StrEnum):
@@ -97,8 +98,19 @@ def by_day(*, session: Session, merchant_id: uuid.UUID, month: date) -> dict[dat
 def quota_state(
     *, session: Session, merchant_id: uuid.UUID, limit: int, now: datetime
 ) -> QuotaState:
-    """Try-ons used this UTC month against ``limit``."""
-    start, end = month_bounds(now.astimezone(UTC).date())
+    """Try-ons used (or reserved) this UTC month against ``limit``."""
+    start, _ = month_bounds(now.astimezone(UTC).date())
+    used = session.scalar(
+        select(QuotaUse.used).where(QuotaUse.merchant_id == merchant_id, QuotaUse.month == start)
+    )
+    if used is None:  # nothing reserved yet this month
+        used = _counted(session, merchant_id, start)
+    return QuotaState(limit=limit, used=used)
+
+
+def _counted(session: Session, merchant_id: uuid.UUID, month: date) -> int:
+    """Try-ons recorded in ``usage_daily`` in the month starting on ``month``."""
+    start, end = month_bounds(month)
     used = session.scalar(
         select(func.coalesce(func.sum(UsageDaily.count), 0)).where(
             UsageDaily.merchant_id == merchant_id,
@@ -107,4 +119,61 @@ def quota_state(
             UsageDaily.metric.in_([m.value for m in QUOTA_METRICS]),
         )
     )
-    return QuotaState(limit=limit, used=int(used or 0))
+    return int(used or 0)
+
+
+def reserve(
+    *, session: Session, merchant_id: uuid.UUID, limit: int, month: date, count: int = 1
+) -> int | None:
+    """Take ``count`` try-ons from the quota of ``month`` (its first day) in one conditional
+    ``UPDATE``: the use after taking them, or None (nothing taken) when that would pass
+    ``limit``. The month's row is made first when missing, from what ``usage_daily``
+    counted. The caller commits (at once: the row stays locked until then)."""
+    used = _take(session, merchant_id, month, limit, count)
+    if used is None:
+        _seed(session, merchant_id, month)
+        used = _take(session, merchant_id, month, limit, count)
+    return used
+
+
+def release(*, session: Session, merchant_id: uuid.UUID, month: date, count: int = 1) -> None:
+    """Give back try-ons that ``reserve`` took and that did not happen."""
+    session.execute(
+        update(QuotaUse)
+        .where(
+            QuotaUse.merchant_id == merchant_id,
+            QuotaUse.month == month,
+            QuotaUse.used >= count,
+        )
+        .values(used=QuotaUse.used - count)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _take(
+    session: Session, merchant_id: uuid.UUID, month: date, limit: int, count: int
+) -> int | None:
+    used = session.scalar(
+        update(QuotaUse)
+        .where(
+            QuotaUse.merchant_id == merchant_id,
+            QuotaUse.month == month,
+            QuotaUse.used + count <= limit,
+        )
+        .values(used=QuotaUse.used + count)
+        .returning(QuotaUse.used)
+        .execution_options(synchronize_session=False)
+    )
+    return None if used is None else int(used)
+
+
+def _seed(session: Session, merchant_id: uuid.UUID, month: date) -> None:
+    """Make the month's row when it is missing (when two make it at once, one of them wins:
+    the same value)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(QuotaUse)
+        .values(merchant_id=merchant_id, month=month, used=_counted(session, merchant_id, month))
+        .on_conflict_do_nothing(index_elements=["merchant_id", "month"])
+    )

@@ -94,6 +94,12 @@ def seed_command(
                 model_photos=list(model_photo or []),
                 create_app=create_app,
             )
+        except demo_assets.ModelPhotosRefused as exc:
+            for line in exc.lines:
+                typer.echo(f"  {line}", err=True)
+            raise fail(
+                "brand models: 0 added, a photo was refused (all or nothing: fix or leave it out)"
+            ) from None
         except demo_assets.SeedAssetError as exc:
             raise fail(f"cannot prepare the demo's try-on assets: {exc}") from None
         prepared = asdict(done)
@@ -111,9 +117,14 @@ def seed_command(
         typer.echo(
             f"try-on assets: {len(prepared['prepared'])} prepared, "
             f"{len(prepared['existing'])} already there; brand models: "
-            f"{len(prepared['models_added'])} added"
+            f"{len(prepared['models_added'])} added, "
+            f"{len(prepared['models_existing'])} already there"
         )
-    typer.echo(f"open {settings.public_url.rstrip('/')}/demo")
+        for line in prepared["model_lines"]:
+            typer.echo(f"  {line}")
+    from gateway import serving  # noqa: PLC0415
+
+    typer.echo(f"open {serving.public_url(settings).rstrip('/')}/demo")
     typer.echo(
         f"merchant dashboard: .venv/bin/tryon dashboard link --merchant '{DEMO_MERCHANT_NAME}'"
     )

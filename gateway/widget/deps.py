@@ -19,26 +19,28 @@ from gateway.widget import auth as widget_auth
 def _widget_caller(
     request: Request, session: Session, runtime: Runtime, *, allow_query_key: bool
 ) -> widget_auth.WidgetCaller:
-    caller = widget_auth.authenticate(
-        session=session,
-        runtime=runtime,
-        raw_key=widget_auth.request_key(
-            authorization=request.headers.get("authorization"),
-            query_key=request.query_params.get("key"),
-            allow_query_key=allow_query_key,
-        ),
-        origin=widget_auth.page_origin(
-            origin=request.headers.get("origin"),
-            sec_fetch_site=request.headers.get("sec-fetch-site"),
-            public_url=runtime.settings.public_url,
-        ),
-        now=utcnow(),
-    )
+    address = client_ip(request)
+    with runtime.counting_failures(address):
+        caller = widget_auth.authenticate(
+            session=session,
+            runtime=runtime,
+            raw_key=widget_auth.request_key(
+                authorization=request.headers.get("authorization"),
+                query_key=request.query_params.get("key"),
+                allow_query_key=allow_query_key,
+            ),
+            origin=widget_auth.page_origin(
+                origin=request.headers.get("origin"),
+                sec_fetch_site=request.headers.get("sec-fetch-site"),
+                public_url=runtime.settings.public_url,
+            ),
+            now=utcnow(),
+        )
     # CORS: the middleware echoes the Origin header only once it is known to be allowed. A
     # same-origin call without one needs no CORS headers.
     if request.headers.get("origin"):
         request.state.cors_origin = request.headers["origin"]
-    widget_auth.limit(runtime=runtime, principal=caller.principal, client_ip=client_ip(request))
+    widget_auth.limit(runtime=runtime, principal=caller.principal, client_ip=address)
     return caller
 
 

@@ -134,16 +134,18 @@ export class ApiClient {
 
 async function problemError(response: Response): Promise<TryOnError> {
   let type: unknown = null;
+  let reason: string | undefined;
   let detail = `HTTP ${response.status}`;
   try {
-    const body = (await response.json()) as { type?: unknown; detail?: unknown; title?: unknown };
+    const body = (await response.json()) as { type?: unknown; detail?: unknown; title?: unknown; reason?: unknown };
     type = body.type;
     detail = String(body.detail ?? body.title ?? detail);
+    if (typeof body.reason === "string") reason = body.reason.slice(0, 64);
   } catch {
     // not problem+json (a proxy's error page): the status alone decides
   }
   const retry = Number(response.headers.get("Retry-After"));
-  return new TryOnError(codeForProblem(type, response.status), detail, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+  return new TryOnError(codeForProblem(type, response.status), detail, Number.isFinite(retry) && retry > 0 ? retry : undefined, reason);
 }
 
 /** The geometry JSON of the `Tryon-Geometry` header, or null when absent or unreadable. */

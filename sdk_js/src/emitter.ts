@@ -1,6 +1,6 @@
-import type { EventMap, EventName } from "./types";
+import type { EventMap, EventName, ListenerResult } from "./types";
 
-type Listener<K extends EventName> = (payload: EventMap[K]) => void;
+type Listener<K extends EventName> = (payload: EventMap[K]) => ListenerResult<K>;
 
 export const EVENT_NAMES: readonly EventName[] = [
   "open",
@@ -10,6 +10,11 @@ export const EVENT_NAMES: readonly EventName[] = [
   "add_to_cart",
   "size_recommended",
 ];
+
+/** How the page answered an event that asks it something (`add_to_cart`). */
+export type Answer = "accepted" | "refused" | "unheard";
+
+export const ANSWER_TIMEOUT_MS = 20_000;
 
 /** A typed event emitter; a throwing listener is reported and never breaks the widget. */
 export class Emitter {
@@ -27,12 +32,39 @@ export class Emitter {
   }
 
   emit<K extends EventName>(event: K, payload: EventMap[K]): void {
+    void this.call(event, payload);
+  }
+
+  /**
+   * Call every listener and settle what they return: "unheard" without listeners, "refused"
+   * when one returns `false`, throws, rejects or does not settle in `timeoutMs`, else
+   * "accepted" (`true` or nothing).
+   */
+  async ask<K extends EventName>(event: K, payload: EventMap[K], timeoutMs = ANSWER_TIMEOUT_MS): Promise<Answer> {
+    const results = this.call(event, payload);
+    if (results.length === 0) return "unheard";
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), timeoutMs)));
+    try {
+      const answers = await Promise.all(
+        results.map((r) => Promise.race([Promise.resolve(r).then((v) => v, () => false as const), late])),
+      );
+      return answers.some((a) => a === false || a === "late") ? "refused" : "accepted";
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private call<K extends EventName>(event: K, payload: EventMap[K]): unknown[] {
+    const out: unknown[] = [];
     for (const listener of [...(this.listeners.get(event) ?? [])]) {
       try {
-        listener(payload);
+        out.push(listener(payload));
       } catch (err) {
         console.error(`[tryon] a "${event}" listener threw`, err);
+        out.push(false);
       }
     }
+    return out;
   }
 }

@@ -7,6 +7,8 @@ export class TryOnError extends Error {
     detail?: string,
     /** Seconds to wait before retrying, from `Retry-After`. */
     readonly retryAfter?: number,
+    /** The API's machine-readable cause (the problem's `reason`, e.g. `body-not-visible`). */
+    readonly reason?: string,
   ) {
     super(detail ?? code);
     this.name = "TryOnError";

@@ -4,7 +4,7 @@ import { ApiClient, type WidgetConfig } from "./api";
 import { Emitter, EVENT_NAMES } from "./emitter";
 import { resolveLocale, translator, type Translate } from "./i18n";
 import { validateOptions, type Config } from "./options";
-import type { EventMap, EventName, InitOptions, MountHandle, MountOptions, OpenOptions, TryOnAPI, TryOnMode } from "./types";
+import type { EventMap, EventName, InitOptions, ListenerResult, MountHandle, MountOptions, OpenOptions, TryOnAPI, TryOnMode } from "./types";
 import { createTrigger } from "./ui/button";
 import { Widget } from "./ui/widget";
 
@@ -170,7 +170,7 @@ export function createTryOn(defaultApiBase: string): TryOnAPI {
     void state.widget.open(productId, variantId, options.mode);
   }
 
-  function on<K extends EventName>(event: K, callback: (payload: EventMap[K]) => void): () => void {
+  function on<K extends EventName>(event: K, callback: (payload: EventMap[K]) => ListenerResult<K>): () => void {
     if (!EVENT_NAMES.includes(event)) {
       console.warn(PREFIX, `on(): unknown event "${String(event)}" (known: ${EVENT_NAMES.join(", ")})`);
       return () => undefined;

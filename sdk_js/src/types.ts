@@ -42,6 +42,12 @@ export interface InitOptions {
   /** Show an "Add to cart" button in the widget (emits `add_to_cart`). @defaultValue `true` */
   addToCart?: boolean;
   /**
+   * Size advice whose confidence (0-1) is below this is not shown at all; above it the widget
+   * says in words how sure it is ("a rough guess", "a fair guess", "quite sure").
+   * `1` turns size advice off. @defaultValue `0.1`
+   */
+  minSizeConfidence?: number;
+  /**
    * Nonce for the widget's `<style>` element, needed only by browsers without constructable
    * stylesheets under a CSP without `'unsafe-inline'` for styles. @defaultValue `undefined`
    */
@@ -143,19 +149,44 @@ export interface EventMap {
   };
   /** Something went wrong; `code` is stable, `message` is localised for the shopper. */
   error: { code: ErrorCode; message: string; productId: string | null; detail?: string };
-  /** The shopper pressed "Add to cart" in the widget. Add the item to your cart here. */
+  /**
+   * The shopper pressed "Add to cart" in the widget. Add the item to your cart here and
+   * return whether your cart took it: `true`, `false`, or a promise of either (see
+   * {@link AddToCartResult}). The widget says "Added" only when it did.
+   */
   add_to_cart: {
     productId: string;
+    /** The variant the shopper chose to add (their own pick or the advised size). */
     variantId: string | null;
     /** Keep it as the cart line's `_tryon_session` property: it attributes the line to try-on. */
     tryonSessionId: string | null;
     /** This page's widget session (the usage events' `widget_session_id`): keep it as the cart's `_tryon_widget_session` attribute. */
     widgetSessionId: string;
+    /** The size of the variant to add, when the product has sizes. */
     size: string | null;
+    /** The size the widget advised, when it showed advice; else null. */
+    recommendedSize: string | null;
+    /** Whether the shopper chose the advised size; null when no advice was shown. */
+    adviceFollowed: boolean | null;
   };
-  /** The API recommended a size (`recommendation.size` is always set here). */
+  /** The widget showed size advice (`recommendation.size` is always set here; advice below
+   * `minSizeConfidence` is not shown and not reported). */
   size_recommended: { productId: string; variantId: string | null; recommendation: SizeRecommendation & { size: string } };
 }
+
+/**
+ * What an `add_to_cart` listener returns: whether the page's cart accepted the item.
+ * `true` (or a promise of it): the widget says "Added" and sends the `add_to_cart` usage
+ * event. `false`, a rejected promise or a throw: the widget says the cart did not take it and
+ * sends no event. Nothing (`undefined`, as listeners written for SDK 1.0 return) counts as
+ * accepted. With no listener at all nothing can be added, and the widget says so. A promise
+ * that has not settled after 20 s counts as refused.
+ */
+export type AddToCartResult = boolean | void | Promise<boolean | void>;
+
+/** What a listener of `event` may return: only `add_to_cart` listeners' results are used
+ * ({@link AddToCartResult}); any other value is ignored, as in SDK 1.0. */
+export type ListenerResult<K extends EventName> = [K] extends ["add_to_cart"] ? AddToCartResult | unknown : unknown;
 
 /** Names of the events {@link TryOnAPI.on} accepts. */
 export type EventName = keyof EventMap;
@@ -173,7 +204,7 @@ export interface TryOnAPI {
   /** Close the widget (stops the camera). */
   close(): void;
   /** Listen to an event; returns a function that stops listening. */
-  on<K extends EventName>(event: K, callback: (payload: EventMap[K]) => void): () => void;
+  on<K extends EventName>(event: K, callback: (payload: EventMap[K]) => ListenerResult<K>): () => void;
   /** Stop listening. */
-  off<K extends EventName>(event: K, callback: (payload: EventMap[K]) => void): void;
+  off<K extends EventName>(event: K, callback: (payload: EventMap[K]) => ListenerResult<K>): void;
 }

@@ -28,7 +28,7 @@ describe("messages", () => {
   });
 
   it("fills placeholders", () => {
-    expect(translator("fr")("sizeRecommended", { size: "M" })).toBe("Nous vous conseillons la taille M");
-    expect(translator("en")("sizeRecommended", { size: "52-18" })).toBe("We recommend size 52-18");
+    expect(translator("fr")("sizeAdvice", { size: "M" })).toBe("Nous vous conseillons la taille M");
+    expect(translator("en")("sizeAdvice", { size: "52-18" })).toBe("We suggest size 52-18");
   });
 });

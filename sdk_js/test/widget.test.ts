@@ -154,7 +154,7 @@ describe("the widget", () => {
 
     // Tops need the body: their own words.
     socket.say({ type: "status", subject_found: false, reason: "no-body" });
-    expect(status.textContent).toMatch(/head and shoulders/);
+    expect(status.textContent).toMatch(/shoulders\. Step back so you are in view from the waist up/);
   });
 
   async function modelResult(): Promise<Array<EventMap["size_recommended"]>> {
@@ -169,10 +169,14 @@ describe("the widget", () => {
 
   it("gives add_to_cart both ids a store keeps to attribute the order", async () => {
     const added: Array<EventMap["add_to_cart"]> = [];
-    tryOn.on("add_to_cart", (e) => added.push(e));
+    tryOn.on("add_to_cart", (e) => {
+      added.push(e);
+    });
     await modelResult();
     click("[data-action=add-to-cart]");
+    await until(() => root().querySelector(".extras[data-cart=accepted]"));
     click("[data-action=add-to-cart]");
+    await until(() => added.length === 2);
     expect(added).toHaveLength(2);
     expect(added[0]).toMatchObject({ productId: "round-glasses", tryonSessionId: "3f2b8c1d-0a4e-4b6f-9c7d-2e1f0a9b8c7d" });
     // The page's widget session: one per page, the same as in the usage events.
@@ -197,9 +201,142 @@ describe("the widget", () => {
     expect(root().querySelectorAll("[data-variant]")).toHaveLength(0);
     const panel = root().querySelector(".size") as HTMLElement;
     expect(panel.hidden).toBe(false);
-    expect(panel.textContent).toContain("We recommend size M");
+    expect(panel.textContent).toContain("We suggest size M");
+    expect(panel.dataset.sureness).toBe("high");
+    expect(panel.textContent).toContain("quite sure");
     expect(seen).toHaveLength(1);
     expect(seen[0].recommendation).toMatchObject({ size: "M", variant_id: "navy-m", confidence: 0.8 });
+  });
+
+  async function modelResultFor(variantId: string): Promise<void> {
+    tryOn.open({ productId: "crew-tshirt", variantId, mode: "model" });
+    await until(() => root()?.querySelector("[data-model=m1]"));
+    click("[data-model=m1]");
+    await until(() => root().querySelector(".stage[data-state=result]"));
+  }
+
+  it("says how sure it is in words, and nothing below the merchant's threshold", async () => {
+    config = SIZES;
+    geometry = { width: 4, height: 3, bodies: [{}], size_recommendation: { variant_id: "navy-s", size: "S", confidence: 0.12 } };
+    await modelResultFor("navy-s");
+    const panel = root().querySelector(".size") as HTMLElement;
+    expect(panel.dataset.sureness).toBe("low");
+    expect(panel.textContent).toContain("A rough guess");
+    expect(panel.textContent).not.toMatch(/We recommend/);
+    tryOn.close();
+    // The same answer under a merchant who wants advice only at 0.5 and above: silence.
+    const strict = createTryOn("https://api.example");
+    strict.init({ publishableKey: KEY, autoMount: false, locale: "en", analytics: false, minSizeConfidence: 0.5 });
+    const seen: unknown[] = [];
+    strict.on("size_recommended", (e) => seen.push(e));
+    strict.open({ productId: "crew-tshirt", variantId: "navy-s", mode: "model" });
+    const last = () => document.querySelectorAll("[data-tryon-widget]")[1]?.shadowRoot as ShadowRoot | undefined;
+    await until(() => last()?.querySelector("[data-model=m1]"));
+    (last()?.querySelector("[data-model=m1]") as HTMLElement).click();
+    await until(() => last()?.querySelector(".stage[data-state=result]"));
+    expect((last()?.querySelector(".size") as HTMLElement).hidden).toBe(true);
+    expect(seen).toEqual([]);
+    strict.close();
+  });
+
+  it("clears the advice of the result before when the next has none", async () => {
+    config = SIZES;
+    geometry = { width: 4, height: 3, bodies: [{}], size_recommendation: { variant_id: "navy-s", size: "S", confidence: 0.6 } };
+    await modelResultFor("navy-l");
+    expect(root().querySelector(".size")?.textContent).toContain("size S");
+    geometry = { width: 4, height: 3, bodies: [{}], size_recommendation: null };
+    click("[data-action=retry], .bar button.ghost");
+    await until(() => root()?.querySelector("[data-model=m1]"));
+    click("[data-model=m1]");
+    await until(() => root().querySelector(".stage[data-state=result]"));
+    expect((root().querySelector(".size") as HTMLElement).hidden).toBe(true);
+    expect(root().textContent).not.toMatch(/size S/);
+    expect(root().querySelector("[data-action=add-to-cart]")?.textContent).toBe("Add size L to cart");
+  });
+
+  it("lets the shopper choose between their pick and the advice, and says which", async () => {
+    config = SIZES;
+    geometry = { width: 4, height: 3, bodies: [{}], size_recommendation: { variant_id: "navy-s", size: "S", confidence: 0.6 } };
+    const added: Array<EventMap["add_to_cart"]> = [];
+    tryOn.on("add_to_cart", (e) => {
+      added.push(e);
+      return true;
+    });
+    await modelResultFor("navy-l");
+    const picked = root().querySelector("[data-choice=picked]") as HTMLElement;
+    expect(picked.getAttribute("aria-pressed")).toBe("true");
+    expect(picked.textContent).toBe("L, your pick");
+    expect(root().querySelector("[data-choice=advised]")?.textContent).toBe("S, suggested");
+    expect(root().querySelector("[data-action=add-to-cart]")?.textContent).toBe("Add size L to cart");
+    click("[data-action=add-to-cart]");
+    await until(() => added.length === 1);
+    expect(added[0]).toMatchObject({ variantId: "navy-l", size: "L", recommendedSize: "S", adviceFollowed: false });
+    click("[data-choice=advised]");
+    expect(root().querySelector("[data-choice=advised]")?.getAttribute("aria-pressed")).toBe("true");
+    expect(root().querySelector("[data-action=add-to-cart]")?.textContent).toBe("Add size S to cart");
+    click("[data-action=add-to-cart]");
+    await until(() => added.length === 2);
+    expect(added[1]).toMatchObject({ variantId: "navy-s", size: "S", recommendedSize: "S", adviceFollowed: true });
+  });
+
+  it("says Added only when the page's cart took it", async () => {
+    const status = () => root().querySelector("[role=status]")?.textContent ?? "";
+    await modelResult();
+    // Nobody listens: nothing can be added.
+    click("[data-action=add-to-cart]");
+    await until(() => root().querySelector(".extras[data-cart=unheard]"));
+    expect(status()).toMatch(/not connected/);
+    const answers: Array<() => unknown> = [
+      () => false,
+      () => Promise.reject(new Error("cart full")),
+      () => {
+        throw new Error("bug");
+      },
+      () => Promise.resolve(true),
+    ];
+    let next = 0;
+    const off = tryOn.on("add_to_cart", () => answers[next++]());
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    for (const expected of ["refused", "refused", "refused", "accepted"]) {
+      const extras = root().querySelector(".extras") as HTMLElement;
+      delete extras.dataset.cart;
+      click("[data-action=add-to-cart]");
+      await until(() => extras.dataset.cart);
+      expect(extras.dataset.cart).toBe(expected);
+      expect(status()).toMatch(expected === "accepted" ? /^Added to your cart$/ : /did not take it/);
+    }
+    off();
+    error.mockRestore();
+  });
+
+  it("words a model photo the API cannot use for the product as the model's, not the shopper's", async () => {
+    const problem = (reason: string) => async (url: string) =>
+      url.includes("/tryon")
+        ? Response.json({ type: "/problems/no-subject-found", title: "No face or body", detail: "x", reason }, { status: 422 })
+        : answer(url);
+    const messages: string[] = [];
+    for (const reason of ["body-not-visible", "no-face", "neck-not-visible"]) {
+      vi.stubGlobal("fetch", problem(reason));
+      tryOn.open({ productId: "round-glasses", mode: "model" });
+      await until(() => root()?.querySelector("[data-model=m1]"));
+      click("[data-model=m1]");
+      const alert = await until(() => root().querySelector("[role=alert]"));
+      expect(alert.getAttribute("data-error")).toBe("no_face");
+      messages.push(alert.textContent ?? "");
+      tryOn.close();
+    }
+    expect(messages).toEqual([
+      "This model’s photo does not show enough of the body for this product. Please choose another model.",
+      "We could not find this model’s face. Please choose another model.",
+      "This model’s photo does not show the neck. Please choose another model.",
+    ]);
+  });
+
+  it("captions a brand model's result with the model's name, not \"You\"", async () => {
+    await modelResult();
+    const canvas = root().querySelector(".stage canvas") as HTMLElement;
+    expect(canvas.getAttribute("aria-label")).toBe("Ann, wearing Round optical frames — Black");
+    expect(root().querySelector("[role=status]")?.textContent).not.toMatch(/You/);
   });
 });
 

@@ -42,6 +42,33 @@ def test_properties_default_where_optional() -> None:
     assert parsed.events[0].properties.quantity == 1  # type: ignore[union-attr]
 
 
+def test_add_to_cart_says_whether_the_size_advice_was_followed() -> None:
+    event = event_json("add_to_cart")
+    event["properties"] = {"size": "L", "recommended_size": "S", "advice_followed": False}
+    parsed = parse_batch(batch(event), settings=SETTINGS).events[0].properties
+    assert (parsed.size, parsed.recommended_size, parsed.advice_followed) == ("L", "S", False)  # type: ignore[union-attr]
+    # Without advice shown there is nothing to follow: absent, not false.
+    plain = parse_batch(batch(event_json("add_to_cart")), settings=SETTINGS).events[0].properties
+    assert plain.advice_followed is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        {"advice_followed": "yes"},
+        {"advice_followed": 1},
+        {"recommended_size": ""},
+        {"recommended_size": "S" * 33},
+        {"recommended_size": "S\n"},
+    ],
+)
+def test_bad_advice_properties_are_refused(properties: dict[str, object]) -> None:
+    event = event_json("add_to_cart")
+    event["properties"] = properties
+    with pytest.raises(InvalidEvents):
+        parse_batch(batch(event), settings=SETTINGS)
+
+
 def test_required_properties_are_required() -> None:
     event = event_json("tryon_rendered")
     del event["properties"]["latency_ms"]

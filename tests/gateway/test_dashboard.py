@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -119,8 +120,15 @@ def test_a_link_works_once(client: TestClient, shop: Any) -> None:
     assert first.status_code == 303
     client.cookies.clear()
     again = client.post("/dashboard/login", data={"token": token}, headers=SAME_SITE)
-    body = assert_problem(again, 401, "unauthorized")
-    assert "already been used" in body["detail"]
+    assert "already been used" in assert_page(again, 401)
+
+
+def assert_page(response: Any, status: int) -> str:
+    """A page for a person (the sign-in forms are seen, not read by code), with its status."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert "set-cookie" not in response.headers
+    return str(response.text)
 
 
 def _forge(claims: Claims, purpose: Any, secret: str = TEST_SECRET) -> str:
@@ -155,11 +163,10 @@ def test_bad_links_are_refused(
 ) -> None:
     token = make_token(shop.merchant.id)
     response = client.post("/dashboard/login", data={"token": token}, headers=SAME_SITE)
-    assert response.status_code in {401, 422}, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert "set-cookie" not in response.headers
+    expected = 400 if len(token) > 512 else 401
+    assert "tryon dashboard link" in assert_page(response, expected)
     page = client.get("/dashboard/login", params={"token": token})
-    assert page.status_code in {401, 422}
+    assert_page(page, expected)
 
 
 @pytest.mark.parametrize(
@@ -177,8 +184,12 @@ def test_malformed_sign_in_forms(
     response = client.post(
         "/dashboard/login", content=content, headers={**SAME_SITE, "content-type": content_type}
     )
-    assert response.status_code == status
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_page(response, status)
+
+
+def test_a_link_page_without_a_token_is_a_page(client: TestClient) -> None:
+    assert "copy the whole link" in assert_page(client.get("/dashboard/login"), 400)
+    assert_page(client.get("/dashboard/login", params={"token": ""}), 400)
 
 
 def test_cross_site_sign_in_is_refused(client: TestClient, shop: Any) -> None:
@@ -186,14 +197,50 @@ def test_cross_site_sign_in_is_refused(client: TestClient, shop: Any) -> None:
     response = client.post(
         "/dashboard/login", data={"token": token}, headers={"origin": "https://evil.example"}
     )
-    assert_problem(response, 403, "forbidden")
+    assert "Cross-site request refused" in assert_page(response, 403)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "cross-site", "origin": "http://testserver"},
+        {"sec-fetch-site": "same-site", "origin": "null"},
+        {"sec-fetch-site": "none"},
+        {"origin": "null"},
+    ],
+    ids=["cross-site", "same-site", "none", "opaque-origin-without-fetch-metadata"],
+)
+def test_forged_sign_in_origins_are_refused(
+    client: TestClient, shop: Any, headers: dict[str, str]
+) -> None:
+    token = link_token(client, shop.merchant.id)
+    response = client.post("/dashboard/login", data={"token": token}, headers=headers)
+    assert_page(response, 403)
+    # The token was not spent: the real form still signs in with it.
+    ok = client.post(
+        "/dashboard/login", data={"token": token}, headers=SAME_SITE, follow_redirects=False
+    )
+    assert ok.status_code == 303
+
+
+def test_a_browser_form_under_no_referrer_signs_in(client: TestClient, shop: Any) -> None:
+    """What chromium sends from the link page (Referrer-Policy: no-referrer)."""
+    token = link_token(client, shop.merchant.id)
+    response = client.post(
+        "/dashboard/login",
+        data={"token": token},
+        headers={"origin": "null", "sec-fetch-site": "same-origin", "sec-fetch-mode": "navigate"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert COOKIE in response.headers["set-cookie"]
 
 
 def test_a_cookie_is_not_a_link(client: TestClient, shop: Any) -> None:
     sign_in(client, shop.merchant.id)
     cookie = client.cookies[COOKIE]
     response = client.post("/dashboard/login", data={"token": cookie}, headers=SAME_SITE)
-    assert_problem(response, 401, "unauthorized")
+    assert_page(response, 401)
 
 
 def test_tampered_or_expired_cookies_are_401(client: TestClient, shop: Any) -> None:
@@ -229,11 +276,10 @@ def test_logout_clears_the_cookie(client: TestClient, shop: Any) -> None:
         f'{COOKIE}=""' in response.headers["set-cookie"]
         or "Max-Age=0" in response.headers["set-cookie"]
     )
-    assert_problem(
-        client.post("/dashboard/logout", headers={"origin": "https://evil.example"}),
-        403,
-        "forbidden",
-    )
+    assert_page(client.post("/dashboard/logout", headers={"origin": "https://evil.example"}), 403)
+    # A session that has ended shows how to sign in, not a page whose calls all fail.
+    client.cookies.set(COOKIE, "v1.x.y", path="/dashboard")
+    assert "tryon dashboard link" in assert_page(client.get("/dashboard"), 401)
 
 
 def test_static_assets(client: TestClient) -> None:
@@ -460,3 +506,27 @@ def test_cli_refuses_ambiguous_names(
     result = CliRunner().invoke(cli, ["dashboard", "link", "--merchant", "Twin"])
     assert result.exit_code == 1
     assert "several merchants" in result.stderr
+
+
+def test_cli_link_follows_the_running_servers_port(
+    client: TestClient, shop: Any, cli_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`TRYON_PORT=8241 make demo` in one terminal, `tryon dashboard link` in another."""
+    from gateway import serving
+    from gateway.settings import GatewaySettings, get_settings
+
+    monkeypatch.delenv("TRYON_PUBLIC_URL")
+    monkeypatch.delenv("TRYON_PORT", raising=False)
+    monkeypatch.setenv("TRYON_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    with socket.socket() as listener:  # the running server, on a port of its own
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        noted = serving.note(GatewaySettings(env="test", data_dir=tmp_path, port=port))
+        result = CliRunner().invoke(cli, ["dashboard", "link", "--merchant", "Optics & Co"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"http://127.0.0.1:{port}/dashboard/login?token=v1.")
+    serving.forget(noted)
+    stopped = CliRunner().invoke(cli, ["dashboard", "link", "--merchant", "Optics & Co"])
+    assert stopped.stdout.startswith("http://127.0.0.1:8000/dashboard/login?token=v1.")

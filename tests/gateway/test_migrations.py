@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "platform_jobs",
     "category_rules",
     "shopify_pixel_evidence",
+    "quota_use",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shutil
 import subprocess
@@ -222,3 +223,23 @@ def test_warehouse_retention_runs_daily() -> None:
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["args"] == ["analytics", "retention"]
+
+
+def test_the_gateway_trusts_forwarded_for_only_from_the_load_balancers_subnets() -> None:
+    """The ConfigMap names the public subnets Terraform makes (where the load balancer runs),
+    and nothing wider: a client's own X-Forwarded-For must never be believed."""
+    terraform = _terraform()
+    vpc = re.search(r'variable "vpc_cidr" \{[^}]*default\s*=\s*"([^"]+)"', terraform, re.S)
+    assert vpc is not None
+    public = terraform[terraform.index('resource "aws_subnet" "public"') :]
+    netnum = re.search(r"cidrsubnet\(var\.vpc_cidr, (\d+), (\d+) \+ count\.index\)", public)
+    zones = re.search(r"azs\s*=\s*slice\([^,]+, 0, (\d+)\)", terraform)
+    assert netnum is not None
+    assert zones is not None
+    network = ipaddress.ip_network(vpc.group(1))
+    subnets = list(network.subnets(prefixlen_diff=int(netnum.group(1))))
+    expected = {subnets[int(netnum.group(2)) + i] for i in range(int(zones.group(1)))}
+
+    config = yaml.safe_load((BASE / "config.yaml").read_text())["data"]
+    settings = GatewaySettings(env="development", trusted_proxies=config["TRYON_TRUSTED_PROXIES"])
+    assert set(settings.trusted_proxies) == expected

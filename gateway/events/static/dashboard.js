@@ -21,7 +21,7 @@
     add_to_cart: "Added to cart",
     purchase: "Purchased",
   };
-  const state = { from: null, to: null, product: null, by: "tryons", timer: null };
+  const state = { from: null, to: null, product: null, by: "tryons", timer: null, data: null };
 
   // -- helpers ---------------------------------------------------------------------------
 
@@ -78,10 +78,15 @@
 
   // -- charts ----------------------------------------------------------------------------
 
+  // Charts are drawn at the width they are shown (one SVG unit = one CSS pixel) and redrawn
+  // when it changes: text in a scaled-down viewBox is unreadable on a phone.
+  function widthOf(host, least) { return Math.max(least, Math.floor(host.clientWidth || 0)); }
+
   function lineChart(host, days) {
-    const W = 960, H = 260, L = 48, R = 12, T = 12, B = 28;
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "svg", preserveAspectRatio: "none" });
-    const max = niceMax(Math.max(1, ...days.flatMap((d) => SERIES.map(([k]) => d[k]))));
+    const W = widthOf(host, 280), H = 260, L = 44, R = 12, T = 12, B = 28;
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: "svg" });
+    // Four grid steps of whole events (never "0.25" or "12.5"): a multiple of 4, at least 4.
+    const max = Math.max(4, Math.ceil(niceMax(Math.max(1, ...days.flatMap((d) => SERIES.map(([k]) => d[k])))) / 4) * 4);
     const x = (i) => L + (days.length <= 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (days.length - 1));
     const y = (v) => T + (H - T - B) * (1 - v / max);
     for (let i = 0; i <= 4; i++) {
@@ -89,10 +94,11 @@
       root.appendChild(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
       root.appendChild(svg("text", { x: L - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, num(v)));
     }
-    const every = Math.max(1, Math.ceil(days.length / 8));
+    // A date label is about 40 px wide: at most one per 64 px so none overlap.
+    const every = Math.max(1, Math.ceil(days.length / Math.max(2, Math.floor((W - L - R) / 64))));
     days.forEach((d, i) => {
       const last = i === days.length - 1;
-      if (i % every === 0 ? !(i !== 0 && days.length - 1 - i < every / 2) : last) {
+      if (i % every === 0 ? !(i !== 0 && days.length - 1 - i < every) : last) {
         const anchor = i === 0 ? "start" : last ? "end" : "middle";
         root.appendChild(svg("text", { x: x(i), y: H - 8, class: "axis", "text-anchor": anchor }, d.day.slice(5)));
       }
@@ -119,9 +125,9 @@
 
   function hbars(host, rows, opts) {
     // rows: [{label, value, note, color}]
-    const W = 460, row = 30, L = opts.labelWidth || 130, R = 70;
+    const W = widthOf(host, 260), row = 30, L = Math.min(opts.labelWidth || 130, Math.floor(W * 0.45)), R = 64;
     const H = Math.max(row, rows.length * row) + 4;
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "svg" });
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: "svg" });
     const max = Math.max(opts.max || 0, ...rows.map((r) => r.value), 1e-9);
     rows.forEach((r, i) => {
       const y = i * row + 4;
@@ -216,6 +222,14 @@
     }
   }
 
+  /** The preset button of the range shown is pressed; a custom range presses none. */
+  function presets() {
+    for (const b of document.querySelectorAll(".presets button")) {
+      const days = Number(b.dataset.days);
+      b.setAttribute("aria-pressed", String(state.to === daysAgo(0) && state.from === daysAgo(days - 1)));
+    }
+  }
+
   function latency(data) {
     const l = data.latency;
     const rows = Object.entries(l.percentiles_ms).map(([p, v]) => ({
@@ -255,6 +269,8 @@
   }
 
   function render(data) {
+    state.data = data;
+    presets();
     document.getElementById("merchant").textContent = data.merchant.name;
     const drill = document.getElementById("drill");
     drill.hidden = !state.product;
@@ -292,6 +308,12 @@
       b.addEventListener("click", () => { state.by = b.dataset.by; load(); });
     }
     document.getElementById("drill-clear").addEventListener("click", () => { state.product = null; load(); });
+    let resized = null;
+    window.addEventListener("resize", () => {
+      clearTimeout(resized);
+      resized = setTimeout(() => { if (state.data) render(state.data); }, 150);
+    });
+    presets();
     load();
   });
 })();

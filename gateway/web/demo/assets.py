@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -37,12 +38,23 @@ class SeedAssetError(Exception):
     """The API refused a demo image; carries its problem detail."""
 
 
+class ModelPhotosRefused(SeedAssetError):
+    """At least one brand model photo was refused, so none was kept (all or nothing);
+    ``lines`` says what happened to each photo."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
+
+
 @dataclass(slots=True)
 class AssetReport:
     prepared: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
     models_added: list[str] = field(default_factory=list)
     models_existing: list[str] = field(default_factory=list)
+    model_lines: list[str] = field(default_factory=list)
+    """One line per model photo: what became of it, for a person."""
 
 
 def _widths() -> dict[str, float | None]:
@@ -60,23 +72,70 @@ def _uploads(product: catalog.DemoProduct) -> list[tuple[str, str | None]]:
     return [(v.asset, v.external_id) for v in product.variants]
 
 
-def _post(client: TestClient, url: str, path: Path, params: dict[str, str]) -> bool:
-    """True when created, False when it existed already; ``SeedAssetError`` otherwise."""
-    response = client.post(
+def _send(client: TestClient, url: str, path: Path, params: dict[str, str]) -> Any:
+    return client.post(
         url,
         params=params,
         content=path.read_bytes(),
         headers={"Content-Type": MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")},
     )
+
+
+def _detail(response: Any) -> str:
+    try:
+        body = response.json()
+        return str(body.get("detail") or body.get("title"))
+    except ValueError:
+        return str(response.text[:200])
+
+
+def _post(client: TestClient, url: str, path: Path, params: dict[str, str]) -> bool:
+    """True when created, False when it existed already; ``SeedAssetError`` otherwise."""
+    response = _send(client, url, path, params)
     if response.status_code == 201:
         return True
     if response.status_code == 409:
         return False
-    try:
-        detail = response.json().get("detail") or response.json().get("title")
-    except ValueError:
-        detail = response.text[:200]
-    raise SeedAssetError(f"{path.name}: {response.status_code} {detail}")
+    raise SeedAssetError(f"{path.name}: {response.status_code} {_detail(response)}")
+
+
+def model_name(photo: Path) -> str:
+    """The name shoppers see for a model photo: its file name without the extension."""
+    return photo.stem.replace("-", " ").replace("_", " ").strip()[:200] or "Model"
+
+
+def _add_models(client: TestClient, photos: list[Path], report: AssetReport) -> None:
+    """Add every photo or none: when one is refused, the ones added in this run are deleted
+    again, and each photo's line says why nothing was kept."""
+    added: list[tuple[Path, str]] = []
+    existing: list[Path] = []
+    refused: dict[Path, str] = {}
+    for photo in photos:
+        response = _send(client, "/v1/models", photo, {"name": model_name(photo)})
+        if response.status_code == 201:
+            added.append((photo, response.json()["id"]))
+        elif response.status_code == 409:
+            existing.append(photo)
+        else:
+            refused[photo] = _detail(response)
+    if refused:
+        for _, model_id in added:
+            client.delete(f"/v1/models/{model_id}")
+        lines = []
+        for photo in photos:
+            if photo in refused:
+                lines.append(f"{photo.name}: refused ({refused[photo]})")
+            elif photo in existing:
+                lines.append(f"{photo.name}: already there, kept")
+            else:
+                lines.append(f"{photo.name}: usable, not added (nothing is added unless all are)")
+        raise ModelPhotosRefused(lines)
+    for photo, _ in added:
+        report.models_added.append(photo.name)
+        report.model_lines.append(f"{photo.name}: added as {model_name(photo)!r}")
+    for photo in existing:
+        report.models_existing.append(photo.name)
+        report.model_lines.append(f"{photo.name}: already there")
 
 
 AppFactory = Callable[[GatewaySettings], FastAPI]
@@ -119,10 +178,7 @@ def _upload_all(  # noqa: PLR0917
                     label = f"{product.external_id}:{variant or '*'}"
                     made = _post(client, url, path, params)
                     (report.prepared if made else report.existing).append(label)
-            for photo in model_photos:
-                params = {"name": photo.stem.replace("-", " ").replace("_", " ")[:200]}
-                made = _post(client, "/v1/models", photo, params)
-                (report.models_added if made else report.models_existing).append(photo.name)
+            _add_models(client, model_photos, report)
     finally:
         app.state.engine.dispose()
 

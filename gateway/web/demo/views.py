@@ -7,19 +7,34 @@ initialised from its tag's ``data-*`` attributes, and the store's own code is a 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 import jinja2
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
+from fastapi.routing import APIRoute
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import SessionDep, SettingsDep
-from gateway.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType
+from gateway.errors import (
+    BadRequest,
+    Forbidden,
+    GatewayError,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from gateway.orders import service as orders
 from gateway.orders.schemas import OrderIn, OrderLineIn
 from gateway.origins import normalise_origin
@@ -28,7 +43,36 @@ from gateway.web.demo import cart, catalog, state
 from gateway.web.sdk_files import SdkStore
 from gateway.web.sdk_views import StoreDep
 
-router = APIRouter(prefix="/demo", tags=["demo"], include_in_schema=False)
+
+class _PageRoute(APIRoute):
+    """Errors of the store's pages and forms are pages for the shopper, with the store around
+    them, never JSON; only the widget handler's calls (``Accept: application/json``, store.js)
+    get problem+json."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_errors(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except GatewayError as exc:
+                if "application/json" in request.headers.get("accept", ""):
+                    raise
+                response = _page(
+                    request,
+                    "error.html",
+                    status=exc.status,
+                    title=exc.title,
+                    detail=exc.detail,
+                    cart_count=0,
+                )
+                response.headers.update(exc.headers)
+                return response
+
+        return page_errors
+
+
+router = APIRouter(prefix="/demo", tags=["demo"], include_in_schema=False, route_class=_PageRoute)
 
 HERE = Path(__file__).resolve().parent
 STATIC = {"store.js": "text/javascript; charset=utf-8", "store.css": "text/css; charset=utf-8"}
@@ -288,7 +332,13 @@ async def add_to_cart(
     )
     # Like a store's cart attribute: the latest widget session that added to this cart.
     current.widget_session = widget_session or current.widget_session
-    response = RedirectResponse("/demo/cart", status_code=303)
+    # The widget's handler (store.js) asks for JSON to tell the widget the cart took it; the
+    # plain form goes on to the cart page.
+    response: Response
+    if "application/json" in request.headers.get("accept", ""):
+        response = JSONResponse({"count": len(current.lines[-cart.MAX_LINES :])})
+    else:
+        response = RedirectResponse("/demo/cart", status_code=303)
     _set_cart(request, response, current, secret)
     return response
 

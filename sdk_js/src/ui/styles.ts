@@ -37,6 +37,8 @@ button[disabled]{opacity:.5;cursor:default}
 .overlay{position:absolute;inset:auto 0 0 0;padding:10px;color:#fff;background:linear-gradient(transparent,rgba(0,0,0,.7));text-align:center}
 .bar{display:flex;flex-wrap:wrap;gap:8px;align-items:center}
 .bar .grow{flex:1}
+.cart-note{font-size:14px;color:#333}
+.choice button[aria-pressed=true]{font-weight:600}
 .status{color:var(--mut);margin:0;min-height:1.45em}
 .error{border-left:4px solid #c62828;background:#fdecea;color:#5f1111;padding:12px;border-radius:8px;margin:0}
 .consent{background:#f3f5fa;border-radius:12px;padding:14px;margin:0}

@@ -3,7 +3,7 @@
  * One instance per page; it shows one product at a time.
  */
 import type { Analytics } from "../analytics";
-import type { ApiClient, RenderResult, WidgetConfig } from "../api";
+import type { ApiClient, RenderResult, Variant, WidgetConfig } from "../api";
 import type { Emitter } from "../emitter";
 import { TryOnError } from "../errors";
 import type { MessageKey, Translate } from "../i18n";
@@ -28,6 +28,31 @@ export interface WidgetContext {
 
 const CAMERA_ERRORS: readonly ErrorCode[] = ["no_camera", "permission_denied", "camera_busy"];
 
+/** What the picture lacks, by the API's reasons (`no-face`, `body-not-visible`, ...). */
+export function missingPart(reason: string | undefined): "face" | "body" | "neck" {
+  if (reason && /neck/.test(reason)) return "neck";
+  if (reason && /body|shoulder|torso/.test(reason)) return "body";
+  return "face";
+}
+
+/** What a photo must show for a product category, as a message key. */
+export function photoHintKey(category: string | undefined): MessageKey {
+  switch (category) {
+    case "hat":
+    case "earrings":
+    case "necklace":
+    case "top":
+      return `hint_${category}`;
+    default:
+      return "hint_eyewear";
+  }
+}
+
+/** How sure size advice is, in three words a shopper understands. */
+export function sureness(confidence: number): "low" | "mid" | "high" {
+  return confidence >= 0.75 ? "high" : confidence >= 0.4 ? "mid" : "low";
+}
+
 export class Widget {
   private host: HTMLElement | null = null;
   private root: ShadowRoot | null = null;
@@ -45,7 +70,11 @@ export class Widget {
   private stream: MediaStream | null = null;
   private photo: Blob | null = null;
   private modelId: string | null = null;
-  private size: (SizeRecommendation & { size: string }) | null = null;
+  private modelName = "";
+  /** The size advice shown for the current result (only at or above the merchant's threshold). */
+  private size: (SizeRecommendation & { size: string; confidence: number }) | null = null;
+  /** Whether the shopper chose to add their own pick or the advised size. */
+  private choice: "picked" | "advised" = "picked";
   private urls: string[] = [];
   private mirror: boolean;
   private generation = 0;
@@ -173,6 +202,11 @@ export class Widget {
     );
   }
 
+  /** "A photo of your face, looking at the camera", as fits the product. */
+  private photoHint(): string {
+    return this.ctx.t("photoOf", { hint: this.ctx.t(photoHintKey(this.wc?.product.category)) });
+  }
+
   private title(): string {
     const variant = this.wc?.product.variants.find((v) => v.id === this.variantId);
     const title = this.wc?.product.title ?? "";
@@ -185,7 +219,7 @@ export class Widget {
     this.stopLive();
     const hints: Record<TryOnMode, [MessageKey, MessageKey]> = {
       live: ["modeLive", "modeLiveHint"],
-      photo: ["modePhoto", "modePhotoHint"],
+      photo: ["modePhoto", "modePhotoHint"], // the hint is made for the category below
       model: ["modeModel", "modeModelHint"],
     };
     const modes = this.modes();
@@ -200,7 +234,7 @@ export class Widget {
         "div",
         { class: "modes", role: "group", "aria-labelledby": "tryon-modes" },
         ...modes.map((m) =>
-          h("button", { type: "button", "data-mode": m, onclick: () => this.choose(m) }, h("strong", {}, t(hints[m][0])), h("small", {}, t(hints[m][1]))),
+          h("button", { type: "button", "data-mode": m, onclick: () => this.choose(m) }, h("strong", {}, t(hints[m][0])), h("small", {}, m === "photo" ? this.photoHint() : t(hints[m][1]))),
         ),
       ),
     );
@@ -290,6 +324,7 @@ export class Widget {
     const { t, config } = this.ctx;
     const gen = this.generation;
     // A new variant reconnects with the same camera stream: no second permission prompt.
+    this.forgetAdvice();
     this.live?.stop();
     this.live = null;
     const canvas = h("canvas", { role: "img", "aria-label": `${t("live")}: ${this.title()}`, class: this.mirror ? "mirrored" : "" });
@@ -371,7 +406,7 @@ export class Widget {
         if (reason === (stage.dataset.hint ?? null)) return;
         if (reason) stage.dataset.hint = reason;
         else delete stage.dataset.hint;
-        hint = reason && t(reason === "no-face" ? "liveNoFace" : "liveNoBody");
+        hint = reason && t(`err_live_${missingPart(reason)}`);
         show();
       },
     });
@@ -423,13 +458,14 @@ export class Widget {
       h("div", { class: "bar" }, h("button", { type: "button", "data-action": "choose-photo", onclick: () => input.click() }, t("choosePhoto")), h("button", { type: "button", class: "ghost", onclick: () => this.home() }, t("back"))),
       input,
     );
-    this.setStatus(t("modePhotoHint"));
+    this.setStatus(this.photoHint());
     this.focusFirst();
   }
 
   private async runPhoto(file: Blob | null): Promise<void> {
     const gen = this.generation;
     const { config, t } = this.ctx;
+    this.forgetAdvice();
     this.busy(t("rendering"));
     const started = performance.now();
     try {
@@ -469,7 +505,10 @@ export class Widget {
         ...models.map((m) =>
           h(
             "button",
-            { type: "button", "data-model": m.id, onclick: () => void this.runModel(m.id) },
+            { type: "button", "data-model": m.id, onclick: () => {
+              this.modelName = m.name || "";
+              void this.runModel(m.id);
+            } },
             m.imageUrl ? this.thumbnail(m.imageUrl) : null,
             m.name || m.id,
           ),
@@ -499,7 +538,9 @@ export class Widget {
 
   private async runModel(modelId: string): Promise<void> {
     const gen = this.generation;
+    this.forgetAdvice();
     this.modelId = modelId;
+    this.modelName = this.wc?.models.find((m) => m.id === modelId)?.name || this.modelName;
     this.busy(this.ctx.t("rendering"));
     const started = performance.now();
     try {
@@ -518,9 +559,14 @@ export class Widget {
 
   private async result(result: RenderResult, mode: TryOnMode, latencyMs: number): Promise<void> {
     const { t } = this.ctx;
+    // Every result replaces all of the one before: its advice goes with it.
+    this.forgetAdvice();
     const bitmap = await createImageBitmap(result.image).catch(() => null);
     if (!bitmap) throw new TryOnError("server", "the rendered image cannot be decoded");
-    const canvas = h("canvas", { role: "img", "aria-label": `${t("photoResult")} ${this.title()}` });
+    // A brand model's picture is not the shopper's: "Ava, wearing ...", never "You, wearing ...".
+    const caption = mode === "model" && this.modelName ? t("modelResult", { name: this.modelName }) : mode === "model" ? "" : t("photoResult");
+    const label = `${caption} ${this.title()}`.trim();
+    const canvas = h("canvas", { role: "img", "aria-label": label });
     canvas.width = bitmap.width;
     canvas.height = bitmap.height;
     canvas.getContext("2d")?.drawImage(bitmap, 0, 0);
@@ -539,7 +585,7 @@ export class Widget {
       ),
       this.actions(),
     );
-    this.setStatus(`${t("photoResult")} ${this.title()}`);
+    this.setStatus(label);
     this.rendered(mode, latencyMs, result.geometry);
     this.focusFirst();
   }
@@ -557,19 +603,47 @@ export class Widget {
     return this.wc?.product.variants.some((v) => v.size) ?? false;
   }
 
+  private forgetAdvice(): void {
+    this.size = null;
+    this.choice = "picked";
+    this.root?.querySelector(".extras")?.replaceWith(this.actions());
+  }
+
   private recommend(raw: SizeRecommendation): void {
     // Only a named size is advice; a colour is never shown as one.
     if (typeof raw.size !== "string" || raw.size === "" || !this.hasSizes()) return;
-    const size = { ...raw, size: raw.size, variant_id: raw.variant_id ?? null };
+    const confidence = typeof raw.confidence === "number" && Number.isFinite(raw.confidence) ? Math.min(1, Math.max(0, raw.confidence)) : 0;
+    // Below the merchant's threshold the widget says nothing rather than guess out loud.
+    if (confidence < this.ctx.config.minSizeConfidence) return;
+    const size = { ...raw, size: raw.size, variant_id: raw.variant_id ?? null, confidence };
     if (this.size?.size === size.size) return;
     this.size = size;
-    const confidence = typeof size.confidence === "number" ? Math.min(1, Math.max(0, size.confidence)) : null;
+    this.choice = "picked";
     this.ctx.analytics.track("size_recommended", this.ids(), { size: size.size.slice(0, 32), confidence });
     this.ctx.emitter.emit("size_recommended", { productId: this.productId, variantId: this.variantId, recommendation: size });
-    const panel = this.root?.querySelector(".size");
-    if (panel) panel.replaceWith(this.sizePanel() as HTMLElement);
+    this.root?.querySelector(".extras")?.replaceWith(this.actions());
   }
 
+  private variant(id: string | null): Variant | undefined {
+    return this.wc?.product.variants.find((v) => v.id === id);
+  }
+
+  /** The variant the advice names: its id, else the advised size in the colour being tried. */
+  private advisedVariant(): Variant | undefined {
+    if (!this.size) return undefined;
+    const picked = this.variant(this.variantId);
+    const variants = this.wc?.product.variants ?? [];
+    const advised = this.size.variant_id ? this.variant(this.size.variant_id) : undefined;
+    return advised ?? variants.find((v) => v.size === this.size?.size && (!picked || v.color === picked.color));
+  }
+
+  /** The variant "Add to cart" adds: the shopper's pick unless they chose the advice. */
+  private chosenVariant(): Variant | undefined {
+    const advised = this.advisedVariant();
+    return this.choice === "advised" && advised ? advised : this.variant(this.variantId);
+  }
+
+  /** The advice, how sure it is, and (when it differs from the shopper's pick) the choice. */
   private sizePanel(): HTMLElement {
     const { t } = this.ctx;
     const panel = h("section", { class: "size", "aria-labelledby": "tryon-size" });
@@ -577,28 +651,94 @@ export class Widget {
       panel.hidden = true;
       return panel;
     }
-    panel.append(h("h3", { id: "tryon-size" }, t("sizeTitle")), h("p", {}, t("sizeRecommended", { size: this.size.size })));
+    const level = sureness(this.size.confidence);
+    panel.dataset.sureness = level;
+    panel.append(
+      h("h3", { id: "tryon-size" }, t("sizeTitle")),
+      h("p", { class: "advice" }, t("sizeAdvice", { size: this.size.size })),
+      h("p", { class: "sure" }, t(`sure_${level}`)),
+    );
+    const picked = this.variant(this.variantId);
+    const advised = this.advisedVariant();
+    if (!picked?.size || !advised?.size) return panel;
+    if (picked.id === advised.id) {
+      panel.append(h("p", { class: "same" }, t("sizeSame", { size: picked.size })));
+      return panel;
+    }
+    const option = (which: "picked" | "advised", variant: Variant) =>
+      h("button", {
+        type: "button",
+        "data-choice": which,
+        "data-choice-variant": variant.id,
+        "aria-pressed": String(this.choice === which),
+        onclick: () => {
+          if (this.choice === which) return;
+          this.choice = which;
+          this.root?.querySelector(".extras")?.replaceWith(this.actions());
+          (this.root?.querySelector(`[data-choice=${which}]`) as HTMLElement | null)?.focus();
+        },
+      }, t(which === "picked" ? "choicePicked" : "choiceAdvised", { size: variant.size ?? "" }));
+    panel.append(
+      h("fieldset", { class: "swatches choice" }, h("legend", {}, t("sizeChoose")), option("picked", picked), option("advised", advised)),
+    );
     return panel;
   }
 
   /** The size panel and the add-to-cart button under a result. */
   private actions(): HTMLElement {
     const { t, config } = this.ctx;
+    const chosen = this.chosenVariant();
     const cart = config.addToCart
-      ? h("button", { type: "button", "data-action": "add-to-cart", onclick: () => {
-          const size = this.size?.size ?? null;
-          this.ctx.analytics.track("add_to_cart", this.ids(), size ? { quantity: 1, size: size.slice(0, 32) } : { quantity: 1 });
-          this.ctx.emitter.emit("add_to_cart", {
-            productId: this.productId,
-            variantId: this.variantId,
-            tryonSessionId: this.sessionId,
-            widgetSessionId: this.ctx.analytics.widgetSessionId,
-            size,
-          });
-          this.setStatus(t("added"));
-        } }, t("addToCart"))
+      ? h("button", { type: "button", "data-action": "add-to-cart", onclick: () => void this.addToCart(cart as HTMLButtonElement) },
+          chosen?.size ? t("addSize", { size: chosen.size }) : t("addToCart"))
       : null;
-    return h("div", { class: "extras" }, this.sizePanel(), cart ? h("div", { class: "bar" }, cart) : null);
+    // The outcome is said next to the button too (the status region may be scrolled away);
+    // hidden from assistive technology, which hears it once from the status region.
+    const note = h("span", { class: "cart-note", "aria-hidden": "true" });
+    return h("div", { class: "extras" }, this.sizePanel(), cart ? h("div", { class: "bar" }, cart, note) : null);
+  }
+
+  /** Ask the page's cart to take the chosen variant; say "Added" only when it did. */
+  private async addToCart(button: HTMLButtonElement): Promise<void> {
+    const { t } = this.ctx;
+    const gen = this.generation;
+    const chosen = this.chosenVariant();
+    const variantId = chosen?.id ?? this.variantId;
+    const size = chosen?.size ?? null;
+    const recommendedSize = this.size?.size ?? null;
+    const adviceFollowed = recommendedSize === null || size === null ? null : size === recommendedSize;
+    const note = button.parentElement?.querySelector(".cart-note");
+    const say = (text: string) => {
+      this.setStatus(text);
+      if (note) note.textContent = text;
+    };
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    say(t("adding"));
+    const answer = await this.ctx.emitter.ask("add_to_cart", {
+      productId: this.productId,
+      variantId,
+      tryonSessionId: this.sessionId,
+      widgetSessionId: this.ctx.analytics.widgetSessionId,
+      size,
+      recommendedSize,
+      adviceFollowed,
+    });
+    if (gen !== this.generation) return;
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    const extras = button.closest(".extras") as HTMLElement | null;
+    if (extras) extras.dataset.cart = answer;
+    if (answer !== "accepted") {
+      say(t(answer === "refused" ? "cartRefused" : "cartUnheard"));
+      return;
+    }
+    const properties: Record<string, string | number | boolean> = { quantity: 1 };
+    if (size) properties.size = size.slice(0, 32);
+    if (recommendedSize) properties.recommended_size = recommendedSize.slice(0, 32);
+    if (adviceFollowed !== null) properties.advice_followed = adviceFollowed;
+    this.ctx.analytics.track("add_to_cart", { ...this.ids(), variantId }, properties);
+    say(t("added"));
   }
 
   private async downloadLink(canvas: HTMLCanvasElement): Promise<HTMLElement> {
@@ -621,7 +761,10 @@ export class Widget {
     if (!this.isOpen) return;
     this.stopLive(); // an error view never leaves the camera on
     const { t } = this.ctx;
-    const message = t(`err_${error.code}` as MessageKey);
+    const message =
+      error.code === "no_face" && this.mode
+        ? t(`err_${this.mode}_${missingPart(error.reason)}`, { hint: t(photoHintKey(this.wc?.product.category)) })
+        : t(`err_${error.code}` as MessageKey);
     const camera = CAMERA_ERRORS.includes(error.code);
     const photoInstead = camera && this.modes().includes("photo");
     replace(

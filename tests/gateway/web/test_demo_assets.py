@@ -3,7 +3,6 @@ database-agnostic and the ML work is the slow part, so it runs once, not per dat
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -70,18 +69,66 @@ def test_assets_are_prepared_through_the_api_once(
     assert [v["has_asset"] for v in body["product"]["variants"]] == [True, True]
 
 
-def test_a_model_photo_without_a_face_is_refused_clearly(
+def test_model_photos_are_all_or_nothing_and_idempotent(
     web_client: TestClient, seeded: Callable[..., SeedReport], tmp_path: Path
 ) -> None:
+    from gateway.assets.models import BrandModelPhoto
     from gateway.web.demo import assets
+    from testkit.images import test_image
 
     report = seeded()
-    blank = tmp_path / "blank.png"
+    settings = web_client.app.state.settings  # type: ignore[attr-defined]
+    merchant_id = uuid.UUID(report.merchant_id)
+    good = tmp_path / "Grace.jpg"
+    good.write_bytes(test_image("grace_hopper").read_bytes())
+    blank = tmp_path / "blank.png"  # a hat on white: no face
     blank.write_bytes((catalog.DEMO_ASSETS_DIR / "hat-fedora.png").read_bytes())
-    with pytest.raises(assets.SeedAssetError, match=re.escape("blank.png: 422")):
+
+    def models() -> list[str]:
+        with session_scope(web_client.app.state.engine) as session:  # type: ignore[attr-defined]
+            rows = session.scalars(
+                select(BrandModelPhoto).where(BrandModelPhoto.merchant_id == merchant_id)
+            )
+            return sorted(r.name for r in rows)
+
+    with pytest.raises(assets.ModelPhotosRefused) as refused:
         assets.prepare(
-            settings=web_client.app.state.settings,  # type: ignore[attr-defined]
-            merchant_id=uuid.UUID(report.merchant_id),
-            model_photos=[blank],
+            settings=settings,
+            merchant_id=merchant_id,
+            model_photos=[good, blank],
             create_app=create_app,
         )
+    assert refused.value.lines == [
+        "Grace.jpg: usable, not added (nothing is added unless all are)",
+        "blank.png: refused (No face found on the model photo)",
+    ]
+    assert models() == []  # the good one was taken back
+    # The same mistake again changes nothing either.
+    with pytest.raises(assets.ModelPhotosRefused):
+        assets.prepare(
+            settings=settings,
+            merchant_id=merchant_id,
+            model_photos=[good, blank],
+            create_app=create_app,
+        )
+    assert models() == []
+    first = assets.prepare(
+        settings=settings, merchant_id=merchant_id, model_photos=[good], create_app=create_app
+    )
+    assert first.model_lines == ["Grace.jpg: added as 'Grace'"]
+    again = assets.prepare(
+        settings=settings, merchant_id=merchant_id, model_photos=[good], create_app=create_app
+    )
+    assert (again.models_added, again.models_existing) == ([], ["Grace.jpg"])
+    assert again.model_lines == ["Grace.jpg: already there"]
+    assert models() == ["Grace"]
+    # A refused photo next to one already there keeps the one that was there.
+    with pytest.raises(assets.ModelPhotosRefused) as mixed:
+        assets.prepare(
+            settings=settings,
+            merchant_id=merchant_id,
+            model_photos=[good, blank],
+            create_app=create_app,
+        )
+    assert mixed.value.lines[0] == "Grace.jpg: already there, kept"
+    assert models() == ["Grace"]

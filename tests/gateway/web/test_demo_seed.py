@@ -191,3 +191,32 @@ def test_cli_refuses_a_missing_model_photo(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "nope.jpg" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_model_photos_all_or_nothing_with_a_line_per_photo(tmp_path: Path) -> None:
+    """`--model-photo a --model-photo b` where b has no face: an error, nothing added, and a
+    rerun with a alone adds it (then says it is there)."""
+    from gateway.web.demo import catalog
+    from testkit.images import test_image
+
+    good = tmp_path / "Grace.jpg"
+    good.write_bytes(test_image("grace_hopper").read_bytes())
+    blank = tmp_path / "hat.png"
+    blank.write_bytes((catalog.DEMO_ASSETS_DIR / "hat-fedora.png").read_bytes())
+    both = ["--model-photo", str(good), "--model-photo", str(blank)]
+    refused = _cli(tmp_path, "demo", "seed", *both)
+    assert refused.returncode == 1, refused.stdout
+    assert "Traceback" not in refused.stderr
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert lines[-3:] == [
+        "  Grace.jpg: usable, not added (nothing is added unless all are)",
+        "  hat.png: refused (No face found on the model photo)",
+        "error: brand models: 0 added, a photo was refused (all or nothing: fix or leave it out)",
+    ]
+    added = _cli(tmp_path, "demo", "seed", "--model-photo", str(good))
+    assert added.returncode == 0, added.stderr
+    assert "brand models: 1 added, 0 already there" in added.stdout
+    assert "  Grace.jpg: added as 'Grace'" in added.stdout
+    again = _cli(tmp_path, "demo", "seed", "--model-photo", str(good))
+    assert "brand models: 0 added, 1 already there" in again.stdout
+    assert "  Grace.jpg: already there" in again.stdout

@@ -100,8 +100,12 @@ def test_unknown_product_is_a_404_problem(
     seeded()
     r = web_client.get("/demo/products/" + "x" * 500)
     assert r.status_code in (404, 422)
-    assert r.headers["content-type"] == "application/problem+json"
-    assert web_client.get("/demo/products/nope").status_code == 404
+    # A shopper who follows a dead link gets the store's page, not JSON.
+    nope = web_client.get("/demo/products/nope")
+    assert nope.status_code == 404
+    assert nope.headers["content-type"].startswith("text/html")
+    assert "No demo product" in nope.text
+    assert "Back to the products" in nope.text
 
 
 def _add(client: TestClient, **fields: str) -> object:
@@ -130,9 +134,19 @@ def test_add_to_cart_keeps_the_tryon_session(
     assert "Round optical frames" in page.text
     assert "Gold" in page.text
     assert "Navy / M" in page.text
-    assert '<code class="session">abc-1234</code>' in page.text
+    assert '<span class="badge">tried on</span>' in page.text
+    assert "abc-1234" not in page.text
     assert "€158.00" in page.text  # 129 + 29
     assert web_client.get("/demo").text.count("Cart (2)") == 1
+    # What the widget's handler (store.js) asks: JSON with the count, and the same cookie.
+    js = web_client.post(
+        "/demo/cart",
+        data={"product": "fedora-hat", "variant": "fedora-hat-one"},
+        headers={"accept": "application/json", "sec-fetch-site": "same-origin"},
+    )
+    assert js.status_code == 200
+    assert js.json() == {"count": 3}
+    assert "tryon_demo_cart=" in js.headers["set-cookie"]
     web_client.post("/demo/cart/clear")
     assert "Your cart is empty" in web_client.get("/demo/cart").text
 
@@ -175,8 +189,14 @@ def test_bad_cart_forms_are_refused(
     seeded()
     r = web_client.post("/demo/cart", data=fields, follow_redirects=False)
     assert r.status_code == status
-    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["content-type"].startswith("text/html")  # a form: a page
+    assert 'role="alert"' in r.text
     assert "set-cookie" not in r.headers
+    # The widget's handler asks for JSON and gets a problem.
+    js = web_client.post("/demo/cart", data=fields, headers={"accept": "application/json"})
+    assert js.status_code == status
+    assert js.headers["content-type"] == "application/problem+json"
+    assert "set-cookie" not in js.headers
 
 
 def test_cart_form_type_and_size_are_checked(

@@ -8,6 +8,13 @@
   const $ = (id) => document.getElementById(id);
   let state = null;
 
+  // What each sync count means, in the merchant's words (the API's keys otherwise).
+  const COUNT_LABELS = {
+    seen: "seen", imported: "imported", updated: "updated", unchanged: "unchanged",
+    unmapped: "not mapped", deleted: "deleted", failed: "failed",
+    assets_prepared: "try-on ready",
+  };
+
   async function sessionToken() {
     if (window.shopify && typeof window.shopify.idToken === "function") {
       return window.shopify.idToken();
@@ -89,7 +96,7 @@
     counts.replaceChildren();
     for (const [name, count] of Object.entries(sync.counts || {})) {
       const item = el("div");
-      item.appendChild(el("dt", {}, name));
+      item.appendChild(el("dt", {}, COUNT_LABELS[name] || name.replace(/_/g, " ")));
       item.appendChild(el("dd", {}, String(count)));
       counts.appendChild(item);
     }
