@@ -81,6 +81,9 @@ try {
   await page.screenshot({ path: out.replace(/\.json$/, "-result.png") });
   await page.locator(W.action("add-to-cart")).click();
   await added;
+  // The loader answered the SDK's add-to-cart contract with true: the widget says so.
+  await page.getByText("Added to your cart").first().waitFor({ timeout: 20000 });
+  result.widgetSaidAdded = true;
   const triedRequest = await tried;
   const triedResponse = await triedRequest.response();
   result.triedStatus = triedResponse ? triedResponse.status() : null;

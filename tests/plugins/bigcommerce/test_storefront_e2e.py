@@ -278,6 +278,7 @@ def test_the_loader_on_a_stencil_product_page(
     assert sdk["integrity"].startswith("sha384-")
     assert sdk["key"].startswith("pk_")
     assert result["buttonShown"] is True  # the SDK mounted its button for the synced product
+    assert result["widgetSaidAdded"] is True  # the loader said yes to the add-to-cart contract
     assert shop.carts == {
         "c0ffee00-1111-4222-8333-444455556666": [
             {"productId": PRODUCT, "quantity": 1, "variantId": VARIANTS["2"]}

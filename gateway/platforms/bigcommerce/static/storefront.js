@@ -138,12 +138,18 @@
       var variant = e.variantId || mount.getAttribute("data-tryon-variant");
       var item = { productId: Number(id), quantity: 1 };
       if (variant) item.variantId = Number(variant);
-      addToCart(item)
-        .then(function (cart) {
-          if (cart && cart.id) sendCartToken(config, e, String(cart.id));
+      // The widget says "Added" only when this resolves true (the SDK's add-to-cart contract).
+      return addToCart(item).then(
+        function (cart) {
+          if (!cart || !cart.id) return false;
+          sendCartToken(config, e, String(cart.id));
           document.dispatchEvent(new CustomEvent("tryon:cart-added", { detail: cart }));
-        })
-        .catch(function () {});
+          return true;
+        },
+        function () {
+          return false;
+        }
+      );
     });
     var script = document.createElement("script");
     script.src = config.sdk.src;
