@@ -7,7 +7,8 @@
     │   ├── EmptyBody                  400 empty-body
     │   └── InvalidInput               422 invalid-input
     │       ├── InvalidImage           422 invalid-image
-    │       └── NothingToTryOn         422 no-subject-found  (the photo has no face/body)
+    │       ├── NothingToTryOn         422 no-subject-found  (the photo has no face/body)
+    │       └── UnsafeURL              422 unsafe-url       (url: SSRF guard refused it)
     ├── Unauthorized                   401 unauthorized
     │   └── InvalidApiKey              401 invalid-api-key
     ├── Forbidden                      403 forbidden
@@ -23,7 +24,16 @@
     ├── RateLimited                    429 rate-limited     (retry_after)
     │   └── QuotaExceeded              429 quota-exceeded   (retry_after: next month)
     └── ServiceUnavailable             503 unavailable      (retry_after)
-        └── DependencyUnavailable      503 dependency-unavailable (dependency)
+        ├── DependencyUnavailable      503 dependency-unavailable (dependency)
+        └── PlatformError              502 platform-error   (platform)
+            ├── PlatformUnavailable    503 platform-unavailable (retry_after; retries exhausted)
+            ├── PlatformRejected       502 platform-rejected (platform_status)
+            │   └── PlatformAuthFailed 502 platform-auth-failed (the token was revoked)
+            └── FetchFailed            502 fetch-failed     (reason: an image URL gave no image)
+
+``PlatformError`` and its subclasses are what talking to a store platform (Shopify, ...) or
+fetching a merchant's image can raise: they describe the platform's answer, not the caller's
+request, so they are 5xx (502 when the platform answered wrongly, 503 when it did not answer).
 
 Each class carries a stable ``slug`` (the problem ``type``), an HTTP ``status`` and a default
 ``title``; instances carry a human ``detail`` and optional extension members.
@@ -152,3 +162,77 @@ class DependencyUnavailable(ServiceUnavailable):
 
     def __init__(self, dependency: str, detail: str | None = None, **ext: Any) -> None:
         super().__init__(detail or f"{dependency} is unavailable", dependency=dependency, **ext)
+
+
+class UnsafeURL(InvalidInput):
+    """A URL the SSRF guard refuses (scheme, address, port or redirect target)."""
+
+    slug, title = "unsafe-url", "The URL is not allowed"
+
+
+class PlatformError(ServiceUnavailable):
+    """A store platform (or an image host it points to) failed us.
+
+    ``platform`` names it (``"shopify"``, or the host for image fetches).
+    """
+
+    status, slug, title = 502, "platform-error", "The store platform failed"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        platform: str | None = None,
+        retry_after: int = 30,
+        **ext: Any,
+    ) -> None:
+        if platform is not None:
+            ext["platform"] = platform
+        super().__init__(detail, retry_after=retry_after, **ext)
+        self.platform = platform
+
+
+class PlatformUnavailable(PlatformError):
+    """The platform did not answer usefully (timeouts, 5xx, 429) after every attempt."""
+
+    status, slug, title = 503, "platform-unavailable", "The store platform is unavailable"
+
+
+class PlatformRejected(PlatformError):
+    """The platform answered our request with a 4xx (or GraphQL ``errors``).
+
+    ``platform_status`` is the platform's HTTP status; ``response_body`` (an attribute, not
+    part of the problem body) is the start of its answer for the caller to inspect, e.g. the
+    OAuth ``error`` code.
+    """
+
+    slug, title = "platform-rejected", "The store platform rejected the request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        platform_status: int,
+        response_body: str = "",
+        **ext: Any,
+    ) -> None:
+        super().__init__(detail, platform_status=platform_status, **ext)
+        self.platform_status = platform_status
+        self.response_body = response_body
+
+
+class PlatformAuthFailed(PlatformRejected):
+    """401/403 from the platform: the access token is revoked, expired or lacks a scope."""
+
+    slug, title = "platform-auth-failed", "The store platform refused our credentials"
+
+
+class FetchFailed(PlatformError):
+    """An image URL gave no usable image: ``reason`` is one of ``status``, ``too-large``,
+    ``timeout``, ``content-type``, ``redirects``, ``network``."""
+
+    slug, title = "fetch-failed", "The image could not be fetched"
+
+    def __init__(self, detail: str | None = None, *, reason: str, **ext: Any) -> None:
+        super().__init__(detail, reason=reason, **ext)
+        self.reason = reason

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -102,6 +103,40 @@ class GatewaySettings(BaseSettings):
         "cached at most; writes invalidate them at once, this bounds what invalidation cannot "
         "see. 0 turns the cache off",
     )
+
+    # Store platforms (gateway/platforms/): every outbound call goes through PlatformClient.
+    platform_timeout_s: float = Field(
+        default=10.0, gt=0, description="Per attempt of a call to a store platform"
+    )
+    platform_max_attempts: int = Field(
+        default=4, ge=1, le=10, description="Per call to a store platform, the first included"
+    )
+    platform_api_base_url: str | None = Field(
+        default=None,
+        description="Tests and local walkthroughs only (refused in production): send every "
+        "platform call https://HOST/PATH?Q to {base}/HOST/PATH?Q, e.g. a local fake Shopify",
+    )
+
+    @field_validator("platform_api_base_url")
+    @classmethod
+    def _check_platform_api_base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("TRYON_PLATFORM_API_BASE_URL must be an http(s) URL")
+        if parts.query or parts.fragment:
+            raise ValueError("TRYON_PLATFORM_API_BASE_URL takes no query or fragment")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_platform_override_in_production(self) -> GatewaySettings:
+        if self.platform_api_base_url and self.env == "production":
+            raise ValueError(
+                "TRYON_PLATFORM_API_BASE_URL redirects every store platform call: it is for "
+                "tests and local walkthroughs and is refused when TRYON_ENV=production"
+            )
+        return self
 
     @field_validator("storage_url")
     @classmethod
