@@ -480,6 +480,10 @@ class Attribution:
     attributed_revenue: dict[str, Decimal]
     """Revenue of the attributed lines per currency (unit price times quantity)."""
     attributed_units: int
+    net_revenue: dict[str, Decimal] = field(default_factory=dict)
+    """Order totals less refunds, cancelled orders counting nothing (merchant-wide); for one
+    product, its lines' revenue in orders not cancelled (refunds are not split by line)."""
+    cancelled_orders: int = 0
 
 
 def attribution(
@@ -534,7 +538,37 @@ def attribution(
             .where(*line_where)
             .group_by(line.c.currency)
         ).all()
+    if product_id is None:
+        net_expr = case((o.c.status == "cancelled", 0), else_=o.c.revenue_e4 - o.c.refunded_e4)
+        net_rows = conn.execute(
+            select(
+                o.c.currency,
+                func.coalesce(func.sum(net_expr), 0),
+                func.coalesce(func.sum(case((o.c.status == "cancelled", 1), else_=0)), 0),
+            )
+            .where(o.c.merchant_id == merchant_id, o.c.day.between(period.start, period.end))
+            .group_by(o.c.currency)
+        ).all()
+    else:
+        net_rows = conn.execute(
+            select(
+                line.c.currency,
+                func.coalesce(
+                    func.sum(case((o.c.status == "cancelled", 0), else_=line.c.revenue_e4)), 0
+                ),
+                func.count(distinct(case((o.c.status == "cancelled", line.c.order_id)))),
+            )
+            .select_from(
+                line.join(
+                    o, (o.c.merchant_id == line.c.merchant_id) & (o.c.order_id == line.c.order_id)
+                )
+            )
+            .where(*line_where)
+            .group_by(line.c.currency)
+        ).all()
     return Attribution(
+        net_revenue={cur: money(max(int(e4), 0)) for cur, e4, _ in net_rows},
+        cancelled_orders=sum(int(n) for _, _, n in net_rows),
         orders=sum(int(n) for _, n, _ in totals_rows),
         attributed_orders=int(attributed_orders),
         revenue={cur: money(int(e4)) for cur, _, e4 in totals_rows},
@@ -596,6 +630,8 @@ def attribution_json(a: Attribution) -> dict[str, Any]:
         "revenue": _money_map(a.revenue),
         "attributed_revenue": _money_map(a.attributed_revenue),
         "attributed_units": a.attributed_units,
+        "net_revenue": _money_map(a.net_revenue),
+        "cancelled_orders": a.cancelled_orders,
     }
 
 

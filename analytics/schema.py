@@ -30,8 +30,9 @@ EVENT_TYPES = (
     "size_recommended",
     "add_to_cart",
     "purchase",
+    "order_updated",
 )
-SERVER_ONLY_TYPES = frozenset({"purchase"})
+SERVER_ONLY_TYPES = frozenset({"purchase", "order_updated"})
 
 Mode = Literal["live", "photo", "model"]
 Category = Literal["eyewear", "hat", "earrings", "necklace", "top"]
@@ -177,6 +178,27 @@ class Purchase(_EventBase):
     properties: PurchaseProperties
 
 
+class OrderUpdatedProperties(_Strict):
+    order_id: ExternalId
+    status: Literal["updated", "cancelled", "refunded"]
+    refunded: Money | None = None
+    """The total refunded so far, in the order's currency (a later, larger refund replaces it;
+    the warehouse keeps the largest it saw)."""
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class OrderUpdated(_EventBase):
+    """A store cancelled or refunded (part of) an order it reported as a ``purchase``
+    (server-side only, from the platforms' order webhooks). The warehouse applies it to the
+    order's row, whichever of the two arrives first; its event id is derived from the order,
+    the status and the amount, so a webhook delivered twice is one update."""
+
+    type: Literal["order_updated"]
+    widget_session_id: SessionId | None = None  # type: ignore[assignment]
+    product_id: ExternalId | None = None  # type: ignore[assignment]
+    properties: OrderUpdatedProperties
+
+
 Event = Annotated[
     Impression
     | Open
@@ -185,7 +207,8 @@ Event = Annotated[
     | TryOnFailed
     | SizeRecommended
     | AddToCart
-    | Purchase,
+    | Purchase
+    | OrderUpdated,
     Field(discriminator="type"),
 ]
 

@@ -15,6 +15,7 @@ from gateway.assets import cli as storage_cli
 from gateway.cli_errors import fail
 from gateway.events import cli as dashboard_cli
 from gateway.logging import configure as configure_logging
+from gateway.platforms import cli as platforms_cli
 from gateway.settings import GatewaySettings, get_settings
 from gateway.web.cli import demo_app
 from ml_service import cli as ml_cli
@@ -39,6 +40,11 @@ app.add_typer(analytics_cli.app, name="analytics")
 app.add_typer(dashboard_cli.app, name="dashboard")
 app.add_typer(storage_cli.app, name="storage")
 app.command()(render_cli.render)
+app.add_typer(platforms_cli.stores_app, name="stores")
+app.add_typer(platforms_cli.platforms_app, name="platforms")
+# The retention job needs each merchant's setting (gateway data) and the warehouse: it is the
+# gateway's command, mounted with the analytics ones (analytics imports nothing of ours).
+analytics_cli.app.command("retention")(platforms_cli.retention)
 
 
 def _settings() -> GatewaySettings:

@@ -24,6 +24,8 @@ from gateway.logging import configure as configure_logging
 from gateway.metrics import MetricsMiddleware
 from gateway.middleware import RequestContextMiddleware
 from gateway.orders import views as orders
+from gateway.platforms import views as platforms
+from gateway.platforms.shopify import views as shopify
 from gateway.products import views as products
 from gateway.readcache import install as install_read_cache
 from gateway.readiness import Probe, database_probe, http_probe, redis_probe, storage_probe
@@ -102,6 +104,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         upload_bytes=settings.max_upload_bytes,
         json_bytes=settings.max_json_bytes,
+        webhook_bytes=settings.platform_webhook_max_bytes,
     )
     app.add_middleware(WidgetCorsMiddleware, origin_is_known=_OriginIndex(app))
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
@@ -118,6 +121,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(tryon.router)
     app.include_router(live.router)
     app.include_router(web.router)
+    app.include_router(shopify.router)
     app.include_router(events.router)
+    app.include_router(platforms.router)
     openapi.install(app)
     return app

@@ -104,6 +104,58 @@ class GatewaySettings(BaseSettings):
         "see. 0 turns the cache off",
     )
 
+    # Store connections core (gateway/platforms/): durable jobs and webhook intake.
+    platform_worker: bool = Field(
+        default=True,
+        description="Run the platform job worker in this process (embedded mode); scale-out "
+        "runs `tryon platforms worker` instead and sets this false on the API replicas",
+    )
+    platform_worker_start_delay_s: float = Field(
+        default=0.0, ge=0, description="Wait this long before the worker takes its first job"
+    )
+    platform_worker_poll_s: float = Field(default=1.0, gt=0)
+    platform_job_max_attempts: int = Field(
+        default=8, ge=1, description="A job failing this many times is dead (operator sees it)"
+    )
+    platform_job_backoff_s: float = Field(default=5.0, gt=0, description="First retry delay")
+    platform_job_lease_s: float = Field(
+        default=600.0, gt=0, description="A running job whose worker died is retried after it"
+    )
+    platform_webhook_max_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Webhook bodies above this are refused (413) before they are read (order "
+        "bodies can pass the 256 KiB other JSON bodies get)",
+    )
+    platform_image_max_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
+    platform_image_timeout_s: float = Field(default=20.0, gt=0)
+    analytics_retention_days: int = Field(
+        default=730, ge=1, description="Warehouse rows kept for merchants with no own setting"
+    )
+
+    # Shopify app (gateway/platforms/shopify/): the app's client id and secret from the
+    # Partner Dashboard, the scopes the install asks for, the Admin API version we speak.
+    shopify_api_key: str = Field(default="", description="The Shopify app's client id")
+    shopify_api_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="The Shopify app's client secret: signs installs, webhooks, session tokens",
+    )
+    shopify_scopes: str = Field(
+        default="read_products,read_orders,write_pixels,read_customer_events",
+        description="Comma-separated access scopes the install asks for; a grant with fewer "
+        "is refused",
+    )
+    shopify_api_version: str = Field(
+        default="2025-10", pattern=r"^[0-9]{4}-[0-9]{2}$", description="Admin API version"
+    )
+    shopify_page_size: int = Field(
+        default=20,
+        ge=1,
+        le=20,
+        description="Products per GraphQL catalog page (about 48 cost points each: 20 keeps "
+        "a query under Shopify's 1,000-point limit)",
+    )
+
     # Store platforms (gateway/platforms/): every outbound call goes through PlatformClient.
     platform_timeout_s: float = Field(
         default=10.0, gt=0, description="Per attempt of a call to a store platform"
@@ -172,6 +224,12 @@ class GatewaySettings(BaseSettings):
                 f"when TRYON_ENV={self.env} (try: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))')"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_shopify(self) -> GatewaySettings:
+        if self.shopify_api_key and not self.shopify_api_secret.get_secret_value():
+            raise ValueError("TRYON_SHOPIFY_API_KEY needs TRYON_SHOPIFY_API_SECRET")
         return self
 
     @property

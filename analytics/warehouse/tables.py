@@ -119,6 +119,8 @@ fact_event = Table(
     Column("quantity", Integer),
     Column("order_id", String(128)),
     Column("cart_token", String(128)),
+    # order_updated: the refunded total in 1/10000 (its status is in ``reason``).
+    Column("amount_e4", BigInteger),
     Index("ix_fact_event_merchant_day_type", "merchant_id", "day", "type"),
     Index("ix_fact_event_merchant_product_day", "merchant_id", "product_id", "day"),
     Index("ix_fact_event_merchant_tryon_session", "merchant_id", "tryon_session_id"),
@@ -140,6 +142,10 @@ fact_order = Table(
     Column("revenue_e4", BigInteger, nullable=False),
     Column("lines", Integer, nullable=False),
     Column("cart_token", String(128)),
+    # placed, updated, cancelled or refunded (from order_updated events).
+    Column("status", String(16), nullable=False, default="placed", server_default="placed"),
+    # The largest refunded total an order_updated reported; net revenue subtracts it.
+    Column("refunded_e4", BigInteger, nullable=False, default=0, server_default="0"),
     Index("ix_fact_order_merchant_day", "merchant_id", "day"),
     Index("ix_fact_order_merchant_widget_session", "merchant_id", "widget_session_id"),
 )

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from analytics.errors import WarehouseUnavailable
-from analytics.schema import EventRecord, Purchase
+from analytics.schema import EventRecord, OrderUpdated, OrderUpdatedProperties, Purchase
 from analytics.warehouse import tables as t
 from analytics.warehouse.partitions import PartitionManager
 
@@ -88,20 +88,23 @@ class Warehouse:
     def _store(self, conn: Connection, records: list[EventRecord], now: datetime) -> int:
         new_keys = self._claim(conn, records, now)
         fresh = [r for r in records if (r.merchant_id, r.event.event_id) in new_keys]
-        others = [r for r in fresh if not _is_purchase(r)]
-        self._insert_rows(conn, t.fact_event, [_fact_row(r) for r in others])
+        updates = [r for r in fresh if isinstance(r.event, OrderUpdated)]
+        others = [r for r in fresh if not isinstance(r.event, Purchase | OrderUpdated)]
+        self._insert_rows(conn, t.fact_event, [_fact_row(r) for r in others + updates])
         # After the batch's own add_to_cart facts, so an order can join to them.
         purchases = self._resolve_carts(conn, [r for r in fresh if _is_purchase(r)])
         counted = self._insert_orders(conn, purchases)
         purchases = [r for r in purchases if (r.merchant_id, r.event.event_id) in counted]
         self._insert_rows(conn, t.fact_event, [_fact_row(r) for r in purchases])
         self._insert_rows(conn, t.fact_order_line, [row for r in purchases for row in _lines(r)])
+        # Updates apply to orders stored before and to the ones this batch just stored; an
+        # order arriving after its update picks it up here from the update's fact row.
+        self._apply_order_updates(conn, updates, purchases)
         fresh = others + purchases
-        if not fresh:
-            return 0
-        self._upsert_dimensions(conn, fresh)
-        self._upsert_rollups(conn, fresh)
-        return len(fresh)
+        if fresh:
+            self._upsert_dimensions(conn, fresh)
+            self._upsert_rollups(conn, fresh)
+        return len(fresh) + len(updates)
 
     # -- idempotency ----------------------------------------------------------------------
 
@@ -161,6 +164,36 @@ class Warehouse:
             .returning(t.fact_order.c.merchant_id, t.fact_order.c.event_id)
         )
         return {(m, e) for m, e in conn.execute(stmt, rows)}
+
+    def _apply_order_updates(
+        self, conn: Connection, updates: list[EventRecord], purchases: list[EventRecord]
+    ) -> None:
+        """Set each touched order's status (the latest update's) and refunded total (the
+        largest seen), from every ``order_updated`` fact stored for it."""
+        touched = {(r.merchant_id, _order_id(r)) for r in updates} | {
+            (r.merchant_id, _order_id(r)) for r in purchases
+        }
+        e, o = t.fact_event, t.fact_order
+        for merchant_id, order_id in sorted(touched, key=lambda k: (str(k[0]), k[1])):
+            rows = conn.execute(
+                select(e.c.reason, e.c.amount_e4)
+                .where(
+                    e.c.merchant_id == merchant_id,
+                    e.c.type == "order_updated",
+                    e.c.order_id == order_id,
+                )
+                .order_by(e.c.occurred_at, e.c.received_at)
+            ).all()
+            if not rows:
+                continue
+            conn.execute(
+                o.update()
+                .where(o.c.merchant_id == merchant_id, o.c.order_id == order_id)
+                .values(
+                    status=rows[-1].reason,
+                    refunded_e4=max(int(r.amount_e4 or 0) for r in rows),
+                )
+            )
 
     def _resolve_carts(self, conn: Connection, purchases: list[EventRecord]) -> list[EventRecord]:
         """Fill the session ids an order lacks from the add-to-carts of the same cart token.
@@ -296,6 +329,8 @@ class Warehouse:
                         units=units, revenue_e4=to_e4(line.price) * units
                     )
                 continue
+            if isinstance(event, OrderUpdated):
+                continue  # applied to fact_order; rollups count placed orders
             counter = t.EVENT_COUNTERS[event.type]
             merchant[(m, day)][counter] += 1
             product[(m, day, event.product_id)][counter] += 1
@@ -344,7 +379,7 @@ def _is_purchase(record: EventRecord) -> bool:
 
 
 def _order_id(record: EventRecord) -> str:
-    assert isinstance(record.event, Purchase)
+    assert isinstance(record.event, Purchase | OrderUpdated)
     return record.event.properties.order_id
 
 
@@ -390,6 +425,8 @@ def _products_of(record: EventRecord) -> Iterable[tuple[str, str | None]]:
     event = record.event
     if isinstance(event, Purchase):
         return [(line.product_id, None) for line in event.properties.lines]
+    if isinstance(event, OrderUpdated):
+        return []
     category = getattr(event.properties, "category", None)
     return [(event.product_id, category)]
 
@@ -397,6 +434,7 @@ def _products_of(record: EventRecord) -> Iterable[tuple[str, str | None]]:
 def _fact_row(record: EventRecord) -> dict[str, Any]:
     event = record.event
     props = event.properties
+    update = props if isinstance(props, OrderUpdatedProperties) else None
     return {
         "day": _day(record),
         "event_id": event.event_id,
@@ -414,11 +452,12 @@ def _fact_row(record: EventRecord) -> dict[str, Any]:
         "mode": getattr(props, "mode", None),
         "category": getattr(props, "category", None),
         "latency_ms": getattr(props, "latency_ms", None),
-        "reason": getattr(props, "reason", None),
+        "reason": update.status if update else getattr(props, "reason", None),
         "size": getattr(props, "size", None),
         "quantity": getattr(props, "quantity", None),
         "order_id": getattr(props, "order_id", None),
         "cart_token": getattr(props, "cart_token", None),
+        "amount_e4": to_e4(update.refunded) if update and update.refunded is not None else None,
     }
 
 

@@ -32,26 +32,48 @@ def is_widget_path(path: str) -> bool:
     return path.startswith(WIDGET_PREFIXES)
 
 
-def body_limit_for(path: str, *, upload: int, json_body: int) -> int:
-    """The byte cap for a request body on ``path`` (images get more than JSON)."""
+def is_webhook_path(path: str) -> bool:
+    """A store platform's webhook route (``/platforms/{platform}/webhooks``)."""
+    parts = path.split("/")
+    return len(parts) == 4 and parts[1] == "platforms" and parts[3] == "webhooks"
+
+
+def body_limit_for(path: str, *, upload: int, json_body: int, webhook: int | None = None) -> int:
+    """The byte cap for a request body on ``path`` (images get more than JSON; platform
+    webhooks, whose order bodies can be large, their own)."""
     if path.endswith(UPLOAD_SUFFIXES) or path.startswith(UPLOAD_PREFIXES):
         return upload
+    if webhook is not None and is_webhook_path(path):
+        return webhook
     return json_body
 
 
 class BodyLimitMiddleware:
     """413 before reading a body that says (or turns out) to be larger than its route's cap."""
 
-    def __init__(self, app: ASGIApp, *, upload_bytes: int, json_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        upload_bytes: int,
+        json_bytes: int,
+        webhook_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.upload_bytes = upload_bytes
         self.json_bytes = json_bytes
+        self.webhook_bytes = webhook_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = body_limit_for(scope["path"], upload=self.upload_bytes, json_body=self.json_bytes)
+        limit = body_limit_for(
+            scope["path"],
+            upload=self.upload_bytes,
+            json_body=self.json_bytes,
+            webhook=self.webhook_bytes,
+        )
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit():
@@ -98,7 +120,10 @@ class SecurityHeadersMiddleware:
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("X-Frame-Options", "DENY")
+                if "frame-ancestors https:" not in headers.get("content-security-policy", ""):
+                    # Pages that name who may frame them (Shopify's embedded admin page) say
+                    # so in their CSP; X-Frame-Options cannot name an origin.
+                    headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
                 if not headers.get("content-type", "").startswith("text/html"):
                     headers.setdefault(

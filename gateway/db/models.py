@@ -4,6 +4,8 @@ from gateway.assets.models import BrandModelPhoto, ModelPhotoKind, TryOnAsset
 from gateway.db.base import Base
 from gateway.keys.models import ApiKey, KeyKind
 from gateway.merchants.models import Merchant, MerchantStatus
+from gateway.platforms.models import CategoryRule, JobKind, JobStatus, PlatformJob
+from gateway.platforms.shopify.models import PixelEvidence
 from gateway.products.models import Category, Product, ProductVariant
 from gateway.sessions.models import TryOnMode, TryOnSession
 from gateway.stores.models import Platform, Store, StoreStatus
@@ -14,11 +16,16 @@ __all__ = [
     "Base",
     "BrandModelPhoto",
     "Category",
+    "CategoryRule",
+    "JobKind",
+    "JobStatus",
     "KeyKind",
     "Merchant",
     "MerchantStatus",
     "ModelPhotoKind",
+    "PixelEvidence",
     "Platform",
+    "PlatformJob",
     "Product",
     "ProductVariant",
     "Store",

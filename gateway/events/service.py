@@ -20,6 +20,8 @@ from analytics.schema import (
     SCHEMA_VERSION,
     Event,
     EventRecord,
+    OrderUpdated,
+    OrderUpdatedProperties,
     Purchase,
     PurchaseLine,
     PurchaseProperties,
@@ -34,6 +36,38 @@ _PURCHASE_NAMESPACE = uuid.UUID("0f7c3e0a-6d53-4c1e-9b0e-7a2f4b1d8c55")
 
 def purchase_event_id(*, merchant_id: uuid.UUID, order_id: str) -> uuid.UUID:
     return uuid.uuid5(_PURCHASE_NAMESPACE, f"{merchant_id}:{order_id}")
+
+
+_ORDER_UPDATE_NAMESPACE = uuid.UUID("6b1f2a94-3c0e-4d7b-8e55-2f9a1c7d0b33")
+
+
+def order_update(
+    *,
+    merchant_id: uuid.UUID,
+    order_id: str,
+    status: str,
+    refunded: Decimal | None,
+    currency: str,
+    occurred_at: datetime,
+) -> OrderUpdated:
+    """An ``order_updated`` event (a cancellation or refund of a recorded order). Its id
+    comes from the order, the status and the amount: the same change sent twice is one
+    event, a later refund of more is another."""
+    amount = "" if refunded is None else format(refunded.normalize(), "f")
+    return OrderUpdated(
+        schema_version=SCHEMA_VERSION,
+        event_id=uuid.uuid5(_ORDER_UPDATE_NAMESPACE, f"{merchant_id}:{order_id}:{status}:{amount}"),
+        type="order_updated",
+        occurred_at=occurred_at,
+        widget_session_id=None,
+        product_id=None,
+        properties=OrderUpdatedProperties(
+            order_id=order_id,
+            status=status,
+            refunded=refunded,
+            currency=currency,
+        ),
+    )
 
 
 def purchase(

@@ -26,3 +26,6 @@ class Merchant(TimestampMixin, Base):
         str_enum(MerchantStatus, 16), default=MerchantStatus.ACTIVE
     )
     monthly_tryon_quota: Mapped[int] = mapped_column(default=10_000)
+    analytics_retention_days: Mapped[int | None] = mapped_column(default=None)
+    """Warehouse rows older than this many days are dropped (``tryon analytics retention``);
+    None keeps them for the platform default (``TRYON_ANALYTICS_RETENTION_DAYS``)."""

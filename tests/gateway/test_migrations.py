@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
@@ -23,6 +24,9 @@ EXPECTED_TABLES = {
     "brand_model_photos",
     "tryon_sessions",
     "usage_daily",
+    "platform_jobs",
+    "category_rules",
+    "shopify_pixel_evidence",
 }
 
 
@@ -98,21 +102,39 @@ def test_full_secret_keys_get_the_orders_scope(empty_db: str) -> None:
     """Keys made with every scope there was get ``orders:write``; restricted ones do not."""
     from sqlalchemy.orm import Session
 
+    from gateway.db.base import new_id, utcnow
     from gateway.keys import service as keys
     from gateway.keys.models import ApiKey, KeyKind
-    from gateway.merchants.models import Merchant
 
     before = ["products:read", "products:write", "keys:write", "usage:read"]
     migrate.upgrade(empty_db, "8582bc1a6b10")
     engine = create_engine(empty_db)
     try:
         with Session(engine) as session, session.begin():
-            merchant = Merchant(name="Old")
-            session.add(merchant)
-            session.flush()
+            # The merchants table as it was at that revision (the model has grown since).
+            merchant_id = new_id()
+            session.execute(
+                sa.table(
+                    "merchants",
+                    sa.column("id", sa.Uuid()),
+                    sa.column("name", sa.String()),
+                    sa.column("status", sa.String()),
+                    sa.column("monthly_tryon_quota", sa.Integer()),
+                    sa.column("created_at", sa.DateTime()),
+                ).insert(),
+                [
+                    {
+                        "id": merchant_id,
+                        "name": "Old",
+                        "status": "active",
+                        "monthly_tryon_quota": 10,
+                        "created_at": utcnow(),
+                    }
+                ],
+            )
             made = {
                 name: keys.create(
-                    session=session, merchant_id=merchant.id, kind=kind, scopes=scopes
+                    session=session, merchant_id=merchant_id, kind=kind, scopes=scopes
                 )[0].id
                 for name, kind, scopes in [
                     ("full", KeyKind.SECRET, before),

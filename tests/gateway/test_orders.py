@@ -150,6 +150,8 @@ def test_an_order_is_stored_and_attributed_to_its_tryon(client: TestClient, shop
         "revenue": {"EUR": "129.90"},
         "attributed_revenue": {"EUR": "125.00"},
         "attributed_units": 1,
+        "net_revenue": {"EUR": "129.90"},  # nothing refunded or cancelled
+        "cancelled_orders": 0,
     }
     conversion = metric(client, shop.secret_key, "conversion")
     assert conversion["with_tryon"]["purchased"] == 1

@@ -196,7 +196,11 @@ def test_the_gateway_role_is_bound_to_the_gateway_service_account() -> None:
 
 
 def test_the_storage_sweep_runs_daily_and_deletes() -> None:
-    (cron,) = [d for d in manifests() if d["kind"] == "CronJob"]
+    (cron,) = [
+        d
+        for d in manifests()
+        if d["kind"] == "CronJob" and d["metadata"]["name"] == "tryon-storage-sweep"
+    ]
     minute, hour, *rest = cron["spec"]["schedule"].split()
     assert rest == ["*", "*", "*"]
     assert minute.isdigit()
@@ -204,3 +208,18 @@ def test_the_storage_sweep_runs_daily_and_deletes() -> None:
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert "--delete" in container["args"]  # the command's default is a dry run
+
+
+def test_warehouse_retention_runs_daily() -> None:
+    (cron,) = [
+        d
+        for d in manifests()
+        if d["kind"] == "CronJob" and d["metadata"]["name"] == "tryon-analytics-retention"
+    ]
+    minute, hour, *rest = cron["spec"]["schedule"].split()
+    assert rest == ["*", "*", "*"]
+    assert minute.isdigit()
+    assert hour.isdigit()
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["analytics", "retention"]

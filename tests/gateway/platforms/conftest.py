@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.settings import GatewaySettings
+from tests.gateway.platforms.support import Harness, harness
+
+
+@pytest.fixture
+def h(settings: GatewaySettings) -> Iterator[Harness]:
+    """The fake platform on SQLite and on PostgreSQL."""
+    with harness(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def hs(sqlite_settings: GatewaySettings) -> Iterator[Harness]:
+    """The fake platform on SQLite only (tests where the database is incidental)."""
+    with harness(sqlite_settings) as running:
+        yield running
