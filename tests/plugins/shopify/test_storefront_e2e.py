@@ -267,6 +267,7 @@ def _install(setup: Setup) -> None:
     gateway = setup.gateway
     link = oauth.seal_link(
         uuid.UUID(gateway.merchant_id),
+        shop=SHOP,
         secret=gateway.env["TRYON_SECRET_KEY"],
         now=int(time.time()),
     )
