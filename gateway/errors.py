@@ -23,6 +23,8 @@
     ├── PayloadTooLarge                413 payload-too-large
     │   └── ImageTooLarge              413 image-too-large
     ├── UnsupportedMediaType           415 unsupported-media-type
+    ├── TokenUnreadable                500 token-unreadable (a stored platform credential)
+    ├── SyncFailed                     500 sync-failed      (a product could not be synced)
     ├── RateLimited                    429 rate-limited     (retry_after)
     │   └── QuotaExceeded              429 quota-exceeded   (retry_after: next month)
     └── ServiceUnavailable             503 unavailable      (retry_after)
@@ -143,6 +145,18 @@ class ImageTooLarge(PayloadTooLarge):
 
 class UnsupportedMediaType(GatewayError):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class TokenUnreadable(GatewayError):
+    """A stored platform token that our key cannot decrypt (altered, or another key's)."""
+
+    slug, title = "token-unreadable", "A stored platform credential cannot be decrypted"
+
+
+class SyncFailed(GatewayError):
+    """One product of a catalog sync failed (the job retries it)."""
+
+    slug, title = "sync-failed", "The product could not be synced"
 
 
 class RateLimited(GatewayError):

@@ -16,16 +16,19 @@ POSTGRES_ADMIN_URL = os.environ.get(
 
 
 @contextmanager
-def throwaway_database(prefix: str = "tryon_test") -> Iterator[str]:
-    """Create a database named ``{prefix}_<random>``, yield its URL, drop it afterwards."""
-    admin_url = make_url(POSTGRES_ADMIN_URL)
+def throwaway_database(
+    prefix: str = "tryon_test", *, admin_url: str = POSTGRES_ADMIN_URL
+) -> Iterator[str]:
+    """Create a database named ``{prefix}_<random>`` through ``admin_url``, yield its URL,
+    drop it afterwards."""
+    admin = make_url(admin_url)
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
+        yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        engine.dispose()

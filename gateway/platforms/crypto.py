@@ -16,15 +16,13 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from gateway.errors import GatewayError
+from gateway.errors import TokenUnreadable
+
+__all__ = ["TokenUnreadable", "decrypt", "decrypt_optional", "encrypt", "encrypt_optional"]
 from gateway.settings import GatewaySettings
 
 _INFO = b"tryon platform credentials v1"
 _SALT = b"tryon.platforms"
-
-
-class TokenUnreadable(GatewayError):
-    slug, title = "token-unreadable", "A stored platform credential cannot be decrypted"
 
 
 @functools.lru_cache(maxsize=8)

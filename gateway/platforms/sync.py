@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from gateway.assets.models import TryOnAsset
 from gateway.db.base import utcnow
 from gateway.db.session import session_scope
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, SyncFailed
 from gateway.ml import ML_EXCEPTIONS, anchors_json, delete_stored_asset, store_asset
 from gateway.platforms import installs, mapping
 from gateway.platforms.http import PlatformClient
@@ -465,10 +465,6 @@ def sync_product(
     if result.failed:
         raise SyncFailed(result.failures[-1]["reason"])
     return result
-
-
-class SyncFailed(GatewayError):
-    slug, title = "sync-failed", "The product could not be synced"
 
 
 def delete_external(

@@ -32,6 +32,8 @@ from gateway.settings import GatewaySettings
 log = structlog.get_logger("gateway.platforms.worker")
 
 _WAKE = threading.Event()
+MAX_ERROR_WAIT_S = 30.0
+"""The longest wait between polls while the database keeps failing."""
 PRUNE_EVERY_S = 3600.0
 
 
@@ -118,17 +120,24 @@ class Worker:
         if self._stop.wait(self.settings.platform_worker_start_delay_s):
             return
         next_prune = 0.0
+        failures = 0
         while not self._stop.is_set():
             try:
                 if time.monotonic() >= next_prune:
                     next_prune = time.monotonic() + PRUNE_EVERY_S
                     self.prune()
                 ran = self.run_once()
-            except Exception as exc:  # the database is away: wait and retry
-                log.warning("platforms.worker_error", error=type(exc).__name__)
+                failures = 0
+            except Exception as exc:  # the database is away: wait (longer each time), retry
+                failures += 1
+                if failures == 1 or failures % 10 == 0:  # once, then now and then: not a flood
+                    log.warning(
+                        "platforms.worker_error", error=type(exc).__name__, failures=failures
+                    )
                 ran = None
             if ran is None:
-                _WAKE.wait(self.settings.platform_worker_poll_s)
+                poll = self.settings.platform_worker_poll_s
+                _WAKE.wait(min(poll * 2 ** min(failures, 5), max(poll, MAX_ERROR_WAIT_S)))
                 _WAKE.clear()
 
     def start(self) -> None:

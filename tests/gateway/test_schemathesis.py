@@ -47,6 +47,7 @@ _SETTINGS = GatewaySettings(
     database_url=f"sqlite:///{_ROOT / 'schema.db'}",
     rate_limit_per_key=100_000,
     rate_limit_per_ip=100_000,
+    rate_limit_auth_failures_per_ip=100_000,
 )
 # Building the app opens nothing (no connection, no thread): safe at import time.
 _APP = create_app(_SETTINGS)

@@ -384,14 +384,19 @@ def pixel_preflight() -> Response:
 # -- the embedded admin page --------------------------------------------------------------
 
 
+APP_BRIDGE_ORIGIN = "https://cdn.shopify.com"
+"""Where Shopify serves App Bridge, which embedded admin pages must load first."""
+
+
 def frame_ancestors(shop: str | None) -> str:
     """The CSP for a page Shopify admin frames: this shop's admin and admin.shopify.com."""
     ancestors = "https://admin.shopify.com"
     if shop and oauth.is_shop_domain(shop):
         ancestors = f"https://{shop.lower()} {ancestors}"
     return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
+        f"default-src 'none'; script-src 'self' {APP_BRIDGE_ORIGIN}; style-src 'self'; "
+        "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+        f"frame-ancestors {ancestors}"
     )
 
 
@@ -404,7 +409,9 @@ def admin_page(request: Request) -> Response:
         "Cache-Control": "no-store",
         "Referrer-Policy": "no-referrer",
     }
-    return HTMLResponse((STATIC / "admin.html").read_text(), headers=headers)
+    page = (STATIC / "admin.html").read_text()
+    api_key = html.escape(_settings(request).shopify_api_key, quote=True)
+    return HTMLResponse(page.replace("{{API_KEY}}", api_key), headers=headers)
 
 
 @router.get("/static/{name}")

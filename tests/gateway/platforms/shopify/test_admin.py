@@ -3,6 +3,7 @@ token exchange when the store's token is missing or about to expire, per-shop fr
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -39,10 +40,17 @@ def test_the_page_is_framed_only_by_its_shop_and_shopify_admin(app_client: TestC
     assert page.status_code == 200
     csp = page.headers["content-security-policy"]
     assert f"frame-ancestors https://{SHOP} https://admin.shopify.com" in csp
-    assert "script-src 'self'" in csp
+    assert "script-src 'self' https://cdn.shopify.com;" in csp
     assert "x-frame-options" not in page.headers
-    assert '<script src="/platforms/shopify/static/admin.js"' in page.text
-    assert "https://" not in page.text  # no external script or style
+    # App Bridge first, from Shopify's CDN, told our API key; then our own script; nothing else
+    # from outside.
+    scripts = re.findall(r'<script src="([^"]+)"', page.text)
+    assert scripts == [
+        "https://cdn.shopify.com/shopifycloud/app-bridge.js",
+        "/platforms/shopify/static/admin.js",
+    ]
+    assert '<meta name="shopify-api-key" content="test-api-key">' in page.text
+    assert re.findall(r'(?:src|href)="(https://[^"]+)"', page.text) == [scripts[0]]
     for shop in ("evil.com", "a.myshopify.com.evil.com", "x y"):
         csp = app_client.get("/platforms/shopify/admin", params={"shop": shop}).headers[
             "content-security-policy"
