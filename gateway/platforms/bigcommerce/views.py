@@ -295,10 +295,6 @@ def page_token_for(settings: GatewaySettings, store_id: str, expires: str) -> st
     return f"{message}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
 
 
-def _widget_enabled(store: Store) -> bool:
-    return bool((store.extra or {}).get("widget_enabled", True))
-
-
 def _app_page(session: Session, settings: GatewaySettings, store: Store) -> Response:
     store_hash = str((store.extra or {}).get(STORE_HASH, ""))
     counts = store.sync_counts or {}
@@ -318,7 +314,7 @@ def _app_page(session: Session, settings: GatewaySettings, store: Store) -> Resp
         for r in mapping.rules_of(session=session, store_id=store.id)
     )
     token = html.escape(page_token(settings, store, now=time.time()))
-    enabled = _widget_enabled(store)
+    enabled = installs.widget_enabled(store)
     finished = store.sync_finished_at.isoformat() if store.sync_finished_at else "never"
     body = (
         f"<p class=muted>Store {html.escape(store.shop_domain)}</p>"
@@ -432,7 +428,9 @@ async def admin_widget(request: Request, session: SessionDep) -> Response:
     store, fields = await _page_store(request, session)
     if store is None:
         return _refused("This page has expired; open the app again.")
-    store.extra = {**(store.extra or {}), "widget_enabled": fields.get("enabled") == "true"}
+    installs.set_widget_enabled(
+        session=session, store=store, enabled=fields.get("enabled") == "true"
+    )
     session.commit()
     return _app_page(session, _settings(request), store)
 
@@ -522,7 +520,7 @@ def storefront_config(request: Request, session: SessionDep) -> JSONResponse:
     store = installs.find_store(
         session=session, platform=Platform.BIGCOMMERCE, shop=signed.shop_of(store_hash)
     )
-    if store is None or not _widget_enabled(store):
+    if store is None or not installs.widget_enabled(store):
         return off
     key = installs.widget_key_for(settings=settings, store=store)
     if key is None:

@@ -12,8 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
+from gateway.db.session import session_scope
+from gateway.keys.models import ApiKey
+from gateway.platforms import installs
+from gateway.platforms.bigcommerce import signed
 from gateway.platforms.bigcommerce.adapter import HOOK_HEADER, hook_secret
 from gateway.platforms.models import JobKind
+from gateway.stores.models import Platform
 from testkit.fakes.bigcommerce import FakeBigCommerce
 from tests.gateway.platforms.bigcommerce.conftest import (
     CLIENT_SECRET,
@@ -240,6 +245,15 @@ def test_the_page_actions_need_the_page_token(installed: TestClient, fake: FakeB
     assert "<p id=widget-state>off</p>" in off.text
     config = installed.get(f"/platforms/bigcommerce/storefront/config?store={STORE_HASH}")
     assert config.json() == {"enabled": False}
+    # Off for the API too, not only for the loader: the shop's key lost its widget scope.
+    with session_scope(installed.app.state.engine) as session:  # type: ignore[attr-defined]
+        store = installs.find_store(
+            session=session, platform=Platform.BIGCOMMERCE, shop=signed.shop_of(STORE_HASH)
+        )
+        assert store is not None
+        key = session.get(ApiKey, store.widget_key_id)
+        assert key is not None
+        assert key.scopes == []
 
 
 def test_a_load_payload_opens_the_page_once(installed: TestClient, fake: FakeBigCommerce) -> None:
