@@ -179,10 +179,18 @@ export interface EventMap {
  * `true` (or a promise of it): the widget says "Added" and sends the `add_to_cart` usage
  * event. `false`, a rejected promise or a throw: the widget says the cart did not take it and
  * sends no event. Nothing (`undefined`, as listeners written for SDK 1.0 return) counts as
- * accepted. With no listener at all nothing can be added, and the widget says so. A promise
+ * accepted, and so does `{ cartToken }` ({@link AddedToCart}). With no listener at all
+ * nothing can be added, and the widget says so. A promise
  * that has not settled after 20 s counts as refused.
  */
-export type AddToCartResult = boolean | void | Promise<boolean | void>;
+export type AddToCartResult = boolean | void | AddedToCart | Promise<boolean | void | AddedToCart>;
+
+/** An accepting answer that names the store's cart (`^[A-Za-z0-9_.:-]{1,128}$`): for stores
+ * whose orders carry the cart id but not our session ids (BigCommerce's `cart_id`), the
+ * `add_to_cart` usage event then carries it as `cart_token`, which the order joins on. */
+export interface AddedToCart {
+  cartToken: string;
+}
 
 /** What a listener of `event` may return: only `add_to_cart` listeners' results are used
  * ({@link AddToCartResult}); any other value is ignored, as in SDK 1.0. */

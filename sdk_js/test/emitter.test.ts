@@ -59,3 +59,29 @@ describe("Emitter.ask", () => {
     expect(answer).toBe("refused");
   });
 });
+
+describe("Emitter.reply", () => {
+  it("accepts { cartToken } and gives the cart id back", async () => {
+    const emitter = new Emitter();
+    emitter.on("add_to_cart", () => Promise.resolve({ cartToken: "c0ffee00-1111" }));
+    emitter.on("add_to_cart", () => undefined);
+    expect(await emitter.reply("add_to_cart", PAYLOAD)).toEqual({ answer: "accepted", cartToken: "c0ffee00-1111" });
+  });
+
+  it.each([
+    ["no token", () => true],
+    ["a token that is not a cart id", () => ({ cartToken: "a b<script>" })],
+    ["a token that is not a string", () => ({ cartToken: 42 })],
+  ])("gives no cart id for %s", async (_, listener) => {
+    const emitter = new Emitter();
+    emitter.on("add_to_cart", listener);
+    expect(await emitter.reply("add_to_cart", PAYLOAD)).toEqual({ answer: "accepted", cartToken: null });
+  });
+
+  it("gives no cart id when another listener refused", async () => {
+    const emitter = new Emitter();
+    emitter.on("add_to_cart", () => ({ cartToken: "c1" }));
+    emitter.on("add_to_cart", () => false);
+    expect(await emitter.reply("add_to_cart", PAYLOAD)).toEqual({ answer: "refused", cartToken: null });
+  });
+});

@@ -715,7 +715,7 @@ export class Widget {
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     say(t("adding"));
-    const answer = await this.ctx.emitter.ask("add_to_cart", {
+    const { answer, cartToken } = await this.ctx.emitter.reply("add_to_cart", {
       productId: this.productId,
       variantId,
       tryonSessionId: this.sessionId,
@@ -737,6 +737,7 @@ export class Widget {
     if (size) properties.size = size.slice(0, 32);
     if (recommendedSize) properties.recommended_size = recommendedSize.slice(0, 32);
     if (adviceFollowed !== null) properties.advice_followed = adviceFollowed;
+    if (cartToken) properties.cart_token = cartToken;
     this.ctx.analytics.track("add_to_cart", { ...this.ids(), variantId }, properties);
     say(t("added"));
   }

@@ -8,7 +8,7 @@ and ``attribute[...]`` option selects) and is served on ``localhost`` with the s
 own endpoints the loader calls (``/remote/v1/product-attributes/{id}``, the Storefront Cart
 API). Checked: the loader finds the product, follows the selected variant, loads the pinned SDK
 with the shop's key, and after the widget's ``add_to_cart`` adds the line to the cart and sends
-``add_to_cart`` with the cart id as ``cart_token`` (what the order's ``cart_id`` joins).
+``add_to_cart`` with the cart id as ``cart_token`` (what the order's ``cart_id`` joins), once.
 
 Then the order placed with that cart arrives as BigCommerce's light hook (with the store's
 secret header); the worker fetches it from the fake and the dashboard's metrics
@@ -293,6 +293,10 @@ def test_the_loader_on_a_stencil_product_page(
     ]
     assert carried
     assert carried[0]["properties"]["cart_token"] == "c0ffee00-1111-4222-8333-444455556666"
+    # One add to cart, one event: the SDK's own, carrying the cart id the loader answered with
+    # (a second copy from the loader would count the add twice in the funnel).
+    adds = [e for batch in sent for e in batch["events"] if e["type"] == "add_to_cart"]
+    assert [e["event_id"] for e in adds] == [carried[0]["event_id"]]
     assert re.fullmatch(r"[A-Za-z0-9_-]{8,64}", carried[0]["widget_session_id"])
     assert carried[0]["tryon_session_id"]  # the SDK's own session of the try-on
     assert result["eventsStatus"] == 202  # the gateway took it from the shop's origin

@@ -9,8 +9,9 @@
  *    exact-version URL and integrity hash, adds a `[data-tryon-product]` mount after the
  *    add-to-cart form and loads the SDK pinned by that hash;
  *  - when the shopper adds to cart from the widget, adds the line through the Storefront
- *    Cart API and sends an `add_to_cart` event carrying the cart id as `cart_token`, which
- *    the order's `cart_id` matches (docs/attribution.md, BigCommerce).
+ *    Cart API and answers the SDK with `{ cartToken: cart.id }`: the SDK's one `add_to_cart`
+ *    event carries it as `cart_token`, which the order's `cart_id` matches
+ *    (docs/attribution.md, BigCommerce).
  */
 (function () {
   "use strict";
@@ -97,37 +98,6 @@
     });
   }
 
-  function uuid() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    var b = new Uint8Array(16);
-    window.crypto.getRandomValues(b);
-    b[6] = (b[6] & 15) | 64;
-    b[8] = (b[8] & 63) | 128;
-    var h = [].map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
-  }
-
-  function sendCartToken(config, e, cartId) {
-    if (!e.widgetSessionId || !/^[A-Za-z0-9_.:-]{1,128}$/.test(cartId)) return;
-    var event = {
-      schema_version: 1,
-      event_id: uuid(),
-      type: "add_to_cart",
-      occurred_at: new Date().toISOString(),
-      widget_session_id: String(e.widgetSessionId),
-      tryon_session_id: e.tryonSessionId ? String(e.tryonSessionId) : null,
-      product_id: String(e.productId),
-      variant_id: e.variantId ? String(e.variantId) : null,
-      properties: { quantity: 1, cart_token: cartId },
-    };
-    fetch(config.api.replace(/\/$/, "") + "/v1/events", {
-      method: "POST",
-      keepalive: true,
-      headers: { "Content-Type": "application/json", Authorization: "Bearer " + config.key },
-      body: JSON.stringify({ sent_at: new Date().toISOString(), events: [event] }),
-    }).catch(function () {});
-  }
-
   function start(config, id, mount) {
     var tryon = (window.TryOn = window.TryOn || { _q: [] });
     if (!tryon.on) {
@@ -142,9 +112,10 @@
       return addToCart(item).then(
         function (cart) {
           if (!cart || !cart.id) return false;
-          sendCartToken(config, e, String(cart.id));
           document.dispatchEvent(new CustomEvent("tryon:cart-added", { detail: cart }));
-          return true;
+          // Accepted, naming the cart: the SDK's add_to_cart event carries it as cart_token,
+          // which the order's cart_id joins on (one event, so the funnel counts one).
+          return { cartToken: String(cart.id) };
         },
         function () {
           return false;
