@@ -38,6 +38,7 @@ from gateway.db.session import session_scope
 from gateway.errors import (
     GatewayError,
     InvalidImage,
+    InvalidInput,
     PayloadTooLarge,
     RateLimited,
     UnsupportedMediaType,
@@ -206,7 +207,7 @@ async def live(
 
     def plan(principal: keys.Principal) -> tryons.TryOnPlan:
         if not product:
-            raise InvalidImage("Name the product: ?product=<id or external id>")
+            raise InvalidInput("Name the product: ?product=<id or external id>")
         with session_scope(engine) as db:
             return tryons.begin(
                 session=db,

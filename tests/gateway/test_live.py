@@ -196,6 +196,15 @@ def test_secret_key_and_unknown_product_are_refused(live_client: TestClient) -> 
         assert denied.value.status_code == status
 
 
+def test_no_product_is_invalid_input_not_an_image_problem(live_client: TestClient) -> None:
+    shop = eyewear_shop(live_client)
+    target = f"/v1/widget/live?key={shop.merchant.publishable_key}"
+    with pytest.raises(WebSocketDenialResponse) as denied:
+        live_client.websocket_connect(target, headers={"origin": ORIGIN}).__enter__()
+    assert denied.value.status_code == 422
+    assert denied.value.json()["type"].endswith("/invalid-input")
+
+
 def test_oversize_frame_closes_with_1009(live_client: TestClient) -> None:
     shop = eyewear_shop(live_client)
     with live_client.websocket_connect(url(shop), headers={"origin": ORIGIN}) as ws:
