@@ -74,7 +74,7 @@ def test_refused_handshakes_are_logged_once_at_info_with_reason_and_without_keys
     refused = [r for r in records if r.get("event") == "live.refused"]
     assert [(r["level"], r["status"], r["reason"]) for r in refused] == [
         ("info", 401, "invalid-api-key"),
-        ("info", 422, "invalid-image"),  # the slug live.py gives "name the product"
+        ("info", 422, "invalid-input"),  # no product named
         ("info", 403, "origin-not-allowed"),
     ]
     access = [r for r in records if r.get("event") == "request" and r.get("kind") == "websocket"]
