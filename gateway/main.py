@@ -27,6 +27,7 @@ from gateway.orders import views as orders
 from gateway.platforms import views as platforms
 from gateway.platforms.bigcommerce import views as bigcommerce
 from gateway.platforms.shopify import views as shopify
+from gateway.platforms.woocommerce import views as woocommerce
 from gateway.products import views as products
 from gateway.readcache import install as install_read_cache
 from gateway.readiness import Probe, database_probe, http_probe, redis_probe, storage_probe
@@ -124,6 +125,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(shopify.router)
     app.include_router(bigcommerce.router)
+    app.include_router(woocommerce.router)
     app.include_router(events.router)
     app.include_router(platforms.router)
     openapi.install(app)

@@ -204,6 +204,18 @@ class GatewaySettings(BaseSettings):
         default=50, ge=1, le=250, description="Products per v3 catalog page (BigCommerce: 250 max)"
     )
 
+    # WooCommerce (gateway/platforms/woocommerce/): no app registration; stores connect through
+    # WooCommerce's key exchange (/wc-auth/v1/authorize) and their URL is the merchant's.
+    woocommerce_app_name: str = Field(
+        default="Virtual try-on",
+        min_length=1,
+        max_length=64,
+        description="The app name WooCommerce shows the merchant when it asks to grant keys",
+    )
+    woocommerce_page_size: int = Field(
+        default=50, ge=1, le=100, description="Products per WC REST catalog page (100 max)"
+    )
+
     # Store platforms (gateway/platforms/): every outbound call goes through PlatformClient.
     platform_timeout_s: float = Field(
         default=10.0, gt=0, description="Per attempt of a call to a store platform"

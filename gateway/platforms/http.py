@@ -33,6 +33,7 @@ import httpx
 import structlog
 
 from gateway.errors import PlatformAuthFailed, PlatformRejected, PlatformUnavailable
+from gateway.platforms import safefetch
 
 if TYPE_CHECKING:
     from gateway.settings import GatewaySettings
@@ -166,6 +167,7 @@ class PlatformClient:
         data: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        untrusted_host: bool = False,
     ) -> httpx.Response:
         """Send one call, retrying what may be retried; the 2xx response.
 
@@ -174,11 +176,26 @@ class PlatformClient:
         ``idempotent`` defaults to the method's nature). Raises ``PlatformAuthFailed`` on
         401/403, ``PlatformRejected`` on other non-2xx answers that are not retried, and
         ``PlatformUnavailable`` when the attempts run out.
+
+        ``untrusted_host``: the host was chosen by a merchant (a WooCommerce store URL), not
+        by a platform: it is vetted by the SSRF rules of ``safefetch`` (``UnsafeURL`` for a
+        private, loopback or metadata address; the test base URL on loopback is allowed) and
+        the connection goes to the address vetted, so a second DNS answer cannot swap it.
         """
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         target = rewrite_url(self.base_url, url)
+        send_headers = dict(headers or {})
+        extensions: dict[str, Any] = {}
+        if untrusted_host:
+            pinned = safefetch.pin(
+                target, timeout_s=self.timeout_s, base_url_override=self.base_url
+            )
+            target = pinned.url
+            send_headers["Host"] = pinned.host_header
+            if pinned.sni:
+                extensions["sni_hostname"] = pinned.sni
         parts = urlsplit(url)
         host, path = parts.hostname or "", parts.path or "/"
         retry_after = 0.0
@@ -197,7 +214,13 @@ class PlatformClient:
                 waited += retry_after
             try:
                 response = self._http.request(
-                    method, target, headers=headers, json=json, data=data, params=params
+                    method,
+                    target,
+                    headers=send_headers,
+                    json=json,
+                    data=data,
+                    params=params,
+                    extensions=extensions or None,
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 last = type(exc).__name__

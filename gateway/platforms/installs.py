@@ -47,14 +47,25 @@ def webhook_callback_url(settings: GatewaySettings, platform: Platform) -> str:
 
 
 def storefront_origins(store: Store) -> list[str]:
-    """The origins the shop's widget is called from: the platform domain and its own one."""
-    origins = [f"https://{store.shop_domain}"]
+    """The origins the shop's widget is called from: the platform domain and its own one.
+
+    A shop named by its URL (WooCommerce, Magento: ``http://shop.example:8080/store``) gives
+    that URL's origin, scheme included."""
+    origins = [origin_of(store.shop_domain)]
     primary = (store.extra or {}).get(PRIMARY_DOMAIN)
     if isinstance(primary, str) and primary:
         host = urlsplit(primary).hostname if "://" in primary else primary.split("/")[0]
         if host and f"https://{host.lower()}" not in origins:
             origins.append(f"https://{host.lower()}")
     return origins
+
+
+def origin_of(shop: str) -> str:
+    """``https://{shop}`` for a domain; the origin (scheme, host, port) of a shop URL."""
+    if "://" not in shop:
+        return f"https://{shop}"
+    parts = urlsplit(shop)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def find_store(*, session: Session, platform: Platform | str, shop: str) -> Store | None:

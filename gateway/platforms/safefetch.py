@@ -166,6 +166,41 @@ def fetch(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+class PinnedURL(NamedTuple):
+    """Where a vetted URL is connected to: ``url`` names the vetted address in place of the
+    host; send ``host_header`` as ``Host`` and ``sni`` (when set) as the TLS server name."""
+
+    url: str
+    host_header: str
+    sni: str | None
+
+
+def pin(
+    url: str,
+    *,
+    timeout_s: float,
+    base_url_override: str | None = None,
+    resolver: Resolver | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> PinnedURL:
+    """Vet ``url`` as ``fetch`` vets each hop (``UnsafeURL`` when refused) and name the address
+    to connect to, for callers that send other requests to a host someone else chose (a
+    WooCommerce store's REST API). ``base_url_override`` as for ``fetch``; a base that is not
+    on loopback is ignored (it is no fake of ours)."""
+    try:
+        override = _override_origin(base_url_override)
+    except ValueError:
+        override = None
+    target = _vet(
+        url,
+        resolve=resolver or _system_resolver,
+        override=override,
+        deadline=clock() + timeout_s,
+        clock=clock,
+    )
+    return PinnedURL(target.url, target.host_header, target.sni)
+
+
 class _Target(NamedTuple):
     url: str
     """The URL to connect to: the vetted address in place of the host name."""

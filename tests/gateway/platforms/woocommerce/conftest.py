@@ -1,0 +1,123 @@
+"""A gateway (SQLite, worker run by hand) and the fake WooCommerce on loopback, wired both
+ways: the gateway reaches the fake through the test base URL, the fake's callbacks and
+deliveries reach the gateway through the test client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from gateway.db import migrate
+from gateway.db.session import session_scope
+from gateway.main import create_app
+from gateway.platforms.context import build_context
+from gateway.platforms.models import JobStatus, PlatformJob
+from gateway.platforms.worker import Worker
+from gateway.settings import GatewaySettings
+from gateway.stores.models import Platform, Store
+from testkit.fakes.woocommerce import FakeWooCommerce
+
+STORE_URL = "https://shop.example"
+OTHER_URL = "https://other-shop.example/wp"
+PUBLIC_URL = "https://tryon.test"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeWooCommerce]:
+    with FakeWooCommerce() as woocommerce:
+        woocommerce.add_store(STORE_URL)
+        woocommerce.add_store(OTHER_URL)
+        yield woocommerce
+
+
+@pytest.fixture
+def wc_settings(
+    make_settings: Callable[..., GatewaySettings], tmp_path: Path, fake: FakeWooCommerce
+) -> Callable[..., GatewaySettings]:
+    def build(**overrides: Any) -> GatewaySettings:
+        url = overrides.pop("database_url", None) or f"sqlite:///{tmp_path / 'wc.db'}"
+        migrate.upgrade(url)
+        values: dict[str, Any] = {
+            "database_url": url,
+            "platform_api_base_url": fake.base_url,
+            "public_url": PUBLIC_URL,
+            "platform_worker": False,
+            "platform_max_attempts": 1,
+        }
+        return make_settings(**(values | overrides))
+
+    return build
+
+
+@pytest.fixture
+def app_client(
+    wc_settings: Callable[..., GatewaySettings], fake: FakeWooCommerce
+) -> Iterator[TestClient]:
+    app = create_app(wc_settings())
+    with TestClient(app, base_url=PUBLIC_URL, raise_server_exceptions=False) as client:
+
+        def send(url: str, headers: dict[str, str], body: bytes) -> int:
+            return client.post(url, headers=headers, content=body).status_code
+
+        fake.sender = send
+        yield client
+        fake.sender = None
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def worker(app_client: TestClient) -> Iterator[Worker]:
+    app: Any = app_client.app
+    ctx = build_context(
+        settings=app.state.settings, engine=app.state.engine, runtime=app.state.runtime, app=app
+    )
+    yield Worker(ctx)
+    ctx.client.close()
+
+
+def drain(worker: Worker) -> list[JobStatus]:
+    statuses = []
+    for _ in range(200):
+        status = worker.run_once()
+        if status is None:
+            return statuses
+        statuses.append(status)
+    raise AssertionError("the queue did not drain")
+
+
+def jobs_of(client: TestClient) -> list[PlatformJob]:
+    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        found = list(session.scalars(select(PlatformJob)))
+        session.expunge_all()
+        return found
+
+
+def store_of(client: TestClient, shop: str = STORE_URL) -> Store | None:
+    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        store = session.scalar(
+            select(Store).where(Store.platform == Platform.WOOCOMMERCE, Store.shop_domain == shop)
+        )
+        if store is not None:
+            session.expunge(store)
+        return store
+
+
+def authorize_url(client: TestClient, store_url: str = STORE_URL) -> str:
+    """The plugin's Connect button: the gateway's redirect to the store's wc-auth page."""
+    answer = client.get(
+        "/platforms/woocommerce/connect", params={"store_url": store_url}, follow_redirects=False
+    )
+    assert answer.status_code == 302, answer.text
+    return answer.headers["location"]
+
+
+def connect(
+    client: TestClient, fake: FakeWooCommerce, store_url: str = STORE_URL, **approve: Any
+) -> tuple[int, str]:
+    """Connect the store as the merchant does: button, WooCommerce's approval, callback."""
+    return fake.approve(authorize_url(client, store_url), **approve)
