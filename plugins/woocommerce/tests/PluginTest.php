@@ -253,7 +253,8 @@ final class PluginTest extends TestCase
         ob_start();
         (new Integration())->admin_options();
         $html = (string) ob_get_clean();
-        $this->assertMatchesRegularExpression('#id="tryon-connect" href="[^"]*admin-post\.php\?action=tryon_connect&(amp|#038);_wpnonce=[0-9a-f]+"#', $html);
+        $link = '~id="tryon-connect" href="[^"]*admin-post\.php\?action=tryon_connect&(amp|#038);_wpnonce=[0-9a-f]+"~';
+        $this->assertMatchesRegularExpression($link, $html);
     }
 
     public function testUninstallIsGuardedAndRemovesTheSettings(): void

@@ -15,6 +15,9 @@
  * WC requires at least: 7.0
  */
 
+// A WordPress plugin's main file both names its constants and hooks itself in.
+// phpcs:disable PSR1.Files.SideEffects
+
 if (!defined('ABSPATH')) {
     exit;
 }

@@ -136,9 +136,10 @@ final class Plugin
         if ($handle !== self::HANDLE) {
             return $tag;
         }
+        $format = '<script src="%s" integrity="%s" crossorigin="anonymous" data-publishable-key="%s"';
+        $format .= " data-locale=\"%s\" defer></script>\n";
         return sprintf(
-            '<script src="%s" integrity="%s" crossorigin="anonymous" data-publishable-key="%s"'
-            . ' data-locale="%s" defer></script>' . "\n",
+            $format,
             esc_url(self::setting('sdk_url')),
             esc_attr(self::setting('sdk_integrity')),
             esc_attr(self::setting('publishable_key')),
@@ -159,9 +160,10 @@ final class Plugin
                 $variations[] = (string) $variation['variation_id'];
             }
         }
+        $format = '<div class="tryon-product" data-tryon-product="%s" data-tryon-variant="%s"';
+        $format .= ' data-tryon-variants="%s" data-tryon-name="%s" data-tryon-label="%s"></div>';
         printf(
-            '<div class="tryon-product" data-tryon-product="%s" data-tryon-variant="%s"'
-            . ' data-tryon-variants="%s" data-tryon-name="%s" data-tryon-label="%s"></div>',
+            $format,
             esc_attr((string) $product->get_id()),
             esc_attr($variations === [] ? '' : $variations[0]),
             esc_attr(implode(',', $variations)),

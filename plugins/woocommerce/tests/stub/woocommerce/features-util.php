@@ -2,6 +2,7 @@
 
 /**
  * TEST STUB, not WooCommerce: records the plugin's HPOS compatibility declaration.
+ * phpcs:disable PSR1.Methods.CamelCapsMethodName
  */
 
 namespace Automattic\WooCommerce\Utilities;

@@ -11,6 +11,7 @@
 
 // phpcs:disable PSR1.Classes.ClassDeclaration.MultipleClasses, Squiz.Classes.ValidClassName
 // phpcs:disable PSR1.Methods.CamelCapsMethodName, PSR1.Files.SideEffects
+// phpcs:disable PSR1.Classes.ClassDeclaration.MissingNamespace, Generic.Files.LineLength
 
 if (!defined('ABSPATH')) {
     exit;
@@ -149,4 +150,14 @@ add_action('init', static function (): void {
 // WooCommerce's installer gives administrators (and its shop manager role) this capability.
 register_activation_hook(__FILE__, static function (): void {
     get_role('administrator')->add_cap('manage_woocommerce');
+});
+
+// The single product page: WooCommerce sets the global $product and renders its own template.
+add_action('wp', static function (): void {
+    if (is_singular('product')) {
+        $GLOBALS['product'] = wc_get_product(get_queried_object_id());
+    }
+});
+add_filter('template_include', static function (string $template): string {
+    return is_singular('product') ? __DIR__ . '/single-product.php' : $template;
 });
