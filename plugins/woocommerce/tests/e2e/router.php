@@ -17,6 +17,7 @@ $home = 'http://' . ($_SERVER['HTTP_HOST'] ?? '127.0.0.1');
 define('WP_HOME', $home);
 define('WP_SITEURL', $home);
 define('WP_CONTENT_URL', $home . '/wp-content');
+define('WP_USE_THEMES', true);
 require dirname(__DIR__) . '/wp-env.php';
 require ABSPATH . 'wp-settings.php';
 error_reporting(E_ALL & ~E_DEPRECATED);
