@@ -215,7 +215,9 @@ class FakeWooCommerce:
                 for i, c in enumerate(categories)
             ],
             "tags": [{"id": i + 1, "name": t, "slug": t.lower()} for i, t in enumerate(tags)],
-            "images": [{"id": i + 1, "src": src, "name": "", "alt": ""} for i, src in enumerate(images)],
+            "images": [
+                {"id": i + 1, "src": src, "name": "", "alt": ""} for i, src in enumerate(images)
+            ],
             "attributes": [],
             "variations": [v["id"] for v in made],
         }
@@ -273,9 +275,7 @@ class FakeWooCommerce:
             "date_created_gmt": _gmt(),
             "date_modified_gmt": _gmt(),
             "line_items": items,
-            "refunds": [
-                {"id": self._new_id(), "reason": "", "total": f"-{r}"} for r in refunds
-            ],
+            "refunds": [{"id": self._new_id(), "reason": "", "total": f"-{r}"} for r in refunds],
         }
         self.store(store_url).orders[oid] = order
         return order
@@ -306,8 +306,14 @@ class FakeWooCommerce:
         status = self._send(query["callback_url"], {"Content-Type": "application/json"}, body)
         if status != 200:
             self.store(keys_of or store_url).keys.pop(ck, None)
-            return status, f"{query['return_url']}?{urlencode({'success': '0', 'user_id': query['user_id']})}"
-        return status, f"{query['return_url']}?{urlencode({'success': '1', 'user_id': query['user_id']})}"
+            return (
+                status,
+                f"{query['return_url']}?{urlencode({'success': '0', 'user_id': query['user_id']})}",
+            )
+        return (
+            status,
+            f"{query['return_url']}?{urlencode({'success': '1', 'user_id': query['user_id']})}",
+        )
 
     # -- webhooks -----------------------------------------------------------------------------
 
@@ -344,7 +350,9 @@ class FakeWooCommerce:
                 "X-WC-Webhook-Topic": topic,
                 "X-WC-Webhook-Resource": resource,
                 "X-WC-Webhook-Event": event,
-                "X-WC-Webhook-Signature": sign(secret if secret is not None else hook["secret"], body),
+                "X-WC-Webhook-Signature": sign(
+                    secret if secret is not None else hook["secret"], body
+                ),
                 "X-WC-Webhook-ID": str(hook["id"]),
                 "X-WC-Webhook-Delivery-ID": delivery_id or secrets.token_hex(16),
             }
@@ -382,18 +390,26 @@ class FakeWooCommerce:
                 if rest == "/wc-auth/v1/authorize" and method == "GET":
                     return self._authorize(query)
                 if rest.startswith("/wp-json/wc/v3/"):
-                    return self._rest(store, method, rest[len("/wp-json/wc/v3") :], query, headers, body)
+                    return self._rest(
+                        store, method, rest[len("/wp-json/wc/v3") :], query, headers, body
+                    )
         return _json(404, {"code": "rest_no_route", "message": "No route was found"})
 
     def _authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         missing = [
-            k for k in ("app_name", "scope", "user_id", "return_url", "callback_url") if not query.get(k)
+            k
+            for k in ("app_name", "scope", "user_id", "return_url", "callback_url")
+            if not query.get(k)
         ]
         if missing or query["scope"] not in {"read", "write", "read_write"}:
             return 400, {"Content-Type": "text/plain"}, b"Error: invalid request"
         if not query["callback_url"].startswith("https://"):
-            return 400, {"Content-Type": "text/plain"}, b"Error: The callback_url needs to be over SSL"
-        page = f"<h1>{query['app_name']} would like to connect to your store</h1><button>Approve</button>"
+            return (
+                400,
+                {"Content-Type": "text/plain"},
+                b"Error: The callback_url needs to be over SSL",
+            )
+        page = f"<h1>{query['app_name']} would like to connect</h1><button>Approve</button>"
         return 200, {"Content-Type": "text/html"}, page.encode()
 
     def _auth(self, store: _Store, headers: dict[str, str]) -> str | None:
@@ -420,9 +436,23 @@ class FakeWooCommerce:
     ) -> tuple[int, dict[str, str], bytes]:
         permissions = self._auth(store, headers)
         if permissions is None:
-            return _json(401, {"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources.", "data": {"status": 401}})
+            return _json(
+                401,
+                {
+                    "code": "woocommerce_rest_cannot_view",
+                    "message": "Sorry, you cannot list resources.",
+                    "data": {"status": 401},
+                },
+            )
         if method != "GET" and permissions == "read":
-            return _json(401, {"code": "woocommerce_rest_cannot_create", "message": "Sorry, you are not allowed to create resources.", "data": {"status": 401}})
+            return _json(
+                401,
+                {
+                    "code": "woocommerce_rest_cannot_create",
+                    "message": "Sorry, you are not allowed to create resources.",
+                    "data": {"status": 401},
+                },
+            )
         segments = [s for s in path.split("/") if s]
         if method == "GET" and segments == ["products"]:
             rows = sorted(store.products.values(), key=lambda p: p["id"])
@@ -433,19 +463,40 @@ class FakeWooCommerce:
         if method == "GET" and len(segments) == 2 and segments[0] == "products":
             product = store.products.get(int(segments[1])) if segments[1].isdigit() else None
             if product is None:
-                return _json(404, {"code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID.", "data": {"status": 404}})
+                return _json(
+                    404,
+                    {
+                        "code": "woocommerce_rest_product_invalid_id",
+                        "message": "Invalid ID.",
+                        "data": {"status": 404},
+                    },
+                )
             return _json(200, product)
-        if method == "GET" and len(segments) == 3 and segments[0] == "products" and segments[2] == "variations":
+        if (
+            method == "GET"
+            and len(segments) == 3
+            and segments[0] == "products"
+            and segments[2] == "variations"
+        ):
             pid = int(segments[1]) if segments[1].isdigit() else 0
             return _paged(store.variations.get(pid, []), query)
         if method == "GET" and len(segments) == 2 and segments[0] == "orders":
             order = store.orders.get(int(segments[1])) if segments[1].isdigit() else None
             if order is None:
-                return _json(404, {"code": "woocommerce_rest_shop_order_invalid_id", "message": "Invalid ID.", "data": {"status": 404}})
+                return _json(
+                    404,
+                    {
+                        "code": "woocommerce_rest_shop_order_invalid_id",
+                        "message": "Invalid ID.",
+                        "data": {"status": 404},
+                    },
+                )
             shown = json.loads(json.dumps(order))
             if query.get("all_item_meta") != "true":
                 for item in shown["line_items"]:
-                    item["meta_data"] = [m for m in item["meta_data"] if not m["key"].startswith("_")]
+                    item["meta_data"] = [
+                        m for m in item["meta_data"] if not m["key"].startswith("_")
+                    ]
             return _json(200, shown)
         if segments == ["webhooks"] and method == "GET":
             rows = [dict(h) for h in sorted(store.hooks.values(), key=lambda h: h["id"])]
@@ -456,7 +507,14 @@ class FakeWooCommerce:
         if segments == ["webhooks"] and method == "POST":
             data = json.loads(body or b"{}")
             if not isinstance(data, dict) or not data.get("topic") or not data.get("delivery_url"):
-                return _json(400, {"code": "rest_missing_callback_param", "message": "Missing parameter(s): topic, delivery_url", "data": {"status": 400}})
+                return _json(
+                    400,
+                    {
+                        "code": "rest_missing_callback_param",
+                        "message": "Missing parameter(s): topic, delivery_url",
+                        "data": {"status": 400},
+                    },
+                )
             hid = self._new_id()
             resource, event = str(data["topic"]).split(".", 1)
             hook = {
@@ -483,16 +541,37 @@ class FakeWooCommerce:
         if len(segments) == 2 and segments[0] == "webhooks" and method == "DELETE":
             hook = store.hooks.pop(int(segments[1]), None) if segments[1].isdigit() else None
             if hook is None:
-                return _json(404, {"code": "woocommerce_rest_webhook_invalid_id", "message": "Invalid ID.", "data": {"status": 404}})
+                return _json(
+                    404,
+                    {
+                        "code": "woocommerce_rest_webhook_invalid_id",
+                        "message": "Invalid ID.",
+                        "data": {"status": 404},
+                    },
+                )
             return _json(200, hook)
-        return _json(404, {"code": "rest_no_route", "message": "No route was found matching the URL and request method.", "data": {"status": 404}})
+        return _json(
+            404,
+            {
+                "code": "rest_no_route",
+                "message": "No route was found matching the URL and request method.",
+                "data": {"status": 404},
+            },
+        )
 
 
 def _paged(rows: Sequence[Any], query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
     per_page = int(query.get("per_page", "10")) if query.get("per_page", "10").isdigit() else 10
     page = int(query.get("page", "1")) if query.get("page", "1").isdigit() else 1
     if not 1 <= per_page <= 100:
-        return _json(400, {"code": "rest_invalid_param", "message": "Invalid parameter(s): per_page", "data": {"status": 400}})
+        return _json(
+            400,
+            {
+                "code": "rest_invalid_param",
+                "message": "Invalid parameter(s): per_page",
+                "data": {"status": 400},
+            },
+        )
     pages = max(1, -(-len(rows) // per_page))
     chunk = list(rows[(page - 1) * per_page : page * per_page])
     status, headers, payload = _json(200, chunk)
@@ -522,7 +601,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
 
 
 def _json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:

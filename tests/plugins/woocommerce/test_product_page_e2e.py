@@ -106,11 +106,13 @@ def wordpress_site(work: Path) -> Iterator[tuple[str, dict[str, str]]]:
     try:
         yield f"http://127.0.0.1:{_listening_port(server.pid)}", env
     finally:
-        ports.stop(server)
-        log.close()
-        subprocess.run(
-            ["php", str(PLUGIN / "tests/e2e/install.php"), "--drop"], env=env, check=False
-        )
+        try:
+            ports.stop(server)
+        finally:
+            log.close()
+            subprocess.run(
+                ["php", str(PLUGIN / "tests/e2e/install.php"), "--drop"], env=env, check=False
+            )
 
 
 def test_the_widget_opens_and_tries_on_from_a_wordpress_product_page(tmp_path: Path) -> None:

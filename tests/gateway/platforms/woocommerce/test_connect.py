@@ -63,17 +63,19 @@ def test_a_connect_stores_the_keys_encrypted_and_starts_webhooks_and_sync(
     status, back = connect(app_client, fake)
     assert status == 200
     store = store_of(app_client)
-    assert store is not None and store.status is StoreStatus.ACTIVE
+    assert store is not None
+    assert store.status is StoreStatus.ACTIVE
     assert {j.kind for j in jobs_of(app_client)} == {JobKind.ENSURE_WEBHOOKS, JobKind.SYNC_STORE}
-    (ck, (key_id, cs, _)), = fake.store(STORE_URL).keys.items()
+    ((ck, (key_id, cs, _)),) = fake.store(STORE_URL).keys.items()
     assert store.extra["key_id"] == str(key_id)
     with app_client.app.state.engine.connect() as db:  # type: ignore[attr-defined]
         dump = " ".join(str(r) for r in db.execute(text("SELECT * FROM stores")).all())
-    assert ck not in dump and cs not in dump
+    assert ck not in dump
+    assert cs not in dump
     # The browser comes back to a page with the shop's publishable key.
     page = app_client.get(back)
     assert page.status_code == 200
-    assert 'id=publishable-key>pk_' in page.text
+    assert "id=publishable-key>pk_" in page.text
     assert "wp-admin/admin.php?page=wc-settings&amp;tab=integration&amp;section=tryon" in page.text
 
 
