@@ -140,13 +140,18 @@ def test_the_widget_opens_and_tries_on_from_a_wordpress_product_page(tmp_path: P
         gateway.add_product(
             external_id=product,
             title="Round frames",
-            variants=[(black, "Black", "glasses-round-black"), (gold, "Gold", "glasses-round-gold")],
+            variants=[
+                (black, "Black", "glasses-round-black"),
+                (gold, "Gold", "glasses-round-gold"),
+            ],
         )
         photo = tmp_path / "photo.jpg"
         cv2.imwrite(str(photo), load_bgr("astronaut"), [cv2.IMWRITE_JPEG_QUALITY, 92])
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         # The page renders on its own first (a PHP error would show here, not as a timeout).
-        page = httpx.get(f"{site}/?post_type=product&p={product}", follow_redirects=True, timeout=30)
+        page = httpx.get(
+            f"{site}/?post_type=product&p={product}", follow_redirects=True, timeout=30
+        )
         log = (tmp_path / "php-server.log").read_text(errors="replace")[-3000:]
         assert page.status_code == 200, f"{page.status_code} {page.text[:2000]}\n{log}"
         assert "data-tryon-product" in page.text, f"{page.text[:3000]}\n{log}"
