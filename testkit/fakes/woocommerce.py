@@ -47,10 +47,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from testkit.fakes.server import Answer, FakeServer, json_answer
 
 Sender = Callable[[str, dict[str, str], bytes], int]
 """``(url, headers, body) -> HTTP status``: how the fake reaches the gateway (a TestClient
@@ -88,10 +88,11 @@ def _gmt(when: datetime | None = None) -> str:
     return (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-class FakeWooCommerce:
+class FakeWooCommerce(FakeServer):
     """See the module doc. Use as a context manager; ``base_url`` once started."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.stores: dict[str, _Store] = {}
         """By the store's path prefix here (``shop.example`` or ``shop.example/wp``)."""
         self.images: dict[str, tuple[bytes, str]] = {}
@@ -101,40 +102,6 @@ class FakeWooCommerce:
         """Where deliveries and pings go; ``None``: nowhere (they count as failures)."""
         self._lock = threading.RLock()
         self._ids = 30
-        self._server: ThreadingHTTPServer | None = None
-        self.base_url = ""
-
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeWooCommerce:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        owner = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.owner = owner
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     # -- setup --------------------------------------------------------------------------------
 
@@ -371,9 +338,7 @@ class FakeWooCommerce:
 
     # -- HTTP -----------------------------------------------------------------------------------
 
-    def handle(
-        self, method: str, target: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, dict[str, str], bytes]:
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query))
         with self._lock:
@@ -393,9 +358,9 @@ class FakeWooCommerce:
                     return self._rest(
                         store, method, rest[len("/wp-json/wc/v3") :], query, headers, body
                     )
-        return _json(404, {"code": "rest_no_route", "message": "No route was found"})
+        return json_answer(404, {"code": "rest_no_route", "message": "No route was found"})
 
-    def _authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def _authorize(self, query: dict[str, str]) -> Answer:
         missing = [
             k
             for k in ("app_name", "scope", "user_id", "return_url", "callback_url")
@@ -433,10 +398,10 @@ class FakeWooCommerce:
         query: dict[str, str],
         headers: dict[str, str],
         body: bytes,
-    ) -> tuple[int, dict[str, str], bytes]:
+    ) -> Answer:
         permissions = self._auth(store, headers)
         if permissions is None:
-            return _json(
+            return json_answer(
                 401,
                 {
                     "code": "woocommerce_rest_cannot_view",
@@ -445,7 +410,7 @@ class FakeWooCommerce:
                 },
             )
         if method != "GET" and permissions == "read":
-            return _json(
+            return json_answer(
                 401,
                 {
                     "code": "woocommerce_rest_cannot_create",
@@ -463,7 +428,7 @@ class FakeWooCommerce:
         if method == "GET" and len(segments) == 2 and segments[0] == "products":
             product = store.products.get(int(segments[1])) if segments[1].isdigit() else None
             if product is None:
-                return _json(
+                return json_answer(
                     404,
                     {
                         "code": "woocommerce_rest_product_invalid_id",
@@ -471,7 +436,7 @@ class FakeWooCommerce:
                         "data": {"status": 404},
                     },
                 )
-            return _json(200, product)
+            return json_answer(200, product)
         if (
             method == "GET"
             and len(segments) == 3
@@ -483,7 +448,7 @@ class FakeWooCommerce:
         if method == "GET" and len(segments) == 2 and segments[0] == "orders":
             order = store.orders.get(int(segments[1])) if segments[1].isdigit() else None
             if order is None:
-                return _json(
+                return json_answer(
                     404,
                     {
                         "code": "woocommerce_rest_shop_order_invalid_id",
@@ -497,7 +462,7 @@ class FakeWooCommerce:
                     item["meta_data"] = [
                         m for m in item["meta_data"] if not m["key"].startswith("_")
                     ]
-            return _json(200, shown)
+            return json_answer(200, shown)
         if segments == ["webhooks"] and method == "GET":
             rows = [dict(h) for h in sorted(store.hooks.values(), key=lambda h: h["id"])]
             if query.get("context") != "edit":
@@ -507,7 +472,7 @@ class FakeWooCommerce:
         if segments == ["webhooks"] and method == "POST":
             data = json.loads(body or b"{}")
             if not isinstance(data, dict) or not data.get("topic") or not data.get("delivery_url"):
-                return _json(
+                return json_answer(
                     400,
                     {
                         "code": "rest_missing_callback_param",
@@ -537,11 +502,11 @@ class FakeWooCommerce:
                 f"webhook_id={hid}".encode(),
             )
             self.pings.append((hook["delivery_url"], ping))
-            return _json(201, hook)
+            return json_answer(201, hook)
         if len(segments) == 2 and segments[0] == "webhooks" and method == "DELETE":
             hook = store.hooks.pop(int(segments[1]), None) if segments[1].isdigit() else None
             if hook is None:
-                return _json(
+                return json_answer(
                     404,
                     {
                         "code": "woocommerce_rest_webhook_invalid_id",
@@ -549,8 +514,8 @@ class FakeWooCommerce:
                         "data": {"status": 404},
                     },
                 )
-            return _json(200, hook)
-        return _json(
+            return json_answer(200, hook)
+        return json_answer(
             404,
             {
                 "code": "rest_no_route",
@@ -560,11 +525,11 @@ class FakeWooCommerce:
         )
 
 
-def _paged(rows: Sequence[Any], query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+def _paged(rows: Sequence[Any], query: dict[str, str]) -> Answer:
     per_page = int(query.get("per_page", "10")) if query.get("per_page", "10").isdigit() else 10
     page = int(query.get("page", "1")) if query.get("page", "1").isdigit() else 1
     if not 1 <= per_page <= 100:
-        return _json(
+        return json_answer(
             400,
             {
                 "code": "rest_invalid_param",
@@ -574,45 +539,9 @@ def _paged(rows: Sequence[Any], query: dict[str, str]) -> tuple[int, dict[str, s
         )
     pages = max(1, -(-len(rows) // per_page))
     chunk = list(rows[(page - 1) * per_page : page * per_page])
-    status, headers, payload = _json(200, chunk)
+    status, headers, payload = json_answer(200, chunk)
     headers |= {"X-WP-Total": str(len(rows)), "X-WP-TotalPages": str(pages)}
     return status, headers, payload
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner: FakeWooCommerce
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        try:
-            status, out_headers, payload = self.owner.handle(self.command, self.path, headers, body)
-        except Exception as exc:  # a bug in the fake must show, not hang the client
-            status, out_headers, payload = 500, {"Content-Type": "text/plain"}, repr(exc).encode()
-        self.send_response(status)
-        for name, value in out_headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-
-def _json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
 __all__ = ["FakeWooCommerce", "RecordedRequest", "sign"]

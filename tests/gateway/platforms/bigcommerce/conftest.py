@@ -11,12 +11,11 @@ from sqlalchemy import select
 from gateway.db import migrate
 from gateway.db.session import session_scope
 from gateway.main import create_app
-from gateway.platforms.context import build_context
-from gateway.platforms.models import JobStatus, PlatformJob
 from gateway.platforms.worker import Worker
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
 from testkit.fakes.bigcommerce import FakeBigCommerce
+from tests.gateway.platforms.jobs_support import drain, jobs_of, worker_of
 
 CLIENT_ID = "bc-client-id-123"
 CLIENT_SECRET = "bc-client-secret-0123456789abcdef0123456789"
@@ -69,29 +68,8 @@ def app_client(bc_settings: Callable[..., GatewaySettings]) -> Iterator[TestClie
 
 @pytest.fixture
 def worker(app_client: TestClient) -> Iterator[Worker]:
-    app: Any = app_client.app
-    ctx = build_context(
-        settings=app.state.settings, engine=app.state.engine, runtime=app.state.runtime, app=app
-    )
-    yield Worker(ctx)
-    ctx.client.close()
-
-
-def drain(worker: Worker) -> list[JobStatus]:
-    statuses = []
-    for _ in range(100):
-        status = worker.run_once()
-        if status is None:
-            return statuses
-        statuses.append(status)
-    raise AssertionError("the queue did not drain")
-
-
-def jobs_of(client: TestClient) -> list[PlatformJob]:
-    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        found = list(session.scalars(select(PlatformJob)))
-        session.expunge_all()
-        return found
+    with worker_of(app_client) as running:
+        yield running
 
 
 def store_of(client: TestClient, shop: str = SHOP) -> Store | None:
@@ -116,3 +94,17 @@ def install(client: TestClient, fake: FakeBigCommerce, store_hash: str = STORE_H
             "account_uuid": "5f0c9b1e-0000-4000-8000-000000000001",
         },
     )
+
+
+__all__ = [
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "PUBLIC_URL",
+    "SCOPES",
+    "SHOP",
+    "STORE_HASH",
+    "drain",
+    "install",
+    "jobs_of",
+    "store_of",
+]

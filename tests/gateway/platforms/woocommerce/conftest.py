@@ -15,12 +15,11 @@ from sqlalchemy import select
 from gateway.db import migrate
 from gateway.db.session import session_scope
 from gateway.main import create_app
-from gateway.platforms.context import build_context
-from gateway.platforms.models import JobStatus, PlatformJob
 from gateway.platforms.worker import Worker
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
 from testkit.fakes.woocommerce import FakeWooCommerce
+from tests.gateway.platforms.jobs_support import drain, jobs_of, worker_of
 
 STORE_URL = "https://shop.example"
 OTHER_URL = "https://other-shop.example/wp"
@@ -72,29 +71,8 @@ def app_client(
 
 @pytest.fixture
 def worker(app_client: TestClient) -> Iterator[Worker]:
-    app: Any = app_client.app
-    ctx = build_context(
-        settings=app.state.settings, engine=app.state.engine, runtime=app.state.runtime, app=app
-    )
-    yield Worker(ctx)
-    ctx.client.close()
-
-
-def drain(worker: Worker) -> list[JobStatus]:
-    statuses = []
-    for _ in range(200):
-        status = worker.run_once()
-        if status is None:
-            return statuses
-        statuses.append(status)
-    raise AssertionError("the queue did not drain")
-
-
-def jobs_of(client: TestClient) -> list[PlatformJob]:
-    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        found = list(session.scalars(select(PlatformJob)))
-        session.expunge_all()
-        return found
+    with worker_of(app_client) as running:
+        yield running
 
 
 def store_of(client: TestClient, shop: str = STORE_URL) -> Store | None:
@@ -121,3 +99,15 @@ def connect(
 ) -> tuple[int, str]:
     """Connect the store as the merchant does: button, WooCommerce's approval, callback."""
     return fake.approve(authorize_url(client, store_url), **approve)
+
+
+__all__ = [
+    "OTHER_URL",
+    "PUBLIC_URL",
+    "STORE_URL",
+    "authorize_url",
+    "connect",
+    "drain",
+    "jobs_of",
+    "store_of",
+]
