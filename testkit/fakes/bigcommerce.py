@@ -54,13 +54,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import jwt
+
+from testkit.fakes.server import FakeServer, json_answer
 
 LOGIN = "login.bigcommerce.com"
 API = "api.bigcommerce.com"
@@ -100,10 +100,11 @@ class _Injection:
     remaining: int
 
 
-class FakeBigCommerce:
+class FakeBigCommerce(FakeServer):
     """See the module doc. Use as a context manager; ``base_url`` once started."""
 
     def __init__(self, client_id: str, client_secret: str, *, redirect_uri: str) -> None:
+        super().__init__()
         self.client_id = client_id
         self.client_secret = client_secret
         self.redirect_uri = redirect_uri
@@ -115,42 +116,6 @@ class FakeBigCommerce:
         self._injections: list[_Injection] = []
         self._lock = threading.RLock()
         self._ids = 100
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
-
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeBigCommerce:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        owner = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.owner = owner
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     # -- setup --------------------------------------------------------------------------------
 
@@ -622,43 +587,7 @@ class FakeBigCommerce:
             return self._api(method, store, m.group(2), query, body)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    owner: FakeBigCommerce
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        try:
-            status, out_headers, payload = self.owner.handle(self.command, self.path, headers, body)
-        except Exception as exc:  # a bug in the fake must show, not hang the client
-            status, out_headers, payload = 500, {"Content-Type": "text/plain"}, repr(exc).encode()
-        self.send_response(status)
-        for name, value in out_headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-
-def _json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+_json = json_answer
 
 
 __all__ = ["FakeBigCommerce", "RecordedRequest"]

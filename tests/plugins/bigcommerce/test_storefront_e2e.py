@@ -55,9 +55,9 @@ from gateway.platforms.worker import Worker
 from gateway.products.models import Product
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
-from tests.gateway.tryon_support import demo_product_image
 from testkit.fakes.bigcommerce import FakeBigCommerce
 from testkit.images import load_bgr
+from tests.gateway.tryon_support import demo_product_image
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

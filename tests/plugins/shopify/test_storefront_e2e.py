@@ -31,6 +31,7 @@ import pytest
 
 from testkit.fakes.shopify import FakeShopify
 from testkit.images import load_bgr
+from tests.plugins.browser import run_browser_script
 from tests.plugins.shopify import storefront
 from tests.plugins.shopify.gateway_process import Gateway, running_gateway
 from tests.plugins.shopify.liquid_shopify import PLUGIN, REPO
@@ -163,19 +164,7 @@ def _drive(setup: Setup) -> dict[str, Any]:
         "tampered": f"{setup.store.base_url}/products/round-glasses-tampered",
         "dawn": f"{setup.store.base_url}/products/round-glasses-dawn",
     }
-    done = subprocess.run(
-        ["node", "e2e/storefront.mjs", json.dumps(config)],
-        cwd=PLUGIN,
-        capture_output=True,
-        text=True,
-        timeout=280,
-        check=False,
-    )
-    try:
-        out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        pytest.fail(f"the browser script said nothing useful:\n{done.stdout}\n{done.stderr}")
-    assert "error" not in out, f"{out['error']}\nsteps done: {out['steps']}\n{out['problems']}"
+    out = run_browser_script(PLUGIN, "e2e/storefront.mjs", config)
     return out
 
 

@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
 
 import cv2
 import httpx
@@ -28,6 +27,7 @@ import pytest
 
 from ml_service import ports
 from testkit.images import load_bgr
+from tests.plugins.browser import run_browser_script
 from tests.plugins.shopify.gateway_process import running_gateway
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -163,19 +163,7 @@ def test_the_widget_opens_and_tries_on_from_a_wordpress_product_page(tmp_path: P
             "artifacts": str(ARTIFACTS),
             "playwright": PLAYWRIGHT.as_uri(),
         }
-        done = subprocess.run(
-            ["node", "e2e/product-page.mjs", json.dumps(config)],
-            cwd=PLUGIN,
-            capture_output=True,
-            text=True,
-            timeout=280,
-            check=False,
-        )
-        try:
-            out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            pytest.fail(f"the browser script said nothing useful:\n{done.stdout}\n{done.stderr}")
-        assert "error" not in out, f"{out['error']}\nsteps: {out['steps']}\n{out['problems']}"
+        out = run_browser_script(PLUGIN, "e2e/product-page.mjs", config)
 
     # The SDK came pinned and deferred, configured by the plugin's settings.
     sdk = manifest["files"]["tryon.js"]

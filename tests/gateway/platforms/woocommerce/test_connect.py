@@ -14,6 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from gateway.db.session import session_scope
+from gateway.keys.models import ApiKey
 from gateway.main import create_app
 from gateway.platforms.models import JobKind
 from gateway.platforms.woocommerce import keyexchange
@@ -72,6 +74,11 @@ def test_a_connect_stores_the_keys_encrypted_and_starts_webhooks_and_sync(
         dump = " ".join(str(r) for r in db.execute(text("SELECT * FROM stores")).all())
     assert ck not in dump
     assert cs not in dump
+    # The widget key is for the store's own origin (scheme and host of its URL).
+    with session_scope(app_client.app.state.engine) as session:  # type: ignore[attr-defined]
+        key = session.get(ApiKey, store.widget_key_id)
+        assert key is not None
+        assert key.allowed_origins == ["https://shop.example"]
     # The browser comes back to a page with the shop's publishable key.
     page = app_client.get(back)
     assert page.status_code == 200
