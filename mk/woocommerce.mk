@@ -18,7 +18,11 @@ test-plugins-woocommerce: wordpress sdk chromium ## WooCommerce plugin: php -l, 
 	@find $(WOO_DIR) -name '*.php' -not -path '*/node_modules/*' -print0 | \
 		xargs -0 -n1 php -l -d display_errors=1 >/dev/null
 	cd $(WOO_DIR) && phpcs --standard=phpcs.xml -q
-	cd $(WOO_DIR) && timeout 300 phpunit -c phpunit.xml
+	@# MariaDB is a service: a laptop without it skips PHPUnit, CI=true fails (house rule).
+	@if php -r 'mysqli_report(MYSQLI_REPORT_OFF); exit(@mysqli_connect(getenv("TRYON_WP_DB_HOST") ?: "127.0.0.1", "root") ? 0 : 1);'; then \
+		cd $(WOO_DIR) && timeout 300 phpunit -c phpunit.xml; \
+	elif [ "$(CI)" = true ]; then echo "error: MariaDB is not reachable on 127.0.0.1:3306 (CI=true)"; exit 1; \
+	else echo "skipped: PHPUnit needs MariaDB on 127.0.0.1:3306"; fi
 
 woocommerce-zip: ## Build the installable WordPress plugin zip (var/dist/, outside git)
 	@mkdir -p $(dir $(WOO_ZIP))

@@ -28,6 +28,7 @@ import pytest
 from ml_service import ports
 from testkit.images import load_bgr
 from tests.plugins.browser import run_browser_script
+from tests.support.services import require, tcp_problem
 from tests.plugins.shopify.gateway_process import running_gateway
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -116,6 +117,7 @@ def wordpress_site(work: Path) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 def test_the_widget_opens_and_tries_on_from_a_wordpress_product_page(tmp_path: Path) -> None:
+    require("MariaDB", tcp_problem(os.environ.get("TRYON_WP_DB_HOST", "127.0.0.1"), 3306))
     _require_tools()
     with ExitStack() as stack:
         site, env = stack.enter_context(wordpress_site(tmp_path))
