@@ -291,7 +291,7 @@ def convert(job: dict[str, Any]) -> dict[str, float]:
 
     cpu = copy.deepcopy(model)
     prelus = _prelu_as_depthwise(cpu)
-    narrow = _narrow_convs_unblocked(cpu)
+    narrow = _narrow_convs_unblocked(cpu) if job.get("unblock_narrow", True) else 0
     _drop_unused_initializers(cpu)
     onnx.checker.check_model(cpu)
     onnx.save(cpu, job["cpu_output"])
