@@ -73,6 +73,8 @@ class ProductRenderer:
                 self._draw_face(out, face, _hair(image, bodies.get(id(face)), options), options)
             ]
             geometry["face"] = options.face
+            # The shopper's own glasses (photo mode): the widget suggests taking them off.
+            geometry["own_glasses"] = bool(face.glasses is not None and face.glasses.present)
         else:
             found = people(faces, analysis.bodies, options.max_faces)
             if not found:
