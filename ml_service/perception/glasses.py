@@ -81,17 +81,21 @@ def _line_strength(region: NDArray[np.float32], axis: int, texture: float) -> fl
     return float(np.median(region.max(axis=axis))) / max(texture, 1e-3)
 
 
-def features(gray: NDArray[np.uint8], landmarks: NDArray[np.float32]) -> dict[str, float]:
-    """The measurements behind the score (for the report and tests)."""
+def features(image: NDArray[np.uint8], landmarks: NDArray[np.float32]) -> dict[str, float]:
+    """The measurements behind the score (for the report and tests). ``image``: BGR or
+    gray; only the eye band is warped and converted."""
     matrix = _patch_matrix(landmarks)
     size = (round((X1 - X0) * UNIT), round((Y1 - Y0) * UNIT))
-    raw = cv2.warpAffine(
-        gray,
+    band = cv2.warpAffine(
+        image,
         matrix,
         size,
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
-    ).astype(np.float32)
+    )
+    if band.ndim == 3:
+        band = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
+    raw = np.asarray(band, dtype=np.float32)
     patch = np.asarray(cv2.GaussianBlur(raw, (3, 3), 0), dtype=np.float32)
     gy = np.abs(cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3))
     gx = np.abs(cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3))
@@ -107,11 +111,13 @@ def features(gray: NDArray[np.uint8], landmarks: NDArray[np.float32]) -> dict[st
         _line_strength(_band(gx, (-0.3, -0.02), (-0.12, 0.2)), 1, texture),
         _line_strength(_band(gx, (1.02, 1.3), (-0.12, 0.2)), 1, texture),
     )
-    # Tinted lenses: the skin just under the eyes (behind the lens) against the cheeks.
-    under = [_band(raw, x, (0.1, 0.25)) for x in ((0.05, 0.3), (0.7, 0.95))]
+    # Tinted lenses: just under the lower lids (behind any lens) against the cheeks below
+    # any frame; medians, so a thick rim crossing the band does not count as tint.
+    under = [_band(raw, x, (0.09, 0.17)) for x in ((0.05, 0.3), (0.7, 0.95))]
     cheek = [_band(raw, x, (0.5, 0.62)) for x in ((0.05, 0.3), (0.7, 0.95))]
-    dark = float(np.mean([u.mean() for u in under])) / max(
-        float(np.mean([c.mean() for c in cheek])), 1.0
+    dark = max(
+        float(np.median(u)) / max(float(np.median(c)), 1.0)
+        for u, c in zip(under, cheek, strict=True)
     )
     return {"bridge": bridge, "lower": lower, "outer": outer, "dark": dark}
 
@@ -123,13 +129,13 @@ def score(measured: dict[str, float]) -> float:
 
 
 def detect(
-    gray: NDArray[np.uint8], landmarks: NDArray[np.float32], *, yaw: float
+    image: NDArray[np.uint8], landmarks: NDArray[np.float32], *, yaw: float
 ) -> Glasses | None:
     """Whether the face wears glasses (and whether they are tinted); None when the head is
     turned too far to see both eyes (the far rim is hidden, the near one foreshortened)."""
     if abs(yaw) > MAX_YAW:
         return None
-    measured = features(gray, landmarks)
+    measured = features(image, landmarks)
     value = score(measured)
     dark = measured["dark"] < DARK_RATIO
     return Glasses(present=value >= THRESHOLD or dark, score=round(value, 3), dark=dark)

@@ -301,12 +301,11 @@ class Perceiver:
                 for i, pair in zip(kept, pairs, strict=True)
             ]
         with timer.stage("eyes"):
-            gray = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
             found = [
                 replace(
                     face,
                     eye_openness=round(glasses.eye_openness(face.landmarks), 4),
-                    glasses=glasses.detect(gray, face.landmarks, yaw=face.head_pose.yaw),
+                    glasses=glasses.detect(image, face.landmarks, yaw=face.head_pose.yaw),
                 )
                 for face in found
             ]
