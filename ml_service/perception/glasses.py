@@ -115,6 +115,7 @@ def features(image: NDArray[np.uint8], landmarks: NDArray[np.float32]) -> dict[s
     # any frame; medians, so a thick rim crossing the band does not count as tint.
     under = [_band(raw, x, (0.09, 0.17)) for x in ((0.05, 0.3), (0.7, 0.95))]
     cheek = [_band(raw, x, (0.5, 0.62)) for x in ((0.05, 0.3), (0.7, 0.95))]
+    # Both sides: one shadowed side is not a tint (a false tint refuses eyewear).
     dark = max(
         float(np.median(u)) / max(float(np.median(c)), 1.0)
         for u, c in zip(under, cheek, strict=True)
