@@ -69,7 +69,7 @@ class MLSettings(BaseSettings):
         "short-range one (auto: unless the short-range one found a face at least "
         "full_range_skip_ratio of the frame's long side wide)",
     )
-    full_range_skip_ratio: float = Field(default=0.2, ge=0, le=1)
+    full_range_skip_ratio: float = Field(default=0.1, ge=0, le=1)
     min_face_px: float = Field(
         default=24.0,
         ge=1,
