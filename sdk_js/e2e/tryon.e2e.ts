@@ -115,6 +115,10 @@ describe("photo try-on", () => {
     await error.waitFor();
     expect(await error.textContent()).toMatch(/can’t see the eyes/);
     await shot(page, "photo-eyes-covered");
+    // "Try again" offers the people of the same photo again.
+    await page.locator(W.action("retry")).click();
+    await faces.first().waitFor();
+    expect(await faces.count()).toBe(2);
   });
 
   it("renders glasses on a photo, adds to cart with the try-on session, places the order", async () => {

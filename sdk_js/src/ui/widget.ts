@@ -497,7 +497,15 @@ export class Widget {
       if (gen !== this.generation) return;
       const error = err instanceof PhotoError ? new TryOnError("invalid_image", err.message) : asError(err);
       this.failed(error);
-      this.error(error, error.code === "no_face" || error.code === "invalid_image" ? () => this.photoPicker() : () => void this.runPhoto(null));
+      // A photo with several people: "try again" goes back to choosing who tries it on.
+      const faces = this.faces;
+      const retry =
+        error.code === "no_face" && faces && faces.length > 1
+          ? () => void this.facePicker(faces)
+          : error.code === "no_face" || error.code === "invalid_image"
+            ? () => this.photoPicker()
+            : () => void this.runPhoto(null);
+      this.error(error, retry);
     }
   }
 
