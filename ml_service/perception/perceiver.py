@@ -186,22 +186,13 @@ class Perceiver:
         detections: list[Detection] = []
         found: list[Face] = []
         rejected: list[Rejection] = []
-        if faces or (bodies and body_crop == "face"):
-            with timer.stage("detect"):
-                detections, far = self.find_faces(image, full_range=full_range, bgr=True)
-        if faces and detections:
-            measurable = [d for d in detections if d.box[2] - d.box[0] >= self.settings.min_face_px]
-            rejected = [
-                Rejection(box=d.box, score=d.score, reason="face-too-small")
-                for d in detections
-                if d.box[2] - d.box[0] < self.settings.min_face_px
-            ]
-            found, turned = self._photo_faces(
-                image, measurable, far, timer=timer, iris_landmarks=iris_landmarks
+        if faces:
+            found, rejected, detections = self._photo_faces(
+                image, full_range=full_range, timer=timer, iris_landmarks=iris_landmarks
             )
-            rejected += [
-                Rejection(box=d.box, score=d.score, reason="face-turned-away") for d in turned
-            ]
+        elif bodies and body_crop == "face":
+            with timer.stage("detect"):
+                detections = self.detect_faces(image, bgr=True)
         found_bodies: list[Body] = []
         if bodies:
             with timer.stage("pose_detect"):
@@ -225,80 +216,98 @@ class Perceiver:
             rejected=rejected,
         )
 
-    def find_faces(
-        self, image: Image, *, full_range: bool | None = None, bgr: bool = False
-    ) -> tuple[list[Detection], set[int]]:
-        """Photo mode's faces: the short-range detector, plus the full-range one (groups,
-        half-body shots, faces far from the camera) when ``full_range`` or the setting asks.
+    def _wants_full_range(
+        self, image: Image, confirmed: list[Detection], full_range: bool | None
+    ) -> bool:
+        """Whether photo mode runs the full-range detector too: when asked, or (``auto``)
+        unless a short-range face the landmark model confirmed is at least
+        ``full_range_skip_ratio`` of the frame's long side wide (a selfie or portrait)."""
+        if full_range is not None:
+            return full_range
+        mode = self.settings.full_range
+        if mode != "auto":
+            return mode == "always"
+        long_side = float(max(image.shape[:2]))
+        limit = self.settings.full_range_skip_ratio * long_side
+        return not any(d.box[2] - d.box[0] >= limit for d in confirmed)
 
-        Returns the detections, largest first, at most ``max_faces``, and the ids of those
-        only the full-range detector found (their landmark crop is refined once). A
-        full-range face overlapping a short-range one (IoU > 0.3) is the same face: the
-        short-range box is kept, as MediaPipe's FaceMesh would crop it.
-        """
-        near = self.detect_faces(image, bgr=bgr)
-        if full_range is None:
-            mode = self.settings.full_range
-            long_side = float(max(image.shape[:2]))
-            close_up = any(
-                d.box[2] - d.box[0] >= self.settings.full_range_skip_ratio * long_side for d in near
-            )
-            full_range = mode == "always" or (mode == "auto" and not close_up)
-        merged = list(near)
-        far: set[int] = set()
-        if full_range:
-            for detection in self.detect_faces_full(image, bgr=bgr):
-                if all(box_iou(detection.box, d.box) <= ssd.IOU_THRESHOLD for d in near):
-                    merged.append(detection)
-                    far.add(id(detection))
-        merged.sort(key=lambda d: -(d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
-        merged = merged[: self.settings.max_faces]
-        return merged, {i for i in far if any(id(d) == i for d in merged)}
+    def _meshes(
+        self, image: Image, detections: list[Detection], *, refine: bool
+    ) -> list[tuple[NDArray[np.float32], float]]:
+        """Landmarks and presence per detection; ``refine``: once more from the first pass's
+        landmarks (full-range boxes are coarser; the crop is up-sampled to 192 x 192 however
+        small the face, as every crop is)."""
+        if not detections:
+            return []
+        meshes = self.face_landmarks(
+            image, [face_mesh.roi_from_detection(d) for d in detections], bgr=True
+        )
+        threshold = self.settings.face_presence_threshold
+        again = [i for i, (_, presence) in enumerate(meshes) if refine and presence >= threshold]
+        if again:
+            rois = [face_mesh.roi_from_landmarks(meshes[i][0]) for i in again]
+            for i, result in zip(again, self.face_landmarks(image, rois, bgr=True), strict=True):
+                meshes[i] = result
+        return meshes
 
     def _photo_faces(
-        self,
-        image: Image,
-        detections: list[Detection],
-        far: set[int],
-        *,
-        timer: Timer,
-        iris_landmarks: bool,
-    ) -> tuple[list[Face], list[Detection]]:
-        """Measure each detected face; return the faces and the detections the landmark
-        model did not take for a face.
+        self, image: Image, *, full_range: bool | None, timer: Timer, iris_landmarks: bool
+    ) -> tuple[list[Face], list[Rejection], list[Detection]]:
+        """Photo mode's faces: the short-range detector, plus the full-range one (groups,
+        half-body shots, faces far from the camera; ``_wants_full_range``).
 
-        A face only the full-range detector found is small in the frame and its box less
-        exact: its landmark crop (up-sampled to 192 x 192, however small the face) is
-        taken once more from the first pass's landmarks, as the tracker does.
+        A full-range face overlapping a short-range one (IoU > 0.3) is the same face: the
+        short-range box is kept, as MediaPipe's FaceMesh would crop it. Faces narrower than
+        ``min_face_px`` are rejected as too small before any landmark work; detections the
+        landmark model does not take for a face as turned away. Returns the faces (largest
+        first, at most ``max_faces``), the rejections and every detection.
         """
-        if not detections:
-            return [], []
-        rois = [face_mesh.roi_from_detection(d) for d in detections]
+        minimum = self.settings.min_face_px
+
+        def split(found: list[Detection]) -> tuple[list[Detection], list[Detection]]:
+            return (
+                [d for d in found if d.box[2] - d.box[0] >= minimum],
+                [d for d in found if d.box[2] - d.box[0] < minimum],
+            )
+
+        with timer.stage("detect"):
+            near = self.detect_faces(image, bgr=True)
+        near_ok, small = split(near)
         with timer.stage("landmarks"):
-            meshes = self.face_landmarks(image, rois, bgr=True)
-            again = [
-                i
-                for i, d in enumerate(detections)
-                if id(d) in far and meshes[i][1] >= self.settings.face_presence_threshold
-            ]
-            if again:
-                refined = self.face_landmarks(
-                    image, [face_mesh.roi_from_landmarks(meshes[i][0]) for i in again], bgr=True
-                )
-                for i, result in zip(again, refined, strict=True):
-                    meshes[i] = result
+            measured = list(zip(near_ok, self._meshes(image, near_ok, refine=False), strict=True))
         threshold = self.settings.face_presence_threshold
-        kept = [i for i, (_, presence) in enumerate(meshes) if presence >= threshold]
-        turned = [d for i, d in enumerate(detections) if meshes[i][1] < threshold]
+        confirmed = [d for d, (_, presence) in measured if presence >= threshold]
+        detections = list(near)
+        if self._wants_full_range(image, confirmed, full_range):
+            with timer.stage("detect"):
+                far = [
+                    d
+                    for d in self.detect_faces_full(image, bgr=True)
+                    if all(box_iou(d.box, n.box) <= ssd.IOU_THRESHOLD for n in near)
+                ]
+            far_ok, far_small = split(far)
+            small += far_small
+            detections += far
+            with timer.stage("landmarks"):
+                measured += zip(far_ok, self._meshes(image, far_ok, refine=True), strict=True)
+        measured.sort(key=lambda m: -(m[0].box[2] - m[0].box[0]) * (m[0].box[3] - m[0].box[1]))
+        measured = measured[: self.settings.max_faces]
+        rejected = [Rejection(box=d.box, score=d.score, reason="face-too-small") for d in small]
+        rejected += [
+            Rejection(box=d.box, score=d.score, reason="face-turned-away")
+            for d, (_, presence) in measured
+            if presence < threshold
+        ]
+        kept = [(d, mesh) for d, (mesh, presence) in measured if presence >= threshold]
         pairs: list[tuple[iris.Iris, iris.Iris] | None] = [None] * len(kept)
         if iris_landmarks and kept:
             with timer.stage("iris"):
-                pairs = list(self.irises(image, [meshes[i][0] for i in kept], bgr=True))
+                pairs = list(self.irises(image, [mesh for _, mesh in kept], bgr=True))
         h, w = image.shape[:2]
         with timer.stage("head_pose"):
             found = [
-                build_face(meshes[i][0], detections[i].score, pair, width=w, height=h)
-                for i, pair in zip(kept, pairs, strict=True)
+                build_face(mesh, d.score, pair, width=w, height=h)
+                for (d, mesh), pair in zip(kept, pairs, strict=True)
             ]
         with timer.stage("eyes"):
             found = [
@@ -309,7 +318,7 @@ class Perceiver:
                 )
                 for face in found
             ]
-        return found, turned
+        return found, rejected, detections
 
     # -- steps (also used by the tracker) --------------------------------------------------
     # Each takes the frame in RGB order, or BGR with ``bgr=True`` (what ``analyze`` and the
