@@ -123,6 +123,7 @@ class MLClient:
         *,
         analysis: Analysis | None = None,
         size_options: Sequence[SizeOption] = (),
+        face: int = 0,
     ) -> Rendered:
         # A known analysis is not sent: with its landmarks it would outweigh the saving, and
         # headers that large are refused by servers. The service runs perception itself.
@@ -135,7 +136,7 @@ class MLClient:
         response = self._with_asset(
             asset,
             lambda key: self._pixels(
-                "/v1/render", image, params={"asset": key}, extra_headers=headers
+                "/v1/render", image, params={"asset": key, "face": face}, extra_headers=headers
             ),
         )
         out, geometry, timings = _pixels_result(response)
@@ -179,10 +180,14 @@ class MLClient:
         result = self._request("POST", "/v1/recommend-size", json=body).json()["recommendation"]
         return dict(result) if isinstance(result, dict) else None
 
-    def live_session(self, asset: PreparedAsset, *, output: LiveOutput) -> RemoteLiveSession:
+    def live_session(
+        self, asset: PreparedAsset, *, output: LiveOutput, face: int = 0
+    ) -> RemoteLiveSession:
         response = self._with_asset(
             asset,
-            lambda key: self._request("POST", "/v1/live", json={"asset": key, "output": output}),
+            lambda key: self._request(
+                "POST", "/v1/live", json={"asset": key, "output": output, "face": face}
+            ),
         )
         return RemoteLiveSession(self, str(response.json()["session_id"]))
 

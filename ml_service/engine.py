@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -26,7 +26,7 @@ from ml_service.render.api import ProductRenderer
 from ml_service.render.options import RenderOptions
 from ml_service.render.video import VideoRenderer
 from ml_service.settings import MLSettings
-from ml_service.types import Analysis, Body, Face, HeadPose
+from ml_service.types import Analysis, Body, Face, FaceProblem, Glasses, HeadPose, Rejection
 
 BGR = NDArray[np.uint8]
 LiveOutput = Literal["render", "geometry"]
@@ -81,9 +81,11 @@ class TryOnEngine(Protocol):
         *,
         analysis: Analysis | None = None,
         size_options: Sequence[SizeOption] = (),
+        face: int = 0,
     ) -> Rendered:
         """``asset`` drawn on ``image``; ``analysis`` skips perception when already known;
-        with ``size_options`` the result carries a size recommendation among them."""
+        with ``size_options`` the result carries a size recommendation among them; ``face``
+        picks the person for face products (faces by size, 0 = the largest)."""
         ...
 
     def prepare_asset(
@@ -103,8 +105,11 @@ class TryOnEngine(Protocol):
         """The best fitting option for the person in ``analysis``, or None if unknown."""
         ...
 
-    def live_session(self, asset: PreparedAsset, *, output: LiveOutput) -> LiveSession:
-        """A new live session rendering ``asset`` (or only tracking, for geometry)."""
+    def live_session(
+        self, asset: PreparedAsset, *, output: LiveOutput, face: int = 0
+    ) -> LiveSession:
+        """A new live session rendering ``asset`` (or only tracking, for geometry) on the
+        ``face``-th largest face."""
         ...
 
     def close(self) -> None: ...
@@ -136,6 +141,14 @@ def analysis_to_json(analysis: Analysis, *, landmarks: bool = True) -> dict[str,
             "ipd_mm": round(float(f.ipd_mm), 4),
             "mm_per_px": round(float(f.mm_per_px), 5),
         }
+        if f.eye_openness is not None:
+            face["eye_openness"] = round(float(f.eye_openness), 4)
+        if f.glasses is not None:
+            face["glasses"] = {
+                "present": f.glasses.present,
+                "score": round(float(f.glasses.score), 3),
+                "dark": f.glasses.dark,
+            }
         if landmarks:
             face["landmarks"] = _floats(f.landmarks)
             face["pose"] = {
@@ -150,6 +163,14 @@ def analysis_to_json(analysis: Analysis, *, landmarks: bool = True) -> dict[str,
         "height": analysis.height,
         "faces": faces,
         "bodies": bodies,
+        "rejected": [
+            {
+                "box": [round(float(v), 2) for v in r.box],
+                "score": round(float(r.score), 4),
+                "reason": r.reason,
+            }
+            for r in analysis.rejected
+        ],
         "timings_ms": {k: round(float(v), 3) for k, v in analysis.timings_ms.items()},
     }
 
@@ -184,6 +205,18 @@ def analysis_from_json(data: Mapping[str, Any]) -> Analysis:
                 ),
                 ipd_mm=float(f["ipd_mm"]),
                 mm_per_px=float(f["mm_per_px"]),
+                eye_openness=(
+                    float(f["eye_openness"]) if f.get("eye_openness") is not None else None
+                ),
+                glasses=(
+                    Glasses(
+                        present=bool(f["glasses"]["present"]),
+                        score=float(f["glasses"]["score"]),
+                        dark=bool(f["glasses"]["dark"]),
+                    )
+                    if f.get("glasses") is not None
+                    else None
+                ),
             )
         )
     bodies = [Body(landmarks=np.asarray(b["landmarks"], dtype=np.float32)) for b in data["bodies"]]
@@ -193,7 +226,23 @@ def analysis_from_json(data: Mapping[str, Any]) -> Analysis:
         faces=faces,
         bodies=bodies,
         timings_ms={k: float(v) for k, v in data.get("timings_ms", {}).items()},
+        rejected=[
+            Rejection(
+                box=tuple(float(v) for v in r["box"]),  # type: ignore[arg-type]
+                score=float(r["score"]),
+                reason=_face_problem(r["reason"]),
+            )
+            for r in data.get("rejected", [])
+        ],
     )
+
+
+def _face_problem(value: object) -> FaceProblem:
+    if value == "face-too-small":
+        return "face-too-small"
+    if value == "face-turned-away":
+        return "face-turned-away"
+    raise ValueError(f"unknown rejection reason {value!r}")
 
 
 # --- the in-process implementation ----------------------------------------------------------
@@ -260,6 +309,7 @@ class LocalEngine:
         *,
         analysis: Analysis | None = None,
         size_options: Sequence[SizeOption] = (),
+        face: int = 0,
     ) -> Rendered:
         started = time.perf_counter()
         renderer = self._renderer(asset)
@@ -269,7 +319,7 @@ class LocalEngine:
                 image, faces=needs["faces"], bodies=needs["bodies"], masks=needs["masks"]
             )
         perceived = time.perf_counter()
-        result = renderer.render(image, analysis, self.options)
+        result = renderer.render(image, analysis, replace(self.options, face=face))
         timings = {
             "analyze": round((perceived - started) * 1000, 2),
             **{k: float(v) for k, v in result.timings_ms.items()},
@@ -289,13 +339,18 @@ class LocalEngine:
     ) -> dict[str, Any] | None:
         return recommend_size(analysis, category=category, options=options)
 
-    def live_session(self, asset: PreparedAsset, *, output: LiveOutput) -> LiveSession:
+    def live_session(
+        self, asset: PreparedAsset, *, output: LiveOutput, face: int = 0
+    ) -> LiveSession:
+        # Tracking the chosen face means tracking the larger ones too (the index is by size).
         tracker = self.perceiver.tracker(
-            max_faces=1, bodies=perception_needs(asset.category)["bodies"]
+            max_faces=min(face, self.settings.max_faces - 1) + 1,
+            bodies=perception_needs(asset.category)["bodies"],
         )
         if output == "geometry":
             return _TrackingSession(tracker)
-        return _RenderingSession(VideoRenderer(asset, tracker))
+        options = RenderOptions(max_faces=1, face=face)
+        return _RenderingSession(VideoRenderer(asset, tracker, options=options))
 
     def _renderer(self, asset: PreparedAsset) -> ProductRenderer:
         """One renderer per asset, kept: it holds the asset's prepared layers."""

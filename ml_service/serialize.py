@@ -28,6 +28,16 @@ def face_to_json(face: Face) -> dict[str, Any]:
             "roll": _r(face.head_pose.roll),
         },
         "ipd_mm": _r(face.ipd_mm),
+        "eye_openness": None if face.eye_openness is None else round(face.eye_openness, 4),
+        "glasses": (
+            None
+            if face.glasses is None
+            else {
+                "present": face.glasses.present,
+                "score": face.glasses.score,
+                "dark": face.glasses.dark,
+            }
+        ),
     }
 
 
@@ -43,5 +53,9 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
         "height": analysis.height,
         "faces": [face_to_json(face) for face in analysis.faces],
         "bodies": [body_to_json(body) for body in analysis.bodies],
+        "rejected": [
+            {"box": [_r(v) for v in r.box], "score": round(r.score, 4), "reason": r.reason}
+            for r in analysis.rejected
+        ],
         "timings_ms": {name: _r(ms) for name, ms in analysis.timings_ms.items()},
     }

@@ -39,6 +39,7 @@ T = TypeVar("T")
 MAX_ASSETS = 256
 MAX_LIVE_SESSIONS = 256
 LIVE_IDLE_S = 120.0
+MAX_FACE_INDEX = 31  # a face index beyond any photo (MLSettings.max_faces <= 32)
 
 
 class _Lru(Generic[V]):
@@ -96,6 +97,7 @@ class LiveRequest(BaseModel):
 
     asset: str = Field(pattern=r"^[0-9a-f]{64}$")
     output: LiveOutput = "render"
+    face: int = Field(default=0, ge=0, le=MAX_FACE_INDEX)
 
 
 class _NotFound(Exception):
@@ -190,6 +192,7 @@ def create_service(engine: TryOnEngine | None = None) -> FastAPI:
         asset: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
         shape: Annotated[str | None, Header(alias=wire.SHAPE_HEADER)] = None,
         sizes: Annotated[str | None, Header(alias=wire.SIZES_HEADER)] = None,
+        face: Annotated[int, Query(ge=0, le=MAX_FACE_INDEX)] = 0,
     ) -> Response:
         prepared = asset_or_404(asset)
         image = wire.pixels_from_wire(await request.body(), shape)
@@ -197,7 +200,9 @@ def create_service(engine: TryOnEngine | None = None) -> FastAPI:
             options = wire.size_options_from_json(json.loads(sizes)) if sizes else []
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             raise InvalidImage("the size options header is malformed") from None
-        result = await _thread(lambda: facade.render(image, prepared, size_options=options))
+        result = await _thread(
+            lambda: facade.render(image, prepared, size_options=options, face=face)
+        )
         response = _pixels_response(result.image, result.geometry, result.timings_ms)
         response.headers[wire.SIZE_HEADER] = json.dumps(
             result.size_recommendation, separators=(",", ":")
@@ -220,7 +225,9 @@ def create_service(engine: TryOnEngine | None = None) -> FastAPI:
     async def open_live(body: LiveRequest) -> dict[str, str]:
         expire_idle()
         prepared = asset_or_404(body.asset)
-        session = await _thread(lambda: facade.live_session(prepared, output=body.output))
+        session = await _thread(
+            lambda: facade.live_session(prepared, output=body.output, face=body.face)
+        )
         session_id = secrets.token_hex(16)
         live = _Live(session, body.output, threading.Lock(), time.monotonic())
         for evicted in lives.put(session_id, live):

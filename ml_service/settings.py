@@ -63,6 +63,19 @@ class MLSettings(BaseSettings):
     max_faces: int = Field(default=4, ge=1, le=32)
     max_bodies: int = Field(default=2, ge=1, le=8)
     face_score_threshold: float = Field(default=0.5, gt=0, lt=1)
+    full_range: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Photo mode: when to run the full-range face detector besides the "
+        "short-range one (auto: unless the short-range one found a face at least "
+        "full_range_skip_ratio of the frame's long side wide)",
+    )
+    full_range_skip_ratio: float = Field(default=0.1, ge=0, le=1)
+    min_face_px: float = Field(
+        default=24.0,
+        ge=1,
+        description="Photo mode: a detected face narrower than this (pixels) is reported as "
+        "too small instead of measured",
+    )
     face_presence_threshold: float = Field(default=0.5, gt=0, lt=1)
     pose_score_threshold: float = Field(default=0.5, gt=0, lt=1)
     pose_presence_threshold: float = Field(default=0.5, gt=0, lt=1)

@@ -6,6 +6,7 @@ Coordinates are pixels of the input image, x to the right, y down. Arrays are fl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +33,15 @@ class HeadPose:
 
 
 @dataclass(frozen=True, slots=True)
+class Glasses:
+    """The shopper's own glasses, as seen around the eyes (``perception.glasses``)."""
+
+    present: bool
+    score: float  # 0..1, the evidence (edges at the bridge and under the eyes)
+    dark: bool  # tinted lenses (sunglasses): the eyes behind them are not visible
+
+
+@dataclass(frozen=True, slots=True)
 class Face:
     box: tuple[float, float, float, float]  # x0, y0, x1, y1
     score: float
@@ -42,6 +52,22 @@ class Face:
     head_pose: HeadPose
     ipd_mm: float
     mm_per_px: float  # from the iris size (11.7 mm), at the eye plane
+    # Photo mode only (None in tracking): how open the eyes are (lid gap / eye width, the
+    # smaller eye; about 0.25-0.35 open, under 0.1 closed) and the shopper's own glasses.
+    eye_openness: float | None = None
+    glasses: Glasses | None = None
+
+
+FaceProblem = Literal["face-too-small", "face-turned-away"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A face the detector found that could not be measured, and why."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    reason: FaceProblem
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +83,4 @@ class Analysis:
     faces: list[Face] = field(default_factory=list)
     bodies: list[Body] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    rejected: list[Rejection] = field(default_factory=list)  # photo mode: faces not measured

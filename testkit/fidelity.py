@@ -18,8 +18,62 @@ FIXTURE = (
 )
 
 
+FULL_RANGE_FIXTURE = FIXTURE.with_name("mediapipe_full_range.json")
+
+
 def load_fixture() -> dict[str, Any]:
     return json.loads(FIXTURE.read_text())["results"]
+
+
+def load_full_range_fixture() -> dict[str, Any]:
+    """MediaPipe's FaceDetection with model_selection=1 on every test photo and variant."""
+    return json.loads(FULL_RANGE_FIXTURE.read_text())["results"]
+
+
+@dataclass
+class DetectionMatch:
+    reference: int
+    ours: int
+    matched: int
+    box_errors: list[float]  # largest box-corner distance / reference box width, per match
+    keypoint_errors: list[float]  # largest keypoint distance / reference box width
+    score_diffs: list[float]  # |our score - MediaPipe's|
+    marginal: int  # reference detections within 0.05 of the 0.5 threshold
+
+
+def compare_detections(reference: dict[str, Any], detections: list[Any]) -> DetectionMatch:
+    """Our detections (``ssd.Detection``) against MediaPipe's, matched by nearest box."""
+    refs = reference["detections"]
+    used: set[int] = set()
+    box_errors, keypoint_errors, score_diffs = [], [], []
+    for ref in refs:
+        box = np.asarray(ref["box"], dtype=np.float64)
+        width = max(box[2] - box[0], 1e-6)
+        best, best_err = None, np.inf
+        for i, det in enumerate(detections):
+            if i in used:
+                continue
+            err = float(np.abs(np.asarray(det.box) - box).max()) / width
+            if err < best_err:
+                best, best_err = i, err
+        if best is None or best_err > 0.5:
+            continue
+        used.add(best)
+        box_errors.append(best_err)
+        points = np.asarray(ref["keypoints"], dtype=np.float64)
+        ours = np.asarray(detections[best].keypoints, dtype=np.float64)
+        keypoint_errors.append(float(np.linalg.norm(ours - points, axis=1).max()) / width)
+        score_diffs.append(abs(float(detections[best].score) - float(ref["score"])))
+    marginal = sum(abs(ref["score"] - 0.5) < 0.05 for ref in refs)
+    return DetectionMatch(
+        len(refs),
+        len(detections),
+        len(box_errors),
+        box_errors,
+        keypoint_errors,
+        score_diffs,
+        marginal,
+    )
 
 
 @dataclass

@@ -47,6 +47,7 @@ from gateway.keys import service as keys
 from gateway.ml import ML_EXCEPTIONS, from_ml_error
 from gateway.runtime import Runtime
 from gateway.tryon import service as tryons
+from gateway.tryon.views import MAX_FACE_INDEX
 from gateway.usage.service import Metric
 from gateway.widget import auth as widget_auth
 from ml_service.engine import LiveSession
@@ -181,6 +182,7 @@ async def live(
     variant: Annotated[str | None, Query(max_length=128)] = None,
     session: Annotated[str | None, Query(max_length=64)] = None,
     output: Annotated[Literal["render", "geometry"], Query()] = "render",
+    face: Annotated[int, Query(ge=0, le=MAX_FACE_INDEX)] = 0,
 ) -> None:
     runtime: Runtime = websocket.app.state.runtime
     engine = websocket.app.state.engine
@@ -243,7 +245,13 @@ async def live(
         await _deny(websocket, exc)
         return
     try:
-        await _run(websocket, runtime, _Handshake(authenticate, plan, release, count_live), output)
+        await _run(
+            websocket,
+            runtime,
+            _Handshake(authenticate, plan, release, count_live),
+            output,
+            face,
+        )
     finally:
         _give_slot(runtime.live_by_ip, client_ip)
 
@@ -279,7 +287,9 @@ def _give_slot(open_now: dict[K, int], owner: K) -> None:
         open_now.pop(owner, None)
 
 
-async def _run(websocket: WebSocket, runtime: Runtime, steps: _Handshake, output: str) -> None:
+async def _run(
+    websocket: WebSocket, runtime: Runtime, steps: _Handshake, output: str, face: int
+) -> None:
     try:
         principal = await run_in_threadpool(steps.authenticate)
     except Exception as exc:
@@ -292,7 +302,7 @@ async def _run(websocket: WebSocket, runtime: Runtime, steps: _Handshake, output
         await _deny(websocket, exc)
         return
     try:
-        await _start(websocket, runtime, steps, principal, output)
+        await _start(websocket, runtime, steps, principal, output, face=face)
     finally:
         _give_slot(runtime.live_by_key, principal.key_id)
 
@@ -314,6 +324,8 @@ async def _start(
     steps: _Handshake,
     principal: keys.Principal,
     output: str,
+    *,
+    face: int = 0,
 ) -> None:
     try:
         plan = await run_in_threadpool(steps.plan, principal)
@@ -327,7 +339,7 @@ async def _start(
         live_session = await _ml(
             runtime,
             lambda: runtime.ml.live_session(
-                asset, output="geometry" if output == "geometry" else "render"
+                asset, output="geometry" if output == "geometry" else "render", face=face
             ),
         )
         try:

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -37,10 +38,21 @@ from gateway.widget.deps import WidgetDep
 from gateway.widget.schemas import AnalysisOut, TryOnJson
 from gateway.widget.views import WIDGET_ERRORS, ProductRef, VariantRef
 from ml_service.engine import Rendered, analysis_to_json
+from ml_service.render.faces import faces_by_size
 
 router = APIRouter(prefix="/v1/widget", tags=["widget"])
 T = TypeVar("T")
 
+MAX_FACE_INDEX = 31
+FaceRef = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=MAX_FACE_INDEX,
+        description="Which person, for face products: the index into the faces of "
+        "POST /v1/widget/analyze (largest first; 0, the default, is the largest)",
+    ),
+]
 SessionRef = Annotated[
     str | None,
     Query(min_length=1, max_length=64, description="A session id from POST /v1/widget/sessions"),
@@ -159,6 +171,7 @@ async def photo_tryon(
     variant: VariantRef = None,
     session_id: Annotated[SessionRef, Query(alias="session")] = None,
     accept: AcceptHeader = None,
+    face: FaceRef = 0,
 ) -> Response:
     started = time.perf_counter()
     media = negotiation.choose(accept)
@@ -180,7 +193,9 @@ async def photo_tryon(
         )
         rendered = await _ml(
             runtime,
-            lambda: runtime.ml.render(decoded.pixels, asset, size_options=plan.size_options),
+            lambda: runtime.ml.render(
+                decoded.pixels, asset, size_options=plan.size_options, face=face
+            ),
         )
         _observe(runtime, "photo", rendered.timings_ms)
         response = _image_response(
@@ -251,7 +266,8 @@ async def analyze(
             now=utcnow(),
         )
     )
-    data = analysis_to_json(result, landmarks=True)
+    # Largest first: the order the try-on's ``face`` index (and the widget's picker) uses.
+    data = analysis_to_json(replace(result, faces=faces_by_size(result)), landmarks=True)
     for face in data["faces"]:
         face.pop("pose", None)
     return AnalysisOut.model_validate({**data, "size_recommendation": advice})

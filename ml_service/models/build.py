@@ -84,6 +84,7 @@ def _job(spec: catalog.ModelSpec, *, sources: Path, out_dir: Path) -> dict[str, 
         "value_range": list(spec.value_range),
         "input": asdict(spec.input),
         "outputs": [asdict(out) for out in spec.outputs],
+        "unblock_narrow": spec.cpu_unblock_narrow,
     }
 
 

@@ -52,6 +52,26 @@ def _symbolic_batch(model: Any) -> None:
     del graph.value_info[:]
 
 
+def _keep_outputs(model: Any, names: set[str]) -> int:
+    """Drop the graph outputs the description does not list, and every node only they
+    needed (the iris model's eye-contour head: the runtime reads the iris alone). Returns
+    how many nodes were removed."""
+    graph = model.graph
+    outputs = [out for out in graph.output if out.name in names]
+    del graph.output[:]
+    graph.output.extend(outputs)
+    needed = set(names)
+    kept = []
+    for node in reversed(list(graph.node)):
+        if any(name in needed for name in node.output):
+            kept.append(node)
+            needed.update(node.input)
+    removed = len(graph.node) - len(kept)
+    del graph.node[:]
+    graph.node.extend(reversed(kept))
+    return removed
+
+
 def _rename(model: Any, old: str, new: str) -> None:
     graph = model.graph
     for node in graph.node:
@@ -282,6 +302,8 @@ def convert(job: dict[str, Any]) -> dict[str, float]:
     _rename(model, job["input"]["source"], job["input"]["name"])
     for out in job["outputs"]:
         _rename(model, out["source"], out["name"])
+    pruned = _keep_outputs(model, {out["name"] for out in job["outputs"]})
+    for out in job["outputs"]:
         _reshape_output(model, out["name"], out["dims"])
     _drop_unused_initializers(model)
     model.producer_name = "tryon-models-build"
@@ -291,7 +313,7 @@ def convert(job: dict[str, Any]) -> dict[str, float]:
 
     cpu = copy.deepcopy(model)
     prelus = _prelu_as_depthwise(cpu)
-    narrow = _narrow_convs_unblocked(cpu)
+    narrow = _narrow_convs_unblocked(cpu) if job.get("unblock_narrow", True) else 0
     _drop_unused_initializers(cpu)
     onnx.checker.check_model(cpu)
     onnx.save(cpu, job["cpu_output"])
@@ -301,6 +323,7 @@ def convert(job: dict[str, Any]) -> dict[str, float]:
         **{f"cpu_{key}": value for key, value in cpu_checks.items()},
         "cpu_prelu_rewritten": prelus,
         "cpu_narrow_convs": narrow,
+        "unused_head_nodes_removed": pruned,
     }
 
 

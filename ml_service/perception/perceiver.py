@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
@@ -22,6 +22,7 @@ from ml_service.backends import InferenceBackend, create_backend
 from ml_service.errors import InvalidImage
 from ml_service.models.catalog import (
     FACE_DETECTOR,
+    FACE_DETECTOR_FULL,
     FACE_LANDMARKS,
     IRIS_LANDMARKS,
     POSE_DETECTOR,
@@ -31,6 +32,7 @@ from ml_service.models.catalog import (
 from ml_service.perception import (
     face_detection,
     face_mesh,
+    glasses,
     head_pose,
     iris,
     pose,
@@ -40,7 +42,7 @@ from ml_service.perception import (
 from ml_service.perception.geometry import F64, Roi, crop, letterbox_roi
 from ml_service.perception.ssd import Detection
 from ml_service.settings import MLSettings
-from ml_service.types import Analysis, Body, Face
+from ml_service.types import Analysis, Body, Face, Rejection
 
 if TYPE_CHECKING:
     from ml_service.perception.tracker import FaceTracker
@@ -165,11 +167,16 @@ class Perceiver:
         iris_landmarks: bool = True,
         masks: bool = True,
         body_crop: BodyCrop = "detector",
+        full_range: bool | None = None,
     ) -> Analysis:
-        """Every face (landmarks, iris, head pose, pupil distance) and body (pose, mask).
+        """Every face (landmarks, iris, head pose, pupil distance, eyes, own glasses) and
+        body (pose, mask).
 
         ``faces=False`` or ``bodies=False`` skip that work (eyewear needs no body pose);
-        ``body_crop`` picks where the body model looks (docs/ml.md: body crop strategy).
+        ``body_crop`` picks where the body model looks (docs/ml.md: body crop strategy);
+        ``full_range`` forces the full-range face detector on or off (default: the
+        ``full_range`` setting). Faces too small to measure, or that the landmark model
+        does not take for a face (turned away), are listed in ``Analysis.rejected``.
         """
         started = time.perf_counter()
         timer = Timer({})
@@ -178,19 +185,14 @@ class Perceiver:
             image = check_image(image_bgr, max_pixels=self.settings.max_image_pixels)
         detections: list[Detection] = []
         found: list[Face] = []
-        if faces or (bodies and body_crop == "face"):
+        rejected: list[Rejection] = []
+        if faces:
+            found, rejected, detections = self._photo_faces(
+                image, full_range=full_range, timer=timer, iris_landmarks=iris_landmarks
+            )
+        elif bodies and body_crop == "face":
             with timer.stage("detect"):
                 detections = self.detect_faces(image, bgr=True)
-        if faces and detections:
-            rois = [face_mesh.roi_from_detection(d) for d in detections]
-            found = self.faces_from_rois(
-                image,
-                rois,
-                scores=[d.score for d in detections],
-                timer=timer,
-                iris_landmarks=iris_landmarks,
-                bgr=True,
-            )
         found_bodies: list[Body] = []
         if bodies:
             with timer.stage("pose_detect"):
@@ -206,8 +208,117 @@ class Perceiver:
         timer.timings["total"] = (time.perf_counter() - started) * 1000.0
         h, w = image.shape[:2]
         return Analysis(
-            width=w, height=h, faces=found, bodies=found_bodies, timings_ms=timer.timings
+            width=w,
+            height=h,
+            faces=found,
+            bodies=found_bodies,
+            timings_ms=timer.timings,
+            rejected=rejected,
         )
+
+    def _wants_full_range(
+        self, image: Image, confirmed: list[Detection], full_range: bool | None
+    ) -> bool:
+        """Whether photo mode runs the full-range detector too: when asked, or (``auto``)
+        unless a short-range face the landmark model confirmed is at least
+        ``full_range_skip_ratio`` of the frame's long side wide (a selfie or portrait)."""
+        if full_range is not None:
+            return full_range
+        mode = self.settings.full_range
+        if mode != "auto":
+            return mode == "always"
+        long_side = float(max(image.shape[:2]))
+        limit = self.settings.full_range_skip_ratio * long_side
+        return not any(d.box[2] - d.box[0] >= limit for d in confirmed)
+
+    def _meshes(
+        self, image: Image, detections: list[Detection], *, refine: bool
+    ) -> list[tuple[NDArray[np.float32], float]]:
+        """Landmarks and presence per detection; ``refine``: once more from the first pass's
+        landmarks (full-range boxes are coarser; the crop is up-sampled to 192 x 192 however
+        small the face, as every crop is)."""
+        if not detections:
+            return []
+        meshes = self.face_landmarks(
+            image, [face_mesh.roi_from_detection(d) for d in detections], bgr=True
+        )
+        threshold = self.settings.face_presence_threshold
+        again = [i for i, (_, presence) in enumerate(meshes) if refine and presence >= threshold]
+        if again:
+            rois = [face_mesh.roi_from_landmarks(meshes[i][0]) for i in again]
+            for i, result in zip(again, self.face_landmarks(image, rois, bgr=True), strict=True):
+                meshes[i] = result
+        return meshes
+
+    def _photo_faces(
+        self, image: Image, *, full_range: bool | None, timer: Timer, iris_landmarks: bool
+    ) -> tuple[list[Face], list[Rejection], list[Detection]]:
+        """Photo mode's faces: the short-range detector, plus the full-range one (groups,
+        half-body shots, faces far from the camera; ``_wants_full_range``).
+
+        A full-range face overlapping a short-range one (IoU > 0.3) is the same face: the
+        short-range box is kept, as MediaPipe's FaceMesh would crop it. Faces narrower than
+        ``min_face_px`` are rejected as too small before any landmark work; detections the
+        landmark model does not take for a face as turned away. Returns the faces (largest
+        first, at most ``max_faces``), the rejections and every detection.
+        """
+        minimum = self.settings.min_face_px
+
+        def split(found: list[Detection]) -> tuple[list[Detection], list[Detection]]:
+            return (
+                [d for d in found if d.box[2] - d.box[0] >= minimum],
+                [d for d in found if d.box[2] - d.box[0] < minimum],
+            )
+
+        with timer.stage("detect"):
+            near = self.detect_faces(image, bgr=True)
+        near_ok, small = split(near)
+        with timer.stage("landmarks"):
+            measured = list(zip(near_ok, self._meshes(image, near_ok, refine=False), strict=True))
+        threshold = self.settings.face_presence_threshold
+        confirmed = [d for d, (_, presence) in measured if presence >= threshold]
+        detections = list(near)
+        if self._wants_full_range(image, confirmed, full_range):
+            with timer.stage("detect"):
+                far = [
+                    d
+                    for d in self.detect_faces_full(image, bgr=True)
+                    if all(box_iou(d.box, n.box) <= ssd.IOU_THRESHOLD for n in near)
+                ]
+            far_ok, far_small = split(far)
+            small += far_small
+            detections += far
+            with timer.stage("landmarks"):
+                measured += zip(far_ok, self._meshes(image, far_ok, refine=True), strict=True)
+        measured.sort(key=lambda m: -(m[0].box[2] - m[0].box[0]) * (m[0].box[3] - m[0].box[1]))
+        measured = measured[: self.settings.max_faces]
+        rejected = [Rejection(box=d.box, score=d.score, reason="face-too-small") for d in small]
+        rejected += [
+            Rejection(box=d.box, score=d.score, reason="face-turned-away")
+            for d, (_, presence) in measured
+            if presence < threshold
+        ]
+        kept = [(d, mesh) for d, (mesh, presence) in measured if presence >= threshold]
+        pairs: list[tuple[iris.Iris, iris.Iris] | None] = [None] * len(kept)
+        if iris_landmarks and kept:
+            with timer.stage("iris"):
+                pairs = list(self.irises(image, [mesh for _, mesh in kept], bgr=True))
+        h, w = image.shape[:2]
+        with timer.stage("head_pose"):
+            found = [
+                build_face(mesh, d.score, pair, width=w, height=h)
+                for (d, mesh), pair in zip(kept, pairs, strict=True)
+            ]
+        with timer.stage("eyes"):
+            found = [
+                replace(
+                    face,
+                    eye_openness=round(glasses.eye_openness(face.landmarks), 4),
+                    glasses=glasses.detect(image, face.landmarks, yaw=face.head_pose.yaw),
+                )
+                for face in found
+            ]
+        return found, rejected, detections
 
     # -- steps (also used by the tracker) --------------------------------------------------
     # Each takes the frame in RGB order, or BGR with ``bgr=True`` (what ``analyze`` and the
@@ -230,6 +341,25 @@ class Perceiver:
             matrix,
             face_detection.CONFIG,
             threshold=self.settings.face_score_threshold,
+            max_count=self.settings.max_faces,
+        )
+
+    def detect_faces_full(self, rgb: Image, *, bgr: bool = False) -> list[Detection]:
+        """Faces by the full-range detector (192 x 192 letterbox), best first.
+
+        Its candidates are kept from a score of 0.6 (MediaPipe's full-range graph; the
+        setting applies above that): with 0.5 the weighted NMS averages in weaker boxes and
+        moves the result by up to 12% of its width from MediaPipe's.
+        """
+        h, w = rgb.shape[:2]
+        pixels, matrix = crop(rgb, letterbox_roi(w, h), FACE_DETECTOR_FULL.input_size)
+        out = self._run(FACE_DETECTOR_FULL, [pixels], bgr=bgr)
+        return ssd.postprocess(
+            out["regressors"][0],
+            out["classificators"][0],
+            matrix,
+            face_detection.FULL_RANGE_CONFIG,
+            threshold=max(self.settings.face_score_threshold, face_detection.FULL_RANGE_MIN_SCORE),
             max_count=self.settings.max_faces,
         )
 
@@ -366,6 +496,14 @@ class Perceiver:
             Body(landmarks=r.landmarks, mask=pose.person_mask(r, (h, w)) if masks else None)
             for r in results
         ]
+
+
+def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union if union > 0 else 0.0
 
 
 def dedupe_bodies(results: list[pose.PoseResult]) -> list[pose.PoseResult]:

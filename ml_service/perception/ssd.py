@@ -24,6 +24,7 @@ class SsdConfig:
     input_size: int
     strides: tuple[int, ...]
     num_keypoints: int
+    anchors_per_layer: int = 2  # 1: no interpolated-scale anchor (the full-range face model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +37,13 @@ class Detection:
 
 
 @functools.cache
-def anchors(input_size: int, strides: tuple[int, ...]) -> NDArray[np.float32]:
+def anchors(input_size: int, strides: tuple[int, ...], per_layer: int = 2) -> NDArray[np.float32]:
     """Anchor centres (x, y in 0..1) in model order.
 
-    Aspect ratio 1 plus the interpolated scale gives 2 anchors per layer and cell; layers
-    of equal stride share one feature map (e.g. the face detector: 16x16 x 2 at stride 8,
-    then 8x8 x 6 for its three stride-16 layers: 896).
+    Aspect ratio 1 plus the interpolated scale gives 2 anchors per layer and cell (1 when
+    the model has no interpolated scale, as the full-range face detector: 48x48 at stride 4,
+    2304); layers of equal stride share one feature map (e.g. the short-range face detector:
+    16x16 x 2 at stride 8, then 8x8 x 6 for its three stride-16 layers: 896).
     """
     centres: list[tuple[float, float]] = []
     layer = 0
@@ -49,7 +51,7 @@ def anchors(input_size: int, strides: tuple[int, ...]) -> NDArray[np.float32]:
         per_cell = 0
         last = layer
         while last < len(strides) and strides[last] == strides[layer]:
-            per_cell += 2  # aspect ratio 1 + the interpolated scale
+            per_cell += per_layer  # aspect ratio 1 (+ the interpolated scale)
             last += 1
         side = -(-input_size // strides[layer])  # ceil
         for y in range(side):
@@ -79,7 +81,7 @@ def decode(
     keep[keep] = keep_scores
     scores = scores[keep_scores]
     raw = regressors[keep] / config.input_size
-    centre = anchors(config.input_size, config.strides)[keep]
+    centre = anchors(config.input_size, config.strides, config.anchors_per_layer)[keep]
     cx, cy = raw[:, 0] + centre[:, 0], raw[:, 1] + centre[:, 1]
     w, h = raw[:, 2], raw[:, 3]
     out = np.empty((raw.shape[0], 4 + 2 * config.num_keypoints), dtype=np.float32)

@@ -13,6 +13,7 @@ from ml_service.assets.model import PreparedAsset
 from ml_service.render.accessories import EarringRenderer, HatRenderer, NecklaceRenderer
 from ml_service.render.errors import CannotRender
 from ml_service.render.eyewear import EyewearRenderer
+from ml_service.render.faces import choose_face
 from ml_service.render.hair import Hair
 from ml_service.render.options import RenderOptions, RenderResult
 from ml_service.render.people import face_area, people
@@ -53,9 +54,12 @@ class ProductRenderer:
         analysis: Analysis,
         options: RenderOptions | None = None,
     ) -> RenderResult:
-        """Draw the product on every person found (largest first, up to ``max_faces``).
+        """Draw the product on the person ``options.face`` picks (faces largest first; face
+        products) or on every person found (largest first, up to ``max_faces``; body
+        products).
 
-        Raises CannotRender when nobody in the photo can wear it."""
+        Raises CannotRender (with the reason, ``render.faces``) when nobody in the photo
+        can wear it."""
         options = options or RenderOptions()
         started = time.perf_counter()
         image = _check(image_bgr, analysis)
@@ -63,15 +67,14 @@ class ProductRenderer:
         faces = sorted(analysis.faces, key=face_area, reverse=True)[: max(0, options.max_faces)]
         geometry: dict[str, Any] = {"category": self.category}
         if self.category in FACE_CATEGORIES:
-            if not faces:
-                raise CannotRender("no face found in the photo", reason="no-face")
-            bodies = {
-                id(f): b for f, b in people(faces, analysis.bodies, len(faces)) if f is not None
-            }
+            face = choose_face(analysis, options.face, category=self.category)
+            bodies = {id(f): b for f, b in people([face], analysis.bodies, 1) if f is not None}
             geometry["faces"] = [
-                self._draw_face(out, f, _hair(image, bodies.get(id(f)), options), options)
-                for f in faces
+                self._draw_face(out, face, _hair(image, bodies.get(id(face)), options), options)
             ]
+            geometry["face"] = options.face
+            # The shopper's own glasses (photo mode): the widget suggests taking them off.
+            geometry["own_glasses"] = bool(face.glasses is not None and face.glasses.present)
         else:
             found = people(faces, analysis.bodies, options.max_faces)
             if not found:

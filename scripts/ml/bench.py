@@ -46,7 +46,7 @@ from ml_service.settings import MLSettings  # noqa: E402
 from ml_service.types import Analysis  # noqa: E402
 from testkit.images import load_bgr  # noqa: E402
 
-STAGES = ("decode", "detect", "landmarks", "iris", "head_pose", "pose_detect", "pose")
+STAGES = ("decode", "detect", "landmarks", "iris", "head_pose", "eyes", "pose_detect", "pose")
 RUNNER = ROOT / "scripts" / "ml" / "mediapipe_runner.py"
 SEQUENCE_FRAMES = 60
 ROUND = 3  # runs per turn before the next pipeline takes over

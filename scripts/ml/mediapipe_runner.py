@@ -5,6 +5,8 @@ Two modes:
   reference DIR OUT.json   landmarks of FaceMesh (468, and refined iris centres), FaceDetection
                            and Pose (33 + visibility) on DIR/*.png, in pixels, for the fidelity
                            fixture
+  full_range DIR OUT.json  FaceDetection with model_selection=1 (the full-range detector):
+                           boxes, scores and the 6 keypoints on DIR/*.png, in pixels
   serve                    the benchmark's timing server (``Server``): JSON lines on stdin and
                            stdout, so the benchmark can interleave MediaPipe's runs with its own
 
@@ -106,6 +108,38 @@ def reference(directory: Path, out: Path) -> None:
     out.write_text(json.dumps(result))
 
 
+def _detection(d, w: int, h: int) -> dict:
+    box = d.location_data.relative_bounding_box
+    return {
+        "score": round(d.score[0], 4),
+        "box": [
+            round(box.xmin * w, 2),
+            round(box.ymin * h, 2),
+            round((box.xmin + box.width) * w, 2),
+            round((box.ymin + box.height) * h, 2),
+        ],
+        "keypoints": [
+            [round(k.x * w, 2), round(k.y * h, 2)] for k in d.location_data.relative_keypoints
+        ],
+    }
+
+
+def full_range(directory: Path, out: Path) -> None:
+    detector = solutions.face_detection.FaceDetection(
+        model_selection=1, min_detection_confidence=0.5
+    )
+    result = {}
+    for name, rgb in _images(directory).items():
+        h, w = rgb.shape[:2]
+        detections = detector.process(rgb).detections or []
+        result[name] = {
+            "width": w,
+            "height": h,
+            "detections": [_detection(d, w, h) for d in detections],
+        }
+    out.write_text(json.dumps(result))
+
+
 class Server:
     """Benchmark server: one JSON request per stdin line, one JSON answer per stdout line.
 
@@ -170,6 +204,8 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "reference":
         reference(Path(sys.argv[2]), Path(sys.argv[3]))
+    elif mode == "full_range":
+        full_range(Path(sys.argv[2]), Path(sys.argv[3]))
     elif mode == "serve":
         Server().serve()
     else:

@@ -22,7 +22,7 @@ declare module "vitest" {
      * API across origins (CORS): see merchant-site.ts. */
     shopOrigin: string;
     publishableKey: string;
-    fixtures: Record<"photo" | "rotated" | "noface" | "camera" | "noface_camera", string>;
+    fixtures: Record<"photo" | "rotated" | "noface" | "camera" | "noface_camera" | "group", string>;
     artifacts: string;
     env: Record<string, string>;
   }

@@ -73,6 +73,54 @@ async function openPhotoMode(page: Page, product: string): Promise<void> {
 }
 
 describe("photo try-on", () => {
+  it("lets the shopper pick a person in a group photo, largest first, and tips about own glasses", async () => {
+    session = await launch();
+    const { page } = session;
+    await openPhotoMode(page, "round-glasses");
+    const analyzed = page.waitForResponse((r) => r.url().includes("/v1/widget/analyze"));
+    await page.locator(W.file).setInputFiles(inject("fixtures").group);
+    expect((await analyzed).status()).toBe(200);
+    // bus.jpg: two faces (the short-range detector alone found none); the largest preselected.
+    const faces = page.locator("[data-tryon-widget] .faces button");
+    await faces.first().waitFor();
+    expect(await faces.count()).toBe(2);
+    expect(await faces.nth(0).getAttribute("aria-pressed")).toBe("true");
+    expect(await faces.nth(1).getAttribute("aria-pressed")).toBe("false");
+    expect(await page.locator("[data-tryon-widget] .pick-face").textContent()).toBe("We see 2 people. Who is trying it on?");
+    expect(await axe(session, "[data-tryon-widget]")).toEqual([]);
+    await shot(page, "photo-pick-face");
+    // The second person (light orange glasses of his own): rendered on him, and the tip shown.
+    await faces.nth(1).click();
+    expect(await faces.nth(1).getAttribute("aria-pressed")).toBe("true");
+    expect(await faces.nth(0).getAttribute("aria-pressed")).toBe("false");
+    const tryon = page.waitForResponse((r) => r.url().includes("/v1/widget/tryon"));
+    await page.locator(W.action("pick-face")).click();
+    const response = await tryon;
+    expect(response.status()).toBe(200);
+    expect(new URL(response.url()).searchParams.get("face")).toBe("1");
+    await page.locator("[data-tryon-widget] .stage[data-state=result]").waitFor();
+    const result = (await events(page)).find(([name]) => name === "result")?.[1];
+    const geometry = result?.geometry as { face: number; faces: unknown[]; own_glasses: boolean };
+    expect(geometry.face).toBe(1);
+    expect(geometry.faces).toHaveLength(1);
+    expect(geometry.own_glasses).toBe(true);
+    expect(await page.locator("[data-tryon-widget] [data-note=own-glasses]").textContent()).toBe("Tip: take off your own glasses for a better result.");
+    await shot(page, "photo-picked-face-result");
+    // The largest person wears dark sunglasses: eyewear is refused with its own message.
+    await page.locator("[data-tryon-widget] button", { hasText: "Try another photo" }).click();
+    await page.locator(W.file).setInputFiles(inject("fixtures").group);
+    await faces.first().waitFor();
+    await page.locator(W.action("pick-face")).click();
+    const error = page.locator("[data-tryon-widget] .error");
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/can’t see the eyes/);
+    await shot(page, "photo-eyes-covered");
+    // "Try again" offers the people of the same photo again.
+    await page.locator(W.action("retry")).click();
+    await faces.first().waitFor();
+    expect(await faces.count()).toBe(2);
+  });
+
   it("renders glasses on a photo, adds to cart with the try-on session, places the order", async () => {
     session = await launch();
     const { page } = session;

@@ -24,6 +24,20 @@ export interface WidgetConfig {
   quotaExhausted: boolean;
 }
 
+/** A face in the shopper's photo (`POST /v1/widget/analyze`), in the photo's pixels. */
+export interface PhotoFace {
+  box: [number, number, number, number];
+  /** The shopper wears glasses of their own. */
+  glasses: boolean;
+}
+
+/** The faces of a photo, largest first: the order of the try-on's `face` index. */
+export interface PhotoAnalysis {
+  width: number;
+  height: number;
+  faces: PhotoFace[];
+}
+
 export interface RenderResult {
   image: Blob;
   geometry: Geometry | null;
@@ -51,9 +65,16 @@ export class ApiClient {
     return body.session_id;
   }
 
-  async tryOnPhoto(photo: Blob, productId: string, variantId: string | null, session: string | null): Promise<RenderResult> {
-    const url = this.url("/v1/widget/tryon", { product: productId, variant: variantId, session });
+  async tryOnPhoto(photo: Blob, productId: string, variantId: string | null, session: string | null, face = 0): Promise<RenderResult> {
+    const url = this.url("/v1/widget/tryon", { product: productId, variant: variantId, session, face: face > 0 ? String(face) : null });
     return this.render(url, { method: "POST", body: photo, headers: { "Content-Type": photo.type || "image/jpeg" } });
+  }
+
+  /** The faces in a photo (no rendering, no try-on counted), largest first. */
+  async analyzePhoto(photo: Blob): Promise<PhotoAnalysis> {
+    const headers = { "Content-Type": photo.type || "image/jpeg", Accept: "application/json" };
+    const response = await this.fetch(this.url("/v1/widget/analyze", {}), { method: "POST", body: photo, headers }, RENDER_TIMEOUT_MS);
+    return parseAnalysis(await response.json());
   }
 
   async models(productId: string): Promise<BrandModel[]> {
@@ -184,6 +205,18 @@ export function parseConfig(raw: unknown): WidgetConfig {
     models,
     quotaExhausted,
   };
+}
+
+/** Read a `POST /v1/widget/analyze` body: the faces with a usable box, in the API's order. */
+export function parseAnalysis(raw: unknown): PhotoAnalysis {
+  const body = (raw ?? {}) as Record<string, unknown>;
+  const faces = (Array.isArray(body.faces) ? body.faces : []).flatMap((f: Record<string, unknown>) => {
+    const box = Array.isArray(f?.box) ? f.box.map(Number) : [];
+    if (box.length !== 4 || !box.every(Number.isFinite) || box[2] <= box[0] || box[3] <= box[1]) return [];
+    const glasses = (f.glasses ?? {}) as Record<string, unknown>;
+    return [{ box: box as [number, number, number, number], glasses: glasses.present === true }];
+  });
+  return { width: Number(body.width) || 0, height: Number(body.height) || 0, faces };
 }
 
 function parseModel(raw: unknown): BrandModel | null {

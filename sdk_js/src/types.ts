@@ -111,6 +111,10 @@ export interface Geometry {
     head_pose?: { yaw: number; pitch: number; roll: number };
   }>;
   size_recommendation?: SizeRecommendation | null;
+  /** Face products: which face was dressed (the index into the analysis, largest first). */
+  face?: number;
+  /** Face products: the shopper wears glasses of their own (photo mode). */
+  own_glasses?: boolean;
   [key: string]: unknown;
 }
 

@@ -70,3 +70,44 @@ describe("parsers", () => {
     expect(parseGeometryHeader("42")).toBeNull();
   });
 });
+
+describe("several faces", () => {
+  it("reads the analysis's faces in the API's order and drops unusable boxes", async () => {
+    const { parseAnalysis } = await import("../src/api");
+    const parsed = parseAnalysis({
+      width: 640,
+      height: 480,
+      faces: [
+        { box: [10, 20, 110, 140], glasses: { present: true, score: 0.9, dark: false } },
+        { box: [300, 40, 360, 110] },
+        { box: [5, 5, 5, 9] },
+        { box: ["x", 1, 2, 3] },
+        { box: [1, 2, 3] },
+        null,
+      ],
+    });
+    expect(parsed).toEqual({
+      width: 640,
+      height: 480,
+      faces: [
+        { box: [10, 20, 110, 140], glasses: true },
+        { box: [300, 40, 360, 110], glasses: false },
+      ],
+    });
+    expect(parseAnalysis("nonsense").faces).toEqual([]);
+  });
+
+  it("asks for the chosen face only when it is not the largest", async () => {
+    const urls: string[] = [];
+    vi.stubGlobal("fetch", async (url: string) => {
+      urls.push(url);
+      return new Response(new Blob([new Uint8Array([0xff, 0xd8, 0xff])]), { status: 200, headers: { "Content-Type": "image/jpeg" } });
+    });
+    const api = new ApiClient("https://a", "pk_k");
+    const photo = new Blob([new Uint8Array([1])], { type: "image/jpeg" });
+    await api.tryOnPhoto(photo, "p", null, null);
+    await api.tryOnPhoto(photo, "p", null, null, 2);
+    expect(new URL(urls[0]).searchParams.has("face")).toBe(false);
+    expect(new URL(urls[1]).searchParams.get("face")).toBe("2");
+  });
+});

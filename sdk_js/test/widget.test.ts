@@ -366,3 +366,31 @@ describe("colour choices", () => {
     expect(colourChoices([v("plain", null, null), v("dotted", null, null)], null).map((c) => c.label)).toEqual(["plain", "dotted"]);
   });
 });
+
+describe("reasons a photo cannot be used", () => {
+  it("each stable reason has its own message in every language", async () => {
+    const { missingPart } = await import("../src/ui/widget");
+    const { CATALOGS } = await import("../src/i18n");
+    const parts = {
+      "no-face": "face",
+      "face-too-small": "small",
+      "face-turned-away": "turned",
+      "eyes-covered": "eyes",
+      "face-not-found": "pick",
+      "body-not-visible": "body",
+      "neck-not-visible": "neck",
+    } as const;
+    for (const [reason, part] of Object.entries(parts)) expect(missingPart(reason)).toBe(part);
+    for (const catalog of Object.values(CATALOGS)) {
+      const messages = new Set<string>();
+      for (const part of ["face", "small", "turned", "eyes", "pick"]) {
+        for (const mode of ["photo", "live", "model"]) {
+          const text = (catalog as Record<string, string>)[`err_${mode}_${part}`];
+          expect(text, `err_${mode}_${part}`).toBeTruthy();
+          messages.add(text);
+        }
+      }
+      expect(messages.size).toBe(15);
+    }
+  });
+});

@@ -302,3 +302,23 @@ def test_live_sessions_per_address_are_capped(make_live: Callable[..., Any]) -> 
         wait_for(lambda: dict(runtime.live_by_ip), lambda by_ip: not by_ip)
         with client.websocket_connect(url(shop), headers={"origin": ORIGIN}) as ws:
             assert ws.receive_json()["type"] == "hello"
+
+
+@pytest.mark.parametrize("face", ["-1", "32", "one", "1.5"])
+def test_malformed_face_index_is_refused_at_the_handshake(
+    live_client: TestClient, face: str
+) -> None:
+    shop = eyewear_shop(live_client)
+    with pytest.raises(WebSocketDenialResponse) as denied:
+        live_client.websocket_connect(url(shop, face=face), headers={"origin": ORIGIN}).__enter__()
+    assert denied.value.status_code == 422
+    assert denied.value.headers["content-type"] == "application/problem+json"
+
+
+def test_face_index_reaches_the_live_session(live_client: TestClient) -> None:
+    """The selfie has one face: asking for the second is reported, not a crash."""
+    shop = eyewear_shop(live_client)
+    with live_client.websocket_connect(url(shop, face="1"), headers={"origin": ORIGIN}) as ws:
+        receive_until(ws, "hello")
+        ws.send_bytes(frame())
+        assert receive_until(ws, "status")["reason"] == "face-not-found"

@@ -26,7 +26,18 @@ def test_analyze_json_has_the_documented_schema() -> None:
     first = lines[0]
     assert (first["width"], first["height"]) == (512, 512)
     face = first["faces"][0]
-    assert set(face) == {"box", "score", "landmarks", "iris", "head_pose", "ipd_mm"}
+    assert set(face) == {
+        "box",
+        "score",
+        "landmarks",
+        "iris",
+        "head_pose",
+        "ipd_mm",
+        "eye_openness",
+        "glasses",
+    }
+    assert set(face["glasses"]) == {"present", "score", "dark"}
+    assert first["rejected"] == []
     assert len(face["landmarks"]) == 468
     assert all(len(p) == 3 for p in face["landmarks"])
     assert set(face["iris"]) == {"left", "right"}

@@ -11,6 +11,16 @@ from ml_service.perception import face_detection, pose_detection, ssd
 def test_anchor_counts_match_the_models() -> None:
     assert len(ssd.anchors(128, face_detection.CONFIG.strides)) == 896
     assert len(ssd.anchors(224, pose_detection.CONFIG.strides)) == 2254
+    full = face_detection.FULL_RANGE_CONFIG
+    assert len(ssd.anchors(full.input_size, full.strides, full.anchors_per_layer)) == 2304
+
+
+def test_full_range_anchors_are_one_per_cell_at_stride_4() -> None:
+    full = face_detection.FULL_RANGE_CONFIG
+    anchors = ssd.anchors(full.input_size, full.strides, full.anchors_per_layer)
+    assert np.allclose(anchors[0], [0.5 / 48, 0.5 / 48])
+    assert np.allclose(anchors[1], [1.5 / 48, 0.5 / 48])
+    assert np.allclose(anchors[48], [0.5 / 48, 1.5 / 48])
 
 
 def test_first_anchors_are_cell_centres_twice() -> None:

@@ -72,8 +72,11 @@ def make_fixtures(out: Path) -> dict[str, str]:
         "noface": out / "noface.jpg",
         "camera": out / "camera.y4m",
         "noface_camera": out / "noface.y4m",
+        "group": out / "group.jpg",
     }
     cv2.imwrite(str(paths["photo"]), astronaut, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    # bus.jpg as taken: people standing full length, two faces found (one in sunglasses).
+    cv2.imwrite(str(paths["group"]), load_bgr("bus"), [cv2.IMWRITE_JPEG_QUALITY, 92])
     cv2.imwrite(str(paths["noface"]), no_face, [cv2.IMWRITE_JPEG_QUALITY, 92])
     # A big portrait phone photo stored sideways with EXIF orientation 6 ("rotate 90° clockwise
     # to view"): the widget must upload it upright and downscaled.

@@ -38,6 +38,12 @@ button[disabled]{opacity:.5;cursor:default}
 .bar{display:flex;flex-wrap:wrap;gap:8px;align-items:center}
 .bar .grow{flex:1}
 .cart-note{font-size:14px;color:#333}
+.faces{display:flex;flex-wrap:wrap;gap:10px}
+.faces button{padding:4px;border-radius:12px;background:#fff;border:2px solid var(--line)}
+.faces button[aria-pressed=true]{border-color:var(--a);box-shadow:0 0 0 2px var(--a)}
+.faces canvas{display:block;width:72px;height:72px;border-radius:8px}
+.pick-face{margin:0}
+.note{background:#f3f5fa;border-radius:8px;padding:10px 12px;margin:0;font-size:14px}
 .choice button[aria-pressed=true]{font-weight:600}
 .status{color:var(--mut);margin:0;min-height:1.45em}
 .error{border-left:4px solid #c62828;background:#fdecea;color:#5f1111;padding:12px;border-radius:8px;margin:0}

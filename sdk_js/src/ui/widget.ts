@@ -3,7 +3,7 @@
  * One instance per page; it shows one product at a time.
  */
 import type { Analytics } from "../analytics";
-import type { ApiClient, RenderResult, Variant, WidgetConfig } from "../api";
+import type { ApiClient, PhotoFace, RenderResult, Variant, WidgetConfig } from "../api";
 import type { Emitter } from "../emitter";
 import { TryOnError } from "../errors";
 import type { MessageKey, Translate } from "../i18n";
@@ -28,8 +28,13 @@ export interface WidgetContext {
 
 const CAMERA_ERRORS: readonly ErrorCode[] = ["no_camera", "permission_denied", "camera_busy"];
 
-/** What the picture lacks, by the API's reasons (`no-face`, `body-not-visible`, ...). */
-export function missingPart(reason: string | undefined): "face" | "body" | "neck" {
+/** What the picture lacks, by the API's reasons (`no-face`, `face-too-small`,
+ * `face-turned-away`, `eyes-covered`, `face-not-found`, `body-not-visible`, ...). */
+export function missingPart(reason: string | undefined): "face" | "body" | "neck" | "small" | "turned" | "eyes" | "pick" {
+  if (reason === "face-too-small") return "small";
+  if (reason === "face-turned-away") return "turned";
+  if (reason === "eyes-covered") return "eyes";
+  if (reason === "face-not-found") return "pick";
   if (reason && /neck/.test(reason)) return "neck";
   if (reason && /body|shoulder|torso/.test(reason)) return "body";
   return "face";
@@ -69,6 +74,9 @@ export class Widget {
   private live: LiveSession | null = null;
   private stream: MediaStream | null = null;
   private photo: Blob | null = null;
+  /** The photo's faces (largest first) once analysed, and the one chosen (0 = the largest). */
+  private faces: PhotoFace[] | null = null;
+  private face = 0;
   private modelId: string | null = null;
   private modelName = "";
   /** The size advice shown for the current result (only at or above the merchant's threshold). */
@@ -469,17 +477,75 @@ export class Widget {
     this.busy(t("rendering"));
     const started = performance.now();
     try {
-      if (file) this.photo = (await preparePhoto(file, config.maxPhotoSide, config.jpegQuality)).blob;
+      if (file) {
+        this.photo = (await preparePhoto(file, config.maxPhotoSide, config.jpegQuality)).blob;
+        this.faces = null;
+        this.face = 0;
+      }
       if (!this.photo) return this.photoPicker();
       await this.ensureSession("photo");
-      const result = await this.ctx.api.tryOnPhoto(this.photo, this.productId, this.variantId, this.sessionId);
+      if (this.faces === null) {
+        // Several people: the shopper picks who tries it on (the largest is preselected).
+        const analysis = await this.ctx.api.analyzePhoto(this.photo);
+        if (gen !== this.generation) return;
+        this.faces = analysis.faces;
+        if (analysis.faces.length > 1) return await this.facePicker(analysis.faces);
+      }
+      const result = await this.ctx.api.tryOnPhoto(this.photo, this.productId, this.variantId, this.sessionId, this.face);
       if (gen === this.generation) await this.result(result, "photo", performance.now() - started);
     } catch (err) {
       if (gen !== this.generation) return;
       const error = err instanceof PhotoError ? new TryOnError("invalid_image", err.message) : asError(err);
       this.failed(error);
-      this.error(error, error.code === "no_face" || error.code === "invalid_image" ? () => this.photoPicker() : () => void this.runPhoto(null));
+      // A photo with several people: "try again" goes back to choosing who tries it on.
+      const faces = this.faces;
+      const retry =
+        error.code === "no_face" && faces && faces.length > 1
+          ? () => void this.facePicker(faces)
+          : error.code === "no_face" || error.code === "invalid_image"
+            ? () => this.photoPicker()
+            : () => void this.runPhoto(null);
+      this.error(error, retry);
     }
+  }
+
+  /** One button per face (a crop of the photo), largest first and preselected. */
+  private async facePicker(faces: PhotoFace[]): Promise<void> {
+    const { t } = this.ctx;
+    const bitmap = this.photo ? await createImageBitmap(this.photo).catch(() => null) : null;
+    const options = faces.map((face, i) => {
+      const [x0, y0, x1, y1] = face.box;
+      const side = Math.max(x1 - x0, y1 - y0) * 1.4;
+      const thumb = h("canvas", { "aria-hidden": "true" });
+      thumb.width = thumb.height = 72;
+      if (bitmap) thumb.getContext("2d")?.drawImage(bitmap, (x0 + x1) / 2 - side / 2, (y0 + y1) / 2 - side / 2, side, side, 0, 0, 72, 72);
+      const label = t("pickFaceOption", { n: String(i + 1) });
+      const button = h(
+        "button",
+        { type: "button", class: "face", "data-face": String(i), "aria-pressed": String(i === this.face), "aria-label": label, title: label },
+        thumb,
+      );
+      button.addEventListener("click", () => {
+        this.face = i;
+        for (const other of Array.from(button.parentElement?.children ?? [])) other.setAttribute("aria-pressed", String(other === button));
+      });
+      return button;
+    });
+    bitmap?.close();
+    replace(
+      this.body,
+      h("p", { class: "product" }, this.title()),
+      h("p", { class: "pick-face", id: "tryon-pick-face" }, t("pickFace", { count: String(faces.length) })),
+      h("div", { class: "faces", role: "group", "aria-labelledby": "tryon-pick-face" }, ...options),
+      h(
+        "div",
+        { class: "bar" },
+        h("button", { type: "button", "data-action": "pick-face", onclick: () => void this.runPhoto(null) }, t("pickFaceGo")),
+        h("button", { type: "button", class: "ghost", onclick: () => this.photoPicker() }, t("anotherPhoto")),
+      ),
+    );
+    this.setStatus(t("pickFace", { count: String(faces.length) }));
+    this.focusFirst();
   }
 
   private async models(): Promise<void> {
@@ -577,6 +643,10 @@ export class Widget {
       h("p", { class: "product" }, this.title()),
       this.variantPicker(again),
       h("div", { class: "stage", "data-state": "result", "data-mode": mode }, canvas),
+      // The shopper's own glasses under the new frame: taking them off looks better.
+      mode === "photo" && result.geometry?.own_glasses === true && this.wc?.product.category === "eyewear"
+        ? h("p", { class: "note", "data-note": "own-glasses" }, t("ownGlasses"))
+        : null,
       h(
         "div",
         { class: "bar" },

@@ -89,9 +89,17 @@ def test_lenses_change_the_eyes_only_as_much_as_their_tint(glasses) -> None:
 def test_several_faces_tiny_and_huge_images(glasses) -> None:
     faces = [make_face(centre=(160, 240), ipd_px=60), make_face(centre=(480, 240), ipd_px=80)]
     img, analysis = _scene(faces)
+    # One person is dressed: the largest by default, another by its index (largest first).
     geo = render(img, analysis, glasses).geometry
-    assert len(geo["faces"]) == 2
-    assert len(render(img, analysis, glasses, RenderOptions(max_faces=1)).geometry["faces"]) == 1
+    assert len(geo["faces"]) == 1
+    assert geo["face"] == 0
+    assert geo["faces"][0]["bridge"][0] > 320
+    other = render(img, analysis, glasses, RenderOptions(face=1)).geometry
+    assert len(other["faces"]) == 1
+    assert other["faces"][0]["bridge"][0] < 320
+    with pytest.raises(CannotRender) as missing:
+        render(img, analysis, glasses, RenderOptions(face=2))
+    assert missing.value.reason == "face-not-found"
     tiny = make_face(centre=(16, 16), ipd_px=8, image_size=(32, 32))
     img, analysis = _scene([tiny], size=(32, 32))
     assert render(img, analysis, glasses).image.shape == (32, 32, 3)
