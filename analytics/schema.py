@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     StrictBool,
     field_validator,
+    model_validator,
 )
 
 SCHEMA_VERSION = 1
@@ -42,6 +43,7 @@ ClientTime = Annotated[AwareDatetime, BeforeValidator(_no_number)]
 
 EVENT_TYPES = (
     "impression",
+    "eligible",
     "open",
     "tryon_started",
     "tryon_rendered",
@@ -61,6 +63,8 @@ SessionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 """A product or variant id as the store knows it (no control characters)."""
 Label = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Arm = Literal["treatment", "holdout"]
+"""The experiment arm: ``treatment`` sees the try-on button, ``holdout`` does not."""
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 CartToken = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 """The store's own id of the shopper's cart (BigCommerce ``cartId``): an attribution key."""
@@ -141,6 +145,19 @@ class _EventBase(_Strict):
     tryon_session_id: SessionId | None = None
     product_id: ExternalId
     variant_id: ExternalId | None = None
+    shopper_id: SessionId | None = None
+    """The browser's random first-party id for this store (sent only while a holdout
+    experiment runs): the unit the experiment counts."""
+    experiment: uuid.UUID | None = None
+    """The holdout experiment (period) the shopper was assigned in."""
+    arm: Arm | None = None
+
+    @model_validator(mode="after")
+    def _experiment_complete(self) -> _EventBase:
+        given = (self.shopper_id is not None, self.experiment is not None, self.arm is not None)
+        if any(given) and not all(given):
+            raise ValueError("shopper_id, experiment and arm come together or not at all")
+        return self
 
     @field_validator("event_id")
     @classmethod
@@ -154,6 +171,14 @@ class Impression(_EventBase):
     """The try-on button was shown on a product page."""
 
     type: Literal["impression"]
+    properties: NoProperties = NoProperties()
+
+
+class Eligible(_EventBase):
+    """The try-on button would have been shown: sent in both arms of a holdout experiment
+    (in the treatment arm beside the ``impression``), the experiment's denominator."""
+
+    type: Literal["eligible"]
     properties: NoProperties = NoProperties()
 
 
@@ -228,6 +253,7 @@ class OrderUpdated(_EventBase):
 
 Event = Annotated[
     Impression
+    | Eligible
     | Open
     | TryOnStarted
     | TryOnRendered
