@@ -22,7 +22,6 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -152,7 +151,9 @@ def report(
         if arm in ARMS:
             by_currency[currency][arm].append(e4)
     # The shop's main currency first (most buyers), then the others.
-    for currency, arms in sorted(by_currency.items(), key=lambda kv: (-sum(map(len, kv[1].values())), kv[0])):
+    for currency, arms in sorted(
+        by_currency.items(), key=lambda kv: (-sum(map(len, kv[1].values())), kv[0])
+    ):
         m = uplift.compare_means(
             np.array(arms["treatment"], dtype=np.float64) / t.MONEY_SCALE,
             tr.eligible,
@@ -242,7 +243,10 @@ def daily_csv(conn: Connection, *, merchant_id: uuid.UUID, experiment_id: uuid.U
         cell["orders"] += int(n)
         cell["revenue"][currency] += max(int(e4 or 0), 0)
         currencies.add(currency)
-    first_buys = {(arm, sid, d) for arm, sid, _, _, d in spend(conn, merchant_id=merchant_id, experiment_id=experiment_id)}
+    first_buys = {
+        (arm, sid, d)
+        for arm, sid, _, _, d in spend(conn, merchant_id=merchant_id, experiment_id=experiment_id)
+    }
     first_day: dict[tuple[str, str], date] = {}
     for arm, sid, d in first_buys:
         first_day[(arm, sid)] = min(d, first_day.get((arm, sid), d))
@@ -267,7 +271,13 @@ def daily_csv(conn: Connection, *, merchant_id: uuid.UUID, experiment_id: uuid.U
         day = start
         while day <= end:
             for arm in ARMS:
-                c = cells.get((day, arm)) or {"eligible": 0, "cart": 0, "buyers": 0, "orders": 0, "revenue": {}}
+                c = cells.get((day, arm)) or {
+                    "eligible": 0,
+                    "cart": 0,
+                    "buyers": 0,
+                    "orders": 0,
+                    "revenue": {},
+                }
                 acc = totals[arm]
                 acc[0] += c["eligible"]
                 acc[1] += c["cart"]
@@ -292,5 +302,3 @@ def daily_csv(conn: Connection, *, merchant_id: uuid.UUID, experiment_id: uuid.U
 
 def _ratio(part: int, whole: int) -> str:
     return "" if whole == 0 else f"{part / whole:.6f}"
-
-

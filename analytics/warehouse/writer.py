@@ -294,7 +294,7 @@ class Warehouse:
         wanted = {
             (r.merchant_id, r.event.widget_session_id)
             for r in purchases
-            if r.event.widget_session_id and r.event.experiment is None
+            if r.event.widget_session_id is not None and r.event.experiment is None
         }
         if not wanted:
             return purchases
@@ -312,12 +312,12 @@ class Warehouse:
         return out
 
     def _session_experiments(
-        self, conn: Connection, sessions: set[tuple[uuid.UUID, str | None]]
+        self, conn: Connection, sessions: set[tuple[uuid.UUID, str]]
     ) -> dict[tuple[uuid.UUID, str], tuple[str, uuid.UUID, str]]:
         e = t.fact_event
         found: dict[tuple[uuid.UUID, str], tuple[str, uuid.UUID, str]] = {}
         for merchant_id in sorted({m for m, _ in sessions}, key=str):
-            ids = sorted(s for m, s in sessions if m == merchant_id and s)
+            ids = sorted(s for m, s in sessions if m == merchant_id)
             for start in range(0, len(ids), _CHUNK):
                 rows = conn.execute(
                     select(e.c.widget_session_id, e.c.shopper_id, e.c.experiment_id, e.c.arm)

@@ -54,7 +54,16 @@ def seeded(warehouse: Warehouse) -> tuple[uuid.UUID, uuid.UUID]:
     later = DAY + timedelta(days=1)
     # h1's order first: its events arrive in a later batch.
     warehouse.store(
-        [purchase(m, occurred_at=later, order_id="H1", revenue="40.00", lines=_line("40.00"), widget_session_id="wsession-h1")]
+        [
+            purchase(
+                m,
+                occurred_at=later,
+                order_id="H1",
+                revenue="40.00",
+                lines=_line("40.00"),
+                widget_session_id="wsession-h1",
+            )
+        ]
     )
     warehouse.store(
         [
@@ -71,22 +80,50 @@ def seeded(warehouse: Warehouse) -> tuple[uuid.UUID, uuid.UUID]:
             _ev(m, e, "add_to_cart", "h1", "holdout"),
             _ev(m, e, "eligible", "h2", "holdout", occurred_at=later),
             _ev(m, e, "eligible", "h3", "holdout"),
-            _ev(m, e, "add_to_cart", "h3", "holdout", widget_session_id="wsession-h3b", properties={"cart_token": "cart-h3"}),
-            purchase(m, occurred_at=later, order_id="T1", revenue="100.00", lines=_line("100.00"), widget_session_id="wsession-t1"),
+            _ev(
+                m,
+                e,
+                "add_to_cart",
+                "h3",
+                "holdout",
+                widget_session_id="wsession-h3b",
+                properties={"cart_token": "cart-h3"},
+            ),
+            purchase(
+                m,
+                occurred_at=later,
+                order_id="T1",
+                revenue="100.00",
+                lines=_line("100.00"),
+                widget_session_id="wsession-t1",
+            ),
         ]
     )
     warehouse.store(
-        [purchase(m, occurred_at=later, order_id="H3", revenue="60.00", lines=_line("60.00"), cart_token="cart-h3")]
+        [
+            purchase(
+                m,
+                occurred_at=later,
+                order_id="H3",
+                revenue="60.00",
+                lines=_line("60.00"),
+                cart_token="cart-h3",
+            )
+        ]
     )
     return m, e
 
 
-def test_orders_inherit_the_arm_of_their_session(engine: Engine, seeded: tuple[uuid.UUID, uuid.UUID]) -> None:
+def test_orders_inherit_the_arm_of_their_session(
+    engine: Engine, seeded: tuple[uuid.UUID, uuid.UUID]
+) -> None:
     m, e = seeded
     o = t.fact_order
     with engine.connect() as conn:
         rows = conn.execute(
-            select(o.c.order_id, o.c.shopper_id, o.c.experiment_id, o.c.arm).where(o.c.merchant_id == m)
+            select(o.c.order_id, o.c.shopper_id, o.c.experiment_id, o.c.arm).where(
+                o.c.merchant_id == m
+            )
         ).all()
     assert sorted(rows) == [
         ("H1", "shopper-h1", e, "holdout"),  # the order came first; its session's events adopted it
@@ -95,13 +132,27 @@ def test_orders_inherit_the_arm_of_their_session(engine: Engine, seeded: tuple[u
     ]
 
 
-def test_report_counts_eligible_shoppers_per_arm(engine: Engine, seeded: tuple[uuid.UUID, uuid.UUID]) -> None:
+def test_report_counts_eligible_shoppers_per_arm(
+    engine: Engine, seeded: tuple[uuid.UUID, uuid.UUID]
+) -> None:
     m, e = seeded
     with engine.connect() as conn:
         got = experiments.report(conn, merchant_id=m, experiment_id=e, holdout_share=0.5)
     assert got["arms"] == {
-        "treatment": {"eligible_shoppers": 3, "added_to_cart": 2, "tried_on": 1, "purchased": 1, "orders": 1},
-        "holdout": {"eligible_shoppers": 3, "added_to_cart": 2, "tried_on": 0, "purchased": 2, "orders": 2},
+        "treatment": {
+            "eligible_shoppers": 3,
+            "added_to_cart": 2,
+            "tried_on": 1,
+            "purchased": 1,
+            "orders": 1,
+        },
+        "holdout": {
+            "eligible_shoppers": 3,
+            "added_to_cart": 2,
+            "tried_on": 0,
+            "purchased": 2,
+            "orders": 2,
+        },
     }
     rate = got["purchase_rate"]
     assert rate["treatment"]["estimate"] == pytest.approx(1 / 3)
@@ -128,7 +179,9 @@ def test_a_redelivered_batch_changes_nothing(warehouse: Warehouse, engine: Engin
     assert got["arms"]["holdout"]["added_to_cart"] == 1
 
 
-def test_a_later_event_cannot_move_a_shopper_to_the_other_arm(warehouse: Warehouse, engine: Engine) -> None:
+def test_a_later_event_cannot_move_a_shopper_to_the_other_arm(
+    warehouse: Warehouse, engine: Engine
+) -> None:
     m, e = uuid.uuid4(), uuid.uuid4()
     warehouse.store([_ev(m, e, "eligible", "x1", "holdout")])
     warehouse.store([_ev(m, e, "eligible", "x1", "treatment", occurred_at=DAY - timedelta(days=1))])
@@ -138,7 +191,9 @@ def test_a_later_event_cannot_move_a_shopper_to_the_other_arm(warehouse: Warehou
     assert (arm, day) == ("holdout", (DAY - timedelta(days=1)).date())
 
 
-def test_periods_and_merchants_never_mix(engine: Engine, seeded: tuple[uuid.UUID, uuid.UUID], warehouse: Warehouse) -> None:
+def test_periods_and_merchants_never_mix(
+    engine: Engine, seeded: tuple[uuid.UUID, uuid.UUID], warehouse: Warehouse
+) -> None:
     m, e = seeded
     other = uuid.uuid4()
     warehouse.store([_ev(m, other, "eligible", "t1", "holdout")])  # the same shopper, a new period
@@ -148,8 +203,20 @@ def test_periods_and_merchants_never_mix(engine: Engine, seeded: tuple[uuid.UUID
         second = experiments.report(conn, merchant_id=m, experiment_id=other, holdout_share=0.5)
     assert first["arms"]["holdout"]["eligible_shoppers"] == 3
     assert second["arms"] == {
-        "treatment": {"eligible_shoppers": 0, "added_to_cart": 0, "tried_on": 0, "purchased": 0, "orders": 0},
-        "holdout": {"eligible_shoppers": 1, "added_to_cart": 0, "tried_on": 0, "purchased": 0, "orders": 0},
+        "treatment": {
+            "eligible_shoppers": 0,
+            "added_to_cart": 0,
+            "tried_on": 0,
+            "purchased": 0,
+            "orders": 0,
+        },
+        "holdout": {
+            "eligible_shoppers": 1,
+            "added_to_cart": 0,
+            "tried_on": 0,
+            "purchased": 0,
+            "orders": 0,
+        },
     }
 
 
@@ -168,7 +235,11 @@ def test_daily_csv(engine: Engine, seeded: tuple[uuid.UUID, uuid.UUID]) -> None:
     assert (first_t["new_eligible_shoppers"], first_h["new_eligible_shoppers"]) == ("3", "2")
     assert (second_h["new_eligible_shoppers"], second_h["eligible_shoppers_to_date"]) == ("1", "3")
     assert (second_t["orders"], second_t["revenue_EUR"]) == ("1", "100.00")
-    assert (second_h["orders"], second_h["revenue_EUR"], second_h["new_purchasing_shoppers"]) == ("2", "100.00", "2")
+    assert (second_h["orders"], second_h["revenue_EUR"], second_h["new_purchasing_shoppers"]) == (
+        "2",
+        "100.00",
+        "2",
+    )
     assert second_h["purchase_rate_to_date"] == "0.666667"
     assert body.endswith("\r\n")
 
