@@ -59,6 +59,21 @@ def get(*, session: Session, merchant_id: uuid.UUID, experiment_id: uuid.UUID) -
     return found
 
 
+def assignments(
+    *, session: Session, merchant_id: uuid.UUID, experiment_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, float]]:
+    """Salt and share of the merchant's periods among ``experiment_ids`` (ended ones too: a
+    page loaded before a change still reports its period); other ids are absent."""
+    if not experiment_ids:
+        return {}
+    rows = session.execute(
+        select(Experiment.id, Experiment.salt, Experiment.holdout_basis_points).where(
+            Experiment.merchant_id == merchant_id, Experiment.id.in_(sorted(experiment_ids))
+        )
+    )
+    return {row.id: (row.salt, row.holdout_basis_points / 10_000) for row in rows}
+
+
 def latest(*, session: Session, merchant_id: uuid.UUID) -> Experiment | None:
     """The running period, else the one that ended last."""
     found = history(session=session, merchant_id=merchant_id, limit=1)
