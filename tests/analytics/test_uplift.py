@@ -154,3 +154,20 @@ def test_assignment_is_uniform_and_honours_the_share() -> None:
         uplift.assigned_arm(i, "salt-a", 0.2) == uplift.assigned_arm(i, "salt-b", 0.2) for i in ids
     )
     assert again < 0.8 * len(ids)
+
+
+# The same pairs and values as sdk_js/test/experiment.test.ts: the SDK assigns the arm, the
+# gateway checks it with this copy of the hash, so both are pinned to the same numbers.
+AGREED = [
+    ("shopper-00001", "salt-a", 0.4805026170797646),
+    ("4f1c2a9e-7b3d-4e5f-8a6b-0c1d2e3f4a5b", "9f3a0c6e1b2d4f58", 0.5273986423853785),
+    ("x" * 64, "00", 0.8992529592942446),
+    ("abcdefgh", "", 0.9336882035713643),
+]
+
+
+@pytest.mark.parametrize(("shopper", "salt", "value"), AGREED)
+def test_the_hash_agrees_with_the_sdk(shopper: str, salt: str, value: float) -> None:
+    assert uplift.assignment_bucket(shopper, salt) == value
+    held = uplift.assigned_arm(shopper, salt, value + 1e-9)
+    assert (held, uplift.assigned_arm(shopper, salt, value)) == ("holdout", "treatment")
