@@ -168,6 +168,7 @@ def report(
                 "uplift_absolute": _interval_json(m.absolute),
                 "uplift_relative": _interval_json(m.relative),
                 "significant": m.absolute.excludes_zero(),
+                "method": m.method,
             }
         )
     base = purchase.holdout_rate.estimate or purchase.treatment_rate.estimate
@@ -208,7 +209,8 @@ def report(
         "method": {
             "rates": "Newcombe hybrid score (difference), MOVER-R (ratio), Wilson per arm",
             "revenue": f"Poisson bootstrap, {uplift.BOOTSTRAP_REPLICATES} replicates, "
-            "percentile interval, fixed seed",
+            "percentile interval, fixed seed; Welch's normal interval above "
+            f"{uplift.BOOTSTRAP_MAX_SPENDERS} buyers per arm",
             "confidence": uplift.CONFIDENCE,
             "sample_ratio_alpha": uplift.SRM_ALPHA,
         },

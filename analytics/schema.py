@@ -25,7 +25,6 @@ from pydantic import (
     Field,
     StrictBool,
     field_validator,
-    model_validator,
 )
 
 SCHEMA_VERSION = 1
@@ -137,6 +136,16 @@ class PurchaseProperties(_Strict):
     ``add_to_cart`` events that carried the same token, when it has no session ids itself."""
 
 
+class ExperimentTag(_Strict):
+    """Where a shopper stands in a holdout experiment (docs/analytics.md, "Holdout")."""
+
+    id: uuid.UUID
+    """The experiment (period) the shopper was assigned in."""
+    arm: Arm
+    shopper_id: SessionId
+    """The browser's random first-party id for this store: the unit the experiment counts."""
+
+
 class _EventBase(_Strict):
     schema_version: Literal[1]
     event_id: uuid.UUID
@@ -145,19 +154,8 @@ class _EventBase(_Strict):
     tryon_session_id: SessionId | None = None
     product_id: ExternalId
     variant_id: ExternalId | None = None
-    shopper_id: SessionId | None = None
-    """The browser's random first-party id for this store (sent only while a holdout
-    experiment runs): the unit the experiment counts."""
-    experiment: uuid.UUID | None = None
-    """The holdout experiment (period) the shopper was assigned in."""
-    arm: Arm | None = None
-
-    @model_validator(mode="after")
-    def _experiment_complete(self) -> _EventBase:
-        given = (self.shopper_id is not None, self.experiment is not None, self.arm is not None)
-        if any(given) and not all(given):
-            raise ValueError("shopper_id, experiment and arm come together or not at all")
-        return self
+    experiment: ExperimentTag | None = None
+    """Sent only while the merchant runs a holdout experiment."""
 
     @field_validator("event_id")
     @classmethod

@@ -14,7 +14,11 @@ unit is the eligible shopper, counted whether or not they tried on (intention to
   mean is skewed. Its interval comes from a **Poisson bootstrap** (each shopper weighted by a
   Poisson(1) draw, 2000 replicates, fixed seed, percentile interval): it makes no normality
   assumption about order values, handles the mass of zeros exactly, and is repeatable (the
-  same data always give the same interval).
+  same data always give the same interval). Once both arms have more than
+  ``BOOTSTRAP_MAX_SPENDERS`` buyers the mean is close to normal whatever the skew (the
+  Berry-Esseen bound shrinks with the square root of the buyers) and the bootstrap, whose cost
+  grows with the buyers, gives the same interval as **Welch's** normal interval (a test checks
+  it): the report then uses Welch (delta method on the log ratio for the relative uplift).
 * **Sample ratio mismatch**: a chi-square goodness-of-fit test of the arms' sizes against the
   configured share; ``p < 0.001`` raises the flag (a broken assignment, a caching layer or a
   bot skewing one arm makes every other figure untrustworthy).
@@ -39,6 +43,7 @@ CONFIDENCE = 0.95
 SRM_ALPHA = 0.001
 BOOTSTRAP_REPLICATES = 2000
 BOOTSTRAP_SEED = 20261207
+BOOTSTRAP_MAX_SPENDERS = 2000
 POWER = 0.8
 
 FloatArray = NDArray[np.float64]
@@ -161,6 +166,8 @@ class MeanComparison:
     holdout_mean: float | None
     absolute: Interval
     relative: Interval
+    method: str = "bootstrap"
+    """``bootstrap`` (Poisson, percentile) or ``welch`` (normal, for many buyers)."""
 
 
 def poisson_bootstrap_sums(
@@ -189,6 +196,7 @@ def compare_means(
     replicates: int = BOOTSTRAP_REPLICATES,
     seed: int = BOOTSTRAP_SEED,
     confidence: float = CONFIDENCE,
+    max_spenders: int = BOOTSTRAP_MAX_SPENDERS,
 ) -> MeanComparison:
     """Mean spend per shopper in each arm and the uplift's percentile bootstrap intervals.
 
@@ -208,6 +216,8 @@ def compare_means(
             none,
         )
     mt, mh = float(vt.sum() / n_treatment), float(vh.sum() / n_holdout)
+    if min(vt.size, vh.size) > max_spenders:
+        return welch(vt, n_treatment, vh, n_holdout, confidence=confidence)
     rng = np.random.default_rng(seed)
     st, ct = poisson_bootstrap_sums(vt, n_treatment - vt.size, replicates, rng)
     sh, ch = poisson_bootstrap_sums(vh, n_holdout - vh.size, replicates, rng)
@@ -221,6 +231,34 @@ def compare_means(
     ratios = bt[bh > 0] / bh[bh > 0] - 1
     rlo, rhi = np.percentile(ratios, [tail, 100 - tail])
     return MeanComparison(mt, mh, absolute, Interval(mt / mh - 1, float(rlo), float(rhi)))
+
+
+def welch(
+    treatment_values: ArrayLike,
+    n_treatment: int,
+    holdout_values: ArrayLike,
+    n_holdout: int,
+    *,
+    confidence: float = CONFIDENCE,
+) -> MeanComparison:
+    """Welch's normal interval of the difference of mean spend per shopper (zeros for the
+    shoppers beyond the spenders), and the delta method's on the log of their ratio."""
+    z = z_value(confidence)
+    stats = []
+    for values, n in ((treatment_values, n_treatment), (holdout_values, n_holdout)):
+        v = np.asarray(values, dtype=np.float64)
+        mean = float(v.sum() / n)
+        var = float((np.square(v).sum() - n * mean * mean) / max(n - 1, 1))
+        stats.append((mean, max(var, 0.0) / n))
+    (mt, vt), (mh, vh) = stats
+    half = z * math.sqrt(vt + vh)
+    absolute = Interval(mt - mh, mt - mh - half, mt - mh + half)
+    if mt <= 0 or mh <= 0:
+        return MeanComparison(mt, mh, absolute, Interval(None, None, None), "welch")
+    log_half = z * math.sqrt(vt / (mt * mt) + vh / (mh * mh))
+    ratio = mt / mh
+    relative = Interval(ratio - 1, ratio * math.exp(-log_half) - 1, ratio * math.exp(log_half) - 1)
+    return MeanComparison(mt, mh, absolute, relative, "welch")
 
 
 # -- sample ratio mismatch and sample size -------------------------------------------------

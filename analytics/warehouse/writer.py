@@ -23,7 +23,13 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from analytics.errors import WarehouseUnavailable
-from analytics.schema import EventRecord, OrderUpdated, OrderUpdatedProperties, Purchase
+from analytics.schema import (
+    EventRecord,
+    ExperimentTag,
+    OrderUpdated,
+    OrderUpdatedProperties,
+    Purchase,
+)
 from analytics.warehouse import tables as t
 from analytics.warehouse.partitions import PartitionManager
 
@@ -157,9 +163,7 @@ class Warehouse:
                     "revenue_e4": to_e4(p.revenue),
                     "lines": len(p.lines),
                     "cart_token": p.cart_token,
-                    "shopper_id": r.event.shopper_id,
-                    "experiment_id": r.event.experiment,
-                    "arm": r.event.arm,
+                    **_experiment_columns(r.event.experiment),
                 }
             )
         if not rows:
@@ -240,16 +244,15 @@ class Warehouse:
         rows: dict[tuple[uuid.UUID, uuid.UUID, str], dict[str, Any]] = {}
         for r in records:
             event = r.event
-            if event.experiment is None or event.shopper_id is None or event.arm is None:
+            tag = event.experiment
+            if tag is None:
                 continue
-            key = (r.merchant_id, event.experiment, event.shopper_id)
+            key = (r.merchant_id, tag.id, tag.shopper_id)
             row = rows.setdefault(
                 key,
                 {
                     "merchant_id": r.merchant_id,
-                    "experiment_id": event.experiment,
-                    "shopper_id": event.shopper_id,
-                    "arm": event.arm,
+                    **_experiment_columns(tag),
                     "first_seen_at": event.occurred_at,
                     **dict.fromkeys(t.EXPERIMENT_FIRST_DAYS.values()),
                 },
@@ -305,9 +308,8 @@ class Warehouse:
             if hit is None or r.event.experiment is not None:
                 out.append(r)
                 continue
-            event = r.event.model_copy(
-                update={"shopper_id": hit[0], "experiment": hit[1], "arm": hit[2]}
-            )
+            tag = ExperimentTag.model_validate({"id": hit[1], "arm": hit[2], "shopper_id": hit[0]})
+            event = r.event.model_copy(update={"experiment": tag})
             out.append(r.model_copy(update={"event": event}))
         return out
 
@@ -341,12 +343,9 @@ class Warehouse:
         sessions: dict[tuple[uuid.UUID, str], tuple[str, uuid.UUID, str]] = {}
         for r in records:
             ev = r.event
-            if ev.widget_session_id and ev.experiment and ev.shopper_id and ev.arm:
-                sessions[(r.merchant_id, ev.widget_session_id)] = (
-                    ev.shopper_id,
-                    ev.experiment,
-                    ev.arm,
-                )
+            if ev.widget_session_id and ev.experiment:
+                tag = ev.experiment
+                sessions[(r.merchant_id, ev.widget_session_id)] = (tag.shopper_id, tag.id, tag.arm)
         o = t.fact_order
         for (merchant_id, session_id), (shopper, experiment, arm) in sorted(
             sessions.items(), key=lambda item: (str(item[0][0]), item[0][1])
@@ -596,10 +595,15 @@ def _fact_row(record: EventRecord) -> dict[str, Any]:
         "order_id": getattr(props, "order_id", None),
         "cart_token": getattr(props, "cart_token", None),
         "amount_e4": to_e4(update.refunded) if update and update.refunded is not None else None,
-        "shopper_id": event.shopper_id,
-        "experiment_id": event.experiment,
-        "arm": event.arm,
+        **_experiment_columns(event.experiment),
     }
+
+
+def _experiment_columns(tag: ExperimentTag | None) -> dict[str, Any]:
+    """The ``shopper_id``, ``experiment_id`` and ``arm`` columns of facts and orders."""
+    if tag is None:
+        return {"shopper_id": None, "experiment_id": None, "arm": None}
+    return {"shopper_id": tag.shopper_id, "experiment_id": tag.id, "arm": tag.arm}
 
 
 def _lines(record: EventRecord) -> list[dict[str, Any]]:

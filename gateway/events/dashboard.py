@@ -343,12 +343,14 @@ def api_experiment(
     merchant: DashboardMerchant,
     session: SessionDep,
     experiment_id: experiment.ExperimentQuery = None,
+    detect_uplift: experiment.DetectQuery = 0.1,
 ) -> Response:
     data = experiment.report(
         session=session,
         engine=pipeline_of(request.app).engine,
         merchant_id=merchant.id,
         experiment_id=experiment_id,
+        detect_uplift=detect_uplift,
     )
     return JSONResponse(data, headers={"Cache-Control": "no-store"})
 

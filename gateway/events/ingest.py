@@ -160,28 +160,29 @@ def _check_arms(request: Request, merchant_id: Any, batch: EventBatch) -> None:
     """Events of a holdout experiment must name one of the merchant's periods and the arm
     that period's salt and share give their shopper: a page cannot move a shopper to the
     other arm, nor count in another merchant's experiment."""
-    wanted = {e.experiment for e in batch.events if e.experiment is not None}
+    wanted = {e.experiment.id for e in batch.events if e.experiment is not None}
     with session_scope(request.app.state.engine) as session:
         known = experiments.assignments(
             session=session, merchant_id=merchant_id, experiment_ids=wanted
         )
     errors: list[dict[str, Any]] = []
     for index, event in enumerate(batch.events):
-        if event.experiment is None or event.shopper_id is None:
+        tag = event.experiment
+        if tag is None:
             continue
-        found = known.get(event.experiment)
+        found = known.get(tag.id)
         if found is None:
             errors.append(
                 {
-                    "loc": ["events", index, "experiment"],
+                    "loc": ["events", index, "experiment", "id"],
                     "msg": "unknown experiment",
                     "type": "value_error",
                 }
             )
-        elif assigned_arm(event.shopper_id, *found) != event.arm:
+        elif assigned_arm(tag.shopper_id, *found) != tag.arm:
             errors.append(
                 {
-                    "loc": ["events", index, "arm"],
+                    "loc": ["events", index, "experiment", "arm"],
                     "msg": "not this shopper's arm",
                     "type": "value_error",
                 }

@@ -22,6 +22,7 @@ class HoldoutIn(BaseModel):
     )
 
     holdout_share: float = Field(
+        strict=True,
         ge=0,
         le=service.MAX_SHARE,
         allow_inf_nan=False,

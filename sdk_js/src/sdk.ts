@@ -61,7 +61,7 @@ export function createTryOn(defaultApiBase: string): TryOnAPI {
     const a = (state as State).analytics;
     if (e && !a.experiment) {
       const id = shopperId();
-      a.experiment = { shopper_id: id, experiment: e.id, arm: assign(id, e) };
+      a.experiment = { id: e.id, arm: assign(id, e), shopper_id: id };
     }
     return a.experiment?.arm === "holdout";
   }

@@ -79,7 +79,7 @@ const config = (share: number) => ({
 
 describe("the SDK in a holdout experiment", () => {
   let tryOn: TryOnAPI;
-  let sent: Array<Record<string, unknown>>;
+  let sent: Array<{ type: string; properties: unknown; experiment?: { id: string; arm: string; shopper_id: string } }>;
   let share = 0.5;
 
   beforeEach(() => {
@@ -119,7 +119,7 @@ describe("the SDK in a holdout experiment", () => {
     expect(tryOn.addedToCart({ productId: "round-glasses", variantId: "black", quantity: 2 })).toMatch(/^[0-9a-f-]{36}$/);
     window.dispatchEvent(new Event("pagehide"));
     await new Promise((r) => setTimeout(r, 0));
-    expect(sent.map((e) => [e.type, e.arm, e.shopper_id])).toEqual([
+    expect(sent.map((e) => [e.type, e.experiment?.arm, e.experiment?.shopper_id])).toEqual([
       ["eligible", "holdout", id],
       ["add_to_cart", "holdout", id],
     ]);
@@ -133,7 +133,7 @@ describe("the SDK in a holdout experiment", () => {
     expect(host.hidden).toBe(false);
     window.dispatchEvent(new Event("pagehide"));
     await new Promise((r) => setTimeout(r, 0));
-    expect(sent.map((e) => [e.type, e.arm, e.experiment])).toEqual([
+    expect(sent.map((e) => [e.type, e.experiment?.arm, e.experiment?.id])).toEqual([
       ["eligible", "treatment", config(share).experiment.id],
       ["impression", "treatment", config(share).experiment.id],
     ]);

@@ -37,9 +37,7 @@ def _ev(merchant: uuid.UUID, exp: uuid.UUID, type_: str, shopper: str, arm: str,
         type_,
         occurred_at=kw.pop("occurred_at", DAY),  # type: ignore[arg-type]
         widget_session_id=kw.pop("widget_session_id", f"wsession-{shopper}"),
-        shopper_id=f"shopper-{shopper}",
-        experiment=str(exp),
-        arm=arm,
+        experiment={"id": str(exp), "arm": arm, "shopper_id": f"shopper-{shopper}"},
         **kw,
     )
 
@@ -244,8 +242,13 @@ def test_daily_csv(engine: Engine, seeded: tuple[uuid.UUID, uuid.UUID]) -> None:
     assert body.endswith("\r\n")
 
 
-def test_events_without_an_experiment_are_refused_half_given() -> None:
+def test_an_incomplete_experiment_is_refused() -> None:
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError, match="come together"):
-        record(uuid.uuid4(), "eligible", occurred_at=DAY, shopper_id="shopper-abc")
+    with pytest.raises(ValidationError, match=r"experiment\.arm"):
+        record(
+            uuid.uuid4(),
+            "eligible",
+            occurred_at=DAY,
+            experiment={"id": str(uuid.uuid4()), "shopper_id": "shopper-abc"},
+        )

@@ -128,6 +128,27 @@ def test_the_revenue_interval_is_repeatable_and_handles_no_spend() -> None:
         uplift.compare_means([1.0, 2.0], 1, [], 10)
 
 
+def test_with_many_buyers_welch_agrees_with_the_bootstrap() -> None:
+    """Above ``BOOTSTRAP_MAX_SPENDERS`` buyers the report switches to Welch's interval, which
+    is only right if the bootstrap would have said the same: within 5 % of the width."""
+    rng = np.random.default_rng(11)
+    n = 60_000
+    vt, vh = _spend(rng, n, 0.05), _spend(rng, n, 0.04)
+    assert min(vt.size, vh.size) > uplift.BOOTSTRAP_MAX_SPENDERS
+    boot = uplift.compare_means(vt, n, vh, n, max_spenders=10**9)
+    fast = uplift.compare_means(vt, n, vh, n)
+    assert (boot.method, fast.method) == ("bootstrap", "welch")
+    for a, b in ((boot.absolute, fast.absolute), (boot.relative, fast.relative)):
+        assert None not in (a.low, a.high, b.low, b.high)
+        assert a.low is not None
+        assert a.high is not None
+        assert b.low is not None
+        assert b.high is not None
+        width = a.high - a.low
+        assert abs(a.low - b.low) < 0.05 * width
+        assert abs(a.high - b.high) < 0.05 * width
+
+
 def test_a_skewed_split_raises_the_mismatch_flag() -> None:
     fair = uplift.sample_ratio(9_020, 980, 0.1)
     assert not fair.mismatch

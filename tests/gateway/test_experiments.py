@@ -90,6 +90,8 @@ def test_share_periods_and_the_widget_config(client: TestClient, shop: Any) -> N
         {"holdout_share": "ten"},
         {"holdout_share": 0.12345},
         {"holdout_share": None},
+        {"holdout_share": False},
+        {"holdout_share": "0.1"},
         {"holdout_share": 0.1, "salt": "mine"},
         {},
         [0.1],
@@ -138,16 +140,14 @@ def test_events_must_carry_the_arm_their_period_assigns(client: TestClient, shop
         return event_json(
             "eligible",
             widget_session_id=f"w-{shopper}",
-            shopper_id=shopper,
-            experiment=experiment,
-            arm=arm,
+            experiment={"id": experiment, "arm": arm, "shopper_id": shopper},
         )
 
     send(client, shop.publishable_key, [event(held, "holdout"), event(treated, "treatment")])
     headers = widget(shop.publishable_key)
     forged = client.post("/v1/events", json={"events": [event(held, "treatment")]}, headers=headers)
     problem = assert_problem(forged, 422, "invalid-input")
-    assert problem["errors"][0]["loc"] == ["events", 0, "arm"]
+    assert problem["errors"][0]["loc"] == ["events", 0, "experiment", "arm"]
     unknown = client.post(
         "/v1/events",
         json={"events": [event(held, "holdout", str(uuid.uuid4()))]},
@@ -157,8 +157,9 @@ def test_events_must_carry_the_arm_their_period_assigns(client: TestClient, shop
         "events",
         0,
         "experiment",
+        "id",
     ]
-    half = event_json("eligible", shopper_id=held)
+    half = event_json("eligible", experiment={"id": running["id"], "shopper_id": held})
     assert_problem(
         client.post("/v1/events", json={"events": [half]}, headers=headers), 422, "invalid-input"
     )
@@ -193,9 +194,7 @@ def test_dashboard_sets_the_share_and_exports_the_days(client: TestClient, shop:
             event_json(
                 "eligible",
                 widget_session_id="wsession-h",
-                shopper_id=shopper,
-                experiment=running["id"],
-                arm="holdout",
+                experiment={"id": running["id"], "arm": "holdout", "shopper_id": shopper},
             )
         ],
     )

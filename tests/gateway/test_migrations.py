@@ -16,6 +16,7 @@ from gateway.db.models import Base
 
 EXPECTED_TABLES = {
     "merchants",
+    "experiments",
     "stores",
     "api_keys",
     "products",

@@ -1,0 +1,143 @@
+/**
+ * The holdout experiment in a real browser against the real gateway and warehouse: a
+ * held-out shopper never sees the try-on button, on any page, across reloads; their
+ * "eligible" and add-to-cart events still arrive, and their order is attributed to the
+ * holdout arm. A treatment shopper sees the button, in the same period.
+ */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { assign, type Experiment } from "../src/experiment";
+import { REPO } from "./global-setup";
+import { launch, type Session, shot, until, W } from "./browser";
+
+let session: Session | null = null;
+let experiment: Experiment;
+
+function harness(...args: string[]): string {
+  return execFileSync(join(REPO, ".venv", "bin", "python"), ["-m", "tests.sdk_js.harness", ...args], { cwd: REPO, env: inject("env"), encoding: "utf8" });
+}
+
+interface Held {
+  events: [string, string, string, string][];
+  orders: [string, string, string][];
+}
+
+/** A shopper id (as the SDK would make one) that the period puts in `arm`. */
+function shopperIn(arm: string, prefix: string): string {
+  for (let i = 0; ; i++) {
+    const id = `${prefix}-${String(i).padStart(6, "0")}-e2e`;
+    if (assign(id, experiment) === arm) return id;
+  }
+}
+
+/** Every usage event the pages send (beacons included: they are the context's requests). */
+interface Sent {
+  type: string;
+  experiment?: { id: string; arm: string; shopper_id: string };
+}
+
+function sentEvents(s: Session): Sent[] {
+  const seen: Sent[] = [];
+  s.context.on("request", (r) => {
+    if (!r.url().includes("/v1/events") || r.method() !== "POST") return;
+    try {
+      seen.push(...(JSON.parse(r.postData() ?? "{}") as { events: typeof seen }).events);
+    } catch {
+      // not ours
+    }
+  });
+  return seen;
+}
+
+/** Open a product page and wait until the SDK has its configuration (and so its arm). */
+async function openProduct(s: Session, product: string): Promise<void> {
+  const config = s.page.waitForResponse((r) => r.url().includes("/v1/widget/config"));
+  await s.page.goto(`${inject("baseUrl")}/demo/products/${product}`);
+  await config;
+  await s.page.waitForLoadState("networkidle");
+}
+
+const triggerHidden = (s: Session) => s.page.locator("[data-tryon-trigger]").first().evaluate((host) => (host as HTMLElement).hidden);
+
+beforeAll(() => {
+  const served = JSON.parse(harness("set-holdout", "0.5"));
+  experiment = { id: served.id, salt: served.salt, holdoutShare: served.holdout_share };
+});
+
+afterAll(() => {
+  harness("set-holdout", "0"); // the other e2e files expect every shopper to see the button
+});
+
+afterEach(async () => {
+  await session?.close();
+  session = null;
+});
+
+describe("a holdout experiment", () => {
+  it("never shows a held-out shopper the button; their events and order still count, in the holdout arm", async () => {
+    const shopper = shopperIn("holdout", "held");
+    session = await launch();
+    const s = session;
+    const events = sentEvents(s);
+    // The first page keeps the id in the store's localStorage; later pages read it back.
+    await s.page.goto(`${inject("baseUrl")}/demo`);
+    await s.page.evaluate((id) => localStorage.setItem("tryon_shopper", id), shopper);
+    await openProduct(s, "round-glasses");
+    expect(await triggerHidden(s)).toBe(true);
+    await s.page.reload();
+    await s.page.waitForLoadState("networkidle");
+    expect(await triggerHidden(s)).toBe(true);
+    await openProduct(s, "aviator-sunglasses");
+    expect(await triggerHidden(s)).toBe(true);
+    expect(await s.page.locator(W.trigger).isVisible()).toBe(false);
+    // TryOn.open() from the page's own code is refused too.
+    await s.page.evaluate(() => (window as unknown as { TryOn: { open(o: object): void } }).TryOn.open({ productId: "aviator-sunglasses" }));
+    expect(await s.page.locator(W.dialog).count()).toBe(0);
+    await shot(s.page, "holdout-product");
+    // The page's own "Add to cart" button; then the order.
+    await s.page.getByRole("button", { name: "Add to cart" }).click();
+    await s.page.waitForURL(/\/demo\/cart$/);
+    await s.page.getByRole("button", { name: "Place order" }).click();
+    const orderId = (await s.page.locator("#order-number").textContent())?.trim() ?? "";
+    expect(orderId).toMatch(/^DEMO-/);
+    expect(events.every((e) => e.experiment?.shopper_id === shopper && e.experiment.arm === "holdout" && e.experiment.id === experiment.id)).toBe(true);
+    expect(events.map((e) => e.type).sort()).toEqual(["add_to_cart", "eligible", "eligible"]);
+    // Through the queue into the warehouse: the events in the holdout arm, the order too.
+    const held = await until(
+      () => JSON.parse(harness("shopper", shopper)) as Held,
+      (h) => h.orders.length === 1 && h.events.length === 3,
+      "the holdout shopper's events and order in the warehouse",
+    );
+    expect(held.events.map(([type, , arm, exp]) => [type, arm, exp]).sort()).toEqual([
+      ["add_to_cart", "holdout", experiment.id],
+      ["eligible", "holdout", experiment.id],
+      ["eligible", "holdout", experiment.id],
+    ]);
+    expect(held.orders).toEqual([[orderId, "holdout", experiment.id]]);
+    expect(s.problems).toEqual([]);
+  });
+
+  it("shows a treatment shopper the button, and their events carry the treatment arm", async () => {
+    const shopper = shopperIn("treatment", "treated");
+    session = await launch();
+    const s = session;
+    const events = sentEvents(s);
+    await s.page.goto(`${inject("baseUrl")}/demo`);
+    await s.page.evaluate((id) => localStorage.setItem("tryon_shopper", id), shopper);
+    await openProduct(s, "round-glasses");
+    await s.page.locator(W.trigger).waitFor({ state: "visible" });
+    await s.page.goto(`${inject("baseUrl")}/demo/cart`); // pagehide: the beacon takes the batch
+    await until(() => events.length, (n) => n >= 2, "the treatment shopper's events");
+    expect(events.map((e) => [e.type, e.experiment?.arm, e.experiment?.shopper_id]).sort()).toEqual([
+      ["eligible", "treatment", shopper],
+      ["impression", "treatment", shopper],
+    ]);
+    const stored = await until(
+      () => JSON.parse(harness("shopper", shopper)) as Held,
+      (h) => h.events.length === 2,
+      "the treatment shopper's events in the warehouse",
+    );
+    expect(stored.events.every(([, , arm]) => arm === "treatment")).toBe(true);
+  });
+});
