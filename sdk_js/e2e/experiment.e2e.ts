@@ -140,4 +140,28 @@ describe("a holdout experiment", () => {
     );
     expect(stored.events.every(([, , arm]) => arm === "treatment")).toBe(true);
   });
+
+  it("shows the experiment on the dashboard, whose form starts a new period", async () => {
+    session = await launch();
+    const s = session;
+    const link = execFileSync(join(REPO, ".venv", "bin", "tryon"), ["dashboard", "link", "--merchant", "Tryon demo store"], { cwd: REPO, env: inject("env"), encoding: "utf8" }).trim();
+    await s.page.goto(link);
+    await s.page.getByRole("button", { name: "Sign in" }).click();
+    await s.page.waitForURL(/\/dashboard$/);
+    await s.page.locator("#experiment-table").waitFor();
+    expect(await s.page.locator("#holdout-share").inputValue()).toBe("50");
+    expect(await s.page.locator("#experiment-status").textContent()).toMatch(/50% held out · not enough data yet/);
+    expect(await s.page.locator("#headline-value").textContent()).toMatch(/^Measuring: \d+ of [\d,.\s\u202f]+ shoppers$/);
+    const held = await s.page.locator("#experiment-arms tr").nth(1).locator("td").first().textContent();
+    expect(Number(held)).toBeGreaterThanOrEqual(1); // the holdout shopper of the first test
+    await shot(s.page, "dashboard-experiment");
+    // A new share through the panel's form: a new period, as the API says.
+    await s.page.locator("#holdout-share").fill("20");
+    await s.page.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => s.page.locator("#holdout-saved").textContent()).toBe("Saved: a new period started");
+    await expect.poll(() => s.page.locator("#experiment-status").textContent()).toMatch(/20% held out/);
+    const served = JSON.parse(harness("set-holdout", "0.2"));
+    expect(served.id).not.toBe(experiment.id);
+    expect(s.problems).toEqual([]);
+  });
 });
