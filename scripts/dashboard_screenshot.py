@@ -301,7 +301,7 @@ async def capture(ws_url: str, base: str, cookie: str, detect: str = "0.1") -> b
                 f"s.value = {json.dumps(detect)}; s.dispatchEvent(new Event('change')); }})()"
             ),
         )
-        await asyncio.sleep(2)
+        await asyncio.sleep(5)  # the page asks again and redraws
         size = await call(
             "Runtime.evaluate",
             expression="document.documentElement.scrollHeight",

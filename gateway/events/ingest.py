@@ -9,13 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from analytics.errors import InvalidEvents
 from analytics.ingest import parse_batch, records_for
 from analytics.schema import SERVER_ONLY_TYPES, Event, EventBatch
 from analytics.settings import AnalyticsSettings
 from analytics.uplift import assigned_arm
 from gateway.db.session import session_scope
 from gateway.errors import (
+    Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
@@ -116,6 +116,10 @@ def schema_name(event_type: str) -> str:
         400: {"description": "Not JSON (problem+json)"},
         413: {"description": "Too large (problem+json)"},
         415: {"description": "Not JSON media type (problem+json)"},
+        409: {
+            "description": "An event's `experiment` is not one of the merchant's periods, or "
+            "its `arm` is not the one that period gives the shopper (problem+json with `errors`)"
+        },
         422: {"description": "Schema errors (problem+json with `errors`)"},
         **WIDGET_ERRORS,
         503: {"description": "Buffer full, retry later (problem+json, Retry-After)"},
@@ -188,4 +192,6 @@ def _check_arms(request: Request, merchant_id: Any, batch: EventBatch) -> None:
                 }
             )
     if errors:
-        raise InvalidEvents("Events name an experiment or arm that does not hold", errors=errors)
+        # Schema-valid events that contradict the merchant's experiments (as the state stands),
+        # like a forged arm: a conflict, with where it is.
+        raise Conflict("Events name an experiment or arm that does not hold", errors=errors)

@@ -146,14 +146,14 @@ def test_events_must_carry_the_arm_their_period_assigns(client: TestClient, shop
     send(client, shop.publishable_key, [event(held, "holdout"), event(treated, "treatment")])
     headers = widget(shop.publishable_key)
     forged = client.post("/v1/events", json={"events": [event(held, "treatment")]}, headers=headers)
-    problem = assert_problem(forged, 422, "invalid-input")
+    problem = assert_problem(forged, 409, "conflict")
     assert problem["errors"][0]["loc"] == ["events", 0, "experiment", "arm"]
     unknown = client.post(
         "/v1/events",
         json={"events": [event(held, "holdout", str(uuid.uuid4()))]},
         headers=headers,
     )
-    assert assert_problem(unknown, 422, "invalid-input")["errors"][0]["loc"] == [
+    assert assert_problem(unknown, 409, "conflict")["errors"][0]["loc"] == [
         "events",
         0,
         "experiment",

@@ -270,16 +270,20 @@
     box.hidden = false;
     const rel = exp.purchase_rate.uplift_relative;
     const t = exp.purchase_rate.treatment.estimate, h = exp.purchase_rate.holdout.estimate;
-    if (exp.status !== "ready" || rel.estimate === null) {
-      document.getElementById("headline-value").textContent = `Measuring: ${num(exp.eligible_shoppers)} of ${num(exp.needed_shoppers)} shoppers`;
-      document.getElementById("headline-note").textContent =
-        `Not enough data yet to detect a ${Math.round(exp.detect_uplift * 100)}% uplift in purchases; keep the holdout running.`;
+    const needed = `${num(exp.eligible_shoppers)} of ${num(exp.needed_shoppers)} shoppers`;
+    const enough = exp.status === "ready";
+    if (rel.estimate === null) {
+      document.getElementById("headline-value").textContent = `Measuring: ${needed}`;
+      document.getElementById("headline-note").textContent = "No purchases in both groups yet; keep the holdout running.";
       return;
     }
     document.getElementById("headline-value").textContent = `${signed(rel.estimate)} purchases (${interval(rel, signed)})`;
-    document.getElementById("headline-note").textContent = exp.purchase_rate.significant
-      ? `Shoppers offered try-on bought ${pct(t)} of the time, those held out ${pct(h)}: try-on itself made the difference, with 95% confidence it lies in this interval.`
-      : `Shoppers offered try-on bought ${pct(t)} of the time, those held out ${pct(h)}; the interval still includes no effect, so keep measuring.`;
+    const groups = `Shoppers offered try-on bought ${pct(t)} of the time, those held out ${pct(h)}`;
+    document.getElementById("headline-note").textContent = !enough
+      ? `${groups}. An early figure: ${needed} needed to detect a ${Math.round(exp.detect_uplift * 100)}% uplift reliably; keep the holdout running.`
+      : exp.purchase_rate.significant
+        ? `${groups}: try-on itself made the difference, and with 95% confidence it lies in this interval.`
+        : `${groups}; the interval still includes no effect, so try-on's effect is smaller than this test can see.`;
   }
 
   function experimentPanel(exp) {
@@ -359,6 +363,7 @@
 
   async function load() {
     clearTimeout(state.timer);
+    const seq = (state.seq = (state.seq || 0) + 1); // a later load wins over one still in flight
     const error = document.getElementById("error");
     try {
       const response = await fetch("/dashboard/api/summary?" + query({ by: state.by }), { credentials: "same-origin" });
@@ -368,7 +373,9 @@
         throw new Error(problem.detail || problem.title || response.statusText);
       }
       const data = await response.json();
-      state.exp = await loadExperiment();
+      const exp = await loadExperiment();
+      if (seq !== state.seq) return;
+      state.exp = exp;
       error.hidden = true;
       render(data);
     } catch (e) {
