@@ -328,7 +328,7 @@
       el("li", {}, `Add-to-cart rate: ${points(c.uplift_absolute.estimate)} (${interval(c.uplift_absolute, points)})`),
     );
     for (const r of exp.revenue_per_shopper) {
-      const f = (x) => amount(x, r.currency);
+      const f = (x) => (x > 0 ? "+" : "") + amount(x, r.currency);
       list.append(el("li", {}, `Revenue per shopper (${r.currency}): ${f(r.uplift_absolute.estimate)} (${interval(r.uplift_absolute, f)})`));
     }
     list.append(el("li", { class: "muted small" }, "Every shopper counts in their group, whether they tried on or not. An interval that stays above zero means try-on raised the figure."));
