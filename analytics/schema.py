@@ -42,6 +42,7 @@ ClientTime = Annotated[AwareDatetime, BeforeValidator(_no_number)]
 
 EVENT_TYPES = (
     "impression",
+    "eligible",
     "open",
     "tryon_started",
     "tryon_rendered",
@@ -61,6 +62,8 @@ SessionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 """A product or variant id as the store knows it (no control characters)."""
 Label = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Arm = Literal["treatment", "holdout"]
+"""The experiment arm: ``treatment`` sees the try-on button, ``holdout`` does not."""
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 CartToken = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 """The store's own id of the shopper's cart (BigCommerce ``cartId``): an attribution key."""
@@ -133,6 +136,16 @@ class PurchaseProperties(_Strict):
     ``add_to_cart`` events that carried the same token, when it has no session ids itself."""
 
 
+class ExperimentTag(_Strict):
+    """Where a shopper stands in a holdout experiment (docs/analytics.md, "Holdout")."""
+
+    id: uuid.UUID
+    """The experiment (period) the shopper was assigned in."""
+    arm: Arm
+    shopper_id: SessionId
+    """The browser's random first-party id for this store: the unit the experiment counts."""
+
+
 class _EventBase(_Strict):
     schema_version: Literal[1]
     event_id: uuid.UUID
@@ -141,6 +154,8 @@ class _EventBase(_Strict):
     tryon_session_id: SessionId | None = None
     product_id: ExternalId
     variant_id: ExternalId | None = None
+    experiment: ExperimentTag | None = None
+    """Sent only while the merchant runs a holdout experiment."""
 
     @field_validator("event_id")
     @classmethod
@@ -154,6 +169,14 @@ class Impression(_EventBase):
     """The try-on button was shown on a product page."""
 
     type: Literal["impression"]
+    properties: NoProperties = NoProperties()
+
+
+class Eligible(_EventBase):
+    """The try-on button would have been shown: sent in both arms of a holdout experiment
+    (in the treatment arm beside the ``impression``), the experiment's denominator."""
+
+    type: Literal["eligible"]
     properties: NoProperties = NoProperties()
 
 
@@ -228,6 +251,7 @@ class OrderUpdated(_EventBase):
 
 Event = Annotated[
     Impression
+    | Eligible
     | Open
     | TryOnStarted
     | TryOnRendered

@@ -18,6 +18,7 @@ from gateway.db import models as _all_models  # noqa: F401 - every mapper, for f
 from gateway.db.session import make_engine, session_factory, session_scope
 from gateway.events import views as events
 from gateway.events.readiness import broker_probe
+from gateway.experiments import views as experiments
 from gateway.keys import service as keys
 from gateway.keys import views as keys_views
 from gateway.logging import configure as configure_logging
@@ -118,6 +119,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(keys_views.router)
     app.include_router(usage.router)
     app.include_router(orders.router)
+    app.include_router(experiments.router)
     app.include_router(assets.router)
     app.include_router(widget.router)
     app.include_router(tryon.router)

@@ -50,6 +50,7 @@ T = TypeVar("T")
 A = TypeVar("A")
 B = TypeVar("B")
 C = TypeVar("C")
+D = TypeVar("D")
 
 VERSION = "w1"
 """In every key: a release that changes a record's shape starts from empty entries, so old and
@@ -83,6 +84,11 @@ def product_key(
 
 def models_key(merchant_id: uuid.UUID) -> str:
     return f"{VERSION}:models:{merchant_id}"
+
+
+def experiment_key(merchant_id: uuid.UUID) -> str:
+    """A merchant's running holdout experiment (or that none runs)."""
+    return f"{VERSION}:experiment:{merchant_id}"
 
 
 def quota_key(merchant_id: uuid.UUID, day: date) -> str:
@@ -167,6 +173,11 @@ class ReadCache:
     def read_many(
         self, a: Read[A], b: Read[B], c: Read[C], /
     ) -> tuple[A | None, B | None, C | None]: ...
+
+    @overload
+    def read_many(
+        self, a: Read[A], b: Read[B], c: Read[C], d: Read[D], /
+    ) -> tuple[A | None, B | None, C | None, D | None]: ...
 
     def read_many(self, *specs: Read[Any]) -> tuple[Any, ...]:
         """As ``read`` for each, with one round trip to the cache for all their keys."""

@@ -10,6 +10,12 @@
 3. a one-time link from ``tryon dashboard link``, spent for the session cookie, and headless
    chromium (driven over the DevTools protocol) photographs ``/dashboard``.
 
+With ``--holdout SHARE`` (default 0.5) the merchant runs a holdout experiment (``PUT
+/v1/experiment``): each synthetic shopper gets a shopper id, the arm the SDK would give it,
+and, held out, sees no button (only ``eligible`` events; carts at the rate of shoppers who
+never try on). ``--scale`` multiplies the shoppers per day; ``--detect`` picks the uplift the
+panel sizes the experiment for before the photograph.
+
     .venv/bin/python scripts/dashboard_screenshot.py --out docs/images/dashboard.png
 """
 
@@ -39,6 +45,7 @@ import websockets
 
 from analytics.schema import EventRecord, Purchase
 from analytics.settings import AnalyticsSettings
+from analytics.uplift import assigned_arm
 from analytics.warehouse.engine import make_engine
 from analytics.warehouse.writer import Warehouse
 from ml_service import ports
@@ -60,30 +67,48 @@ def request(method: str, url: str, body: Any = None, headers: dict[str, str] | N
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if data is not None:
         req.add_header("content-type", "application/json")
-    with urllib.request.urlopen(req, timeout=30) as response:
-        return json.loads(response.read() or b"null")
+    for _ in range(60):
+        try:
+            with urllib.request.urlopen(req, timeout=30) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 429:  # the widget rate limit: wait as told, then send again
+                raise
+            time.sleep(float(exc.headers.get("retry-after") or 1))
+    raise SystemExit(f"{url}: still rate limited")
 
 
-def sessions(days: int, rng: random.Random) -> list[list[dict[str, Any]]]:
+def sessions(
+    days: int, rng: random.Random, experiment: dict[str, Any] | None = None, scale: float = 1.0
+) -> list[list[dict[str, Any]]]:
     """Synthetic shoppers: a funnel in which trying on makes a cart twice as likely or more."""
     out = []
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     for d in range(days, -1, -1):
         day = today - timedelta(days=d)
         weekly = 1.25 if day.weekday() >= 5 else 1.0
-        count = int((55 + (days - d) * 1.6) * weekly * rng.uniform(0.85, 1.15))
+        count = int((55 + (days - d) * 1.6) * weekly * rng.uniform(0.85, 1.15) * scale)
         for _ in range(count):
             start = day + timedelta(seconds=rng.uniform(8 * 3600, 23 * 3600))
             if start > datetime.now(UTC) - timedelta(minutes=2):
                 continue
-            out.append(shopper(start, rng))
+            out.append(shopper(start, rng, experiment))
     return out
 
 
-def shopper(start: datetime, rng: random.Random) -> list[dict[str, Any]]:
+def shopper(
+    start: datetime, rng: random.Random, experiment: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     product, _, category, _, appeal = rng.choices(PRODUCTS, weights=[p[4] for p in PRODUCTS])[0]
     wsid = "w-" + uuid.uuid4().hex[:16]
     clock = [start]
+
+    arm = None
+    extra: dict[str, Any] = {}
+    if experiment is not None:
+        sid = "s-" + uuid.uuid4().hex
+        arm = assigned_arm(sid, experiment["salt"], experiment["holdout_share"])
+        extra = {"experiment": {"id": experiment["id"], "arm": arm, "shopper_id": sid}}
 
     def ev(kind: str, tryon: str | None = None, **props: Any) -> dict[str, Any]:
         clock[0] += timedelta(seconds=rng.uniform(3, 40))
@@ -96,11 +121,14 @@ def shopper(start: datetime, rng: random.Random) -> list[dict[str, Any]]:
             "tryon_session_id": tryon,
             "product_id": product,
             "properties": props,
+            **extra,
         }
 
-    events = [ev("impression")]
+    events = [ev("eligible")] if arm else []
+    if arm != "holdout":
+        events.append(ev("impression"))
     tried = tryon = None
-    if rng.random() < 0.32 * (0.6 + appeal * 0.5):
+    if arm != "holdout" and rng.random() < 0.32 * (0.6 + appeal * 0.5):
         events.append(ev("open"))
         if rng.random() < 0.72:
             tryon = str(uuid.uuid4())
@@ -192,7 +220,7 @@ def orders(
     return out
 
 
-def screenshot(base: str, cookie: str, out: Path) -> None:
+def screenshot(base: str, cookie: str, out: Path, detect: str = "0.1") -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise SystemExit("chromium is missing: apt-get install -y chromium")
@@ -223,7 +251,7 @@ def screenshot(base: str, cookie: str, out: Path) -> None:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit("chromium did not start") from None
                 time.sleep(0.1)
-        png = asyncio.run(capture(page["webSocketDebuggerUrl"], base, cookie))
+        png = asyncio.run(capture(page["webSocketDebuggerUrl"], base, cookie, detect))
     finally:
         proc.terminate()
         proc.wait(10)
@@ -232,7 +260,7 @@ def screenshot(base: str, cookie: str, out: Path) -> None:
     out.write_bytes(png)
 
 
-async def capture(ws_url: str, base: str, cookie: str) -> bytes:
+async def capture(ws_url: str, base: str, cookie: str, detect: str = "0.1") -> bytes:
     """Set the session cookie, open the dashboard, let it draw, photograph the whole page."""
     async with websockets.connect(ws_url, max_size=64 * 2**20) as ws:
         ids = iter(range(1, 10_000))
@@ -266,6 +294,14 @@ async def capture(ws_url: str, base: str, cookie: str) -> bytes:
         await call("Page.enable")
         await call("Page.navigate", url=f"{base}/dashboard")
         await asyncio.sleep(4)  # the page fetches its data and draws
+        await call(
+            "Runtime.evaluate",
+            expression=(
+                "(() => { const s = document.getElementById('detect'); "
+                f"s.value = {json.dumps(detect)}; s.dispatchEvent(new Event('change')); }})()"
+            ),
+        )
+        await asyncio.sleep(5)  # the page asks again and redraws
         size = await call(
             "Runtime.evaluate",
             expression="document.documentElement.scrollHeight",
@@ -289,6 +325,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/images/dashboard.png"))
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--holdout", type=float, default=0.5, help="0: no experiment")
+    parser.add_argument("--scale", type=float, default=4.0)
+    parser.add_argument("--detect", default="0.3", choices=["0.05", "0.1", "0.2", "0.3"])
     args = parser.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="tryon-shot-") as tmp:
@@ -323,7 +362,21 @@ def main() -> None:
                     {"external_id": pid, "title": title, "category": category},
                     secret,
                 )
-            shoppers = sessions(args.days, rng)
+            experiment = None
+            if args.holdout > 0:
+                current = request(
+                    "PUT", f"{base}/v1/experiment", {"holdout_share": args.holdout}, secret
+                )["current"]
+                product = PRODUCTS[0][0]
+                config = request(
+                    "GET",
+                    f"{base}/v1/widget/config?product={product}",
+                    None,
+                    {"authorization": f"Bearer {merchant['publishable_key']}", "origin": base},
+                )
+                experiment = config["experiment"]
+                assert experiment["id"] == current["id"]
+            shoppers = sessions(args.days, rng, experiment, args.scale)
             events = [e for s in shoppers for e in s]
             widget = {"authorization": f"Bearer {merchant['publishable_key']}", "origin": base}
             for i in range(0, len(events), 100):
@@ -351,7 +404,7 @@ def main() -> None:
                 cookie_header = exc.headers["set-cookie"]
             cookie = cookie_header.split(";", 1)[0].split("=", 1)[1]
             time.sleep(1)  # the embedded consumer stores the last batches
-            screenshot(base, cookie, args.out)
+            screenshot(base, cookie, args.out, args.detect)
             print(f"{len(events)} events from {len(shoppers)} shoppers -> {args.out}")
 
 

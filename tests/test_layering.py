@@ -61,11 +61,15 @@ DOMAINS: dict[str, set[str]] = {
     "usage": {"keys", "merchants"},
     "limits": {"usage"},
     "runtime": {"keys", "limits"},
-    "widget": {"assets", "keys", "limits", "merchants", "products", "runtime", "sessions", "usage"},
+    "experiments": {"keys"},
+    "widget": {
+        *("assets", "experiments", "keys", "limits", "merchants", "products", "runtime"),
+        *("sessions", "usage"),
+    },
     "tryon": {
         *("assets", "keys", "limits", "products", "runtime", "sessions", "usage", "widget"),
     },
-    "events": {"keys", "merchants", "products", "widget"},
+    "events": {"experiments", "keys", "merchants", "products", "widget"},
     "orders": {"events", "keys"},
     "platforms": {
         *("assets", "events", "keys", "merchants", "orders", "products", "runtime"),

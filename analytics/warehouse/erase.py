@@ -33,6 +33,7 @@ MERCHANT_TABLES = (
     t.rollup_product_daily,
     t.rollup_merchant_revenue_daily,
     t.rollup_product_revenue_daily,
+    t.experiment_shopper,
 )
 
 

@@ -123,7 +123,13 @@ fact_event = Table(
     Column("cart_token", String(128)),
     # order_updated: the refunded total in 1/10000 (its status is in ``reason``).
     Column("amount_e4", BigInteger),
+    # A holdout experiment's shopper, experiment and arm (docs/analytics.md, "Holdout").
+    Column("shopper_id", String(64)),
+    Column("experiment_id", Uuid),
+    Column("arm", String(9)),
     Index("ix_fact_event_merchant_day_type", "merchant_id", "day", "type"),
+    # Orders find the experiment of their widget session through this.
+    Index("ix_fact_event_merchant_widget_session", "merchant_id", "widget_session_id"),
     Index("ix_fact_event_merchant_product_day", "merchant_id", "product_id", "day"),
     Index("ix_fact_event_merchant_tryon_session", "merchant_id", "tryon_session_id"),
     Index("ix_fact_event_merchant_cart_token", "merchant_id", "cart_token"),
@@ -148,7 +154,12 @@ fact_order = Table(
     Column("status", String(16), nullable=False, default="placed", server_default="placed"),
     # The largest refunded total an order_updated reported; net revenue subtracts it.
     Column("refunded_e4", BigInteger, nullable=False, default=0, server_default="0"),
+    # Inherited from the widget session's events (or the cart token's): the arm it counts in.
+    Column("shopper_id", String(64)),
+    Column("experiment_id", Uuid),
+    Column("arm", String(9)),
     Index("ix_fact_order_merchant_day", "merchant_id", "day"),
+    Index("ix_fact_order_merchant_experiment", "merchant_id", "experiment_id"),
     Index("ix_fact_order_merchant_widget_session", "merchant_id", "widget_session_id"),
 )
 
@@ -238,6 +249,30 @@ rollup_product_revenue_daily = Table(
     _counter("revenue_e4"),
 )
 """Line revenue (unit price times quantity) per product."""
+
+experiment_shopper = Table(
+    "experiment_shopper",
+    metadata,
+    _id("merchant_id", primary_key=True),
+    _id("experiment_id", primary_key=True),
+    Column("shopper_id", String(64), primary_key=True),
+    Column("arm", String(9), nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("eligible_day", Date),
+    Column("cart_day", Date),
+    Column("tried_day", Date),
+)
+"""One row per shopper of a holdout experiment: their arm (the first one reported) and the
+first day they were eligible (``eligible``), added to cart (``add_to_cart``) and, in the
+treatment arm, saw a try-on (``tryon_rendered``). Kept up to date by the writer in the same
+transaction as the facts: the experiment report reads this, not millions of events."""
+
+EXPERIMENT_FIRST_DAYS = {
+    "eligible": "eligible_day",
+    "add_to_cart": "cart_day",
+    "tryon_rendered": "tried_day",
+}
+"""Event type -> the ``experiment_shopper`` column holding its first day."""
 
 dead_letter = Table(
     "dead_letter",

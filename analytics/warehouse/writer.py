@@ -23,7 +23,13 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from analytics.errors import WarehouseUnavailable
-from analytics.schema import EventRecord, OrderUpdated, OrderUpdatedProperties, Purchase
+from analytics.schema import (
+    EventRecord,
+    ExperimentTag,
+    OrderUpdated,
+    OrderUpdatedProperties,
+    Purchase,
+)
 from analytics.warehouse import tables as t
 from analytics.warehouse.partitions import PartitionManager
 
@@ -91,8 +97,10 @@ class Warehouse:
         updates = [r for r in fresh if isinstance(r.event, OrderUpdated)]
         others = [r for r in fresh if not isinstance(r.event, Purchase | OrderUpdated)]
         self._insert_rows(conn, t.fact_event, [_fact_row(r) for r in others + updates])
+        self._upsert_experiment_shoppers(conn, others)
         # After the batch's own add_to_cart facts, so an order can join to them.
         purchases = self._resolve_carts(conn, [r for r in fresh if _is_purchase(r)])
+        purchases = self._resolve_experiments(conn, purchases)
         counted = self._insert_orders(conn, purchases)
         purchases = [r for r in purchases if (r.merchant_id, r.event.event_id) in counted]
         self._insert_rows(conn, t.fact_event, [_fact_row(r) for r in purchases])
@@ -100,6 +108,7 @@ class Warehouse:
         # Updates apply to orders stored before and to the ones this batch just stored; an
         # order arriving after its update picks it up here from the update's fact row.
         self._apply_order_updates(conn, updates, purchases)
+        self._adopt_orders(conn, others)
         fresh = others + purchases
         if fresh:
             self._upsert_dimensions(conn, fresh)
@@ -154,6 +163,7 @@ class Warehouse:
                     "revenue_e4": to_e4(p.revenue),
                     "lines": len(p.lines),
                     "cart_token": p.cart_token,
+                    **_experiment_columns(r.event.experiment),
                 }
             )
         if not rows:
@@ -225,6 +235,130 @@ class Warehouse:
             for row in rows:
                 found[(merchant_id, row.cart_token)].append(row)
         return [_with_cart_ids(r, found) for r in purchases]
+
+    # -- holdout experiments ---------------------------------------------------------------
+
+    def _upsert_experiment_shoppers(self, conn: Connection, records: list[EventRecord]) -> None:
+        """Each experiment shopper's row: created by their first event, the first day of
+        each step (eligible, add to cart, try-on shown) kept as the earliest seen."""
+        rows: dict[tuple[uuid.UUID, uuid.UUID, str], dict[str, Any]] = {}
+        for r in records:
+            event = r.event
+            tag = event.experiment
+            if tag is None:
+                continue
+            key = (r.merchant_id, tag.id, tag.shopper_id)
+            row = rows.setdefault(
+                key,
+                {
+                    "merchant_id": r.merchant_id,
+                    **_experiment_columns(tag),
+                    "first_seen_at": event.occurred_at,
+                    **dict.fromkeys(t.EXPERIMENT_FIRST_DAYS.values()),
+                },
+            )
+            row["first_seen_at"] = min(row["first_seen_at"], event.occurred_at)
+            column = t.EXPERIMENT_FIRST_DAYS.get(event.type)
+            if column is not None:
+                day = _day(r)
+                row[column] = day if row[column] is None else min(row[column], day)
+        if not rows:
+            return
+        table = t.experiment_shopper
+        stmt = self._insert(table)
+        ex = stmt.excluded
+        updates: dict[str, Any] = {
+            # The arm a shopper was first reported in stays: a later event cannot move them.
+            "first_seen_at": case(
+                (ex.first_seen_at < table.c.first_seen_at, ex.first_seen_at),
+                else_=table.c.first_seen_at,
+            ),
+        }
+        for column in t.EXPERIMENT_FIRST_DAYS.values():
+            updates[column] = case(
+                (table.c[column].is_(None), ex[column]),
+                (ex[column].is_(None), table.c[column]),
+                (ex[column] < table.c[column], ex[column]),
+                else_=table.c[column],
+            )
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["merchant_id", "experiment_id", "shopper_id"], set_=updates
+        )
+        ordered = [rows[k] for k in sorted(rows, key=lambda k: (str(k[0]), str(k[1]), k[2]))]
+        for chunk in _chunks(ordered):
+            conn.execute(upsert, list(chunk))
+
+    def _resolve_experiments(
+        self, conn: Connection, purchases: list[EventRecord]
+    ) -> list[EventRecord]:
+        """An order inherits the shopper, experiment and arm of its widget session's latest
+        event that carried them (the session id came from the cart attribute or the cart
+        token's add to cart)."""
+        wanted = {
+            (r.merchant_id, r.event.widget_session_id)
+            for r in purchases
+            if r.event.widget_session_id is not None and r.event.experiment is None
+        }
+        if not wanted:
+            return purchases
+        found = self._session_experiments(conn, wanted)
+        out = []
+        for r in purchases:
+            hit = found.get((r.merchant_id, r.event.widget_session_id or ""))
+            if hit is None or r.event.experiment is not None:
+                out.append(r)
+                continue
+            tag = ExperimentTag.model_validate({"id": hit[1], "arm": hit[2], "shopper_id": hit[0]})
+            event = r.event.model_copy(update={"experiment": tag})
+            out.append(r.model_copy(update={"event": event}))
+        return out
+
+    def _session_experiments(
+        self, conn: Connection, sessions: set[tuple[uuid.UUID, str]]
+    ) -> dict[tuple[uuid.UUID, str], tuple[str, uuid.UUID, str]]:
+        e = t.fact_event
+        found: dict[tuple[uuid.UUID, str], tuple[str, uuid.UUID, str]] = {}
+        for merchant_id in sorted({m for m, _ in sessions}, key=str):
+            ids = sorted(s for m, s in sessions if m == merchant_id)
+            for start in range(0, len(ids), _CHUNK):
+                rows = conn.execute(
+                    select(e.c.widget_session_id, e.c.shopper_id, e.c.experiment_id, e.c.arm)
+                    .where(
+                        e.c.merchant_id == merchant_id,
+                        e.c.widget_session_id.in_(ids[start : start + _CHUNK]),
+                        e.c.experiment_id.is_not(None),
+                    )
+                    .order_by(e.c.occurred_at)
+                )
+                for row in rows:
+                    found[(merchant_id, row.widget_session_id)] = (
+                        row.shopper_id,
+                        row.experiment_id,
+                        row.arm,
+                    )
+        return found
+
+    def _adopt_orders(self, conn: Connection, records: list[EventRecord]) -> None:
+        """Orders stored before their session's experiment events arrived take them now."""
+        sessions: dict[tuple[uuid.UUID, str], tuple[str, uuid.UUID, str]] = {}
+        for r in records:
+            ev = r.event
+            if ev.widget_session_id and ev.experiment:
+                tag = ev.experiment
+                sessions[(r.merchant_id, ev.widget_session_id)] = (tag.shopper_id, tag.id, tag.arm)
+        o = t.fact_order
+        for (merchant_id, session_id), (shopper, experiment, arm) in sorted(
+            sessions.items(), key=lambda item: (str(item[0][0]), item[0][1])
+        ):
+            conn.execute(
+                o.update()
+                .where(
+                    o.c.merchant_id == merchant_id,
+                    o.c.widget_session_id == session_id,
+                    o.c.experiment_id.is_(None),
+                )
+                .values(shopper_id=shopper, experiment_id=experiment, arm=arm)
+            )
 
     def _insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         for chunk in _chunks(rows):
@@ -331,7 +465,9 @@ class Warehouse:
                 continue
             if isinstance(event, OrderUpdated):
                 continue  # applied to fact_order; rollups count placed orders
-            counter = t.EVENT_COUNTERS[event.type]
+            counter = t.EVENT_COUNTERS.get(event.type)
+            if counter is None:
+                continue  # eligible: counted per experiment shopper, not in the rollups
             merchant[(m, day)][counter] += 1
             product[(m, day, event.product_id)][counter] += 1
         # Sorted keys: concurrent consumers then lock rows in the same order (no deadlock).
@@ -459,7 +595,15 @@ def _fact_row(record: EventRecord) -> dict[str, Any]:
         "order_id": getattr(props, "order_id", None),
         "cart_token": getattr(props, "cart_token", None),
         "amount_e4": to_e4(update.refunded) if update and update.refunded is not None else None,
+        **_experiment_columns(event.experiment),
     }
+
+
+def _experiment_columns(tag: ExperimentTag | None) -> dict[str, Any]:
+    """The ``shopper_id``, ``experiment_id`` and ``arm`` columns of facts and orders."""
+    if tag is None:
+        return {"shopper_id": None, "experiment_id": None, "arm": None}
+    return {"shopper_id": tag.shopper_id, "experiment_id": tag.id, "arm": tag.arm}
 
 
 def _lines(record: EventRecord) -> list[dict[str, Any]]:

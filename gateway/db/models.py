@@ -2,6 +2,7 @@
 
 from gateway.assets.models import BrandModelPhoto, ModelPhotoKind, TryOnAsset
 from gateway.db.base import Base
+from gateway.experiments.models import Experiment
 from gateway.keys.models import ApiKey, KeyKind
 from gateway.merchants.models import Merchant, MerchantStatus
 from gateway.platforms.models import CategoryRule, JobKind, JobStatus, PlatformJob
@@ -17,6 +18,7 @@ __all__ = [
     "BrandModelPhoto",
     "Category",
     "CategoryRule",
+    "Experiment",
     "JobKind",
     "JobStatus",
     "KeyKind",

@@ -26,24 +26,31 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from analytics import metrics
 from gateway.api.deps import SessionDep
+from gateway.db.base import utcnow
 from gateway.errors import (
     BadRequest,
     Forbidden,
     GatewayError,
+    InvalidInput,
     NotFound,
     Unauthorized,
     UnsupportedMediaType,
 )
+from gateway.events import experiment
 from gateway.events.ingest import read_bounded
 from gateway.events.lifespan import pipeline_of
-from gateway.events.metrics_views import csv_response
+from gateway.events.metrics_views import csv_response, experiment_csv_response
 from gateway.events.queries import PeriodDep, ProductQuery, with_titles
 from gateway.events.signing import BadToken, Claims, sign, verify
+from gateway.experiments import service as experiments
+from gateway.experiments.views import HoldoutIn, experiment_json
 from gateway.merchants.models import Merchant, MerchantStatus
 from gateway.settings import GatewaySettings
 
@@ -325,3 +332,71 @@ def api_export(
             conn, report=report, merchant_id=merchant.id, period=period, product_id=product
         )
     return csv_response(body, report, period)
+
+
+# -- the holdout experiment ---------------------------------------------------------------
+
+
+@router.get("/api/experiment")
+def api_experiment(
+    request: Request,
+    merchant: DashboardMerchant,
+    session: SessionDep,
+    experiment_id: experiment.ExperimentQuery = None,
+    detect_uplift: experiment.DetectQuery = 0.1,
+) -> Response:
+    data = experiment.report(
+        session=session,
+        engine=pipeline_of(request.app).engine,
+        merchant_id=merchant.id,
+        experiment_id=experiment_id,
+        detect_uplift=detect_uplift,
+    )
+    return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api/experiment.csv")
+def api_experiment_csv(
+    request: Request,
+    merchant: DashboardMerchant,
+    session: SessionDep,
+    experiment_id: experiment.ExperimentQuery = None,
+) -> Response:
+    body, found = experiment.daily_csv(
+        session=session,
+        engine=pipeline_of(request.app).engine,
+        merchant_id=merchant.id,
+        experiment_id=experiment_id,
+    )
+    return experiment_csv_response(body, found)
+
+
+@router.post("/api/holdout")
+async def api_holdout(
+    request: Request, merchant: DashboardMerchant, session: SessionDep
+) -> Response:
+    """Set the holdout share from the dashboard (JSON ``{"holdout_share": 0.1}``)."""
+    _same_origin(request)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType("Send JSON")
+    raw = await read_bounded(request, 256)
+    try:
+        body = HoldoutIn.model_validate_json(raw)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "The holdout share is a number from 0 to 0.5",
+            errors=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
+        ) from None
+    running = await run_in_threadpool(
+        experiments.set_share,
+        session=session,
+        merchant_id=merchant.id,
+        share=body.holdout_share,
+        now=utcnow(),
+    )
+    await run_in_threadpool(session.commit)
+    return JSONResponse(
+        {"current": experiment_json(running) if running else None},
+        headers={"Cache-Control": "no-store"},
+    )

@@ -7,15 +7,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, status
+from fastapi.concurrency import run_in_threadpool
 
 from analytics.ingest import parse_batch, records_for
 from analytics.schema import SERVER_ONLY_TYPES, Event, EventBatch
 from analytics.settings import AnalyticsSettings
+from analytics.uplift import assigned_arm
+from gateway.db.session import session_scope
 from gateway.errors import (
+    Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
 from gateway.events.lifespan import pipeline_of
+from gateway.experiments import service as experiments
 from gateway.widget.deps import BeaconWidgetDep
 from gateway.widget.views import WIDGET_ERRORS
 
@@ -111,6 +116,10 @@ def schema_name(event_type: str) -> str:
         400: {"description": "Not JSON (problem+json)"},
         413: {"description": "Too large (problem+json)"},
         415: {"description": "Not JSON media type (problem+json)"},
+        409: {
+            "description": "An event's `experiment` is not one of the merchant's periods, or "
+            "its `arm` is not the one that period gives the shopper (problem+json with `errors`)"
+        },
         422: {"description": "Schema errors (problem+json with `errors`)"},
         **WIDGET_ERRORS,
         503: {"description": "Buffer full, retry later (problem+json, Retry-After)"},
@@ -136,6 +145,8 @@ async def _ingest(request: Request, merchant_id: Any, origin: str) -> int:
     # Analytics errors (a malformed or invalid batch, a full buffer) become problems in
     # gateway.problems, like everywhere else.
     batch = parse_batch(body, settings=settings)
+    if any(e.experiment is not None for e in batch.events):
+        await run_in_threadpool(_check_arms, request, merchant_id, batch)
     records = records_for(
         batch.events,
         merchant_id=merchant_id,
@@ -147,3 +158,40 @@ async def _ingest(request: Request, merchant_id: Any, origin: str) -> int:
     )
     pipeline.publish(records)
     return len(records)
+
+
+def _check_arms(request: Request, merchant_id: Any, batch: EventBatch) -> None:
+    """Events of a holdout experiment must name one of the merchant's periods and the arm
+    that period's salt and share give their shopper: a page cannot move a shopper to the
+    other arm, nor count in another merchant's experiment."""
+    wanted = {e.experiment.id for e in batch.events if e.experiment is not None}
+    with session_scope(request.app.state.engine) as session:
+        known = experiments.assignments(
+            session=session, merchant_id=merchant_id, experiment_ids=wanted
+        )
+    errors: list[dict[str, Any]] = []
+    for index, event in enumerate(batch.events):
+        tag = event.experiment
+        if tag is None:
+            continue
+        found = known.get(tag.id)
+        if found is None:
+            errors.append(
+                {
+                    "loc": ["events", index, "experiment", "id"],
+                    "msg": "unknown experiment",
+                    "type": "value_error",
+                }
+            )
+        elif assigned_arm(tag.shopper_id, *found) != tag.arm:
+            errors.append(
+                {
+                    "loc": ["events", index, "experiment", "arm"],
+                    "msg": "not this shopper's arm",
+                    "type": "value_error",
+                }
+            )
+    if errors:
+        # Schema-valid events that contradict the merchant's experiments (as the state stands),
+        # like a forged arm: a conflict, with where it is.
+        raise Conflict("Events name an experiment or arm that does not hold", errors=errors)

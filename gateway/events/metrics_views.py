@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from analytics import metrics
 from gateway.api.deps import SessionDep
+from gateway.events import experiment
 from gateway.events.lifespan import pipeline_of
 from gateway.events.queries import PeriodDep, ProductQuery, with_titles
 from gateway.keys.deps import MerchantDep
@@ -124,6 +125,58 @@ def export_csv(q: ReportDep, report: metrics.CsvReport = "daily") -> Response:
 
 def csv_response(body: str, report: str, period: metrics.Period) -> Response:
     name = f"tryon-{report}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/experiment",
+    summary="The holdout experiment: uplift per arm with 95 % intervals, sample ratio check",
+)
+def get_experiment_report(
+    request: Request,
+    principal: MerchantDep,
+    session: SessionDep,
+    experiment_id: experiment.ExperimentQuery = None,
+    detect_uplift: experiment.DetectQuery = 0.1,
+) -> dict[str, Any]:
+    require_scope(principal, SCOPE)
+    return experiment.report(
+        session=session,
+        engine=pipeline_of(request.app).engine,
+        merchant_id=principal.merchant_id,
+        experiment_id=experiment_id,
+        detect_uplift=detect_uplift,
+    )
+
+
+@router.get(
+    "/experiment.csv",
+    summary="The holdout experiment's figures per day and arm, as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def get_experiment_csv(
+    request: Request,
+    principal: MerchantDep,
+    session: SessionDep,
+    experiment_id: experiment.ExperimentQuery = None,
+) -> Response:
+    require_scope(principal, SCOPE)
+    body, found = experiment.daily_csv(
+        session=session,
+        engine=pipeline_of(request.app).engine,
+        merchant_id=principal.merchant_id,
+        experiment_id=experiment_id,
+    )
+    return experiment_csv_response(body, found)
+
+
+def experiment_csv_response(body: str, found: Any) -> Response:
+    name = experiment.csv_filename(found)
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

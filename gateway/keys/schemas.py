@@ -24,7 +24,14 @@ Origin = Annotated[
     AfterValidator(normalise_origin),
 ]
 PublishableScope = Literal["widget"]
-SecretScope = Literal["products:read", "products:write", "keys:write", "usage:read", "orders:write"]
+SecretScope = Literal[
+    "products:read",
+    "products:write",
+    "keys:write",
+    "usage:read",
+    "orders:write",
+    "experiments:write",
+]
 
 
 class _NewKey(BaseModel):

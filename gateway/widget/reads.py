@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from gateway.assets import service as assets
 from gateway.assets.models import BrandModelPhoto, ModelPhotoKind, TryOnAsset
 from gateway.errors import NotFound
+from gateway.experiments import service as experiments
+from gateway.experiments.models import Experiment
 from gateway.keys import service as keys
 from gateway.keys.models import ApiKey, KeyKind
 from gateway.merchants.models import Merchant
@@ -29,6 +31,7 @@ from gateway.readcache import (
     Codec,
     Read,
     ReadCache,
+    experiment_key,
     key_record_key,
     models_key,
     product_key,
@@ -111,7 +114,22 @@ class QuotaUse:
     used: int
 
 
+@dataclass(frozen=True, slots=True)
+class ExperimentView:
+    id: uuid.UUID
+    salt: str
+    holdout_share: float
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantExperiment:
+    merchant_id: uuid.UUID
+    running: ExperimentView | None
+    """The running holdout period; None when the merchant runs none."""
+
+
 _KEYS = Codec(keys.KeyRecord)
+_EXPERIMENTS = Codec(MerchantExperiment)
 _PRODUCTS = Codec(ProductView)
 _MODELS = Codec(MerchantModels)
 _QUOTA = Codec(QuotaUse)
@@ -157,6 +175,7 @@ class ConfigReads:
     """The brand model photos the product's category can use."""
     quota: usage.QuotaState
     """For showing it: the check before a try-on (``gateway.limits.quota``) reads the database."""
+    experiment: ExperimentView | None
 
 
 def for_config(
@@ -174,14 +193,16 @@ def for_config(
         _product_read(session, merchant_id, ref),
         _models_read(session, merchant_id),
         _quota_read(session, merchant_id, quota_limit, now),
+        _experiment_read(session, merchant_id),
     )
-    found, models, use = read
+    found, models, use, running = read
     view = _found(found)
     kinds = assets.MODEL_KINDS_FOR[view.category]
     return ConfigReads(
         product=view,
         models=[m for m in models.models if m.kind in kinds] if models else [],
         quota=usage.QuotaState(limit=quota_limit, used=use.used if use else 0),
+        experiment=running.running if running else None,
     )
 
 
@@ -259,6 +280,23 @@ def _models_read(session: Session, merchant_id: uuid.UUID) -> Read[MerchantModel
     )
 
 
+def _experiment_read(session: Session, merchant_id: uuid.UUID) -> Read[MerchantExperiment]:
+    def load() -> MerchantExperiment:
+        row = experiments.current(session=session, merchant_id=merchant_id)
+        view = None
+        if row is not None:
+            view = ExperimentView(id=row.id, salt=row.salt, holdout_share=row.holdout_share)
+        return MerchantExperiment(merchant_id=merchant_id, running=view)
+
+    return Read(
+        "widget_experiment",
+        experiment_key(merchant_id),
+        _EXPERIMENTS,
+        load,
+        accept=lambda v: v.merchant_id == merchant_id,
+    )
+
+
 def _quota_read(
     session: Session, merchant_id: uuid.UUID, limit: int, now: datetime
 ) -> Read[QuotaUse]:
@@ -304,6 +342,8 @@ def changed_keys(session: Session, rows: list[object]) -> set[str]:
             product_ids.update(p for p in _values(row, "product_id") if p is not None)
         elif isinstance(row, BrandModelPhoto):
             out.update(models_key(m) for m in _values(row, "merchant_id"))
+        elif isinstance(row, Experiment):
+            out.update(experiment_key(m) for m in _values(row, "merchant_id"))
     if merchant_ids:
         hashes = (
             session.connection()

@@ -54,6 +54,15 @@ class WidgetLimits(BaseModel):
     live_idle_timeout_s: float
 
 
+class WidgetExperiment(BaseModel):
+    """A running holdout: the SDK puts ``holdout_share`` of shoppers in the holdout arm, by
+    ``hash(shopper id, salt)`` (docs/analytics.md, "Holdout"), and shows them no button."""
+
+    id: uuid.UUID
+    salt: str
+    holdout_share: float = Field(ge=0, le=0.5)
+
+
 class WidgetConfig(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -102,6 +111,9 @@ class WidgetConfig(BaseModel):
     models: list[BrandModel]
     quota: QuotaInfo
     limits: WidgetLimits
+    experiment: WidgetExperiment | None = Field(
+        default=None, description="The merchant's running holdout experiment, if any"
+    )
 
 
 class SessionIn(BaseModel):

@@ -28,6 +28,7 @@ from gateway.widget.schemas import (
     SessionIn,
     SessionOut,
     WidgetConfig,
+    WidgetExperiment,
     WidgetLimits,
     WidgetProduct,
     WidgetVariant,
@@ -121,6 +122,15 @@ def widget_config(
             max_live_fps=s.ws_max_fps,
             max_live_frame_bytes=s.ws_max_frame_bytes,
             live_idle_timeout_s=s.ws_idle_timeout_s,
+        ),
+        experiment=(
+            WidgetExperiment(
+                id=read.experiment.id,
+                salt=read.experiment.salt,
+                holdout_share=read.experiment.holdout_share,
+            )
+            if read.experiment
+            else None
         ),
     )
 

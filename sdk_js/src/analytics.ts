@@ -6,6 +6,7 @@
 
 export type EventType =
   | "impression"
+  | "eligible"
   | "open"
   | "tryon_started"
   | "tryon_rendered"
@@ -23,6 +24,7 @@ export interface AnalyticsEvent {
   product_id: string;
   variant_id: string | null;
   properties: Record<string, string | number | boolean | null>;
+  experiment?: { id: string; arm: string; shopper_id: string };
 }
 
 export interface Transport {
@@ -47,6 +49,8 @@ export function uuid4(): string {
 
 export class Analytics {
   readonly widgetSessionId = uuid4();
+  /** A running holdout's shopper, experiment and arm, sent with every event once known. */
+  experiment: { id: string; arm: string; shopper_id: string } | null = null;
   private queue: AnalyticsEvent[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private sending = false;
@@ -83,6 +87,7 @@ export class Analytics {
       product_id: fields.productId,
       variant_id: fields.variantId,
       properties,
+      ...(this.experiment && { experiment: this.experiment }),
     });
     if (this.queue.length > MAX_QUEUE) this.queue.splice(0, this.queue.length - MAX_QUEUE);
     if (this.queue.length >= MAX_BATCH) void this.flush(false);

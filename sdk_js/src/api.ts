@@ -1,5 +1,6 @@
 /** The widget API (docs/api.md), spoken with the publishable key. */
 import { TryOnError, codeForProblem } from "./errors";
+import type { Experiment } from "./experiment";
 import type { Geometry, TryOnMode } from "./types";
 
 export interface Variant {
@@ -22,6 +23,8 @@ export interface WidgetConfig {
   modes: TryOnMode[];
   models: BrandModel[];
   quotaExhausted: boolean;
+  /** The merchant's running holdout, if any. */
+  experiment?: Experiment | null;
 }
 
 /** A face in the shopper's photo (`POST /v1/widget/analyze`), in the photo's pixels. */
@@ -199,7 +202,10 @@ export function parseConfig(raw: unknown): WidgetConfig {
   const models = (Array.isArray(body.models) ? body.models : []).map(parseModel).filter((m): m is BrandModel => m !== null);
   const quota = (body.quota ?? {}) as Record<string, unknown>;
   const quotaExhausted = quota.exhausted === true || quota.remaining === 0;
+  const e = (body.experiment ?? {}) as Record<string, unknown>;
+  const share = Number(e.holdout_share);
   return {
+    experiment: str(e.id) && str(e.salt) && share >= 0 && share <= 0.5 ? { id: e.id as string, salt: e.salt as string, holdoutShare: share } : null,
     product: { id, title: str(product.title) ?? "", category: str(product.category) ?? "", variants: variants.filter((v) => v.id) },
     modes,
     models,

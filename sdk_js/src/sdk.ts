@@ -2,9 +2,10 @@
 import { Analytics, httpTransport } from "./analytics";
 import { ApiClient, type WidgetConfig } from "./api";
 import { Emitter, EVENT_NAMES } from "./emitter";
+import { assign, shopperId, type Experiment } from "./experiment";
 import { resolveLocale, translator, type Translate } from "./i18n";
 import { validateOptions, type Config } from "./options";
-import type { EventMap, EventName, InitOptions, ListenerResult, MountHandle, MountOptions, OpenOptions, TryOnAPI, TryOnMode } from "./types";
+import type { CartAdd, EventMap, EventName, InitOptions, ListenerResult, MountHandle, MountOptions, OpenOptions, TryOnAPI, TryOnMode } from "./types";
 import { createTrigger } from "./ui/button";
 import { Widget } from "./ui/widget";
 
@@ -35,6 +36,7 @@ export function createTryOn(defaultApiBase: string): TryOnAPI {
   const emitter = new Emitter();
   const mounted = new Map<Element, Mounted>();
   const impressions = new Set<string>();
+  const eligible = new Set<string>();
   let state: State | null = null;
   let last: Mounted | null = null;
   let observer: MutationObserver | null = null;
@@ -52,6 +54,16 @@ export function createTryOn(defaultApiBase: string): TryOnAPI {
       s.configs.set(productId, pending);
     }
     return pending;
+  }
+
+  /** Join the merchant's holdout (once per page); true when this shopper is held out. */
+  function heldOut(e: Experiment | null | undefined): boolean {
+    const a = (state as State).analytics;
+    if (e && !a.experiment) {
+      const id = shopperId();
+      a.experiment = { id: e.id, arm: assign(id, e), shopper_id: id };
+    }
+    return a.experiment?.arm === "holdout";
   }
 
   function init(options: InitOptions): void {
@@ -128,7 +140,7 @@ export function createTryOn(defaultApiBase: string): TryOnAPI {
       void s.widget.open(entry.productId, entry.variantId, undefined, button);
     });
     entry.handle = {
-      open: (mode?: TryOnMode) => void s.widget.open(entry.productId, entry.variantId, mode, trigger.button),
+      open: (mode?: TryOnMode) => void (heldOut(null) || s.widget.open(entry.productId, entry.variantId, mode, trigger.button)),
       setVariant: (variantId: string | null) => {
         entry.variantId = variantId;
       },
@@ -144,6 +156,13 @@ export function createTryOn(defaultApiBase: string): TryOnAPI {
       (wc) => {
         const available = wc.modes.length > 0 && wc.product.variants.some((v) => v.hasAsset) !== false;
         if (!available || !trigger.host.isConnected) return;
+        const held = heldOut(wc.experiment);
+        if (s.analytics.experiment && !eligible.has(entry.productId)) {
+          // Both arms alike: the button would be shown (the experiment's denominator).
+          eligible.add(entry.productId);
+          s.analytics.track("eligible", { productId: entry.productId, variantId: entry.variantId });
+        }
+        if (held) return void debug("holdout: no try-on button for this shopper");
         trigger.show();
         whenVisible(trigger.host, () => {
           if (impressions.has(entry.productId)) return;
@@ -167,7 +186,19 @@ export function createTryOn(defaultApiBase: string): TryOnAPI {
       return;
     }
     const variantId = options.variantId !== undefined ? options.variantId : productId === last?.productId ? last.variantId : null;
+    if (heldOut(null)) return void debug("holdout: open() ignored");
     void state.widget.open(productId, variantId, options.mode);
+  }
+
+  function addedToCart(cart: CartAdd): string | null {
+    if (!state || typeof cart?.productId !== "string" || !cart.productId) {
+      console.error(PREFIX, "addedToCart() needs init() and a productId");
+      return null;
+    }
+    const props: Record<string, string | number> = { quantity: cart.quantity ?? 1 };
+    if (cart.cartToken) props.cart_token = cart.cartToken;
+    state.analytics.track("add_to_cart", { productId: cart.productId, variantId: cart.variantId ?? null }, props);
+    return state.analytics.widgetSessionId;
   }
 
   function on<K extends EventName>(event: K, callback: (payload: EventMap[K]) => ListenerResult<K>): () => void {
@@ -188,6 +219,7 @@ export function createTryOn(defaultApiBase: string): TryOnAPI {
     mount,
     open,
     close: () => state?.widget.close(),
+    addedToCart,
     on,
     off: (event, callback) => emitter.off(event, callback),
   };

@@ -78,6 +78,17 @@ export interface OpenOptions {
   mode?: TryOnMode;
 }
 
+/** What {@link TryOnAPI.addedToCart} reports: an add made with the page's own button. */
+export interface CartAdd {
+  productId: string;
+  /** @defaultValue null */
+  variantId?: string | null;
+  /** 1-1000. @defaultValue 1 */
+  quantity?: number;
+  /** The store's cart id, where orders carry it instead of our ids (see {@link AddedToCart}). */
+  cartToken?: string;
+}
+
 /** What {@link TryOnAPI.mount} returns. */
 export interface MountHandle {
   /** Open the widget for this product. */
@@ -215,6 +226,13 @@ export interface TryOnAPI {
   open(options?: OpenOptions): void;
   /** Close the widget (stops the camera). */
   close(): void;
+  /**
+   * Report an add to cart made with the page's own button (the widget reports its own): it
+   * counts in the holdout experiment, whichever arm the shopper is in. Returns this page's
+   * widget session id, to keep as the cart's `_tryon_widget_session` attribute so the order
+   * joins (null before `init()`).
+   */
+  addedToCart(cart: CartAdd): string | null;
   /** Listen to an event; returns a function that stops listening. */
   on<K extends EventName>(event: K, callback: (payload: EventMap[K]) => ListenerResult<K>): () => void;
   /** Stop listening. */

@@ -16,6 +16,7 @@ from gateway.db.models import Base
 
 EXPECTED_TABLES = {
     "merchants",
+    "experiments",
     "stores",
     "api_keys",
     "products",
@@ -150,7 +151,7 @@ def test_full_secret_keys_get_the_orders_scope(empty_db: str) -> None:
 
         migrate.upgrade(empty_db)
         assert scopes() == {
-            "full": [*before, "orders:write"],
+            "full": [*before, "orders:write", "experiments:write"],
             "read-only": ["usage:read"],
             "publishable": ["widget"],
         }

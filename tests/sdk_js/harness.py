@@ -7,7 +7,9 @@ third-party is committed), and prints their paths as JSON.
 ``python -m tests.sdk_js.harness set-quota N`` sets the demo merchant's monthly try-on quota
 in the database the ``TRYON_*`` environment points at; ``count-events TYPE PRODUCT`` counts
 the widget's events that reached the analytics warehouse; ``order ORDER_ID`` prints that
-order and its lines as the warehouse joined them (JSON, ``{}`` until it arrives).
+order and its lines as the warehouse joined them (JSON, ``{}`` until it arrives);
+``set-holdout SHARE`` starts a holdout period for the demo store and prints what the widget
+configuration serves; ``shopper ID`` prints a shopper's events and orders with their arms.
 """
 
 from __future__ import annotations
@@ -199,6 +201,77 @@ def order(order_id: str) -> dict[str, object]:
         engine.dispose()
 
 
+def set_holdout(share: float, *, timeout_s: float = 120.0) -> dict[str, object]:
+    """Hold out ``share`` of the demo store's shoppers (a new experiment period) and wait
+    until the running server's widget configuration shows it; returns what it shows."""
+    import httpx
+
+    import gateway.db.models  # noqa: F401 - every mapper, for the foreign keys
+    from gateway.db.base import utcnow
+    from gateway.db.session import make_engine, session_scope
+    from gateway.experiments import service as experiments
+    from gateway.settings import get_settings
+    from gateway.web.demo import catalog, state
+
+    settings = get_settings()
+    demo = state.read(settings.data_dir)
+    if demo is None:
+        raise SystemExit("the demo store is not seeded")
+    engine = make_engine(settings)
+    with session_scope(engine) as session:
+        running = experiments.set_share(
+            session=session, merchant_id=demo.merchant_id, share=share, now=utcnow()
+        )
+        wanted = str(running.id) if running else None
+    engine.dispose()
+    base = settings.public_url.rstrip("/")
+    deadline = time.monotonic() + timeout_s
+    served: object = None
+    while time.monotonic() < deadline:
+        response = httpx.get(
+            f"{base}/v1/widget/config",
+            params={"product": catalog.PRODUCTS[0].external_id},
+            headers={"Authorization": f"Bearer {demo.publishable_key}", "Origin": base},
+            timeout=10,
+        )
+        served = response.json().get("experiment") if response.status_code == 200 else None
+        if (served or {}).get("id") == wanted:  # type: ignore[attr-defined]
+            return served or {}  # type: ignore[return-value]
+        time.sleep(0.1)
+    raise SystemExit(f"the server did not serve the holdout in {timeout_s:.0f} s: {served}")
+
+
+def shopper(shopper_id: str) -> dict[str, object]:
+    """What the warehouse holds of a shopper: their events (type, arm, experiment) and the
+    orders attributed to them (order id, arm, experiment)."""
+    from sqlalchemy import select
+
+    from analytics.settings import AnalyticsSettings
+    from analytics.warehouse.engine import make_engine as warehouse_engine
+    from analytics.warehouse.tables import fact_event, fact_order
+
+    engine = warehouse_engine(AnalyticsSettings())
+    try:
+        if not _warehouse_exists(engine):
+            return {"events": [], "orders": []}
+        with engine.connect() as conn:
+            e, o = fact_event, fact_order
+            events = conn.execute(
+                select(e.c.type, e.c.product_id, e.c.arm, e.c.experiment_id)
+                .where(e.c.shopper_id == shopper_id)
+                .order_by(e.c.occurred_at)
+            )
+            orders = conn.execute(
+                select(o.c.order_id, o.c.arm, o.c.experiment_id).where(o.c.shopper_id == shopper_id)
+            )
+            return {
+                "events": [[t, p, a, str(x)] for t, p, a, x in events],
+                "orders": [[i, a, str(x)] for i, a, x in orders],
+            }
+    finally:
+        engine.dispose()
+
+
 def main(argv: list[str]) -> None:
     if len(argv) == 2 and argv[0] == "fixtures":
         print(json.dumps(make_fixtures(Path(argv[1]))))
@@ -208,10 +281,14 @@ def main(argv: list[str]) -> None:
         print(count_events(argv[1], argv[2]))
     elif len(argv) == 2 and argv[0] == "order":
         print(json.dumps(order(argv[1])))
+    elif len(argv) == 2 and argv[0] == "set-holdout":
+        print(json.dumps(set_holdout(float(argv[1]))))
+    elif len(argv) == 2 and argv[0] == "shopper":
+        print(json.dumps(shopper(argv[1])))
     else:
         raise SystemExit(
             "usage: harness.py fixtures OUT_DIR | set-quota N | count-events TYPE PRODUCT"
-            " | order ORDER_ID"
+            " | order ORDER_ID | set-holdout SHARE | shopper SHOPPER_ID"
         )
 
 

@@ -21,7 +21,7 @@
     add_to_cart: "Added to cart",
     purchase: "Purchased",
   };
-  const state = { from: null, to: null, product: null, by: "tryons", timer: null, data: null };
+  const state = { from: null, to: null, product: null, by: "tryons", timer: null, data: null, exp: null, detect: "0.1" };
 
   // -- helpers ---------------------------------------------------------------------------
 
@@ -156,7 +156,7 @@
       ["Add to cart", num(t.add_to_carts)],
       ["Orders", num(t.orders), money(t.revenue)],
       ["After try-on", money(a.attributed_revenue), num(a.attributed_orders) + " of " + num(a.orders) + " orders"],
-      ["Conversion lift", c.purchase_lift ? c.purchase_lift.toFixed(2) + "×" : "–", "purchase rate, try-on vs none"],
+      ["Try-on vs none", c.purchase_lift ? c.purchase_lift.toFixed(2) + "×" : "–", "purchase rate, observational, not causal"],
     ];
     const host = clear(document.getElementById("kpis"));
     for (const [label, value, note] of tiles) {
@@ -246,10 +246,124 @@
     hbars(document.getElementById("sizes"), rows, { labelWidth: 60, empty: "No size recommendations yet" });
   }
 
+  // -- the holdout experiment -------------------------------------------------------------
+
+  function signed(x, digits) {
+    if (x === null || x === undefined) return "–";
+    return (x > 0 ? "+" : x < 0 ? "−" : "") + Math.abs(x * 100).toFixed(digits === undefined ? 1 : digits) + "%";
+  }
+  function points(x) {
+    if (x === null || x === undefined) return "–";
+    return (x > 0 ? "+" : x < 0 ? "−" : "") + Math.abs(x * 100).toFixed(2) + " pts";
+  }
+  function amount(x, cur) {
+    if (x === null || x === undefined) return "–";
+    try { return new Intl.NumberFormat(undefined, { style: "currency", currency: cur }).format(x); } catch (e) { return x.toFixed(2) + " " + cur; }
+  }
+  function interval(i, f) { return i.low === null || i.high === null ? "no interval yet" : `95% interval ${f(i.low)} to ${f(i.high)}`; }
+
+  /** The headline: the measured uplift when a holdout has enough data, else nothing (the
+   * observational tiles stay, labelled as not causal). */
+  function headline(exp) {
+    const box = document.getElementById("headline");
+    if (!exp || !exp.experiment) { box.hidden = true; return; }
+    box.hidden = false;
+    const rel = exp.purchase_rate.uplift_relative;
+    const t = exp.purchase_rate.treatment.estimate, h = exp.purchase_rate.holdout.estimate;
+    const needed = `${num(exp.eligible_shoppers)} of ${num(exp.needed_shoppers)} shoppers`;
+    const enough = exp.status === "ready";
+    if (rel.estimate === null) {
+      document.getElementById("headline-value").textContent = `Measuring: ${needed}`;
+      document.getElementById("headline-note").textContent = "No purchases in both groups yet; keep the holdout running.";
+      return;
+    }
+    document.getElementById("headline-value").textContent = `${signed(rel.estimate)} purchases (${interval(rel, signed)})`;
+    const groups = `Shoppers offered try-on bought ${pct(t)} of the time, those held out ${pct(h)}`;
+    document.getElementById("headline-note").textContent = !enough
+      ? `${groups}. An early figure: ${needed} needed to detect a ${Math.round(exp.detect_uplift * 100)}% uplift reliably; keep the holdout running.`
+      : exp.purchase_rate.significant
+        ? `${groups}: try-on itself made the difference, and with 95% confidence it lies in this interval.`
+        : `${groups}; the interval still includes no effect, so try-on's effect is smaller than this test can see.`;
+  }
+
+  function experimentPanel(exp) {
+    const running = exp && exp.experiment && !exp.experiment.ended_at;
+    const share = document.getElementById("holdout-share");
+    if (document.activeElement !== share) share.value = running ? String(Math.round(exp.experiment.holdout_share * 100)) : "0";
+    const status = document.getElementById("experiment-status");
+    const table = document.getElementById("experiment-table");
+    const list = clear(document.getElementById("experiment-uplifts"));
+    const srm = document.getElementById("experiment-srm");
+    if (!exp || !exp.experiment) {
+      status.textContent = "No holdout yet. Hold out 5-20% of shoppers to measure what try-on adds to sales.";
+      table.hidden = true; srm.hidden = true;
+      return;
+    }
+    const since = exp.experiment.started_at.slice(0, 10);
+    status.textContent = (running ? `Running since ${since}, ` : `Ended ${exp.experiment.ended_at.slice(0, 10)}, `) +
+      `${Math.round(exp.experiment.holdout_share * 100)}% held out · ` +
+      (exp.status === "ready" ? "enough shoppers to read the result." : `not enough data yet: ${num(exp.eligible_shoppers)} of ${num(exp.needed_shoppers)} shoppers needed.`);
+    srm.hidden = !exp.sample_ratio.mismatch;
+    srm.textContent = exp.sample_ratio.mismatch
+      ? `Warning: ${pct(exp.sample_ratio.observed_holdout_share)} of shoppers are in the holdout instead of ${pct(exp.sample_ratio.expected_holdout_share)} (p = ${exp.sample_ratio.p_value.toExponential(1)}). Something skews the split (a cache, a bot, an old script): do not trust these figures until it is fixed.`
+      : "";
+    table.hidden = false;
+    const body = clear(document.getElementById("experiment-arms"));
+    const revenue = exp.revenue_per_shopper[0];
+    for (const [arm, label] of [["treatment", "Offered try-on"], ["holdout", "Held out"]]) {
+      const a = exp.arms[arm];
+      const tr = el("tr");
+      tr.append(
+        el("th", { scope: "row" }, label),
+        el("td", {}, num(a.eligible_shoppers)),
+        el("td", {}, pct(exp.add_to_cart_rate[arm].estimate)),
+        el("td", {}, pct(exp.purchase_rate[arm].estimate)),
+        el("td", {}, revenue ? amount(revenue[arm + "_per_shopper"], revenue.currency) : "–"),
+      );
+      body.appendChild(tr);
+    }
+    const p = exp.purchase_rate, c = exp.add_to_cart_rate;
+    list.append(
+      el("li", {}, `Purchase rate: ${points(p.uplift_absolute.estimate)} (${interval(p.uplift_absolute, points)}), ${signed(p.uplift_relative.estimate)} relative (${interval(p.uplift_relative, signed)})`),
+      el("li", {}, `Add-to-cart rate: ${points(c.uplift_absolute.estimate)} (${interval(c.uplift_absolute, points)})`),
+    );
+    for (const r of exp.revenue_per_shopper) {
+      const f = (x) => (x > 0 ? "+" : "") + amount(x, r.currency);
+      list.append(el("li", {}, `Revenue per shopper (${r.currency}): ${f(r.uplift_absolute.estimate)} (${interval(r.uplift_absolute, f)})`));
+    }
+    list.append(el("li", { class: "muted small" }, "Every shopper counts in their group, whether they tried on or not. An interval that stays above zero means try-on raised the figure."));
+  }
+
+  async function saveHoldout(e) {
+    e.preventDefault();
+    const saved = document.getElementById("holdout-saved");
+    const share = Number(document.getElementById("holdout-share").value) / 100;
+    try {
+      const response = await fetch("/dashboard/api/holdout", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ holdout_share: share }),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(body.detail || body.title || response.statusText);
+      saved.textContent = body.current ? "Saved: a new period started" : "Saved: holdout off";
+      load();
+    } catch (err) {
+      saved.textContent = "Not saved: " + err.message;
+    }
+  }
+
+  async function loadExperiment() {
+    const q = new URLSearchParams({ detect_uplift: state.detect });
+    const response = await fetch("/dashboard/api/experiment?" + q.toString(), { credentials: "same-origin" });
+    if (!response.ok) throw new Error("experiment: " + response.statusText);
+    return response.json();
+  }
+
   // -- loading ---------------------------------------------------------------------------
 
   async function load() {
     clearTimeout(state.timer);
+    const seq = (state.seq = (state.seq || 0) + 1); // a later load wins over one still in flight
     const error = document.getElementById("error");
     try {
       const response = await fetch("/dashboard/api/summary?" + query({ by: state.by }), { credentials: "same-origin" });
@@ -259,6 +373,9 @@
         throw new Error(problem.detail || problem.title || response.statusText);
       }
       const data = await response.json();
+      const exp = await loadExperiment();
+      if (seq !== state.seq) return;
+      state.exp = exp;
       error.hidden = true;
       render(data);
     } catch (e) {
@@ -276,6 +393,8 @@
     drill.hidden = !state.product;
     document.getElementById("drill-name").textContent = data.product_title || state.product || "";
     kpis(data);
+    headline(state.exp);
+    experimentPanel(state.exp);
     lineChart(document.getElementById("daily"), data.daily);
     funnel(data);
     conversion(data);
@@ -307,6 +426,8 @@
     for (const b of document.querySelectorAll(".toggle button")) {
       b.addEventListener("click", () => { state.by = b.dataset.by; load(); });
     }
+    document.getElementById("holdout").addEventListener("submit", saveHoldout);
+    document.getElementById("detect").addEventListener("change", (e) => { state.detect = e.target.value; load(); });
     document.getElementById("drill-clear").addEventListener("click", () => { state.product = null; load(); });
     let resized = null;
     window.addEventListener("resize", () => {

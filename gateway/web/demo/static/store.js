@@ -56,4 +56,17 @@
   if (window.TryOn && typeof window.TryOn.on === "function") {
     window.TryOn.on("add_to_cart", addToCart);
   }
+
+  // The page's own "Add to cart" button: report the add to the SDK (it counts in a holdout
+  // experiment, in either arm) and keep the widget session it answers as the cart attribute,
+  // so the order joins to this visit.
+  if (form && window.TryOn && typeof window.TryOn.addedToCart === "function") {
+    form.addEventListener("submit", function () {
+      var session = window.TryOn.addedToCart({
+        productId: form.elements.product.value,
+        variantId: select ? select.value : null,
+      });
+      if (session) form.elements.widget_session.value = session;
+    });
+  }
 })();

@@ -1,0 +1,1 @@
+"""Randomised holdout experiments: a merchant\x27s holdout share and its periods."""
