@@ -259,8 +259,7 @@ def frame_advice(measures: FaceMeasures, shape: FaceShape) -> FrameAdvice:
     mid_bridge = (bridge[0] + bridge[1]) / 2
     lens = (measures.pupil_distance_mm - mid_bridge, measures.pupil_distance_mm - mid_bridge + 8)
     tips = (
-        f"Frames about {frame[0]:.0f}-{frame[1]:.0f} mm wide span your face from temple to "
-        "temple.",
+        f"Frames about {frame[0]:.0f}-{frame[1]:.0f} mm wide span your face from temple to temple.",
         f"A bridge of {bridge[0]:.0f}-{bridge[1]:.0f} mm and lenses of {lens[0]:.0f}-"
         f"{lens[1]:.0f} mm keep your eyes near the centre of each lens.",
     )

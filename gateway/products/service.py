@@ -68,7 +68,9 @@ def create(*, session: Session, merchant_id: uuid.UUID, data: ProductIn) -> Prod
         category=data.category,
         images=[str(u) for u in data.images],
         tags=list(data.tags),
-        variants=[ProductVariant(position=i, **_variant_fields(v)) for i, v in enumerate(data.variants)],
+        variants=[
+            ProductVariant(position=i, **_variant_fields(v)) for i, v in enumerate(data.variants)
+        ],
     )
     session.add(product)
     try:

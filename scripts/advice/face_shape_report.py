@@ -74,7 +74,7 @@ def main() -> int:
     print("|---|---|" + "---|" * len(VARIANTS))
     for person, *_ in PEOPLE:
         cells = []
-        for _, variant, shape, confidence, reason in (r for r in rows if r[0] == person):
+        for _, _variant, shape, confidence, _reason in (r for r in rows if r[0] == person):
             cells.append(f"{shape} {confidence:.2f}" if shape else "-")
         print(f"| {person} | {labels.get(person, '?')} | " + " | ".join(cells) + " |")
     originals = [r for r in rows if r[1] == "original" and r[2]]

@@ -33,13 +33,20 @@ def face_from(points_mm: np.ndarray, *, yaw: float = 0.0, pitch: float = 0.0) ->
     lm = (points_mm / MM_PER_PX + np.array([320.0, 240.0, 0.0])).astype(np.float32)
     camera = default_camera(640, 480).astype(np.float32)
     return Face(
-        box=(float(lm[:, 0].min()), float(lm[:, 1].min()), float(lm[:, 0].max()), float(lm[:, 1].max())),
+        box=(
+            float(lm[:, 0].min()),
+            float(lm[:, 1].min()),
+            float(lm[:, 0].max()),
+            float(lm[:, 1].max()),
+        ),
         score=0.99,
         landmarks=lm,
         iris_left=np.array([335.0, 215.0], np.float32),
         iris_right=np.array([305.0, 215.0], np.float32),
         iris_diameter_px=11.7 / MM_PER_PX,
-        head_pose=HeadPose(yaw, pitch, 0.0, np.eye(3, dtype=np.float32), np.zeros(3, np.float32), camera),
+        head_pose=HeadPose(
+            yaw, pitch, 0.0, np.eye(3, dtype=np.float32), np.zeros(3, np.float32), camera
+        ),
         ipd_mm=62.0,
         mm_per_px=MM_PER_PX,
     )
@@ -57,11 +64,11 @@ def test_each_prototype_is_classified_as_its_shape(shape: str) -> None:
     assert found.shape == shape
     assert found.confidence > 1 / len(advice.SHAPES)
     assert math.isclose(sum(found.scores.values()), 1.0, rel_tol=1e-9)
-    assert list(found.scores)[0] == shape  # best first
+    assert next(iter(found.scores)) == shape  # best first
 
 
 def test_classify_refuses_non_finite_proportions() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="finite"):
         advice.classify({"length": math.nan, "forehead": 0.86, "jaw": 0.81, "chin": 0.7})
 
 
@@ -85,13 +92,15 @@ def test_a_longer_face_is_oblong_and_a_wide_forehead_over_a_narrow_jaw_is_a_hear
     points = template_points()
     long = points * np.array([1.0, 1.12, 1.0])
     decision = advice.decide(one(face_from(long)))
-    assert decision.advice is not None and decision.advice.shape.shape == "oblong"
+    assert decision.advice is not None
+    assert decision.advice.shape.shape == "oblong"
     heart = points.copy()
     upper, lower = heart[:, 1] < -40, heart[:, 1] > 30  # forehead, jaw and chin (mm, y down)
     heart[upper, 0] *= 1.04
     heart[lower, 0] *= 0.95
     decision = advice.decide(one(face_from(heart)))
-    assert decision.advice is not None and decision.advice.shape.shape == "heart"
+    assert decision.advice is not None
+    assert decision.advice.shape.shape == "heart"
 
 
 def test_advice_names_shapes_sizes_and_why_without_any_landmark() -> None:
@@ -99,7 +108,8 @@ def test_advice_names_shapes_sizes_and_why_without_any_landmark() -> None:
     assert data is not None
     assert data["face_shape"] == "oval"
     assert set(data["frame_shapes"]) <= set(advice.FRAME_SHAPES)
-    assert data["why"] and len(data["tips"]) == 2
+    assert data["why"]
+    assert len(data["tips"]) == 2
     low, high = data["frame_width_mm"]
     assert low <= data["measurements"]["face_width_mm"] <= high
     lens_low, _ = data["lens_width_mm"]
@@ -107,14 +117,16 @@ def test_advice_names_shapes_sizes_and_why_without_any_landmark() -> None:
     # lens + bridge (the frame's PD) starts at the shopper's pupil distance
     assert lens_low + (bridge_low + bridge_high) / 2 == pytest.approx(62.0, abs=1)
     text = json.dumps(data)
-    assert "landmarks" not in text and "iris" not in text
+    assert "landmarks" not in text
+    assert "iris" not in text
 
 
 def test_round_face_advice_prefers_angular_frames() -> None:
     measures = advice.face_measures(face_from(template_points()), (640, 480))
     shape = advice.FaceShape("round", 0.8, {"round": 0.8})
     out = advice.frame_advice(measures, shape)
-    assert "rectangular" in out.frame_shapes and "round" in out.avoid
+    assert "rectangular" in out.frame_shapes
+    assert "round" in out.avoid
 
 
 @pytest.mark.parametrize(
@@ -123,7 +135,8 @@ def test_round_face_advice_prefers_angular_frames() -> None:
 )
 def test_turned_faces_get_no_shape(yaw: float, pitch: float, reason: str) -> None:
     decision = advice.decide(one(face_from(template_points(), yaw=yaw, pitch=pitch)))
-    assert decision.advice is None and reason in decision.reason
+    assert decision.advice is None
+    assert reason in decision.reason
 
 
 def test_no_face_and_implausible_faces_get_no_advice() -> None:
@@ -238,7 +251,8 @@ def test_photos_shapes_hold_across_variants(perceiver: Perceiver) -> None:
             shapes.append(decision.advice.shape.shape)
         assert shapes[0] == shapes[1], name
     decision = advice.decide(perceiver.analyze(load_bgr("astronaut"), bodies=False, masks=False))
-    assert decision.advice is not None and decision.advice.shape.shape == "oval"
+    assert decision.advice is not None
+    assert decision.advice.shape.shape == "oval"
     m = decision.advice.measures
     assert 55 <= m.pupil_distance_mm <= 72
     assert 12 <= m.bridge_width_mm <= 22
