@@ -24,6 +24,16 @@ export interface WidgetConfig {
   quotaExhausted: boolean;
 }
 
+/** A product to try next (`GET /v1/widget/recommendations`). */
+export interface Recommendation {
+  /** The external id. */
+  id: string;
+  title: string;
+  frameShape: string | null;
+  /** `similar` and/or `together` (often tried or bought with the product). */
+  because: string[];
+}
+
 export interface RenderResult {
   image: Blob;
   geometry: Geometry | null;
@@ -54,6 +64,18 @@ export class ApiClient {
   async tryOnPhoto(photo: Blob, productId: string, variantId: string | null, session: string | null): Promise<RenderResult> {
     const url = this.url("/v1/widget/tryon", { product: productId, variant: variantId, session });
     return this.render(url, { method: "POST", body: photo, headers: { "Content-Type": photo.type || "image/jpeg" } });
+  }
+
+  async recommendations(productId: string): Promise<Recommendation[]> {
+    const body = (await this.json("GET", "/v1/widget/recommendations", { product: productId })) as { data?: unknown };
+    return (Array.isArray(body.data) ? body.data : [])
+      .filter((r): r is Record<string, unknown> => typeof r === "object" && r !== null && typeof r.external_id === "string")
+      .map((r) => ({
+        id: r.external_id as string,
+        title: typeof r.title === "string" ? r.title : (r.external_id as string),
+        frameShape: typeof r.frame_shape === "string" ? r.frame_shape : null,
+        because: Array.isArray(r.because) ? r.because.filter((b): b is string => typeof b === "string") : [],
+      }));
   }
 
   async models(productId: string): Promise<BrandModel[]> {
