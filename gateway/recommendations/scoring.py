@@ -10,10 +10,11 @@ category score 0 on content: they can still come as bought or tried together.
 *Together*: the warehouse's item-to-item co-occurrence (``analytics.cooccurrence``, decayed,
 with a minimum support), 0..1.
 
-*Blend*: ``CONTENT_WEIGHT * content + (1 - CONTENT_WEIGHT) * together`` when the product has
-co-occurrence neighbours, content alone when it has none (a new product, a new shop). Sold-out
-products (every variant out of stock) and the product itself never appear; ties go to the
-product with a try-on asset, then by title.
+*Blend*: ``CONTENT_WEIGHT * content + (1 - CONTENT_WEIGHT) * together`` (``together``
+relative to the product's strongest neighbour) when the product has co-occurrence
+neighbours, content alone when it has none (a new product, a new shop). Sold-out products
+(every variant out of stock) and the product itself never appear; ties go to the product
+with a try-on asset, then by title.
 """
 
 from __future__ import annotations
@@ -110,12 +111,15 @@ def recommend(
 
     ``together`` maps products' external ids to their co-occurrence with ``query``."""
     blend = bool(together)
+    # Co-occurrence scores are small and differ between products (a cosine over baskets):
+    # relative to the query's strongest neighbour they weigh like the content's 0..1.
+    strongest = max(together.values(), default=0.0) or 1.0
     out: list[Scored] = []
     for item in catalog:
         if item.id == query.id or not item.in_stock or (require_asset and not item.has_asset):
             continue
         content = content_similarity(query, item)
-        with_it = float(together.get(item.external_id, 0.0))
+        with_it = float(together.get(item.external_id, 0.0)) / strongest
         score = content_weight * content + (1 - content_weight) * with_it if blend else content
         if score <= 0:
             continue
