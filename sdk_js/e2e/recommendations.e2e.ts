@@ -1,9 +1,12 @@
 /** Advice that sells, in chromium against the real gateway: face-shape advice after an eyewear
  * photo try-on, the row of products to try next on the same photo and the same camera
  * stream, and the looks to compare (memory; IndexedDB only after the shopper opts in). */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { W, axe, launch, shot, type Session, until } from "./browser";
+import { REPO } from "./global-setup";
 
 let session: Session | null = null;
 afterEach(async () => {
@@ -129,6 +132,53 @@ describe("advice, try next and looks to compare", () => {
     await page.locator("[data-tryon-widget] .stage[data-state=live]").waitFor({ timeout: 30_000 });
     await until(() => sockets.length, (n) => n >= 2, "a second live socket");
     expect(new URL(sockets[sockets.length - 1]).searchParams.get("product")).toBe(pick);
+    expect(session.problems).toEqual([]);
+  });
+
+  it("counts a recommendation tried and bought on the dashboard", async () => {
+    session = await launch();
+    const { page } = session;
+    await page.goto(`${inject("baseUrl")}/demo/products/round-glasses`);
+    await page.locator(W.trigger).waitFor({ state: "visible" });
+    await page.locator(W.trigger).click();
+    await page.locator(W.mode("photo")).click();
+    await page.locator(W.action("consent")).click();
+    await page.locator(W.file).setInputFiles(inject("fixtures").photo);
+    await page.locator(RESULT).waitFor();
+    await page.locator(NEXT).first().waitFor();
+    const pick = String(await page.locator(NEXT).last().getAttribute("data-next"));
+    await page.locator(`${NEXT}[data-next="${pick}"]`).click();
+    await until(() => title(page), (t) => !t.startsWith("Round optical frames"), "the recommended product's result");
+    await page.locator(RESULT).waitFor();
+    const recTitle = (await title(page)).split(" — ")[0];
+    await page.locator(W.action("add-to-cart")).click();
+    await page.locator("[data-tryon-widget] .extras[data-cart=accepted]").waitFor();
+    await page.goto(`${inject("baseUrl")}/demo/cart`);
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.locator("#order-number").waitFor();
+
+    const link = execFileSync(join(REPO, ".venv", "bin", "tryon"), ["dashboard", "link", "--merchant", "Tryon demo store"], {
+      cwd: REPO,
+      env: inject("env"),
+      encoding: "utf8",
+    }).trim();
+    await page.goto(link);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/dashboard$/);
+    const row = page.locator("#recs-products tr", { hasText: recTitle });
+    const cells = await until(
+      async () => {
+        await page.reload();
+        await page.locator("#recs-products tr").first().waitFor();
+        return (await row.count()) ? row.first().locator("td").allTextContents() : [];
+      },
+      (c) => c.length === 6 && Number(c[1]) >= 1 && Number(c[3]) >= 1,
+      "the recommended product tried and bought on the dashboard",
+    );
+    expect(Number(cells[4])).toBeGreaterThanOrEqual(1); // units
+    expect(await page.locator("#recs-totals").textContent()).toMatch(/try-ons from recommendations/);
+    await page.locator("#recs").scrollIntoViewIfNeeded();
+    await shot(page, "dashboard-recommendations");
     expect(session.problems).toEqual([]);
   });
 });
