@@ -8,9 +8,10 @@ refresh:
   prepared asset the frame shape and width), read again ``catalog_ttl_s`` after it was read;
 - the *co-occurrence* (``analytics.cooccurrence``), read from the warehouse again
   ``cooccurrence_ttl_s`` after it was read. A stale entry keeps answering while one
-  background thread per merchant reads the new one, so a widget call never waits on the
-  warehouse except for the merchant's very first; a warehouse that fails leaves the old entry
-  (or none: content only) and is asked again after ``retry_s``.
+  background thread per merchant reads the new one, and a merchant not read yet is read in
+  the background too (that first answer is content only), so a widget call never waits on
+  the warehouse (the merchant API does, for a fresh answer); a warehouse that fails leaves
+  the old entry (or none: content only) and is asked again after ``retry_s``.
 
 At most ``max_merchants`` merchants are held (least recently used out). Only merchant data
 is held: product facts and product-to-product scores, nothing about a shopper.
@@ -186,8 +187,14 @@ class Recommender:
             self._trim(self._catalogs)
         return value
 
-    def neighbours(self, merchant_id: uuid.UUID) -> cooccurrence.Neighbours | None:
-        """The merchant's co-occurrence, None while unknown (warehouse down, none yet)."""
+    def neighbours(
+        self, merchant_id: uuid.UUID, *, wait: bool = True
+    ) -> cooccurrence.Neighbours | None:
+        """The merchant's co-occurrence, None while unknown (warehouse down, none yet).
+
+        Without ``wait`` a merchant not read yet is read in the background (when
+        ``background``) and this call answers None: the widget never waits on the warehouse,
+        its first answer after a start is content only."""
         if self.warehouse is None:
             return None
         with self._lock:
@@ -198,14 +205,25 @@ class Recommender:
                 if not stale or entry.refreshing:
                     return entry.value
                 entry.refreshing = True
+            elif not wait and self.background:
+                placeholder: _Entry[cooccurrence.Neighbours | None] = _Entry(None, self.clock())
+                placeholder.refreshing = True
+                self._neighbours[merchant_id] = placeholder
+                self._trim(self._neighbours)
         if entry is None:
+            if not wait and self.background:
+                self._start(merchant_id)
+                return None
             return self._refresh(merchant_id)
         if self.background:
-            threading.Thread(
-                target=self._refresh, args=(merchant_id,), name="recs-refresh", daemon=True
-            ).start()
+            self._start(merchant_id)
             return entry.value
         return self._refresh(merchant_id)
+
+    def _start(self, merchant_id: uuid.UUID) -> None:
+        threading.Thread(
+            target=self._refresh, args=(merchant_id,), name="recs-refresh", daemon=True
+        ).start()
 
     def _ttl(self, entry: _Entry[Any]) -> float:
         return self.tuning.cooccurrence_ttl_s if entry.value is not None else self.tuning.retry_s
@@ -267,7 +285,7 @@ class Recommender:
         except NotFound:
             catalog = self.catalog(session, merchant_id, max_age_s=MISS_RELOAD_S)
             query = catalog.find(ref)
-        neighbours = self.neighbours(merchant_id)
+        neighbours = self.neighbours(merchant_id, wait=fresh)
         together = neighbours.of(query.external_id) if neighbours else {}
         if neighbours and not together:
             together = neighbours.of(str(query.id))

@@ -420,3 +420,23 @@ def test_a_stale_entry_answers_while_one_refresh_runs(tmp_path: Path) -> None:
     assert recommender.loads["cooccurrence"] == 2
     assert recommender.neighbours(merchant) is not first  # the new one answers now
     engine.dispose()
+
+
+def test_the_widget_never_waits_on_the_warehouse(tmp_path: Path) -> None:
+    """A merchant's first widget call answers content only and starts the read; the next
+    calls have it."""
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    warehouse_migrate.upgrade(url)
+    engine = create_engine(url)
+    recommender = Recommender(warehouse=engine, background=True)
+    merchant = uuid.uuid4()
+    assert recommender.neighbours(merchant, wait=False) is None
+    recommender.neighbours(merchant, wait=False)  # while it reads: no second read
+    for _ in range(500):
+        if recommender.loads["cooccurrence"]:
+            break
+        time.sleep(0.01)
+    time.sleep(0.05)
+    assert recommender.loads["cooccurrence"] == 1
+    assert recommender.neighbours(merchant, wait=False) is not None
+    engine.dispose()
