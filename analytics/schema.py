@@ -83,6 +83,8 @@ class NoProperties(_Strict):
 
 class TryOnStartedProperties(_Strict):
     mode: Mode
+    from_recommendation: StrictBool | None = None
+    """The shopper opened this product from the widget's recommendations row."""
 
 
 class TryOnRenderedProperties(_Strict):
@@ -90,6 +92,7 @@ class TryOnRenderedProperties(_Strict):
     category: Category
     latency_ms: float = Field(ge=0, le=600_000, allow_inf_nan=False)
     """From the shopper's action to the first rendered result, as the client saw it."""
+    from_recommendation: StrictBool | None = None
 
 
 class TryOnFailedProperties(_Strict):
@@ -113,6 +116,7 @@ class AddToCartProperties(_Strict):
     """Whether the size added is the advised one; absent when no advice was shown."""
     cart_token: CartToken | None = None
     """Set where the store cannot carry our ids into the order (docs/attribution.md)."""
+    from_recommendation: StrictBool | None = None
 
 
 class PurchaseLine(_Strict):

@@ -32,6 +32,7 @@ from gateway.platforms.woocommerce import views as woocommerce
 from gateway.products import views as products
 from gateway.readcache import install as install_read_cache
 from gateway.readiness import Probe, database_probe, http_probe, redis_probe, storage_probe
+from gateway.recommendations import views as recommendation_views
 from gateway.runtime import build_runtime
 from gateway.settings import GatewaySettings, get_settings
 from gateway.storage import S3Storage
@@ -122,6 +123,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(experiments.router)
     app.include_router(assets.router)
     app.include_router(widget.router)
+    app.include_router(recommendation_views.widget_router)
+    app.include_router(recommendation_views.merchant_router)
     app.include_router(tryon.router)
     app.include_router(live.router)
     app.include_router(web.router)

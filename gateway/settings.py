@@ -126,6 +126,22 @@ class GatewaySettings(BaseSettings):
     )
 
     model_tryon_cache_ttl_s: int = Field(default=86_400, ge=1)
+    recommend_catalog_ttl_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Recommendations: how long a merchant's catalog facts stay cached",
+    )
+    recommend_cooccurrence_ttl_s: float = Field(
+        default=600.0,
+        ge=1,
+        description="Recommendations: how often a merchant's co-occurrence is read again from "
+        "the warehouse (in the background; the old one answers meanwhile)",
+    )
+    recommend_window_days: int = Field(default=180, ge=1, le=3650)
+    recommend_half_life_days: float = Field(default=30.0, gt=0)
+    recommend_min_support: int = Field(
+        default=2, ge=1, description="Baskets a pair needs before it counts as together"
+    )
     widget_cache_ttl_s: float = Field(
         default=30.0,
         ge=0,

@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from ml_service import advice as face_advice
 from ml_service import fit
 from ml_service.assets import PreparedAsset, prepare_asset
 from ml_service.perception import FaceTracker, Perceiver
@@ -325,6 +326,9 @@ class LocalEngine:
             **{k: float(v) for k, v in result.timings_ms.items()},
         }
         geometry = {"width": int(image.shape[1]), "height": int(image.shape[0]), **result.geometry}
+        if asset.category == "eyewear":
+            # Face shape and frame advice go back with the picture and nowhere else.
+            geometry["face_advice"] = face_advice.advise(analysis)
         advice = (
             recommend_size(analysis, category=asset.category, options=size_options)
             if size_options

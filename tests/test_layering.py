@@ -76,6 +76,7 @@ DOMAINS: dict[str, set[str]] = {
         *("sessions", "stores", "usage"),
     },
     "web": {"keys", "merchants", "orders", "products"},
+    "recommendations": {"assets", "events", "keys", "products", "runtime", "widget"},
 }
 # Composition roots: they wire everything together; ``<package>.<module>`` names a module that
 # is a root inside a package (the mapper registry, the demo command that builds the app).

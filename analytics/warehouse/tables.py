@@ -118,6 +118,8 @@ fact_event = Table(
     Column("reason", String(64)),
     Column("size", String(32)),
     Column("advice_followed", Boolean),
+    # tryon_started / tryon_rendered / add_to_cart: opened from the widget's recommendations.
+    Column("from_recommendation", Boolean),
     Column("quantity", Integer),
     Column("order_id", String(128)),
     Column("cart_token", String(128)),

@@ -591,6 +591,7 @@ def _fact_row(record: EventRecord) -> dict[str, Any]:
         "reason": update.status if update else getattr(props, "reason", None),
         "size": getattr(props, "size", None),
         "advice_followed": getattr(props, "advice_followed", None),
+        "from_recommendation": getattr(props, "from_recommendation", None),
         "quantity": getattr(props, "quantity", None),
         "order_id": getattr(props, "order_id", None),
         "cart_token": getattr(props, "cart_token", None),

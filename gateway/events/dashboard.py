@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from analytics import metrics
+from analytics import metrics, recommendation_metrics
 from gateway.api.deps import SessionDep
 from gateway.db.base import utcnow
 from gateway.errors import (
@@ -61,7 +61,11 @@ LINK_TTL_S = 15 * 60
 MAX_LINK_TTL_S = 24 * 3600
 SESSION_TTL_S = 8 * 3600
 STATIC = Path(__file__).parent / "static"
-ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+ASSETS = {
+    "dashboard.js": "text/javascript",
+    "dashboard.css": "text/css",
+    "recommendations.js": "text/javascript",
+}
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -316,6 +320,18 @@ def api_summary(
         data["product_title"] = with_titles(session, merchant.id, [{"product_id": product}])[0][
             "title"
         ]
+    return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api/recommendations")
+def api_recommendations(
+    request: Request, *, merchant: DashboardMerchant, session: SessionDep, period: PeriodDep
+) -> Response:
+    """Recommendations tried and bought (``analytics.recommendation_metrics``), with titles."""
+    with pipeline_of(request.app).engine.connect() as conn:
+        found = recommendation_metrics.recommendations(conn, merchant_id=merchant.id, period=period)
+    data = recommendation_metrics.recommendations_json(found)
+    data["products"] = with_titles(session, merchant.id, data["products"])
     return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
 

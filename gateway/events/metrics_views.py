@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
-from analytics import metrics
+from analytics import metrics, recommendation_metrics
 from gateway.api.deps import SessionDep
 from gateway.events import experiment
 from gateway.events.lifespan import pipeline_of
@@ -60,6 +60,18 @@ ReportDep = Annotated[Report, Depends(report_query)]
 )
 def get_summary(q: ReportDep) -> dict[str, Any]:
     return q.run(metrics.summary)
+
+
+@router.get(
+    "/recommendations",
+    summary="Recommendations tried and bought: totals and the top recommended products",
+)
+def get_recommendations(q: ReportDep) -> dict[str, Any]:
+    with q.engine.connect() as conn:
+        found = recommendation_metrics.recommendations(
+            conn, merchant_id=q.merchant_id, period=q.period
+        )
+    return recommendation_metrics.recommendations_json(found)
 
 
 @router.get("/funnel", summary="Events and distinct sessions at each funnel step")

@@ -167,6 +167,8 @@ class CatalogVariant:
     options: Mapping[str, str] = field(default_factory=dict)
     """Option name -> value as the platform names them (``{"Color": "Navy", "Size": "L"}``)."""
     price: str | None = None
+    available: bool | None = None
+    """Whether the store sells it now (Shopify ``availableForSale``); None: not said."""
 
 
 @dataclass(frozen=True)

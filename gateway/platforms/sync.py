@@ -6,8 +6,8 @@ does the waiting) and applies each product with ``apply_product`` in its own tra
 - the merchant's category rules (``gateway.platforms.mapping``) give the product a category;
   **a product that maps to no category is not imported** (our products need a category to be
   tried on), and one imported before is removed; it is counted as ``unmapped``;
-- the product is upserted by external id (title, images, variants with colour and size read
-  from the platform's option names);
+- the product is upserted by external id (title, images, tags, variants with colour and size read
+  from the platform's option names, price, and whether the platform sells it now);
 - its featured image is fetched through the SSRF-safe fetcher (``safefetch``) and prepared
   into a try-on asset (the ML engine's ``prepare_asset``), unless an asset from that image URL
   exists already: a re-sync fetches nothing it has;
@@ -21,10 +21,12 @@ times) is what the dashboard, ``GET /v1/stores`` and the platform's admin page s
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 import structlog
@@ -123,9 +125,18 @@ def _variants(product: CatalogProduct) -> list[dict[str, Any]]:
                 "sku": (v.sku or None) and v.sku[:128],
                 "color": _option(v, _COLOR_NAMES, 64),
                 "size": _option(v, _SIZE_NAMES, 32),
+                "price_e4": _price_e4(v.price),
+                "in_stock": v.available,
             }
         )
     return out
+
+
+def _price_e4(price: str | None) -> int | None:
+    """A platform's price string in 1/10000 (None when it is not a plain decimal)."""
+    if price is None or not re.fullmatch(r"[0-9]{1,9}(\.[0-9]{1,4})?", price.strip()):
+        return None
+    return int(Decimal(price.strip()) * 10_000)
 
 
 def delete_product(*, session: Session, storage: Storage, product: Product) -> int:
@@ -176,6 +187,7 @@ def apply_product(
         "title": (product.title or product.external_id)[:300],
         "category": category,
         "images": list(product.images[:20]),
+        "tags": [t.strip()[:64] for t in product.tags if t.strip()][:50],
     }
     variants = _variants(product)
     if existing is None:
@@ -223,7 +235,10 @@ def _update(
             setattr(row, name, value)
             changed = True
     current = [
-        {k: getattr(v, k) for k in ("external_id", "title", "sku", "color", "size")}
+        {
+            k: getattr(v, k)
+            for k in ("external_id", "title", "sku", "color", "size", "price_e4", "in_stock")
+        }
         for v in row.variants
     ]
     if current != variants:

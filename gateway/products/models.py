@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.db.base import Base, TimestampMixin, new_id, utcnow
@@ -36,6 +36,8 @@ class Product(TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(300))
     category: Mapped[Category] = mapped_column(str_enum(Category, 16))
     images: Mapped[list[str]] = mapped_column(default=list)
+    tags: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    """The merchant's tags (style words, collections); recommendations compare them."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     variants: Mapped[list[ProductVariant]] = relationship(
@@ -63,6 +65,10 @@ class ProductVariant(Base):
     size: Mapped[str | None] = mapped_column(String(32), default=None)
     measurements: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Size facts for recommendations, e.g. ``{"frame_width_mm": 140}`` or ``{"chest_cm": 96}``."""
+    price_e4: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """The price in 1/10000 of the store's currency, if known."""
+    in_stock: Mapped[bool | None] = mapped_column(default=None)
+    """False: sold out (never recommended); None: not known (offered)."""
     position: Mapped[int] = mapped_column(default=0)
 
     product: Mapped[Product] = relationship(back_populates="variants")

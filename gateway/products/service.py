@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from gateway.db.base import utcnow
 from gateway.errors import BadRequest, Conflict, NotFound
 from gateway.products.models import Product, ProductVariant
-from gateway.products.schemas import ProductIn, ProductPatch
+from gateway.products.schemas import ProductIn, ProductPatch, VariantIn, price_e4
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -67,8 +67,9 @@ def create(*, session: Session, merchant_id: uuid.UUID, data: ProductIn) -> Prod
         title=data.title,
         category=data.category,
         images=[str(u) for u in data.images],
+        tags=list(data.tags),
         variants=[
-            ProductVariant(position=i, **v.model_dump()) for i, v in enumerate(data.variants)
+            ProductVariant(position=i, **_variant_fields(v)) for i, v in enumerate(data.variants)
         ],
     )
     session.add(product)
@@ -78,6 +79,12 @@ def create(*, session: Session, merchant_id: uuid.UUID, data: ProductIn) -> Prod
     except IntegrityError as exc:
         raise Conflict(f"A product with external_id {data.external_id!r} exists") from exc
     return product
+
+
+def _variant_fields(variant: VariantIn) -> dict[str, object]:
+    fields = variant.model_dump(exclude={"price"})
+    fields["price_e4"] = price_e4(variant.price)
+    return fields
 
 
 def delete(*, session: Session, merchant_id: uuid.UUID, product_id: uuid.UUID) -> None:
@@ -95,6 +102,8 @@ def update(
         product.category = data.category
     if data.images is not None:
         product.images = [str(u) for u in data.images]
+    if data.tags is not None:
+        product.tags = list(data.tags)
     if data.variants is not None:
         if len({v.external_id for v in data.variants}) != len(data.variants):
             raise Conflict("Variant external ids must be unique within a product")
@@ -104,7 +113,7 @@ def update(
             variant = existing.get(incoming.external_id) or ProductVariant(
                 external_id=incoming.external_id
             )
-            for field, value in incoming.model_dump().items():
+            for field, value in _variant_fields(incoming).items():
                 setattr(variant, field, value)
             variant.position = position
             kept.append(variant)

@@ -33,7 +33,7 @@ def list_products(
     rows, next_cursor = service.list_page(
         session=session, merchant_id=principal.merchant_id, limit=limit, cursor=cursor
     )
-    return ProductPage(data=[ProductOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return ProductPage(data=[ProductOut.of(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -41,13 +41,13 @@ def list_products(
 )
 def create_product(principal: ProductsWrite, session: SessionDep, body: ProductIn) -> ProductOut:
     product = service.create(session=session, merchant_id=principal.merchant_id, data=body)
-    return ProductOut.model_validate(product)
+    return ProductOut.of(product)
 
 
 @router.get("/{product_id}", response_model=ProductOut, summary="Get a product")
 def get_product(principal: ProductsRead, session: SessionDep, product_id: uuid.UUID) -> ProductOut:
     product = service.get(session=session, merchant_id=principal.merchant_id, product_id=product_id)
-    return ProductOut.model_validate(product)
+    return ProductOut.of(product)
 
 
 @router.patch("/{product_id}", response_model=ProductOut, summary="Change a product")
@@ -57,4 +57,4 @@ def update_product(
     product = service.update(
         session=session, merchant_id=principal.merchant_id, product_id=product_id, data=body
     )
-    return ProductOut.model_validate(product)
+    return ProductOut.of(product)

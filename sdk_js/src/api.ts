@@ -41,6 +41,16 @@ export interface PhotoAnalysis {
   faces: PhotoFace[];
 }
 
+/** A product to try next (`GET /v1/widget/recommendations`). */
+export interface Recommendation {
+  /** The external id. */
+  id: string;
+  title: string;
+  frameShape: string | null;
+  /** `similar` and/or `together` (often tried or bought with the product). */
+  because: string[];
+}
+
 export interface RenderResult {
   image: Blob;
   geometry: Geometry | null;
@@ -78,6 +88,19 @@ export class ApiClient {
     const headers = { "Content-Type": photo.type || "image/jpeg", Accept: "application/json" };
     const response = await this.fetch(this.url("/v1/widget/analyze", {}), { method: "POST", body: photo, headers }, RENDER_TIMEOUT_MS);
     return parseAnalysis(await response.json());
+  }
+
+  /** Products to try next for a product (`GET /v1/widget/recommendations`). */
+  async recommendations(productId: string): Promise<Recommendation[]> {
+    const body = (await this.json("GET", "/v1/widget/recommendations", { product: productId })) as { data?: unknown };
+    return (Array.isArray(body.data) ? body.data : [])
+      .filter((r): r is Record<string, unknown> => typeof r === "object" && r !== null && typeof r.external_id === "string")
+      .map((r) => ({
+        id: r.external_id as string,
+        title: typeof r.title === "string" ? r.title : (r.external_id as string),
+        frameShape: typeof r.frame_shape === "string" ? r.frame_shape : null,
+        because: Array.isArray(r.because) ? r.because.filter((b): b is string => typeof b === "string") : [],
+      }));
   }
 
   async models(productId: string): Promise<BrandModel[]> {

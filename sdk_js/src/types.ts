@@ -126,7 +126,24 @@ export interface Geometry {
   face?: number;
   /** Face products: the shopper wears glasses of their own (photo mode). */
   own_glasses?: boolean;
+  /** Eyewear: the face shape and the frames that suit it (never stored anywhere). */
+  face_advice?: FaceAdvice | null;
   [key: string]: unknown;
+}
+
+/** Face shape and frame advice after an eyewear try-on on a photo. */
+export interface FaceAdvice {
+  /** `oval`, `round`, `square`, `oblong`, `heart`, `diamond` or `triangle`. */
+  face_shape: string;
+  /** 0-1: the shape's share of the likelihood among all shapes. */
+  confidence: number;
+  /** Frame shapes that suit, best first (`round`, `oval`, `square`, `rectangular`, `cat-eye`, `aviator`). */
+  frame_shapes: string[];
+  avoid: string[];
+  /** Frame width range in millimetres. */
+  frame_width_mm: [number, number];
+  /** Why, in English. */
+  why: string;
 }
 
 /**

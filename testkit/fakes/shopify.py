@@ -294,6 +294,7 @@ class _Variant:
     sku: str
     price: str
     options: dict[str, str]
+    available: bool = True
 
 
 @dataclass
@@ -488,6 +489,7 @@ class FakeShopify:
                 sku=str(v.get("sku", "")),
                 price=str(v.get("price", "0.00")),
                 options={str(k): str(x) for k, x in dict(v.get("options", {})).items()},
+                available=bool(v.get("available", True)),
             )
             for v in (
                 variants or [{"title": "Default Title", "options": {"Title": "Default Title"}}]
@@ -1247,7 +1249,7 @@ class _Root:
                 "title": v.title,
                 "sku": v.sku or None,
                 "price": v.price,
-                "availableForSale": True,
+                "availableForSale": v.available,
                 "selectedOptions": [{"name": k, "value": x} for k, x in v.options.items()],
             }
             for v in p.variants

@@ -55,6 +55,21 @@ def test_photo_tryon_returns_the_rendered_jpeg_and_geometry(embedded_storage: Te
     sizes = {v["external_id"]: v["size"] for v in shop.product["variants"]}
     assert advice["variant_id"] in sizes
     assert advice["size"] == sizes[advice["variant_id"]]
+    # Eyewear: the face shape and frame advice come back with the picture (ml_service.advice).
+    face = geometry["face_advice"]
+    assert face["face_shape"] in (
+        "oval",
+        "round",
+        "square",
+        "oblong",
+        "heart",
+        "diamond",
+        "triangle",
+    )
+    assert 0 < face["confidence"] <= 1
+    assert face["frame_shapes"]
+    assert face["frame_width_mm"][0] < face["frame_width_mm"][1]
+    assert "landmarks" not in json.dumps(face)
 
 
 def _variants(client: TestClient, shop: object, variants: list[dict[str, object]]) -> None:

@@ -220,6 +220,10 @@ def _variant_of(raw: Mapping[str, Any]) -> CatalogVariant | None:
         sku=str(raw["sku"]) if raw.get("sku") else None,
         options=options,
         price=money(price) if price is not None else None,
+        # A variant the store will not sell ("purchasing_disabled") is out of stock to us.
+        available=not raw["purchasing_disabled"]
+        if isinstance(raw.get("purchasing_disabled"), bool)
+        else None,
     )
 
 

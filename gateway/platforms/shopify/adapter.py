@@ -91,7 +91,9 @@ _PRODUCT_FIELDS = """
       images(first: 5) { nodes { url } }
       collections(first: 5) { nodes { handle title } }
       options { name values }
-      variants(first: 30) { nodes { id title sku price selectedOptions { name value } } }
+      variants(first: 30) {
+        nodes { id title sku price availableForSale selectedOptions { name value } }
+      }
 """
 """About 48 cost points per product (connections cost ``first`` x their nodes): a page of 20
 stays under Shopify's 1,000-point limit for one query. Products are read with their first 30
@@ -378,6 +380,9 @@ def _variant_of(node: Mapping[str, Any]) -> CatalogVariant | None:
         sku=str(node["sku"]) if node.get("sku") else None,
         options=options,
         price=_money(price) if price is not None else None,
+        available=node["availableForSale"]
+        if isinstance(node.get("availableForSale"), bool)
+        else None,
     )
 
 

@@ -54,6 +54,12 @@ button[disabled]{opacity:.5;cursor:default}
 .models{display:grid;gap:10px;grid-template-columns:repeat(auto-fill,minmax(120px,1fr))}
 .models button{flex-direction:column;border-radius:12px;padding:6px;background:#fff;color:var(--fg);border:1px solid var(--line)}
 .models .thumb{width:100%;aspect-ratio:3/4;object-fit:cover;border-radius:8px}
+.next ul,.looks{list-style:none;margin:0;padding:0;display:flex;gap:8px;overflow-x:auto}
+.next h3,.face h3{margin:0 0 6px;font-size:1em}
+.next button{flex-direction:column;background:#fff;color:var(--fg);border:1px solid var(--line);border-radius:12px;min-width:130px}
+.next small{color:#1b6e2f}
+.looks{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr))}
+.looks figure{margin:0}.looks canvas{width:100%;border-radius:8px;display:block}
 .spinner{width:28px;height:28px;border:3px solid rgba(255,255,255,.3);border-top-color:#fff;border-radius:50%;animation:spin 1s linear infinite}
 @keyframes spin{to{transform:rotate(360deg)}}
 @media (prefers-reduced-motion:reduce){.spinner{animation:none}}

@@ -3,17 +3,21 @@
  * One instance per page; it shows one product at a time.
  */
 import type { Analytics } from "../analytics";
-import type { ApiClient, PhotoFace, RenderResult, Variant, WidgetConfig } from "../api";
+import type { ApiClient, PhotoFace, Recommendation, RenderResult, Variant, WidgetConfig } from "../api";
 import type { Emitter } from "../emitter";
 import { TryOnError } from "../errors";
 import type { MessageKey, Translate } from "../i18n";
 import { PhotoError, preparePhoto } from "../image";
 import { LiveSession, openCamera } from "../live";
 import type { Config } from "../options";
-import type { ErrorCode, Geometry, SizeRecommendation, TryOnMode } from "../types";
+import type { ErrorCode, FaceAdvice, Geometry, SizeRecommendation, TryOnMode } from "../types";
 import { focusables, h, replace, trapTab } from "./dom";
 import { colourChoices } from "./colours";
+import { Looks } from "./looks";
 import { applyStyles } from "./styles";
+
+const FACES = ["oval", "round", "square", "oblong", "heart", "diamond", "triangle"];
+const FRAMES = ["round", "oval", "square", "rectangular", "cat-eye", "aviator"];
 
 export interface WidgetContext {
   config: Config;
@@ -84,6 +88,13 @@ export class Widget {
   /** Whether the shopper chose to add their own pick or the advised size. */
   private choice: "picked" | "advised" = "picked";
   private urls: string[] = [];
+  /** The product was opened from the recommendations row (said in its events). */
+  private fromRec = false;
+  /** The face advice of the last eyewear result: the row shows which frames suit. */
+  private shapeAdvice: FaceAdvice | null = null;
+  private readonly recs = new Map<string, Promise<Recommendation[]>>();
+  readonly looks = new Looks();
+  private restored = false;
   private mirror: boolean;
   private generation = 0;
   private readonly onOffline = () => this.error(new TryOnError("offline"), () => this.restart());
@@ -106,6 +117,12 @@ export class Widget {
     this.variantId = variantId;
     this.sessionId = null;
     this.size = null;
+    this.fromRec = false;
+    this.shapeAdvice = null;
+    if (!this.restored) {
+      this.restored = true;
+      void this.looks.restore();
+    }
     (this.host as HTMLElement).hidden = false;
     window.addEventListener("offline", this.onOffline);
     this.busy(this.ctx.t("loading"));
@@ -318,8 +335,12 @@ export class Widget {
     if (this.sessionId && this.mode === mode) return this.sessionId;
     this.mode = mode;
     this.sessionId = await this.ctx.api.createSession(this.productId, this.variantId, mode);
-    this.ctx.analytics.track("tryon_started", this.ids(), { mode });
+    this.ctx.analytics.track("tryon_started", this.ids(), { mode, ...this.rec() });
     return this.sessionId;
+  }
+
+  private rec(): { from_recommendation?: true } {
+    return this.fromRec ? { from_recommendation: true } : {};
   }
 
   private ids() {
@@ -352,6 +373,7 @@ export class Widget {
       h("div", { class: "stage", "data-state": "starting" }, canvas, video, overlay),
       h("div", { class: "bar" }, mirror, snap, h("span", { class: "grow" }), h("button", { type: "button", class: "ghost", onclick: () => this.home() }, t("back"))),
       this.actions(),
+      this.nextRow(),
     );
     this.setStatus(t("starting"));
     this.focusFirst();
@@ -439,6 +461,7 @@ export class Widget {
     if (this.mirror) c.setTransform(-1, 0, 0, 1, source.width, 0);
     c.drawImage(source, 0, 0);
     this.stopLive();
+    canvas.toBlob((blob) => blob && void this.keepLook(blob), "image/jpeg", 0.85);
     replace(
       this.body,
       h("p", { class: "product" }, this.title()),
@@ -652,9 +675,13 @@ export class Widget {
         { class: "bar" },
         await this.downloadLink(canvas),
         h("button", { type: "button", class: "ghost", onclick: () => (mode === "photo" ? this.photoPicker() : void this.models()) }, t(mode === "photo" ? "anotherPhoto" : "models")),
+        this.compareButton(),
       ),
       this.actions(),
+      this.faceAdvice(mode === "photo" ? result.geometry : null),
+      this.nextRow(),
     );
+    await this.keepLook(result.image);
     this.setStatus(label);
     this.rendered(mode, latencyMs, result.geometry);
     this.focusFirst();
@@ -662,7 +689,7 @@ export class Widget {
 
   private rendered(mode: TryOnMode, latencyMs: number, geometry: Geometry | null): void {
     const latency = Math.round(latencyMs);
-    this.ctx.analytics.track("tryon_rendered", this.ids(), { mode, category: this.wc?.product.category ?? null, latency_ms: latency });
+    this.ctx.analytics.track("tryon_rendered", this.ids(), { mode, category: this.wc?.product.category ?? null, latency_ms: latency, ...this.rec() });
     this.ctx.emitter.emit("result", { productId: this.productId, variantId: this.variantId, mode, tryonSessionId: this.sessionId, latencyMs: latency, geometry });
     const size = geometry?.size_recommendation;
     if (size) this.recommend(size);
@@ -808,8 +835,129 @@ export class Widget {
     if (recommendedSize) properties.recommended_size = recommendedSize.slice(0, 32);
     if (adviceFollowed !== null) properties.advice_followed = adviceFollowed;
     if (cartToken) properties.cart_token = cartToken;
+    if (this.fromRec) properties.from_recommendation = true;
     this.ctx.analytics.track("add_to_cart", { ...this.ids(), variantId }, properties);
     say(t("added"));
+  }
+
+  // ---- advice, what to try next, looks to compare -----------------------------------------
+
+  /** Face shape and frame advice after an eyewear photo try-on (shown, never kept). */
+  private faceAdvice(geometry: Geometry | null): HTMLElement | null {
+    const { t } = this.ctx;
+    const a = geometry?.face_advice;
+    this.shapeAdvice = null;
+    if (!a || this.wc?.product.category !== "eyewear" || !FACES.includes(a.face_shape)) return null;
+    this.shapeAdvice = a;
+    const shapes = (a.frame_shapes ?? []).filter((f) => FRAMES.includes(f));
+    const [min, max] = a.frame_width_mm ?? [];
+    return h(
+      "section",
+      { class: "size face", "aria-labelledby": "tryon-face" },
+      h("h3", { id: "tryon-face" }, t("faceTitle")),
+      h("p", {}, t("faceShape", { shape: t(`face_${a.face_shape}` as MessageKey), sure: t(`faceSure_${sureness(a.confidence)}`) })),
+      shapes.length ? h("p", {}, t("frameSuits", { shapes: shapes.map((f) => t(`frame_${f}` as MessageKey)).join(", ") })) : null,
+      min && max ? h("p", {}, t("frameWidth", { min: String(min), max: String(max) })) : null,
+      this.ctx.lang === "en" && a.why ? h("p", { class: "product" }, a.why) : null,
+    );
+  }
+
+  /** Products to try next on the same photo or stream; filled when the API answers. */
+  private nextRow(): HTMLElement {
+    const { t } = this.ctx;
+    const list = h("ul", {});
+    const row = h("section", { class: "next", "aria-labelledby": "tryon-next" }, h("h3", { id: "tryon-next" }, t("tryNext")), list);
+    row.hidden = true;
+    const id = this.productId;
+    let found = this.recs.get(id);
+    if (!found) this.recs.set(id, (found = this.ctx.api.recommendations(id).catch(() => [])));
+    void found.then((items) => {
+      const suits = (r: Recommendation) => !!this.shapeAdvice && !!r.frameShape && this.shapeAdvice.frame_shapes.includes(r.frameShape);
+      const sorted = [...items].sort((a, b) => Number(suits(b)) - Number(suits(a)));
+      for (const r of sorted.slice(0, 6)) {
+        list.append(h("li", {}, h("button", { type: "button", "data-next": r.id, onclick: () => void this.tryNext(r.id) }, r.title, suits(r) ? h("small", {}, t("suitsYou")) : null)));
+      }
+      row.hidden = sorted.length === 0;
+    });
+    return row;
+  }
+
+  /** Try another product on what the shopper already gave: the same photo (sent again,
+   * never kept by us), the same camera stream, or the same brand model. */
+  private async tryNext(productId: string): Promise<void> {
+    const mode = this.mode;
+    const gen = ++this.generation;
+    this.busy(this.ctx.t("loading"));
+    try {
+      this.wc = await this.ctx.loadConfig(productId);
+    } catch (err) {
+      if (gen === this.generation) this.error(asError(err), () => void this.tryNext(productId));
+      return;
+    }
+    if (gen !== this.generation) return;
+    this.productId = productId;
+    this.variantId = this.wc.product.variants[0]?.id ?? null;
+    this.sessionId = null;
+    this.fromRec = true;
+    this.ctx.emitter.emit("open", { productId, variantId: this.variantId });
+    if (mode === "live") void this.startLive();
+    else if (mode === "model" && this.modelId) void this.runModel(this.modelId);
+    else void this.runPhoto(null);
+  }
+
+  private async keepLook(image: Blob): Promise<void> {
+    await this.looks.add({ id: `${Date.now()}-${Math.random()}`, productId: this.productId, title: this.title(), image });
+    const button = this.root?.querySelector("[data-action=compare]");
+    if (button) button.textContent = this.ctx.t("compare", { n: String(this.looks.items.length) });
+  }
+
+  private compareButton(): HTMLElement {
+    return h("button", { type: "button", class: "ghost", "data-action": "compare", onclick: () => this.compare() }, this.ctx.t("compare", { n: String(this.looks.items.length) }));
+  }
+
+  /** The looks side by side, the opt-in to keep them on this device, and clearing them. */
+  private compare(before: Node[] = [...this.body.childNodes]): void {
+    const { t } = this.ctx;
+    const back = () => {
+      replace(this.body, ...before);
+      const button = this.root?.querySelector("[data-action=compare]");
+      if (button) button.textContent = t("compare", { n: String(this.looks.items.length) });
+      this.focusFirst();
+    };
+    const keep = h("input", { type: "checkbox", "data-action": "keep-looks" }) as HTMLInputElement;
+    keep.checked = this.looks.kept;
+    keep.addEventListener("change", () => void this.looks.keep(keep.checked));
+    const grid = h(
+      "ul",
+      { class: "looks" },
+      ...this.looks.items.map((look) => {
+        const canvas = h("canvas", { role: "img", "aria-label": look.title });
+        void createImageBitmap(look.image)
+          .then((bitmap) => {
+            canvas.width = bitmap.width;
+            canvas.height = bitmap.height;
+            canvas.getContext("2d")?.drawImage(bitmap, 0, 0);
+            bitmap.close();
+          })
+          .catch(() => undefined);
+        return h("li", { "data-look": look.productId }, h("figure", {}, canvas, h("figcaption", {}, look.title)));
+      }),
+    );
+    replace(
+      this.body,
+      h("h3", { id: "tryon-looks" }, t("looksTitle")),
+      h("p", { class: "consent" }, t("looksNote")),
+      grid,
+      h("label", {}, keep, " ", t("looksKeep")),
+      h(
+        "div",
+        { class: "bar" },
+        h("button", { type: "button", class: "ghost", "data-action": "clear-looks", onclick: () => void this.looks.clear().then(() => this.compare(before)) }, t("looksClear")),
+        h("button", { type: "button", class: "ghost", onclick: back }, t("back")),
+      ),
+    );
+    this.setStatus(t("looksTitle"));
+    this.focusFirst();
   }
 
   private async downloadLink(canvas: HTMLCanvasElement): Promise<HTMLElement> {

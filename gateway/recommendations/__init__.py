@@ -1,0 +1,1 @@
+"""What to try next: recommendations for a product (widget and merchant API)."""
