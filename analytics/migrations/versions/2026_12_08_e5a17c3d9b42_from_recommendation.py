@@ -1,7 +1,7 @@
 """try-ons and add to carts: whether the product was opened from a recommendation
 
 Revision ID: e5a17c3d9b42
-Revises: b7d2e4a91c30
+Revises: c81f4e2a9d57
 Create Date: 2026-12-08 00:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e5a17c3d9b42"
-down_revision: str | None = "b7d2e4a91c30"
+down_revision: str | None = "c81f4e2a9d57"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """catalog facts for recommendations: product tags, variant price and stock
 
 Revision ID: 9b4e2d7c1a60
-Revises: 3f6a1c9e8b72
+Revises: d5a7c3e19f04
 Create Date: 2026-12-08 00:00:00.000000
 
 Tags come with the products (merchant API, platform syncs); a variant's price in 1/10000 of
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9b4e2d7c1a60"
-down_revision: str | None = "3f6a1c9e8b72"
+down_revision: str | None = "d5a7c3e19f04"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
