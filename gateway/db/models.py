@@ -4,6 +4,7 @@ from gateway.assets.models import BrandModelPhoto, ModelPhotoKind, TryOnAsset
 from gateway.db.base import Base
 from gateway.keys.models import ApiKey, KeyKind
 from gateway.merchants.models import Merchant, MerchantStatus
+from gateway.platforms.magento.models import PendingActivation
 from gateway.platforms.models import CategoryRule, JobKind, JobStatus, PlatformJob
 from gateway.platforms.shopify.models import PixelEvidence
 from gateway.products.models import Category, Product, ProductVariant
@@ -23,6 +24,7 @@ __all__ = [
     "Merchant",
     "MerchantStatus",
     "ModelPhotoKind",
+    "PendingActivation",
     "PixelEvidence",
     "Platform",
     "PlatformJob",
