@@ -69,15 +69,24 @@ class Credentials:
 
 
 def authorization(
-    credentials: Credentials, method: str, url: str, *, verifier: str | None = None
+    credentials: Credentials,
+    method: str,
+    url: str,
+    *,
+    verifier: str | None = None,
+    callback: str | None = None,
 ) -> str:
-    """The ``Authorization: OAuth ...`` header of a call to ``url`` (query included)."""
+    """The ``Authorization: OAuth ...`` header of a call to ``url`` (query included).
+
+    ``callback`` is ``oob`` on the request token call: RFC 5849 requires ``oauth_callback``
+    there, and ``oob`` (out of band) is what Magento records for integration tokens."""
     auth = _MagentoAuth(
         credentials.consumer_key,
         client_secret=credentials.consumer_secret,
         token=credentials.token,
         token_secret=credentials.token_secret,
         verifier=verifier,
+        redirect_uri=callback,
         signature_method=SIGNATURE_METHOD,
     )
     _, headers, _ = auth.prepare(method.upper(), url, {}, b"")
@@ -112,7 +121,8 @@ def _post(client: PlatformClient, url: str, header: str) -> bytes:
 def request_token(client: PlatformClient, base_url: str, credentials: Credentials) -> Credentials:
     """``POST /oauth/token/request`` signed by the consumer: the request token."""
     url = base_url.rstrip("/") + REQUEST_TOKEN_PATH
-    token, secret = _token_pair(_post(client, url, authorization(credentials, "POST", url)))
+    header = authorization(credentials, "POST", url, callback="oob")
+    token, secret = _token_pair(_post(client, url, header))
     return Credentials(credentials.consumer_key, credentials.consumer_secret, token, secret)
 
 
