@@ -144,6 +144,7 @@ def run(ctx: JobContext, job: Claimed) -> dict[str, Any] | None:
     if job.kind is JobKind.PULL_ORDERS:
         return pulls.run(
             engine=ctx.engine,
+            job_id=job.id,
             platform=platform,
             store_id=job.store_id,
             payload=job.payload,

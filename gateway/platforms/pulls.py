@@ -10,7 +10,7 @@ is not missed. A pull is a durable job (``JobKind.PULL_ORDERS``) like every othe
   an order pushed and pulled is one job, a pull after a push changes nothing, and an order
   that changed since (cancelled, refunded) is a new delivery;
 - then it schedules the next pull ``TRYON_PLATFORM_ORDER_PULL_INTERVAL_S`` later, keyed by
-  its time slot, so a pull that runs twice (its worker died) schedules one successor;
+  the pull that made it, so a pull that runs twice (its worker died) schedules one successor;
 - ``ensure_scheduled`` starts the chain (at install) and restarts it where it broke (a pull
   that went dead while the store was down): the platform's routes call it.
 """
@@ -36,10 +36,6 @@ FIRST_LOOKBACK = timedelta(days=1)
 """How far back the first pull of a store looks."""
 
 
-def _slot_key(store_id: uuid.UUID, run_at: datetime, interval_s: float) -> str:
-    return f"pull:{store_id}:{int(run_at.timestamp() // interval_s)}"
-
-
 def schedule(
     *,
     session: Session,
@@ -47,17 +43,18 @@ def schedule(
     now: datetime,
     interval_s: float,
     since: datetime | None,
+    dedupe_key: str,
     delay: bool = True,
 ) -> PlatformJob | None:
     """Enqueue the store's pull for ``now + interval`` (or now with ``delay=False``); None
-    when that time slot has one already. The caller commits."""
+    when ``dedupe_key`` was used already. The caller commits."""
     run_at = now + timedelta(seconds=interval_s) if delay else now
     job = jobs.enqueue(
         session=session,
         kind=JobKind.PULL_ORDERS,
         store_id=store_id,
         payload={"since": since.isoformat() if since else None},
-        dedupe_key=_slot_key(store_id, run_at, interval_s) + ("" if delay else ":now"),
+        dedupe_key=dedupe_key,
         now=now,
     )
     if job is not None:
@@ -84,6 +81,7 @@ def ensure_scheduled(
         now=now,
         interval_s=interval_s,
         since=None,
+        dedupe_key=f"pull:{store_id}:start:{int(now.timestamp() // interval_s)}",
         delay=False,
     )
 
@@ -91,6 +89,7 @@ def ensure_scheduled(
 def run(
     *,
     engine: Any,
+    job_id: uuid.UUID,
     platform: Platform,
     store_id: uuid.UUID,
     payload: dict[str, Any],
@@ -118,5 +117,12 @@ def run(
                 now=now,
             )
             queued += job is not None
-        schedule(session=session, store_id=store_id, now=now, interval_s=interval_s, since=now)
+        schedule(
+            session=session,
+            store_id=store_id,
+            now=now,
+            interval_s=interval_s,
+            since=now,
+            dedupe_key=f"pull:{store_id}:after:{job_id}",
+        )
     return {"pulled": len(deliveries), "queued": queued}

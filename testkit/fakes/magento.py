@@ -69,6 +69,8 @@ class RecordedRequest:
     query: list[tuple[str, str]]
     headers: dict[str, str]
     body: bytes
+    raw_query: str = ""
+    """The query string as it travelled (``searchCriteria%5BpageSize%5D=...``)."""
 
 
 @dataclass
@@ -529,7 +531,9 @@ class FakeMagento:
         host, rest = segments[0], "/" + (segments[1] if len(segments) > 1 else "")
         query = parse_qsl(parts.query, keep_blank_values=True)
         with self._lock:
-            self.requests.append(RecordedRequest(method, host, rest, query, dict(headers), body))
+            self.requests.append(
+                RecordedRequest(method, host, rest, query, dict(headers), body, parts.query)
+            )
             store = self.stores.get(host)
         if rest.startswith("/media/catalog/product/") and method == "GET":
             image = self.images.get(unquote(rest[len("/media/catalog/product") :]))
