@@ -264,6 +264,9 @@ def delivery_id(order: Mapping[str, Any]) -> str:
 def delivery_of(
     order: Mapping[str, Any], *, shop: str, topic: str, occurred_at: datetime | None = None
 ) -> WebhookDelivery:
+    """The order as a delivery; ``BadRequest`` now (not in a job retried in vain) for an order
+    that cannot be read."""
+    order_of(order, shop=shop)
     return WebhookDelivery(
         delivery_id=delivery_id(order),
         shop=shop,

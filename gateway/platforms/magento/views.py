@@ -42,7 +42,14 @@ from sqlalchemy.orm import Session
 
 from gateway.db.base import utcnow
 from gateway.db.session import session_scope
-from gateway.errors import BadRequest, Conflict, GatewayError, NotFound, Unauthorized
+from gateway.errors import (
+    BadRequest,
+    Conflict,
+    GatewayError,
+    NotFound,
+    PlatformRejected,
+    Unauthorized,
+)
 from gateway.events.ingest import read_bounded
 from gateway.platforms import crypto, installs, intake, pulls, registry, safefetch, worker
 from gateway.platforms.http import PlatformClient
@@ -276,6 +283,14 @@ async def confirm(request: Request) -> Response:
         callback = fields.get("success_call_back", "")
         _check_form_token(settings, fields.get("token", ""), consumer_key, callback)
         store = await asyncio.to_thread(_install, request, settings, consumer_key, callback)
+    except PlatformRejected as exc:
+        # The store refused our signed token requests: the posted consumer, secret or
+        # verifier is not what it issued (forged, or a verifier for another consumer).
+        log.warning("magento.activation_refused", error=type(exc).__name__)
+        return _refused(
+            "Magento refused the integration's credentials; activate the integration again.",
+            status=400,
+        )
     except GatewayError as exc:
         log.warning("magento.activation_failed", error=type(exc).__name__)
         status = exc.status if exc.status < 500 else 502
