@@ -83,7 +83,8 @@ class ConfigTest extends TestCase
     public function testOrdersArePostedOnlyWithAGateway(): void
     {
         $this->assertTrue(self::config(self::ready())->postOrders());
-        $this->assertFalse(self::config(array_merge(self::ready(), ['tryon/general/api_base' => 'ftp://x']))->postOrders());
+        $noGateway = array_merge(self::ready(), ["tryon/general/api_base" => "ftp://x"]);
+        $this->assertFalse(self::config($noGateway)->postOrders());
         $this->assertFalse(self::config(array_merge(self::ready(), ['tryon/orders/post_orders' => '0']))->postOrders());
     }
 }
