@@ -30,7 +30,7 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -58,6 +58,7 @@ from gateway.platforms.protocol import (
     Tokens,
     WebhookDelivery,
 )
+from gateway.platforms.values import money, numeric_id
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform
 
@@ -136,25 +137,6 @@ def verify_standard(
     if not matched:
         raise Unauthorized("The webhook's signature is wrong")
     return msg_id
-
-
-def numeric_id(value: object) -> str | None:
-    """A positive integer id as a string (``250`` or ``"250"``), or None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    text = str(value).strip()
-    return text if text.isdigit() and len(text) <= 20 and int(text) > 0 else None
-
-
-def money(value: object) -> str | None:
-    """A non-negative amount as ``POST /v1/orders`` takes it (``"129.9"``), or None."""
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    if not amount.is_finite() or amount < 0:
-        return None
-    return format(amount.quantize(Decimal("0.0001")).normalize(), "f")
 
 
 def _time(value: object) -> str | None:

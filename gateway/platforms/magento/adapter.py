@@ -28,7 +28,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -49,6 +49,7 @@ from gateway.platforms.protocol import (
     Tokens,
     WebhookDelivery,
 )
+from gateway.platforms.values import money, numeric_id
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform
 
@@ -129,27 +130,6 @@ def credentials_of(connection: Connection) -> oauth.Credentials:
         token=connection.access_token,
         token_secret=str(packed.get("token_secret") or ""),
     )
-
-
-def numeric_id(value: object) -> str | None:
-    """A positive integer id as a string (``12`` or ``"12"``), or None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    text = str(value).strip()
-    return text if text.isdigit() and len(text) <= 20 and int(text) > 0 else None
-
-
-def money(value: object) -> str | None:
-    """A non-negative amount as ``POST /v1/orders`` takes it, or None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    if not amount.is_finite() or amount < 0:
-        return None
-    return format(amount.quantize(Decimal("0.0001")).normalize(), "f")
 
 
 def magento_time(value: object) -> datetime | None:

@@ -6,17 +6,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from gateway.db import migrate
-from gateway.db.session import session_scope
-from gateway.main import create_app
-from gateway.platforms.context import build_context
-from gateway.platforms.models import JobStatus, PlatformJob
+from gateway.platforms.models import JobStatus
 from gateway.platforms.worker import Worker
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
 from testkit.fakes.bigcommerce import FakeBigCommerce
+from tests.gateway.platforms import store_support as shared
 
 CLIENT_ID = "bc-client-id-123"
 CLIENT_SECRET = "bc-client-secret-0123456789abcdef0123456789"
@@ -61,47 +58,25 @@ def bc_settings(
 
 @pytest.fixture
 def app_client(bc_settings: Callable[..., GatewaySettings]) -> Iterator[TestClient]:
-    app = create_app(bc_settings())
-    with TestClient(app, base_url=PUBLIC_URL, raise_server_exceptions=False) as client:
+    with shared.app_client(bc_settings(), PUBLIC_URL) as client:
         yield client
-    app.state.engine.dispose()
 
 
 @pytest.fixture
 def worker(app_client: TestClient) -> Iterator[Worker]:
-    app: Any = app_client.app
-    ctx = build_context(
-        settings=app.state.settings, engine=app.state.engine, runtime=app.state.runtime, app=app
-    )
-    yield Worker(ctx)
-    ctx.client.close()
+    with shared.job_worker(app_client) as running:
+        yield running
 
 
 def drain(worker: Worker) -> list[JobStatus]:
-    statuses = []
-    for _ in range(100):
-        status = worker.run_once()
-        if status is None:
-            return statuses
-        statuses.append(status)
-    raise AssertionError("the queue did not drain")
+    return shared.drain(worker, limit=100)
 
 
-def jobs_of(client: TestClient) -> list[PlatformJob]:
-    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        found = list(session.scalars(select(PlatformJob)))
-        session.expunge_all()
-        return found
+jobs_of = shared.jobs_of
 
 
 def store_of(client: TestClient, shop: str = SHOP) -> Store | None:
-    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        store = session.scalar(
-            select(Store).where(Store.platform == Platform.BIGCOMMERCE, Store.shop_domain == shop)
-        )
-        if store is not None:
-            session.expunge(store)
-        return store
+    return shared.store_of(client, Platform.BIGCOMMERCE, shop)
 
 
 def install(client: TestClient, fake: FakeBigCommerce, store_hash: str = STORE_HASH) -> Any:

@@ -9,18 +9,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from gateway.db import migrate
-from gateway.db.session import session_scope
-from gateway.main import create_app
-from gateway.platforms.context import build_context
 from gateway.platforms.magento import signing
-from gateway.platforms.models import JobStatus, PlatformJob
 from gateway.platforms.worker import Worker
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
 from testkit.fakes.magento import FakeMagento
+from tests.gateway.platforms import store_support as shared
 
 HOST = "magento.test"
 BASE = f"https://{HOST}"
@@ -57,48 +53,22 @@ def mg_settings(
 
 @pytest.fixture
 def app_client(mg_settings: Callable[..., GatewaySettings]) -> Iterator[TestClient]:
-    app = create_app(mg_settings())
-    with TestClient(app, base_url=PUBLIC_URL, raise_server_exceptions=False) as client:
+    with shared.app_client(mg_settings(), PUBLIC_URL) as client:
         yield client
-    app.state.engine.dispose()
 
 
 @pytest.fixture
 def worker(app_client: TestClient) -> Iterator[Worker]:
-    app: Any = app_client.app
-    ctx = build_context(
-        settings=app.state.settings, engine=app.state.engine, runtime=app.state.runtime, app=app
-    )
-    yield Worker(ctx)
-    ctx.client.close()
+    with shared.job_worker(app_client) as running:
+        yield running
 
 
-def drain(worker: Worker) -> list[JobStatus]:
-    """Run every job that is due now (pulls scheduled for later stay pending)."""
-    statuses = []
-    for _ in range(200):
-        status = worker.run_once()
-        if status is None:
-            return statuses
-        statuses.append(status)
-    raise AssertionError("the queue did not drain")
-
-
-def jobs_of(client: TestClient) -> list[PlatformJob]:
-    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        found = list(session.scalars(select(PlatformJob).order_by(PlatformJob.created_at)))
-        session.expunge_all()
-        return found
+drain = shared.drain
+jobs_of = shared.jobs_of
 
 
 def store_of(client: TestClient, shop: str = HOST) -> Store | None:
-    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        store = session.scalar(
-            select(Store).where(Store.platform == Platform.MAGENTO, Store.shop_domain == shop)
-        )
-        if store is not None:
-            session.expunge(store)
-        return store
+    return shared.store_of(client, Platform.MAGENTO, shop)
 
 
 def activate(
