@@ -54,13 +54,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import jwt
+
+from testkit.fakes.loopback import LoopbackFake
 
 LOGIN = "login.bigcommerce.com"
 API = "api.bigcommerce.com"
@@ -100,7 +101,7 @@ class _Injection:
     remaining: int
 
 
-class FakeBigCommerce:
+class FakeBigCommerce(LoopbackFake):
     """See the module doc. Use as a context manager; ``base_url`` once started."""
 
     def __init__(self, client_id: str, client_secret: str, *, redirect_uri: str) -> None:
@@ -115,42 +116,6 @@ class FakeBigCommerce:
         self._injections: list[_Injection] = []
         self._lock = threading.RLock()
         self._ids = 100
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
-
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeBigCommerce:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        owner = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.owner = owner
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     # -- setup --------------------------------------------------------------------------------
 
@@ -662,3 +627,6 @@ def _json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:
 
 
 __all__ = ["FakeBigCommerce", "RecordedRequest"]
+
+
+FakeBigCommerce.handler = _Handler

@@ -40,8 +40,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -51,6 +50,8 @@ from oauthlib.oauth1 import (
     RequestValidator,
     ResourceEndpoint,
 )
+
+from testkit.fakes.loopback import LoopbackFake
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -252,7 +253,7 @@ def _page(items: list[dict[str, Any]], criteria: Mapping[str, Any]) -> dict[str,
     }
 
 
-class FakeMagento:
+class FakeMagento(LoopbackFake):
     """See the module doc. Use as a context manager; ``base_url`` once started."""
 
     def __init__(self) -> None:
@@ -262,38 +263,6 @@ class FakeMagento:
         self._nonces: set[tuple[str, str, str]] = set()
         self._lock = threading.RLock()
         self._ids = 1000
-        self._server: ThreadingHTTPServer | None = None
-        self.base_url = ""
-
-    def __enter__(self) -> FakeMagento:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        owner = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.owner = owner
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     # -- setup --------------------------------------------------------------------------------
 
@@ -621,7 +590,7 @@ class FakeMagento:
 class _Handler(BaseHTTPRequestHandler):
     owner: FakeMagento
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _serve(self) -> None:
@@ -636,7 +605,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer)
 
-    do_GET = _serve
-    do_POST = _serve
-    do_PUT = _serve
-    do_DELETE = _serve
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+
+FakeMagento.handler = _Handler
