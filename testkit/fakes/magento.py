@@ -263,6 +263,7 @@ class FakeMagento(LoopbackFake):
         self._nonces: set[tuple[str, str, str]] = set()
         self._lock = threading.RLock()
         self._ids = 1000
+        self.refuse_store_configs = False
 
     # -- setup --------------------------------------------------------------------------------
 
@@ -563,6 +564,8 @@ class FakeMagento(LoopbackFake):
             items = [{"id": c, "name": n, "is_active": True} for c, n in store.categories.items()]
             return self._json(200, _page(items, criteria))
         if path == "/store/storeConfigs":
+            if self.refuse_store_configs:  # the integration lacks Magento_Backend::store
+                return self._json(403, {"message": "The consumer isn't authorized."})
             media = f"{self.base_url}/{store.host}/media/"
             return self._json(
                 200,

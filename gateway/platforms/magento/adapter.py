@@ -460,8 +460,14 @@ class MagentoAdapter:
             raise InvalidInput(f"Magento's answer to {path} is not JSON") from None
 
     def _media_base(self, client: PlatformClient, connection: Connection) -> str:
-        """The store's media URL (``/V1/store/storeConfigs``), else ``{base}/media``."""
-        answer = self._get(client, connection, "/store/storeConfigs")
+        """The store's media URL (``/V1/store/storeConfigs``), else ``{base}/media`` (the
+        store configuration needs ``Magento_Backend::store``, which ``api.xml`` does not ask
+        for: a store that refuses it still syncs, with Magento's default media path)."""
+        try:
+            answer = self._get(client, connection, "/store/storeConfigs")
+        except PlatformRejected as exc:  # 401/403 included (PlatformAuthFailed)
+            log.info("magento.store_configs_refused", status=exc.extensions.get("platform_status"))
+            answer = None
         for config in answer if isinstance(answer, list) else []:
             if isinstance(config, Mapping):
                 url = config.get("secure_base_media_url") or config.get("base_media_url")

@@ -23,14 +23,18 @@ from gateway.errors import BadRequest, Unauthorized, UnsafeURL
 from gateway.platforms.http import PlatformClient
 from gateway.platforms.magento import oauth, signing
 from gateway.platforms.magento.adapter import (
+    CONSUMER_KEY,
+    STORE_BASE_URL,
+    MagentoAdapter,
     criteria,
     delivery_id,
     order_of,
+    pack_secrets,
     product_of,
     shop_of,
     store_base_url,
 )
-from gateway.platforms.protocol import OrderStatus
+from gateway.platforms.protocol import Connection, OrderStatus
 
 ROOT = Path(__file__).resolve().parents[4]
 VECTOR = json.loads(
@@ -335,3 +339,26 @@ def test_under_the_test_base_url_names_are_checked_without_dns() -> None:
             with pytest.raises(UnsafeURL):
                 client.request("GET", hostile, guard=True)
     assert [str(r.url) for r in seen] == ["http://127.0.0.1:9/shop.example/rest/V1/orders"]
+
+
+def test_a_store_that_refuses_its_configuration_still_syncs() -> None:
+    from testkit.fakes.magento import FakeMagento
+
+    with FakeMagento() as fake, PlatformClient(base_url=fake.base_url, max_attempts=1) as client:
+        key, secret, verifier = fake.create_integration("m.test")
+        image = fake.add_image("cap.png", b"png")
+        fake.add_product("m.test", name="Cap", images=[image])
+        fake.refuse_store_configs = True
+        requested = oauth.request_token(client, "https://m.test", oauth.Credentials(key, secret))
+        granted = oauth.access_token(client, "https://m.test", requested, verifier=verifier)
+        connection = Connection(
+            shop="m.test",
+            access_token=granted.token or "",
+            extra={STORE_BASE_URL: "https://m.test", CONSUMER_KEY: key},
+            secret=pack_secrets(consumer_secret=secret, token_secret=granted.token_secret or ""),
+        )
+        page = MagentoAdapter().fetch_catalog_page(
+            client=client, connection=connection, cursor=None
+        )
+    (product,) = page.products
+    assert product.images == ("https://m.test/media/catalog/product/c/a/cap.png",)
