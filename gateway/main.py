@@ -27,6 +27,7 @@ from gateway.middleware import RequestContextMiddleware
 from gateway.orders import views as orders
 from gateway.platforms import views as platforms
 from gateway.platforms.bigcommerce import views as bigcommerce
+from gateway.platforms.magento import views as magento
 from gateway.platforms.shopify import views as shopify
 from gateway.platforms.woocommerce import views as woocommerce
 from gateway.products import views as products
@@ -131,6 +132,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(shopify.router)
     app.include_router(bigcommerce.router)
     app.include_router(woocommerce.router)
+    app.include_router(magento.router)
     app.include_router(events.router)
     app.include_router(platforms.router)
     openapi.install(app)

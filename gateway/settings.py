@@ -173,6 +173,12 @@ class GatewaySettings(BaseSettings):
         description="Webhook bodies above this are refused (413) before they are read (order "
         "bodies can pass the 256 KiB other JSON bodies get)",
     )
+    platform_order_pull_interval_s: float = Field(
+        default=600.0,
+        ge=10,
+        description="How often orders are pulled from platforms that send no order webhooks "
+        "(Magento): the safety net under the module's own posts",
+    )
     platform_image_max_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
     platform_image_timeout_s: float = Field(default=20.0, gt=0)
     analytics_retention_days: int = Field(
@@ -230,6 +236,19 @@ class GatewaySettings(BaseSettings):
     )
     woocommerce_page_size: int = Field(
         default=50, ge=1, le=100, description="Products per WC REST catalog page (100 max)"
+    )
+    # Magento 2 (gateway/platforms/magento/): the integration's credentials arrive per store at
+    # activation (OAuth 1.0a); nothing app-wide is needed but these.
+    magento_enabled: bool = Field(
+        default=True, description="Accept Magento integration activations and order posts"
+    )
+    magento_page_size: int = Field(
+        default=50, ge=1, le=300, description="Products and orders per REST searchCriteria page"
+    )
+    magento_allow_http: bool = Field(
+        default=False,
+        description="Accept http:// store base URLs (development stores only; refused in "
+        "production)",
     )
 
     # Store platforms (gateway/platforms/): every outbound call goes through PlatformClient.
@@ -313,6 +332,12 @@ class GatewaySettings(BaseSettings):
     def _check_shopify(self) -> GatewaySettings:
         if self.shopify_api_key and not self.shopify_api_secret.get_secret_value():
             raise ValueError("TRYON_SHOPIFY_API_KEY needs TRYON_SHOPIFY_API_SECRET")
+        return self
+
+    @model_validator(mode="after")
+    def _check_magento(self) -> GatewaySettings:
+        if self.magento_allow_http and self.env == "production":
+            raise ValueError("TRYON_MAGENTO_ALLOW_HTTP is refused when TRYON_ENV=production")
         return self
 
     @model_validator(mode="after")

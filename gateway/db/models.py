@@ -5,6 +5,7 @@ from gateway.db.base import Base
 from gateway.experiments.models import Experiment
 from gateway.keys.models import ApiKey, KeyKind
 from gateway.merchants.models import Merchant, MerchantStatus
+from gateway.platforms.magento.models import PendingActivation
 from gateway.platforms.models import CategoryRule, JobKind, JobStatus, PlatformJob
 from gateway.platforms.shopify.models import PixelEvidence
 from gateway.products.models import Category, Product, ProductVariant
@@ -25,6 +26,7 @@ __all__ = [
     "Merchant",
     "MerchantStatus",
     "ModelPhotoKind",
+    "PendingActivation",
     "PixelEvidence",
     "Platform",
     "PlatformJob",

@@ -12,6 +12,7 @@ marking it done), and platforms send the same change in several deliveries.
 - ``AppUninstalled`` -> give the token back (best effort), erase the tokens, revoke the widget
   key (the read cache is invalidated on commit: the widget stops at once).
 - ``ShopRedact`` / ``CustomerRedact`` / ``CustomerDataRequest``: ``gateway.platforms.redaction``.
+- A ``PULL_ORDERS`` job: ``gateway.platforms.pulls`` (platforms without order webhooks).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from gateway.db.session import session_scope
 from gateway.errors import InvalidInput
 from gateway.events import service as events
 from gateway.orders import service as orders
-from gateway.platforms import installs, intake, redaction, registry, sync
+from gateway.platforms import installs, intake, pulls, redaction, registry, sync
 from gateway.platforms.http import PlatformClient
 from gateway.platforms.jobs import Claimed
 from gateway.platforms.models import JobKind
@@ -140,6 +141,19 @@ def run(ctx: JobContext, job: Claimed) -> dict[str, Any] | None:
             clock=ctx.clock,
         )
         return None
+    if job.kind is JobKind.PULL_ORDERS:
+        return pulls.run(
+            engine=ctx.engine,
+            job_id=job.id,
+            platform=platform,
+            store_id=job.store_id,
+            payload=job.payload,
+            adapter=adapter,
+            client=ctx.client,
+            connection=fresh_connection(ctx, job.store_id),
+            now=ctx.clock(),
+            interval_s=ctx.settings.platform_order_pull_interval_s,
+        )
     raise ValueError(f"unknown job kind {job.kind!r}")
 
 

@@ -12,7 +12,12 @@ Every call an adapter makes to a platform goes through ``PlatformClient``:
   body (tokens travel in all three);
 - the test base URL: with ``TRYON_PLATFORM_API_BASE_URL`` set (refused in production)
   ``https://HOST/PATH?Q`` is sent to ``{base}/HOST/PATH?Q`` (``platform_url``), so tests and
-  local walkthroughs talk to a fake platform on loopback.
+  local walkthroughs talk to a fake platform on loopback;
+- ``guard=True`` for calls to a host the merchant chose (a Magento store's base URL): the
+  URL is vetted as the image fetcher vets one (``safefetch.vet_url``: no private, loopback or
+  metadata address) and the connection goes to the vetted address with the name in ``Host``
+  and SNI, so DNS cannot swap another in; under the test base URL only the fake on loopback
+  is reached, and the name is checked without DNS.
 """
 
 from __future__ import annotations
@@ -99,6 +104,7 @@ class PlatformClient:
         max_throttle_waits: int = 5,
         max_wait_s: float = 120.0,
         platform: str = "shopify",
+        resolver: safefetch.Resolver | None = None,
     ) -> None:
         self.timeout_s = timeout_s
         self.max_attempts = max(1, max_attempts)
@@ -113,6 +119,8 @@ class PlatformClient:
         self.max_wait_s = max_wait_s
         """What one ``request`` may spend sleeping between attempts, all waits together."""
         self.platform = platform
+        self.resolver = resolver
+        """How guarded calls resolve names (tests pass a stub; default: the system's)."""
         self._buckets: dict[str, _Bucket] = {}
         self._costs: dict[tuple[str, str], float] = {}
         self._http = httpx.Client(
@@ -168,6 +176,7 @@ class PlatformClient:
         params: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         untrusted_host: bool = False,
+        guard: bool = False,
     ) -> httpx.Response:
         """Send one call, retrying what may be retried; the 2xx response.
 
@@ -196,6 +205,15 @@ class PlatformClient:
             send_headers["Host"] = pinned.host_header
             if pinned.sni:
                 extensions["sni_hostname"] = pinned.sni
+        if guard:
+            pinned = safefetch.vet_url(
+                url, resolver=self.resolver, resolve=self.base_url is None, timeout_s=self.timeout_s
+            )
+            if self.base_url is None:
+                target = pinned.url
+                send_headers["Host"] = pinned.host_header
+                if pinned.sni:
+                    extensions["sni_hostname"] = pinned.sni
         parts = urlsplit(url)
         host, path = parts.hostname or "", parts.path or "/"
         retry_after = 0.0

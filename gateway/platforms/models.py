@@ -39,6 +39,8 @@ class JobKind(StrEnum):
     SYNC_STORE = "sync_store"
     SYNC_PRODUCT = "sync_product"
     ENSURE_WEBHOOKS = "ensure_webhooks"
+    PULL_ORDERS = "pull_orders"
+    """List recent orders (platforms without order webhooks) and schedule the next pull."""
 
 
 class JobStatus(StrEnum):

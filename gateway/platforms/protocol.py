@@ -252,3 +252,16 @@ class OrderFetcher(Protocol):
         """The order as an ``OrderChanged``; ``None`` when the platform no longer has it or
         it is not a purchase."""
         ...
+
+
+@runtime_checkable
+class OrderPuller(Protocol):
+    """What an adapter whose platform sends no order webhooks provides (Magento Open Source):
+    the core pulls recent orders on a schedule (``gateway.platforms.pulls``)."""
+
+    def pull_orders(
+        self, *, client: PlatformClient, connection: Connection, since: datetime
+    ) -> list[WebhookDelivery]:
+        """Orders changed since ``since`` as deliveries, each with the same ``delivery_id`` a
+        push of the same order state gets: a pulled order already pushed is one job."""
+        ...

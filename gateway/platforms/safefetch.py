@@ -242,10 +242,42 @@ def _literal_address(host: str) -> IPAddress | None:
     return None
 
 
+class PinnedTarget(NamedTuple):
+    """Where a vetted call connects: ``url`` names the vetted address (or, without DNS, the
+    host as given); send ``host_header`` as ``Host`` and ``sni`` as httpx's ``sni_hostname``."""
+
+    url: str
+    host_header: str
+    sni: str | None
+
+
+def vet_url(
+    url: str,
+    *,
+    resolver: Resolver | None = None,
+    resolve: bool = True,
+    base_url_override: str | None = None,
+    timeout_s: float = 10.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> PinnedTarget:
+    """The checks ``fetch`` makes before it connects, for other calls to merchant-chosen hosts
+    (a Magento or WooCommerce store's own base URL): ``UnsafeURL`` when ``url`` could reach
+    inside our network. ``resolve=False`` checks everything but DNS (the call goes to the test
+    base URL's fake instead, so the name is never looked up)."""
+    found = _vet(
+        url,
+        resolve=(resolver or _system_resolver) if resolve else None,
+        override=_override_origin(base_url_override),
+        deadline=clock() + timeout_s,
+        clock=clock,
+    )
+    return PinnedTarget(*found)
+
+
 def _vet(
     url: str,
     *,
-    resolve: Resolver,
+    resolve: Resolver | None,
     override: tuple[str, str, int] | None,
     deadline: float,
     clock: Callable[[], float],
@@ -282,6 +314,9 @@ def _vet(
         addresses = [literal]
     else:
         host = _dns_name(host)
+        if resolve is None:  # checked as far as possible without asking DNS
+            netloc = host if port == _default_port(scheme) else f"{host}:{port}"
+            return _Target(f"{scheme}://{netloc}{path}{query}", netloc, None)
         addresses = _resolve(resolve, host, port, deadline=deadline, clock=clock)
     for address in addresses:
         if is_forbidden_address(address):

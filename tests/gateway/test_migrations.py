@@ -29,6 +29,7 @@ EXPECTED_TABLES = {
     "category_rules",
     "shopify_pixel_evidence",
     "quota_use",
+    "magento_activations",
 }
 
 

@@ -18,7 +18,7 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -44,6 +44,7 @@ from gateway.platforms.protocol import (
     WebhookDelivery,
 )
 from gateway.platforms.shopify import oauth
+from gateway.platforms.values import money as _money
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform
 
@@ -223,17 +224,6 @@ def session_id(value: str | None) -> str | None:
     if value is None or not 8 <= len(value) <= 64:
         return None
     return value if all(c.isascii() and (c.isalnum() or c in "_-") for c in value) else None
-
-
-def _money(value: object) -> str | None:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    if not amount.is_finite() or amount < 0:
-        return None
-    text = format(amount.quantize(Decimal("0.0001")).normalize(), "f")
-    return text
 
 
 def _line_of(item: Mapping[str, Any]) -> OrderLineIn | None:

@@ -1,0 +1,41 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Tryon\TryOn\Observer;
+
+use Magento\Framework\App\RequestInterface;
+use Magento\Framework\Event\Observer;
+use Magento\Framework\Event\ObserverInterface;
+use Tryon\TryOn\Model\OrderPayload;
+use Tryon\TryOn\Model\Session;
+
+/**
+ * checkout_cart_product_add_after: the add-to-cart request's "tryon_session" field (the
+ * product page's script puts it on the form after a try-on) becomes an option of the quote
+ * item; for a configurable product, of the parent item (the line the order shows).
+ */
+class CartAddObserver implements ObserverInterface
+{
+    public const FIELD = 'tryon_session';
+
+    public function __construct(private readonly RequestInterface $request)
+    {
+    }
+
+    public function execute(Observer $observer): void
+    {
+        $session = Session::valid($this->request->getParam(self::FIELD));
+        $item = $observer->getEvent()->getData('quote_item');
+        if ($session === null || !is_object($item)) {
+            return;
+        }
+        $parent = $item->getParentItem();
+        $target = $parent ?: $item;
+        $target->addOption([
+            'product_id' => $target->getProductId(),
+            'code' => OrderPayload::SESSION_OPTION,
+            'value' => $session,
+        ]);
+    }
+}

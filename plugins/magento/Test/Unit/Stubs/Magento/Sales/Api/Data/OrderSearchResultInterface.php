@@ -1,0 +1,15 @@
+<?php
+
+/**
+ * STUB for the unit tests only (see README.md in this folder): not Magento's code.
+ */
+
+declare(strict_types=1);
+
+namespace Magento\Sales\Api\Data;
+
+/** STUB */
+interface OrderSearchResultInterface
+{
+    public function getItems();
+}

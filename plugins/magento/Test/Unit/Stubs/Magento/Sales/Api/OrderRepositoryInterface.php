@@ -1,0 +1,15 @@
+<?php
+
+/**
+ * STUB for the unit tests only (see README.md in this folder): not Magento's code.
+ */
+
+declare(strict_types=1);
+
+namespace Magento\Sales\Api;
+
+/** STUB */
+interface OrderRepositoryInterface
+{
+    public function get($id);
+}

@@ -1,0 +1,15 @@
+<?php
+
+/**
+ * STUB for the unit tests only (see README.md in this folder): not Magento's code.
+ */
+
+declare(strict_types=1);
+
+namespace Magento\Store\Model;
+
+/** STUB */
+interface StoreManagerInterface
+{
+    public function getStore($storeId = null);
+}
