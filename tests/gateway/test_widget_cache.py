@@ -139,7 +139,11 @@ def test_repeated_widget_reads_skip_the_database(client: TestClient) -> None:
     counts = cache_counts(client)
     for name in ("widget_key", "widget_product", "widget_models", "widget_quota"):
         assert counts[(name, "miss")] == 1
+    # The second configuration is the rendered bytes (gateway.widget.config): its inputs are
+    # not read again; the models call reads the key, the product and the models.
+    for name in ("widget_key", "widget_product", "widget_models", "widget_config"):
         assert counts[(name, "hit")] >= 1
+    assert counts[("widget_config", "miss")] == 1
     with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
         used = session.execute(
             text("SELECT last_used_at FROM api_keys WHERE key_hash = :h"),
