@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench  # noqa: E402 - this folder is on the path now
+import bench  # this folder is on the path now
 
 PY_SPY = Path(sys.executable).with_name("py-spy")
 
