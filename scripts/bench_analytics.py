@@ -264,8 +264,7 @@ def drain_run(name: str, n: int, consumers: int = 1, **overrides: object) -> Res
         while any('"analytics.consuming"' not in log.read_text() for log in logs):
             if time.perf_counter() - started > 90 or any(p.poll() is not None for p in procs):
                 raise SystemExit(
-                    "consumer did not start:\n"
-                    + "\n".join(log.read_text()[-1500:] for log in logs)
+                    "consumer did not start:\n" + "\n".join(log.read_text()[-1500:] for log in logs)
                 )
             time.sleep(0.01)
         started = time.perf_counter()

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, case, func, select
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -257,15 +257,21 @@ class Warehouse:
             for r in records
         ]
         names = copy_rows(conn, t.seen_event, rows, into=staging)
-        listed = ", ".join(names)
+        source = Table(staging, MetaData(), *(Column(c.name, c.type) for c in t.seen_event.c))
         # Ascending key order: two consumers claiming overlapping batches wait on each other
         # in the same order instead of deadlocking.
-        found = conn.exec_driver_sql(
-            f"INSERT INTO {t.seen_event.name} ({listed}) SELECT {listed} FROM {staging} "
-            "ORDER BY merchant_id, event_id ON CONFLICT DO NOTHING "
-            "RETURNING merchant_id, event_id"
+        claim = (
+            postgresql.insert(t.seen_event)
+            .from_select(
+                names,
+                select(*(source.c[n] for n in names)).order_by(
+                    source.c.merchant_id, source.c.event_id
+                ),
+            )
+            .on_conflict_do_nothing()
+            .returning(t.seen_event.c.merchant_id, t.seen_event.c.event_id)
         )
-        return {(m, e) for m, e in found}
+        return {(m, e) for m, e in conn.execute(claim)}
 
     # -- dimensions and rollups -----------------------------------------------------------
 
@@ -424,9 +430,11 @@ def copy_rows(
     dialect = conn.dialect
     processors = [c.type.bind_processor(dialect) for c in columns]
     names = [c.name for c in columns]
+    sql = f"COPY {into or table.name} ({', '.join(names)}) FROM STDIN"
+    dbapi = dialect.loaded_dbapi
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        with cursor.copy(f"COPY {into or table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        with cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row(
                     [
@@ -434,6 +442,10 @@ def copy_rows(
                         for name, process in zip(names, processors, strict=True)
                     ]
                 )
+    except dbapi.Error as exc:
+        # As SQLAlchemy would raise it: a refused row is an IntegrityError or DataError (the
+        # batch is then stored record by record), an outage an OperationalError (retried).
+        raise DBAPIError.instance(sql, None, exc, dbapi.Error) from exc
     finally:
         cursor.close()
     return names
