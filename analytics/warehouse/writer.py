@@ -244,14 +244,12 @@ class Warehouse:
         like ``seen_event`` (``LIKE``: columns added later come along), then inserted from
         there in one statement that returns the new ones. Three round trips per batch,
         whatever its size, and no SQL text as long as the batch to build and parse."""
-        info = conn.connection.info
         staging = "tryon_claim_staging"
-        if not info.get(staging):
-            conn.exec_driver_sql(
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
-                f"(LIKE {t.seen_event.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-            )
-            info[staging] = True
+        # Every batch: a batch that rolled back took the table's creation with it.
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
+            f"(LIKE {t.seen_event.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
         rows = [
             {"merchant_id": r.merchant_id, "event_id": r.event.event_id, "first_seen_at": now}
             for r in records

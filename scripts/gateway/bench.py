@@ -149,6 +149,12 @@ def set_up_shop(url: str, env: dict[str, str]) -> dict[str, str]:
     return {"pk": keys["publishable_key"], "sk": keys["secret_key"]}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(
     url: str,
     *,
@@ -157,7 +163,11 @@ def wrk(
     method: str = "GET",
     headers: dict[str, str] | None = None,
     body_file: str | None = None,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
+    """wrk's figures; with ``server_pid``, also the server's CPU time per request (robust
+    on a machine shared with other work, where throughput says more about the neighbours)."""
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
     env = {
         **os.environ,
         "BENCH_METHOD": method,
@@ -185,6 +195,9 @@ def wrk(
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     failed = result["socket_errors"] + result["http_errors"]
     result["error_rate"] = round(failed / max(1, result["requests"]), 4)
+    if server_pid:
+        used = cpu_seconds(server_pid) - cpu_before
+        result["server_cpu_ms_per_request"] = round(used * 1000 / max(1, result["requests"]), 3)
     return result
 
 
@@ -230,6 +243,7 @@ async def live_sessions(
     elapsed = time.monotonic() - started
     per = [c / elapsed for c in counts]
     return {
+        "frames": sum(counts),
         "sessions": sessions,
         "fps_per_session_mean": round(statistics.mean(per), 2),
         "fps_per_session_min": round(min(per), 2),
@@ -329,13 +343,16 @@ def run_mode(  # noqa: PLR0917 - one benchmark run's knobs
             keys = set_up_shop(url, full_env)
             widget_headers = {"Authorization": f"Bearer {keys['pk']}", "Origin": ORIGIN}
             out: dict[str, Any] = {"mode": mode}
-            out["healthz"] = wrk(url + "/healthz", seconds=seconds, connections=connections)
+            out["healthz"] = wrk(
+                url + "/healthz", seconds=seconds, connections=connections, server_pid=pid
+            )
             if "config" in parts:
                 out["widget_config"] = wrk(
                     url + "/v1/widget/config?product=round-black",
                     seconds=seconds,
                     connections=connections,
                     headers=widget_headers,
+                    server_pid=pid,
                 )
             if "photo" in parts:
                 for name, n in (("photo_tryon_1conn", 1), ("photo_tryon_16conn", 16)):
@@ -350,12 +367,18 @@ def run_mode(  # noqa: PLR0917 - one benchmark run's knobs
                             "Accept": "image/jpeg",
                         },
                         body_file=photo_file,
+                        server_pid=pid,
                     )
             if "live" in parts:
-                out["live"] = [
-                    asyncio.run(live_sessions(url, keys["pk"], n, seconds, frame))
-                    for n in LIVE_SESSIONS
-                ]
+                out["live"] = []
+                for n in LIVE_SESSIONS:
+                    cpu_before = cpu_seconds(pid)
+                    live = asyncio.run(live_sessions(url, keys["pk"], n, seconds, frame))
+                    frames = live.pop("frames")
+                    live["server_cpu_ms_per_frame"] = round(
+                        (cpu_seconds(pid) - cpu_before) * 1000 / max(1, frames), 2
+                    )
+                    out["live"].append(live)
             out["server_memory"] = rss_mb(pid)
         return out
     finally:
@@ -415,12 +438,18 @@ def main() -> int:
                 print(
                     f"{name:22} {r['rps']:9.1f} req/s  p50 {r['p50_ms']:8.2f} ms  "
                     f"p95 {r['p95_ms']:8.2f} ms  p99 {r['p99_ms']:8.2f} ms  "
-                    f"errors {r['error_rate']:.2%}"
+                    f"errors {r['error_rate']:.2%}  server CPU "
+                    f"{r['server_cpu_ms_per_request']:.3f} ms/request"
                 )
                 failed |= r["error_rate"] > MAX_ERROR_RATE
             if "widget_config" in result:
+                config = result["widget_config"]
+                cpu = config["server_cpu_ms_per_request"]
+                floor_cpu = result["healthz"]["server_cpu_ms_per_request"]
                 print(
-                    f"ratio: config/healthz throughput {result['widget_config']['rps'] / floor:.2f}"
+                    f"ratio: config/healthz throughput {config['rps'] / floor:.2f}; "
+                    f"config/healthz server CPU per request {cpu / floor_cpu:.2f} "
+                    f"({1000 / cpu:.0f} configs/s per core of server CPU)"
                 )
             if "photo_tryon_1conn" in result:
                 one, many = result["photo_tryon_1conn"], result["photo_tryon_16conn"]
@@ -438,7 +467,8 @@ def main() -> int:
                 print(
                     f"live x{live['sessions']:<3} {live['fps_per_session_mean']:6.2f} FPS per "
                     f"session (min {live['fps_per_session_min']:.2f}, "
-                    f"total {live['fps_total']:.2f}, {live['frames_lost']} lost), "
+                    f"total {live['fps_total']:.2f}, {live['frames_lost']} lost, server CPU "
+                    f"{live['server_cpu_ms_per_frame']} ms/frame), "
                     f"frame latency p50 {live['latency_p50_ms']} ms p95 {live['latency_p95_ms']}"
                     f" ms; ratio to one in-process session {ratio:.2f}"
                 )

@@ -88,3 +88,15 @@ def test_copy_and_insert_paths_store_the_same_facts(pg_engine: Engine) -> None:
     assert facts[0] == facts[1]
     assert len(facts[0]) == 3
     assert facts[0][1]["occurred_at"] == now
+
+
+def test_a_refused_batch_leaves_the_connection_ready_for_the_next(pg_engine: Engine) -> None:
+    """The claim's temporary table is created in the batch's transaction: a batch the
+    database refuses (rolled back) must not leave the next one without it."""
+    writer = Warehouse(pg_engine)
+    m = uuid.uuid4()
+    now = datetime.now(UTC)
+    for _ in range(2):
+        with pytest.raises(DataError):
+            writer.store([record(m, "impression", occurred_at=now, store="shop\x00.example")])
+        assert writer.store([record(m, "impression", occurred_at=now)]).stored == 1
