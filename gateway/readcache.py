@@ -32,6 +32,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -52,6 +53,7 @@ B = TypeVar("B")
 C = TypeVar("C")
 D = TypeVar("D")
 
+_GENERATION = "gen"
 VERSION = "w1"
 """In every key: a release that changes a record's shape starts from empty entries, so old and
 new replicas sharing one Redis during a rollout never read each other's records."""
@@ -96,17 +98,63 @@ def quota_key(merchant_id: uuid.UUID, day: date) -> str:
     return f"{VERSION}:quota:{merchant_id}:{day:%Y-%m}"
 
 
-class Codec(Generic[T]):
-    """JSON for one record type (pydantic): compact, and checked when read back."""
+def merchant_key(merchant_id: uuid.UUID) -> str:
+    """The merchant's *generation*: a random token replaced (not tombstoned) whenever anything
+    the merchant owns is written. What is rendered from several of its records (the widget's
+    configuration bytes) is stored with the token it was rendered at and is only served while
+    the token is the same (see ``generation_keys``)."""
+    return f"{VERSION}:{_GENERATION}:{merchant_id}"
 
-    def __init__(self, kind: type[T]) -> None:
+
+def generation_keys(keys: Iterable[str]) -> set[str]:
+    """The generations that invalidating ``keys`` bumps: every tenant key
+    (``VERSION:kind:<merchant id>:...``) bumps its merchant's. Generic on purpose: a new
+    kind of entry fed by a merchant's rows bumps the generation without being listed here."""
+    out: set[str] = set()
+    for key in keys:
+        parts = key.split(":", 3)
+        if len(parts) < 3 or parts[0] != VERSION or parts[1] == _GENERATION:
+            continue
+        try:
+            merchant_id = uuid.UUID(parts[2])
+        except ValueError:
+            continue  # not a tenant key (a key record is named by its hash)
+        out.add(merchant_key(merchant_id))
+    return out
+
+
+def is_generation_key(key: str) -> bool:
+    return key.startswith(f"{VERSION}:{_GENERATION}:")
+
+
+class Codec(Generic[T]):
+    """JSON for one record type (pydantic): compact, and checked when read back.
+
+    Records are immutable, so the same bytes always decode to an equal record: the last
+    ``memo`` decoded are kept, and a hit on bytes seen before costs a dict lookup instead of
+    a validation (the hot path reads the same few keys and products over and over)."""
+
+    def __init__(self, kind: type[T], *, memo: int = 1024) -> None:
         self._adapter: TypeAdapter[T] = TypeAdapter(kind)
+        self._memo: OrderedDict[bytes, T] = OrderedDict()
+        self._memo_size = memo
+        self._lock = threading.Lock()
 
     def encode(self, value: T) -> bytes:
         return self._adapter.dump_json(value)
 
     def decode(self, raw: bytes) -> T:
-        return self._adapter.validate_json(raw)
+        with self._lock:
+            found = self._memo.get(raw)
+            if found is not None:
+                self._memo.move_to_end(raw)
+                return found
+        value = self._adapter.validate_json(raw)
+        with self._lock:
+            self._memo[raw] = value
+            while len(self._memo) > self._memo_size:
+                self._memo.popitem(last=False)
+        return value
 
 
 def _always(_value: object) -> bool:
@@ -210,10 +258,103 @@ class ReadCache:
             )
         return loaded
 
-    def invalidate(self, keys: Iterable[str]) -> None:
-        """Make ``keys`` miss now and refuse re-adds for ``hold_s`` (call after the commit)."""
+    def peek_many(self, *specs: Read[Any]) -> tuple[Any, ...] | None:
+        """The records of ``specs`` when the cache holds every one (accepted), else None;
+        never loads, so it does no I/O beyond the cache's own (none in the embedded mode)."""
+        if not self.enabled:
+            return None
+        names = [spec.name for spec in specs]
+        raws = self._backend_call(names, lambda: self.backend.get_many([s.key for s in specs]))
+        if not isinstance(raws, list):
+            return None
+        out: list[Any] = []
+        for spec, raw in zip(specs, raws, strict=True):
+            if not isinstance(raw, bytes) or raw == TOMBSTONE:
+                return None
+            try:
+                hit = spec.codec.decode(raw)
+            except ValidationError:
+                return None
+            if not spec.accept(hit):
+                return None
+            out.append(hit)
+        for name in names:
+            self._count(name, "hit")
+        return tuple(out)
+
+    def rendered(self, name: str, merchant_id: uuid.UUID, key: str) -> tuple[str | None, bytes]:
+        """For a value rendered from the merchant's records: its generation token (None when
+        the cache is off or failing: then nothing may be stored) and what ``key`` holds when
+        it was stored at that token (else ``b""``), in one round trip."""
+        if not self.enabled:
+            return None, b""
+        gen_key = merchant_key(merchant_id)
+        raws = self._backend_call([name], lambda: self.backend.get_many([gen_key, key]))
+        if not isinstance(raws, list):
+            return None, b""
+        token, held = raws
+        if not isinstance(token, bytes) or token == TOMBSTONE:
+            token = uuid.uuid4().hex.encode()
+            added = self._backend_call(
+                [name], lambda: self.backend.add(gen_key, token, ttl_s=self.ttl_s)
+            )
+            if added is not True:
+                return None, b""  # another request set one meanwhile: render, do not store
+        prefix = token + b"\n"
+        if isinstance(held, bytes) and held.startswith(prefix):
+            self._count(name, "hit")
+            return token.decode(), held[len(prefix) :]
+        self._count(name, "miss")
+        return token.decode(), b""
+
+    def peek_with_rendered(
+        self, spec: Read[T], name: str, merchant_id: uuid.UUID, key: str
+    ) -> tuple[T, bytes] | None:
+        """``spec``'s record and what ``key`` holds at the merchant's current generation, in
+        one round trip, when the cache holds both; None otherwise (nothing is counted then:
+        the caller takes the ``peek_many`` and ``rendered`` steps)."""
+        if not self.enabled:
+            return None
+        gen_key = merchant_key(merchant_id)
+        raws = self._backend_call(
+            [spec.name, name], lambda: self.backend.get_many([spec.key, gen_key, key])
+        )
+        if not isinstance(raws, list):
+            return None
+        raw, token, held = raws
+        if not isinstance(raw, bytes) or raw == TOMBSTONE or not isinstance(token, bytes):
+            return None
+        if token == TOMBSTONE or not isinstance(held, bytes):
+            return None
+        prefix = token + b"\n"
+        if not held.startswith(prefix):
+            return None
+        try:
+            record = spec.codec.decode(raw)
+        except ValidationError:
+            return None
+        if not spec.accept(record):
+            return None
+        self._count(spec.name, "hit")
+        self._count(name, "hit")
+        return record, held[len(prefix) :]
+
+    def store_rendered(self, name: str, key: str, token: str, value: bytes) -> None:
+        """Keep ``value``, rendered at generation ``token`` (from ``rendered``), at ``key``.
+        A value rendered at an older token may overwrite a newer one: readers then see the
+        token differ and render again, so nothing stale is ever served."""
         if not self.enabled:
             return
+        raw = token.encode() + b"\n" + value
+        self._backend_call([name], lambda: self.backend.set(key, raw, ttl_s=self.ttl_s))
+
+    def invalidate(self, keys: Iterable[str]) -> None:
+        """Make ``keys`` miss now and refuse re-adds for ``hold_s`` (call after the commit);
+        the generations of their merchants get new tokens (``generation_keys``)."""
+        if not self.enabled:
+            return
+        keys = set(keys)
+        keys |= generation_keys(keys)
         with self._lock:
             self._unsent.update(keys)
             if len(self._unsent) > MAX_UNSENT:
@@ -266,9 +407,16 @@ class ReadCache:
         with self._lock:
             keys, self._unsent = self._unsent, set()
         sent: list[str] = []
+        # Tombstones first, then new generation tokens: a reader that sees the new token
+        # also misses the records it renders from.
+        ordered = sorted(keys, key=is_generation_key)
         try:
-            for key in keys:
-                self.backend.set(key, TOMBSTONE, ttl_s=self.hold_s)
+            for key in ordered:
+                if is_generation_key(key):
+                    token = uuid.uuid4().hex.encode()
+                    self.backend.set(key, token, ttl_s=max(self.ttl_s, self.hold_s))
+                else:
+                    self.backend.set(key, TOMBSTONE, ttl_s=self.hold_s)
                 sent.append(key)
         except DependencyUnavailable:
             with self._lock:
@@ -282,7 +430,9 @@ class ReadCache:
 def invalidate_on_commit(session: Session, keys: Iterable[str]) -> None:
     """Have ``keys`` invalidated once ``session``'s transaction commits."""
     pending: set[str] = session.info.setdefault(_PENDING, set())
+    keys = set(keys)
     pending.update(keys)
+    pending.update(generation_keys(keys))
 
 
 def install(

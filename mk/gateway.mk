@@ -1,6 +1,6 @@
 # Gateway: load benchmark (gateway/, docs/api.md). wrk comes from Debian when missing.
 
-.PHONY: bench-gateway wrk
+.PHONY: bench-gateway profile-gateway wrk
 
 wrk:
 	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian)"; \
@@ -11,3 +11,9 @@ bench-gateway: install models wrk ## Widget config / photo try-on (wrk) and live
 	$(PY) scripts/gateway/bench.py
 
 BENCHES += bench-gateway
+
+PROFILE_PART ?= config
+PROFILE_MODE ?= embedded
+profile-gateway: install models wrk ## py-spy flame graph of the gateway under load (PROFILE_PART=config|photo|live, PROFILE_MODE=embedded|scaleout)
+	$(PY) scripts/gateway/profile.py --part $(PROFILE_PART) --mode $(PROFILE_MODE) \
+		--out docs/images/profile-$(PROFILE_PART)-$(PROFILE_MODE).svg

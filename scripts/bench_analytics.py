@@ -3,11 +3,14 @@
 Runs on the real services (RabbitMQ and PostgreSQL at the test addresses, overridable with
 TRYON_TEST_AMQP_URL / TRYON_TEST_POSTGRES_URL), like production: this process publishes with
 confirms, ``tryon analytics consume`` runs as its own process into a fresh PostgreSQL
-warehouse. Reference, measured in the same run: the same consumer storing one event per
-transaction (batch size 1, prefetch 100), i.e. what batching buys. Also the embedded mode
-(in-process queue and consumer thread into SQLite).
+warehouse. The drain figures publish first and time the consumers alone (the publisher in
+one process here is slower than the consumers). References, measured in the same run: the
+same consumer storing one event per transaction (batch size 1, prefetch 100), i.e. what
+batching buys; the same for the embedded mode (in-process queue and consumer thread into
+SQLite).
 
     .venv/bin/python scripts/bench_analytics.py [--events 20000] [--reference-events 3000]
+        [--batch-size 500] [--prefetch 1000] [--consumers 2] [--sweep]
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -223,6 +225,80 @@ def amqp_run(name: str, n: int, **overrides: object) -> tuple[Result, float]:
     return Result(name, n, elapsed, batches, peak_mb), n / published
 
 
+def drain_run(name: str, n: int, consumers: int = 1, **overrides: object) -> Result:
+    """RabbitMQ -> PostgreSQL alone: ``n`` events are published first (the publisher is not
+    timed), then ``consumers`` consumer processes start and the clock runs from when they
+    consume until every event is stored. What the consumer side can ingest, whatever the
+    publisher's own rate on this machine."""
+    warehouse = create_database()
+    s = settings_for(warehouse, **overrides)
+    merchant = uuid.uuid4()
+    bodies = make_bodies(merchant, n)
+    publisher = AmqpPublisher(s)
+    logs: list[Path] = []
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        publisher.start()
+        for i in range(0, n, 100):
+            while True:
+                try:
+                    publisher.publish(bodies[i : i + 100])
+                    break
+                except Exception:
+                    time.sleep(0.005)
+        if not publisher.flush(300):
+            raise SystemExit("publisher did not get every confirm")
+        for _ in range(consumers):
+            log = Path(tempfile.mkstemp(prefix="bench-consumer-", suffix=".log")[1])
+            logs.append(log)
+            with log.open("wb") as out:
+                procs.append(
+                    subprocess.Popen(
+                        [TRYON, "analytics", "consume", "--log-level", "DEBUG"],
+                        env=env_for(s),
+                        stdout=out,
+                        stderr=out,
+                    )
+                )
+        started = time.perf_counter()
+        while any('"analytics.consuming"' not in log.read_text() for log in logs):
+            if time.perf_counter() - started > 90 or any(p.poll() is not None for p in procs):
+                raise SystemExit(
+                    "consumer did not start:\n" + "\n".join(log.read_text()[-1500:] for log in logs)
+                )
+            time.sleep(0.01)
+        started = time.perf_counter()
+        while stored(warehouse, merchant) < n:
+            if time.perf_counter() - started > 600:
+                raise SystemExit("consumer too slow (>600 s)")
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        peaks = [_peak_rss_mb(p.pid) or 0.0 for p in procs]
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+        batches = [
+            float(json.loads(line)["ms"])
+            for log in logs
+            for line in log.read_text().splitlines()
+            if '"analytics.batch"' in line
+        ]
+        count = stored(warehouse, merchant)
+        if count != n:
+            raise SystemExit(f"{name}: stored {count} of {n}")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+        publisher.close(2)
+        delete_topology(s)
+        drop_database(warehouse)
+        for log in logs:
+            log.unlink(missing_ok=True)
+    return Result(name, n, elapsed, batches, sum(peaks))
+
+
 def _peak_rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -233,9 +309,11 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def embedded_run(n: int) -> Result:
+def embedded_run(n: int, batch_size: int = 500) -> Result:
     with tempfile.TemporaryDirectory() as tmp:
-        s = AnalyticsSettings(data_dir=Path(tmp))
+        s = AnalyticsSettings(
+            data_dir=Path(tmp), batch_size=batch_size, prefetch=max(batch_size, 100)
+        )
         pipeline = pipelines.start(s)
         merchant = uuid.uuid4()
         bodies = make_bodies(merchant, n)
@@ -256,7 +334,7 @@ def embedded_run(n: int) -> Result:
         pipeline.close()
     if count != n:
         raise SystemExit(f"embedded mode stored {count} of {n}")
-    return Result("embedded: in-process -> SQLite (batch 100)", n, elapsed, batches)
+    return Result(f"embedded: in-process -> SQLite (batch {batch_size})", n, elapsed, batches)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -270,40 +348,85 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--reference-events", type=int, default=3_000)
-    args = parser.parse_args()
-
-    print(f"analytics benchmark: {args.events} events, {os.cpu_count()} CPUs (shared machine)")
-    batched, publish_rate = amqp_run(
-        "rabbitmq -> PostgreSQL, batch 100, prefetch 200", args.events, batch_size=100, prefetch=200
+    parser.add_argument("--batch-size", type=int, default=AnalyticsSettings().batch_size)
+    parser.add_argument("--prefetch", type=int, default=AnalyticsSettings().prefetch)
+    parser.add_argument("--consumers", type=int, default=2, help="for the drain figure")
+    parser.add_argument(
+        "--sweep", action="store_true", help="also drain with other batch sizes (to choose one)"
     )
-    reference, _ = amqp_run(
-        "reference: batch 1 (one transaction per event)",
+    args = parser.parse_args()
+    batch, prefetch = args.batch_size, args.prefetch
+
+    load = os.getloadavg()[0]
+    print(
+        f"analytics benchmark: {args.events} events, {os.cpu_count()} CPUs (shared machine, "
+        f"load average {load:.1f} at the start)"
+    )
+    batched, publish_rate = amqp_run(
+        f"end to end: publisher -> rabbitmq -> PostgreSQL, batch {batch}, prefetch {prefetch}",
+        args.events,
+        batch_size=batch,
+        prefetch=prefetch,
+    )
+    drained = [
+        drain_run(
+            f"rabbitmq -> PostgreSQL, 1 consumer, batch {batch}, prefetch {prefetch}",
+            args.events,
+            batch_size=batch,
+            prefetch=prefetch,
+        )
+    ]
+    if args.consumers > 1:
+        drained.append(
+            drain_run(
+                f"rabbitmq -> PostgreSQL, {args.consumers} consumers, batch {batch}",
+                args.events,
+                consumers=args.consumers,
+                batch_size=batch,
+                prefetch=prefetch,
+            )
+        )
+    if args.sweep:
+        for size in (100, 1000, 2000):
+            drained.append(
+                drain_run(
+                    f"rabbitmq -> PostgreSQL, 1 consumer, batch {size}, prefetch {2 * size}",
+                    args.events,
+                    batch_size=size,
+                    prefetch=max(100, 2 * size),
+                )
+            )
+    reference = drain_run(
+        "reference: batch 1 (one transaction per event), prefetch 100",
         args.reference_events,
         batch_size=1,
         prefetch=100,
     )
-    embedded = embedded_run(args.events)
-    rows = [batched, reference, embedded]
+    embedded = embedded_run(args.events, batch)
+    embedded_ref = embedded_run(args.reference_events, 1)
+    embedded_ref.name = "reference: embedded, batch 1 (one transaction per event)"
+    rows = [batched, *drained, reference, embedded, embedded_ref]
     print()
-    print(f"{'pipeline':52} {'events':>7} {'events/s':>9} {'batch p50':>10} {'batch p95':>10}")
+    print(f"{'pipeline':72} {'events':>7} {'events/s':>9} {'batch p50':>10} {'batch p95':>10}")
     for r in rows:
         print(
-            f"{r.name:52} {r.events:>7} {r.rate:>9.0f} "
+            f"{r.name:72} {r.events:>7} {r.rate:>9.0f} "
             f"{pct(r.batches_ms, 50):>8.1f}ms {pct(r.batches_ms, 95):>8.1f}ms"
         )
     print()
     print(f"publisher alone (confirmed, while the consumer runs): {publish_rate:,.0f} events/s")
-    print(f"batched / reference throughput: {batched.rate / reference.rate:.1f}x")
-    if batched.batches_ms:
-        per_event = statistics.median(batched.batches_ms) / 100
-        print(
-            f"consumer batch of 100: p50 {pct(batched.batches_ms, 50):.1f} ms "
-            f"({per_event:.2f} ms per event), max {max(batched.batches_ms):.1f} ms"
-        )
-    if batched.consumer_peak_mb:
-        print(f"consumer process peak memory: {batched.consumer_peak_mb:.0f} MB")
+    best = max(drained, key=lambda r: r.rate)
+    print(
+        f"ratio: best drain / reference (one transaction per event): "
+        f"{best.rate / reference.rate:.1f}x ({best.name})"
+    )
+    print(f"ratio: embedded batched / embedded reference: {embedded.rate / embedded_ref.rate:.1f}x")
+    for r in rows:
+        if r.consumer_peak_mb:
+            print(f"consumer peak memory ({r.name}): {r.consumer_peak_mb:.0f} MB")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this process (publisher, embedded pipeline): {peak_mb:.0f} MB")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

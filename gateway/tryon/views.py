@@ -138,11 +138,14 @@ def _image_response(
     rendered: Rendered,
     session_id: uuid.UUID | None,
     extra_headers: dict[str, str] | None = None,
+    encoded: bytes | None = None,
 ) -> Response:
     geometry = {**rendered.geometry, "size_recommendation": rendered.size_recommendation}
     kind = negotiation.IMAGE_KINDS.get(media, "jpeg")
-    with runtime.metrics.stage(mode, "encode"):
-        data = images.encode(rendered.image, kind)
+    if encoded is None:
+        with runtime.metrics.stage(mode, "encode"):
+            encoded = images.encode(rendered.image, kind)
+    data = encoded
     headers = {"Cache-Control": "no-store", **(extra_headers or {})}
     if session_id is not None:
         headers["Tryon-Session"] = str(session_id)
@@ -175,8 +178,10 @@ async def photo_tryon(
 ) -> Response:
     started = time.perf_counter()
     media = negotiation.choose(accept)
-    plan = await run_in_threadpool(
-        lambda: tryons.begin(
+
+    def plan_and_asset() -> tuple[tryons.TryOnPlan, Any]:
+        # One worker-thread hop for the plan (quota reserved) and the prepared asset.
+        plan = tryons.begin(
             session=session,
             reads=runtime.reads,
             principal=principal,
@@ -185,21 +190,35 @@ async def photo_tryon(
             session_ref=session_id,
             now=utcnow(),
         )
-    )
+        try:
+            asset, _ = runtime.assets.get(str(plan.merchant_id), plan.asset_hash)
+        except BaseException:
+            tryons.release(session=session, plan=plan)
+            raise
+        return plan, asset
+
+    plan, asset = await run_in_threadpool(plan_and_asset)
     async with _released_on_failure(session, plan):
         decoded = await _decoded(request, runtime, "photo")
-        asset, _ = await run_in_threadpool(
-            runtime.assets.get, str(plan.merchant_id), plan.asset_hash
-        )
-        rendered = await _ml(
-            runtime,
-            lambda: runtime.ml.render(
+
+        def render_and_encode() -> tuple[Rendered, bytes]:
+            # Render and encode on the same ML thread: the JPEG encode stays off the loop.
+            rendered = runtime.ml.render(
                 decoded.pixels, asset, size_options=plan.size_options, face=face
-            ),
-        )
+            )
+            kind = negotiation.IMAGE_KINDS.get(media, "jpeg")
+            with runtime.metrics.stage("photo", "encode"):
+                return rendered, images.encode(rendered.image, kind)
+
+        rendered, encoded = await _ml(runtime, render_and_encode)
         _observe(runtime, "photo", rendered.timings_ms)
         response = _image_response(
-            runtime, mode="photo", media=media, rendered=rendered, session_id=plan.session_id
+            runtime,
+            mode="photo",
+            media=media,
+            rendered=rendered,
+            session_id=plan.session_id,
+            encoded=encoded,
         )
         await run_in_threadpool(
             lambda: tryons.finish(

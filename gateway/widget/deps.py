@@ -16,9 +16,11 @@ from gateway.runtime import Runtime, RuntimeDep
 from gateway.widget import auth as widget_auth
 
 
-def _widget_caller(
+def widget_caller(
     request: Request, session: Session, runtime: Runtime, *, allow_query_key: bool
 ) -> widget_auth.WidgetCaller:
+    """The checked caller of a widget request (key, origin, limits), as the dependencies below
+    give it; also for routes that check it themselves (``gateway.widget.config``)."""
     address = client_ip(request)
     with runtime.counting_failures(address):
         caller = widget_auth.authenticate(
@@ -47,7 +49,7 @@ def _widget_caller(
 def widget_principal(request: Request, session: SessionDep, runtime: RuntimeDep) -> keys.Principal:
     """The merchant behind a ``pk_`` key (``Authorization: Bearer``) called from one of its
     allowed origins, within limits."""
-    return _widget_caller(request, session, runtime, allow_query_key=False).principal
+    return widget_caller(request, session, runtime, allow_query_key=False).principal
 
 
 def beacon_caller(
@@ -55,7 +57,7 @@ def beacon_caller(
 ) -> widget_auth.WidgetCaller:
     """As ``widget_principal``, with the page's origin, and the key also taken from
     ``?key=pk_...``: ``navigator.sendBeacon`` cannot set headers (``POST /v1/events`` only)."""
-    return _widget_caller(request, session, runtime, allow_query_key=True)
+    return widget_caller(request, session, runtime, allow_query_key=True)
 
 
 WidgetDep = Annotated[keys.Principal, Depends(widget_principal)]

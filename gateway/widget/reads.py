@@ -33,10 +33,12 @@ from gateway.readcache import (
     ReadCache,
     experiment_key,
     key_record_key,
+    merchant_key,
     models_key,
     product_key,
     quota_key,
 )
+from gateway.sessions.models import TryOnSession
 from gateway.usage import service as usage
 
 
@@ -139,16 +141,24 @@ def principal(*, session: Session, reads: ReadCache, raw_key: str, now: datetime
     """The principal behind ``raw_key`` at ``now`` (as ``keys.authenticate``). Publishable
     keys' records are cached; secret keys are always read from the database."""
     key_hash = keys.checked_hash(raw_key)
-    record = reads.read(
-        Read(
-            "widget_key",
-            key_record_key(key_hash),
-            _KEYS,
-            lambda: keys.load_record(session=session, key_hash=key_hash),
-            accept=lambda r: r.kind is KeyKind.PUBLISHABLE,
-        )
-    )
+    record = reads.read(key_read(session, key_hash))
     return keys.principal_of(record, now=now)
+
+
+def key_read(session: Session | None, key_hash: str) -> Read[keys.KeyRecord]:
+    """The read of a publishable key's record (``session`` None: only to peek at the cache)."""
+
+    def load() -> keys.KeyRecord | None:
+        assert session is not None, "a peek never loads"
+        return keys.load_record(session=session, key_hash=key_hash)
+
+    return Read(
+        "widget_key",
+        key_record_key(key_hash),
+        _KEYS,
+        load,
+        accept=lambda r: r.kind is KeyKind.PUBLISHABLE,
+    )
 
 
 def product(*, session: Session, reads: ReadCache, merchant_id: uuid.UUID, ref: str) -> ProductView:
@@ -344,6 +354,7 @@ def changed_keys(session: Session, rows: list[object]) -> set[str]:
             out.update(models_key(m) for m in _values(row, "merchant_id"))
         elif isinstance(row, Experiment):
             out.update(experiment_key(m) for m in _values(row, "merchant_id"))
+        out.update(_generations(row, product_ids))
     if merchant_ids:
         hashes = (
             session.connection()
@@ -360,7 +371,31 @@ def changed_keys(session: Session, rows: list[object]) -> set[str]:
         for merchant_id, product_id, external_id in found:
             out.add(product_key(merchant_id, product_id=product_id))
             out.add(product_key(merchant_id, external_id=external_id))
+            out.add(merchant_key(merchant_id))
     return out
+
+
+_NOT_READ_BY_WIDGET: tuple[type, ...] = (TryOnSession,)
+"""Rows no widget read depends on and that are written per shopper: they would otherwise
+bump their merchant's generation on every try-on session."""
+
+
+def _generations(row: object, product_ids: set[uuid.UUID]) -> set[str]:
+    """The merchant generations a written row bumps (``readcache.merchant_key``), whatever
+    its type: a merchant, anything with a ``merchant_id``, or anything with a ``product_id``
+    (through its product, in ``product_ids``). Generic, so that a table or a column added
+    later (merchant settings, experiments) invalidates the rendered configuration without
+    being named here; only rows listed in ``_NOT_READ_BY_WIDGET`` are left out."""
+    if isinstance(row, _NOT_READ_BY_WIDGET):
+        return set()
+    if isinstance(row, Merchant):
+        return {merchant_key(row.id)}
+    mapper = inspect(row).mapper
+    if "merchant_id" in mapper.attrs:
+        return {merchant_key(m) for m in _values(row, "merchant_id")}
+    if "product_id" in mapper.attrs:
+        product_ids.update(p for p in _values(row, "product_id") if p is not None)
+    return set()
 
 
 def _changed(row: object) -> set[str]:

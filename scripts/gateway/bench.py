@@ -1,9 +1,11 @@
 """Gateway benchmark: widget config and photo try-on throughput and latency (wrk), live try-on
-frames per second per session (1, 4, 16 concurrent WebSockets) and the server's memory, in the
+frames per second per session (1, 4, 8, 16 concurrent WebSockets) with each frame's latency
+(sent to answered), and the server's memory, in the
 embedded mode and in the PostgreSQL + Redis mode. Bounded in time; loopback only.
 
 References measured in the same run: ``/healthz`` (the HTTP floor of this server) for the
-config figures, the in-process engine's render call for the photo try-on, and one in-process
+config figures, the in-process pipeline (JPEG decode, render, JPEG encode: p50 on one thread,
+pipelines per second on two) for the photo try-on at 1 and 16 connections, and one in-process
 live session (track + render, no network) for the live frame rate.
 
 Usage: python scripts/gateway/bench.py [--seconds 8] [--modes embedded,scaleout]
@@ -23,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -146,6 +149,12 @@ def set_up_shop(url: str, env: dict[str, str]) -> dict[str, str]:
     return {"pk": keys["publishable_key"], "sk": keys["secret_key"]}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(
     url: str,
     *,
@@ -154,7 +163,11 @@ def wrk(
     method: str = "GET",
     headers: dict[str, str] | None = None,
     body_file: str | None = None,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
+    """wrk's figures; with ``server_pid``, also the server's CPU time per request (robust
+    on a machine shared with other work, where throughput says more about the neighbours)."""
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
     env = {
         **os.environ,
         "BENCH_METHOD": method,
@@ -164,7 +177,7 @@ def wrk(
     out = subprocess.run(
         [
             "wrk",
-            "-t2",
+            f"-t{min(2, connections)}",
             f"-c{connections}",
             f"-d{seconds}s",
             "--timeout",
@@ -182,6 +195,9 @@ def wrk(
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     failed = result["socket_errors"] + result["http_errors"]
     result["error_rate"] = round(failed / max(1, result["requests"]), 4)
+    if server_pid:
+        used = cpu_seconds(server_pid) - cpu_before
+        result["server_cpu_ms_per_request"] = round(used * 1000 / max(1, result["requests"]), 3)
     return result
 
 
@@ -197,6 +213,7 @@ async def live_sessions(
     ``max_fps`` from its hello: frames above it are dropped unanswered by design."""
     ws_url = url.replace("http://", "ws://") + f"/v1/widget/live?key={pk}&product=round-black"
     lost = 0
+    latencies: list[float] = []
 
     async def one() -> int:
         nonlocal lost
@@ -209,12 +226,14 @@ async def live_sessions(
             while time.monotonic() < deadline:
                 await asyncio.sleep(max(0.0, next_send - time.monotonic()))
                 next_send = max(next_send + interval, time.monotonic())
+                sent_at = time.perf_counter()
                 await ws.send(frame)
                 try:
                     async with asyncio.timeout(FRAME_LOST_S):
                         while not isinstance(await ws.recv(), bytes):
                             pass  # status and stats messages
                     frames += 1
+                    latencies.append((time.perf_counter() - sent_at) * 1000)
                 except TimeoutError:
                     lost += 1
         return frames
@@ -224,11 +243,14 @@ async def live_sessions(
     elapsed = time.monotonic() - started
     per = [c / elapsed for c in counts]
     return {
+        "frames": sum(counts),
         "sessions": sessions,
         "fps_per_session_mean": round(statistics.mean(per), 2),
         "fps_per_session_min": round(min(per), 2),
         "fps_total": round(sum(per), 2),
         "frames_lost": lost,
+        "latency_p50_ms": round(float(np.percentile(latencies, 50)), 1) if latencies else None,
+        "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1) if latencies else None,
     }
 
 
@@ -245,6 +267,36 @@ def references(frame: bytes, seconds: float) -> dict[str, Any]:
         t = time.perf_counter()
         engine.render(pixels, asset)
         times.append((time.perf_counter() - t) * 1000)
+
+    # The whole photo pipeline in-process: decode the JPEG, render, encode the JPEG (what the
+    # gateway's photo try-on does around its HTTP, auth, quota and usage work).
+    def pipeline() -> None:
+        decoded = cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_COLOR)
+        out = engine.render(decoded, asset)
+        cv2.imencode(".jpg", out.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+
+    pipeline_ms = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        t = time.perf_counter()
+        pipeline()
+        pipeline_ms.append((time.perf_counter() - t) * 1000)
+    # Two threads (two cores; OpenCV and onnxruntime release the GIL): pipelines per second.
+    done = [0, 0]
+    stop_at = time.monotonic() + seconds
+
+    def worker(index: int) -> None:
+        while time.monotonic() < stop_at:
+            pipeline()
+            done[index] += 1
+
+    started_2 = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    pipeline_rps = sum(done) / (time.monotonic() - started_2)
     session = engine.live_session(asset, output="render")
     frames, deadline = 0, time.monotonic() + seconds
     started = time.monotonic()
@@ -256,10 +308,14 @@ def references(frame: bytes, seconds: float) -> dict[str, Any]:
         "render_p50_ms": round(statistics.median(times), 2),
         "render_p95_ms": round(float(np.percentile(times, 95)), 2),
         "live_fps_one_session": round(fps, 2),
+        "pipeline_p50_ms": round(statistics.median(pipeline_ms), 2),
+        "pipeline_p95_ms": round(float(np.percentile(pipeline_ms, 95)), 2),
+        "pipeline_per_s_two_threads": round(pipeline_rps, 1),
     }
 
 
 PARTS = ("config", "photo", "live")
+LIVE_SESSIONS = (1, 4, 8, 16)
 
 
 def run_mode(  # noqa: PLR0917 - one benchmark run's knobs
@@ -287,32 +343,42 @@ def run_mode(  # noqa: PLR0917 - one benchmark run's knobs
             keys = set_up_shop(url, full_env)
             widget_headers = {"Authorization": f"Bearer {keys['pk']}", "Origin": ORIGIN}
             out: dict[str, Any] = {"mode": mode}
-            out["healthz"] = wrk(url + "/healthz", seconds=seconds, connections=connections)
+            out["healthz"] = wrk(
+                url + "/healthz", seconds=seconds, connections=connections, server_pid=pid
+            )
             if "config" in parts:
                 out["widget_config"] = wrk(
                     url + "/v1/widget/config?product=round-black",
                     seconds=seconds,
                     connections=connections,
                     headers=widget_headers,
+                    server_pid=pid,
                 )
             if "photo" in parts:
-                out["photo_tryon_640x480"] = wrk(
-                    url + "/v1/widget/tryon?product=round-black",
-                    seconds=seconds,
-                    connections=4,
-                    method="POST",
-                    headers={
-                        **widget_headers,
-                        "Content-Type": "image/jpeg",
-                        "Accept": "image/jpeg",
-                    },
-                    body_file=photo_file,
-                )
+                for name, n in (("photo_tryon_1conn", 1), ("photo_tryon_16conn", 16)):
+                    out[name] = wrk(
+                        url + "/v1/widget/tryon?product=round-black",
+                        seconds=seconds,
+                        connections=n,
+                        method="POST",
+                        headers={
+                            **widget_headers,
+                            "Content-Type": "image/jpeg",
+                            "Accept": "image/jpeg",
+                        },
+                        body_file=photo_file,
+                        server_pid=pid,
+                    )
             if "live" in parts:
-                out["live"] = [
-                    asyncio.run(live_sessions(url, keys["pk"], n, seconds, frame))
-                    for n in (1, 4, 16)
-                ]
+                out["live"] = []
+                for n in LIVE_SESSIONS:
+                    cpu_before = cpu_seconds(pid)
+                    live = asyncio.run(live_sessions(url, keys["pk"], n, seconds, frame))
+                    frames = live.pop("frames")
+                    live["server_cpu_ms_per_frame"] = round(
+                        (cpu_seconds(pid) - cpu_before) * 1000 / max(1, frames), 2
+                    )
+                    out["live"].append(live)
             out["server_memory"] = rss_mb(pid)
         return out
     finally:
@@ -365,32 +431,46 @@ def main() -> int:
             )
             print(f"\n## {mode}")
             floor = result["healthz"]["rps"]
-            for name in ("healthz", "widget_config", "photo_tryon_640x480"):
+            for name in ("healthz", "widget_config", "photo_tryon_1conn", "photo_tryon_16conn"):
                 if name not in result:
                     continue
                 r = result[name]
                 print(
                     f"{name:22} {r['rps']:9.1f} req/s  p50 {r['p50_ms']:8.2f} ms  "
                     f"p95 {r['p95_ms']:8.2f} ms  p99 {r['p99_ms']:8.2f} ms  "
-                    f"errors {r['error_rate']:.2%}"
+                    f"errors {r['error_rate']:.2%}  server CPU "
+                    f"{r['server_cpu_ms_per_request']:.3f} ms/request"
                 )
                 failed |= r["error_rate"] > MAX_ERROR_RATE
             if "widget_config" in result:
+                config = result["widget_config"]
+                cpu = config["server_cpu_ms_per_request"]
+                floor_cpu = result["healthz"]["server_cpu_ms_per_request"]
                 print(
-                    f"ratio: config/healthz throughput {result['widget_config']['rps'] / floor:.2f}"
+                    f"ratio: config/healthz throughput {config['rps'] / floor:.2f}; "
+                    f"config/healthz server CPU per request {cpu / floor_cpu:.2f} "
+                    f"({1000 / cpu:.0f} configs/s per core of server CPU)"
                 )
-            if "photo_tryon_640x480" in result:
+            if "photo_tryon_1conn" in result:
+                one, many = result["photo_tryon_1conn"], result["photo_tryon_16conn"]
                 print(
-                    "ratio: photo try-on p50 / in-process render p50 "
-                    f"{result['photo_tryon_640x480']['p50_ms'] / reference['render_p50_ms']:.2f}"
+                    "photo, 1 connection: p50 through the gateway - in-process pipeline p50 "
+                    f"(decode, render, encode) = {one['p50_ms'] - reference['pipeline_p50_ms']:.1f}"
+                    f" ms (ratio {one['p50_ms'] / reference['pipeline_p50_ms']:.2f})"
+                )
+                print(
+                    "photo, 16 connections: in-process pipeline on two threads / gateway "
+                    f"throughput = {reference['pipeline_per_s_two_threads'] / many['rps']:.2f}x"
                 )
             for live in result.get("live", []):
                 ratio = live["fps_per_session_mean"] / reference["live_fps_one_session"]
                 print(
                     f"live x{live['sessions']:<3} {live['fps_per_session_mean']:6.2f} FPS per "
                     f"session (min {live['fps_per_session_min']:.2f}, "
-                    f"total {live['fps_total']:.2f}, {live['frames_lost']} lost); "
-                    f"ratio to one in-process session {ratio:.2f}"
+                    f"total {live['fps_total']:.2f}, {live['frames_lost']} lost, server CPU "
+                    f"{live['server_cpu_ms_per_frame']} ms/frame), "
+                    f"frame latency p50 {live['latency_p50_ms']} ms p95 {live['latency_p95_ms']}"
+                    f" ms; ratio to one in-process session {ratio:.2f}"
                 )
             mem = result["server_memory"]
             print(f"server memory: {mem['rss_mb']} MB RSS, peak {mem['peak_rss_mb']} MB")
