@@ -182,9 +182,10 @@ async def live(
     variant: Annotated[str | None, Query(max_length=128)] = None,
     session: Annotated[str | None, Query(max_length=64)] = None,
     output: Annotated[Literal["render", "geometry"], Query()] = "render",
-    face: Annotated[int, Query(ge=0, le=MAX_FACE_INDEX)] = 0,
+    face: Annotated[str | None, Query(max_length=8)] = None,
 ) -> None:
     runtime: Runtime = websocket.app.state.runtime
+    chosen = face_index(face)
     engine = websocket.app.state.engine
     client_ip = client_address(websocket, runtime.settings.trusted_proxies)
 
@@ -210,6 +211,8 @@ async def live(
     def plan(principal: keys.Principal) -> tryons.TryOnPlan:
         if not product:
             raise InvalidInput("Name the product: ?product=<id or external id>")
+        if chosen is None:
+            raise InvalidInput(f"face must be a whole number from 0 to {MAX_FACE_INDEX}")
         with session_scope(engine) as db:
             return tryons.begin(
                 session=db,
@@ -250,10 +253,21 @@ async def live(
             runtime,
             _Handshake(authenticate, plan, release, count_live),
             output,
-            face,
+            chosen or 0,
         )
     finally:
         _give_slot(runtime.live_by_ip, client_ip)
+
+
+def face_index(raw: str | None) -> int | None:
+    """The handshake's ``face`` (pure): absent is 0; None when it is not 0-31 in digits.
+    Checked by hand so that a bad value is refused like every other handshake problem (an
+    HTTP problem response), not by a bare close."""
+    if raw is None or raw == "":
+        return 0
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_FACE_INDEX:
+        return None
+    return int(raw)
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,4 +70,17 @@ def to_full_image(analysis: Analysis, *, scale: int, width: int, height: int) ->
         faces=[_face(f, scale, width, height) for f in analysis.faces],
         bodies=[_body(b, scale, width, height) for b in analysis.bodies],
         timings_ms=analysis.timings_ms,
+        rejected=[
+            dataclasses.replace(r, box=_box(r.box, scale), score=r.score) for r in analysis.rejected
+        ],
+    )
+
+
+def _box(box: tuple[float, float, float, float], scale: int) -> tuple[float, float, float, float]:
+    corners = to_full(np.array([box[:2], box[2:]], dtype=np.float32), scale)
+    return (
+        float(corners[0, 0]),
+        float(corners[0, 1]),
+        float(corners[1, 0]),
+        float(corners[1, 1]),
     )

@@ -9,6 +9,7 @@ import pytest
 from ml_service.image_io import decode_image, decode_image_reduced
 from ml_service.perception import Perceiver
 from ml_service.perception.rescale import to_full, to_full_image
+from ml_service.types import Analysis, Rejection
 from testkit.images import load_bgr
 
 
@@ -17,6 +18,18 @@ def test_a_reduced_pixel_maps_to_the_centre_of_its_block() -> None:
     assert to_full(points, 1).tolist() == points.tolist()
     assert to_full(points, 2).tolist() == [[0.5, 0.5, 2.0], [20.5, 8.5, -4.0]]
     assert to_full(points, 4)[1, :2].tolist() == [41.5, 17.5]
+
+
+def test_rejections_survive_the_mapping() -> None:
+    reduced = Analysis(
+        width=100,
+        height=80,
+        rejected=[Rejection(box=(10.0, 20.0, 20.0, 30.0), score=0.7, reason="face-too-small")],
+    )
+    full = to_full_image(reduced, scale=2, width=200, height=160)
+    assert full.rejected == [
+        Rejection(box=(20.5, 40.5, 40.5, 60.5), score=0.7, reason="face-too-small")
+    ]
 
 
 @pytest.fixture(scope="module")

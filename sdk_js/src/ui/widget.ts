@@ -567,7 +567,8 @@ export class Widget {
         h("button", { type: "button", class: "ghost", onclick: () => this.photoPicker() }, t("anotherPhoto")),
       ),
     );
-    this.setStatus(t("pickFace", { count: String(faces.length) }));
+    // The group is labelled by the question: the status line would only repeat it.
+    this.setStatus("");
     this.focusFirst();
   }
 
