@@ -69,6 +69,32 @@ describe("parsers", () => {
     expect(parseGeometryHeader(null)).toBeNull();
     expect(parseGeometryHeader("42")).toBeNull();
   });
+
+  it("reads recommendations by external id and drops malformed items", async () => {
+    const urls: string[] = [];
+    vi.stubGlobal("fetch", async (url: string) => {
+      urls.push(url);
+      return new Response(
+        JSON.stringify({
+          product_id: "x",
+          data: [
+            { external_id: "cat-eye", title: "Cat-eye", frame_shape: "cat-eye", because: ["similar", 3] },
+            { title: "no id" },
+            null,
+            { external_id: "hat", frame_shape: 7 },
+          ],
+        }),
+        { status: 200, headers: { "Content-Type": "application/json" } },
+      );
+    });
+    const found = await new ApiClient("https://a", "pk_k").recommendations("round glasses");
+    expect(new URL(urls[0]).pathname).toBe("/v1/widget/recommendations");
+    expect(new URL(urls[0]).searchParams.get("product")).toBe("round glasses");
+    expect(found).toEqual([
+      { id: "cat-eye", title: "Cat-eye", frameShape: "cat-eye", because: ["similar"] },
+      { id: "hat", title: "hat", frameShape: null, because: [] },
+    ]);
+  });
 });
 
 describe("several faces", () => {
