@@ -174,9 +174,18 @@ class EyewearRenderer:
             shadow=SHADOW if options.shadow else None,
             match_photo=options.match_colour,
             photo=photo,
+            reflections=options.reflections,
         )
         geometry["drawn"] = drawn.drawn
         return geometry
+
+    def to_head(self, points_px: F64) -> F64:
+        """Asset pixels -> head-frame millimetres on the back of the front (for a face at
+        the plain vertex distance)."""
+        a = self.asset.anchors
+        centre = (np.asarray(a["lens_left"]) + np.asarray(a["lens_right"])) / 2
+        p = (np.asarray(points_px, np.float64) - centre) * mm_per_pixel(self.asset)
+        return np.column_stack([p, np.full(len(p), -VERTEX_DISTANCE_MM)])
 
     def back_of_front(self, face: Face, frame: HeadFrame) -> float:
         """Head-frame z of the back of the front: the vertex distance, or in front of the
@@ -203,7 +212,7 @@ def _temple_path(hinge: F64, slope: float, head: HeadShape, k: float) -> F64:
     """A temple arm from its hinge: back along the head (4 mm off it) at ``slope``, then
     bending down behind the ear."""
     side = 1.0 if hinge[0] > 0 else -1.0
-    z = hinge[2] + np.linspace(0.0, TEMPLE_LENGTH_MM * k, 18)
+    z = hinge[2] + np.linspace(0.0, TEMPLE_LENGTH_MM * k, 24)
     y = hinge[1] + (z - hinge[2]) * slope
     x = side * np.maximum(
         abs(hinge[0]) * np.linspace(1.0, 0.0, len(z)) ** 4, head.half_width(y, z) + 4.0 * k

@@ -39,7 +39,9 @@ I32 = NDArray[np.int32]
 # The outer eye corners lie about this far behind the corneas (the head frame's origin).
 CANTHUS_DEPTH_MM = 10.0
 BACK_OF_FACE_MM = 18.0  # the head shape counts only behind this depth (the face mesh is in front)
-EAR = ((0.0, 14.0, 82.0), (9.0, 32.0, 22.0))  # centre (x from the head's side), half axes
+# An ear: centre (x out from the head's side, y, z) and half axes, mm. Its top is below the
+# temple arm, which rests on the ear's root and bends down behind it.
+EAR = ((6.0, 34.0, 88.0), (7.0, 26.0, 18.0))
 
 
 @dataclass(frozen=True)

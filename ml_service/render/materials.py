@@ -68,9 +68,11 @@ def shade(
     shade_value: F32,
     *,
     tinted: bool,
+    reflections: bool = True,
 ) -> Layers:
     """Shade K fragments. ``base`` (K x 3) and ``base_alpha`` (K) from the texture,
-    ``normal`` (K x 3, camera space, unit), ``position`` (K x 3, camera mm)."""
+    ``normal`` (K x 3, camera space, unit), ``position`` (K x 3, camera mm). Without
+    ``reflections`` lenses only filter the light."""
     k = len(material)
     view = -position / np.maximum(np.linalg.norm(position, axis=1, keepdims=True), 1e-6)
     n = normal / np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-6)
@@ -121,6 +123,8 @@ def shade(
         else:
             transmission = 0.5 + 0.5 * transmission  # clear lenses barely change the photo
             strength = 0.05 + 0.4 * fresnel[m]
+        if not reflections:
+            strength = np.zeros_like(strength)
         multiply[m] = transmission * (1.0 - strength[:, None])
         add[m] = env[m] * strength[:, None]
     return Layers(colour=np.clip(colour, 0.0, 1.5), alpha=alpha, multiply=multiply, add=add)

@@ -76,6 +76,7 @@ def draw_mesh(
     match_photo: bool = True,
     photo: NDArray[np.uint8] | None = None,
     occluder_below: float | None = None,
+    reflections: bool = True,
 ) -> Drawn:
     """Render ``mesh`` (head-frame mm) on ``image`` (BGR, in place). ``photo``: the
     untouched photo for measuring its look (default: ``image``). ``shadow_under``: a
@@ -139,7 +140,14 @@ def draw_mesh(
     tex = sample(mesh.texture, uv)
     texel = tex.astype(np.float32) * np.float32(1.0 / 255.0) * lerp(mesh.colours)
     layers = shade(
-        material, texel[:, :3], texel[:, 3], normal, position, shade_value, tinted=tinted
+        material,
+        texel[:, :3],
+        texel[:, 3],
+        normal,
+        position,
+        shade_value,
+        tinted=tinted,
+        reflections=reflections,
     )
     keep = np.ones(len(tri_ids), np.float32)
     if hair is not None and hair_depth_mm is not None:
