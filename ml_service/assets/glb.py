@@ -16,7 +16,7 @@ half-turn about x, so windings keep their meaning).
 Material mapping: a lens is a material or node named like ``lens``/``glass``, or blended
 with opacity under 0.9, or with KHR_materials_transmission; metal is metallicFactor >= 0.5;
 the rest is acetate (eyewear) or fabric (hats). Parts: nodes or meshes named like
-``temple``/``arm`` are temple arms.
+``temple``/``arm``/``pad`` are temple arms and nose pads (not the front's outline).
 """
 
 from __future__ import annotations
