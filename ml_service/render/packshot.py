@@ -18,7 +18,7 @@ from ml_service.render.raster import rasterise
 from ml_service.render.scene import sample
 
 VIEW_DISTANCE_MM = 5000.0  # far enough to be nearly orthographic for the view vectors
-MAX_SIDE = 1600
+MAX_SIDE = 1200
 
 
 def render_packshot(mesh: Mesh, *, px_per_mm: float, margin_px: int = 12) -> NDArray[np.uint8]:
