@@ -39,8 +39,12 @@ def test_our_glb_reads_back_and_pygltflib_agrees() -> None:
     data = GLASSES.read_bytes()
     mesh = read_glb(data, category="eyewear")
     peer = pygltflib.GLTF2.load_from_bytes(data)
-    peer_vertices = sum(peer.accessors[p.attributes.POSITION].count for m in peer.meshes for p in m.primitives)
-    peer_triangles = sum(peer.accessors[p.indices].count // 3 for m in peer.meshes for p in m.primitives)
+    peer_vertices = sum(
+        peer.accessors[p.attributes.POSITION].count for m in peer.meshes for p in m.primitives
+    )
+    peer_triangles = sum(
+        peer.accessors[p.indices].count // 3 for m in peer.meshes for p in m.primitives
+    )
     assert len(mesh.vertices) == peer_vertices
     assert len(mesh.triangles) == peer_triangles
     names = {m.name for m in peer.meshes}
@@ -69,7 +73,9 @@ def _peer_triangle(scale: float = 0.07, *, uri: str | None = None) -> bytes:
             )
         ],
         accessors=[
-            pygltflib.Accessor(bufferView=0, componentType=pygltflib.UNSIGNED_INT, count=3, type=pygltflib.SCALAR),
+            pygltflib.Accessor(
+                bufferView=0, componentType=pygltflib.UNSIGNED_INT, count=3, type=pygltflib.SCALAR
+            ),
             pygltflib.Accessor(
                 bufferView=1,
                 componentType=pygltflib.FLOAT,
@@ -232,7 +238,9 @@ def test_black_and_white_photo_gets_a_black_and_white_product() -> None:
 
 
 def test_packshot_front_has_real_thickness_and_separate_lenses() -> None:
-    asset = prepare_asset((DEMO / "glasses-rect-tortoise.png").read_bytes(), "eyewear", frame_width_mm=140)
+    asset = prepare_asset(
+        (DEMO / "glasses-rect-tortoise.png").read_bytes(), "eyewear", frame_width_mm=140
+    )
     mesh = eyewear_front(asset)
     front = np.unique(mesh.triangles[mesh.part == Part.FRONT])
     lens = np.unique(mesh.triangles[mesh.part == Part.LENS])
