@@ -117,24 +117,24 @@ class _Gltf:
     vertices: int = 0
     triangles: int = 0
 
-    def list(self, key: str) -> list[Any]:
+    def items(self, key: str) -> list[Any]:
         value = self.doc.get(key, [])
         if not isinstance(value, list):
             raise _refuse(f"{key} is not a list")
         return value
 
     def mesh(self) -> Mesh:
-        buffers = self.list("buffers")
+        buffers = self.items("buffers")
         for b in buffers:
             if not isinstance(b, dict) or "uri" in b:
                 raise _refuse("external buffers are not allowed (embed everything)")
-        for image in self.list("images"):
+        for image in self.items("images"):
             if not isinstance(image, dict) or "uri" in image:
                 raise _refuse("external images are not allowed (embed everything)")
-        nodes = self.list("nodes")
+        nodes = self.items("nodes")
         if len(nodes) > MAX_NODES:
             raise _refuse("too many nodes")
-        scenes = self.list("scenes")
+        scenes = self.items("scenes")
         if scenes:
             index = int(self.doc.get("scene", 0))
             roots = scenes[index].get("nodes", [])
@@ -161,7 +161,7 @@ class _Gltf:
         return merge(parts)
 
     def _mesh(self, index: int, matrix: NDArray[np.float64], label: str) -> list[Mesh]:
-        meshes = self.list("meshes")
+        meshes = self.items("meshes")
         if not 0 <= index < len(meshes):
             raise _refuse("a node points to a missing mesh")
         out = []
@@ -238,7 +238,7 @@ class _Gltf:
     def _material(
         self, prim: dict[str, Any], n: int, label: str
     ) -> tuple[Material, NDArray[np.uint8], F32, F32]:
-        materials = self.list("materials")
+        materials = self.items("materials")
         mat: dict[str, Any] = {}
         if "material" in prim:
             i = int(prim["material"])
@@ -280,9 +280,9 @@ class _Gltf:
     def texture(self, index: int) -> NDArray[np.uint8]:
         if index in self.textures:
             return self.textures[index]
-        textures = self.list("textures")
+        textures = self.items("textures")
         source = int(textures[index]["source"])
-        image = self.list("images")[source]
+        image = self.items("images")[source]
         raw = self.view(int(image["bufferView"]))
         decoded = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
         if (
@@ -308,7 +308,7 @@ class _Gltf:
         return out
 
     def view(self, index: int) -> bytes:
-        views = self.list("bufferViews")
+        views = self.items("bufferViews")
         v = views[index]
         if int(v.get("buffer", 0)) != 0:
             raise _refuse("only the embedded buffer is supported")
@@ -318,7 +318,7 @@ class _Gltf:
         return self.binary[start : start + length]
 
     def accessor(self, index: int, kind: str | None) -> NDArray[Any]:
-        acc = self.list("accessors")[index]
+        acc = self.items("accessors")[index]
         if kind is not None and acc["type"] != kind:
             raise _refuse(f"accessor {index} is {acc['type']}, expected {kind}")
         if "sparse" in acc:
@@ -328,7 +328,7 @@ class _Gltf:
         count = int(acc["count"])
         if count < 0 or count > 3 * MAX_TRIANGLES:
             raise _refuse("an accessor's count is out of range")
-        views = self.list("bufferViews")
+        views = self.items("bufferViews")
         view = views[int(acc["bufferView"])]
         raw = self.view(int(acc["bufferView"]))
         start = int(acc.get("byteOffset", 0))
@@ -346,7 +346,7 @@ class _Gltf:
         rows = np.lib.stride_tricks.as_strided(buf, shape=(count, element), strides=(stride, 1))
         out = np.ascontiguousarray(rows).view(dtype).reshape(count, width)
         if acc.get("normalized") and dtype.kind in "iu":
-            out = out.astype(np.float32) / float(np.iinfo(dtype).max)
+            out = out.astype(np.float32) / float(np.iinfo(dtype.type).max)
         return out
 
 

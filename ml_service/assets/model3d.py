@@ -16,6 +16,8 @@ of the head opening. Pure functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 from numpy.typing import NDArray
@@ -85,9 +87,10 @@ def eyewear_front(asset: PreparedAsset, *, step_mm: float = CONTOUR_STEP_MM) -> 
         (max(1, round(w * work)), max(1, round(h * work))),
         interpolation=cv2.INTER_LINEAR,
     )
-    contours, hierarchy = cv2.findContours(
+    found, hierarchy = cv2.findContours(
         (big > 127).astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE
     )
+    contours = [np.asarray(c, np.int32) for c in found]
     material = Material.METAL if metal else Material.ACETATE
     parts: list[Mesh] = []
     if hierarchy is not None:
@@ -106,7 +109,14 @@ def eyewear_front(asset: PreparedAsset, *, step_mm: float = CONTOUR_STEP_MM) -> 
         )
     for poly in asset.lenses:
         parts.append(
-            _lens(np.asarray(poly, np.float64), centre, scale, thickness, texture, step_mm)
+            _lens(
+                np.asarray(poly, np.float64),
+                centre,
+                scale,
+                thickness=thickness,
+                texture=texture,
+                step_mm=step_mm,
+            )
         )
     if not parts:
         raise ValueError("no frame in the packshot")
@@ -146,8 +156,8 @@ def _extrude(
     contours: tuple[NDArray[np.int32], ...] | list[NDArray[np.int32]],
     hierarchy: NDArray[np.int32],
     *,
-    to_mm: object,
-    to_uv: object,
+    to_mm: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    to_uv: Callable[[NDArray[np.float64]], NDArray[np.float64]],
     thickness: float,
     radius: float,
     material: Material,
@@ -155,7 +165,6 @@ def _extrude(
     step_px: float,
 ) -> list[Mesh]:
     """Each outer contour with its holes -> a slab with rounded edges."""
-    assert callable(to_mm) and callable(to_uv)
     meshes = []
     for i, contour in enumerate(contours):
         if hierarchy[i][3] != -1 or len(contour) < 6:
@@ -184,8 +193,8 @@ def _extrude(
 def _slab(
     loops: list[NDArray[np.float64]],
     *,
-    to_mm: object,
-    to_uv: object,
+    to_mm: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    to_uv: Callable[[NDArray[np.float64]], NDArray[np.float64]],
     thickness: float,
     radius: float,
     material: Material,
@@ -193,7 +202,6 @@ def _slab(
     step_px: float,
     uv_inset: float = 2.0,
 ) -> Mesh | None:
-    assert callable(to_mm) and callable(to_uv)
     # Angles of the rounded profile: front corner (0..90 degrees), back corner (90..180).
     angles = np.radians([0.0, 45.0, 90.0, 90.0, 135.0, 180.0])
     back = [False, False, False, True, True, True]
@@ -251,8 +259,8 @@ def _slab(
     verts += [front_v, back_v]
     normals += [np.tile([0.0, 0.0, -1.0], (m, 1)), np.tile([0.0, 0.0, 1.0], (m, 1))]
     uvs += [flat_uv, flat_uv]
-    tris.append(face_tris + offset)
-    tris.append(face_tris[:, ::-1] + offset + m)
+    tris.append(face_tris.astype(np.int64) + offset)
+    tris.append(face_tris[:, ::-1].astype(np.int64) + offset + m)
     all_tris = np.vstack(tris)
     all_v = np.vstack(verts)
     # Orient every triangle counter-clockwise seen from outside (front view, y down).
@@ -325,6 +333,7 @@ def _lens(
     poly_px: NDArray[np.float64],
     centre: NDArray[np.float64],
     scale: float,
+    *,
     thickness: float,
     texture: NDArray[np.uint8],
     step_mm: float,
@@ -390,7 +399,7 @@ def hat_profile(asset: PreparedAsset) -> tuple[NDArray[np.float64], NDArray[np.f
     rows = np.linspace(ys.min(), ys.max(), HAT_ROWS)
     radius = []
     for y in rows:
-        xs = np.nonzero(solid[int(round(y))])[0]
+        xs = np.nonzero(solid[round(y)])[0]
         radius.append(0.5 * float(xs.max() - xs.min() + 1) if xs.size else 0.0)
     return rows, np.asarray(radius), float(cx)
 

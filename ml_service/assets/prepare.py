@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -44,9 +44,10 @@ def prepare_asset(
     """Cut out, crop and anchor a product image.
 
     ``image`` is encoded bytes (PNG/JPEG/WebP, decoded under caps; or a glTF binary for
-    eyewear and hats: :func:`prepare_model`) or a uint8 grey/BGR/BGRA array. ``anchors`` override the automatic ones (asset pixel coordinates of the *input*
-    image). ``frame_width_mm`` (eyewear) or ``width_mm`` (earrings: drop length) give the real
-    size. Raises ``AssetRefused`` (with ``reason``) or ``BadAnchors``.
+    eyewear and hats: :func:`prepare_model`) or a uint8 grey/BGR/BGRA array. ``anchors``
+    override the automatic ones (asset pixel coordinates of the *input* image).
+    ``frame_width_mm`` (eyewear) or ``width_mm`` (earrings: drop length) give the real size.
+    Raises ``AssetRefused`` (with ``reason``) or ``BadAnchors``.
     """
     if category not in CATEGORIES:
         raise AssetRefused(
@@ -101,8 +102,9 @@ def prepare_model(
     rendered from the model (front view, on white) and anchored like an uploaded one, at
     the model's real width unless ``width_mm`` says otherwise. Eyewear and hats only.
     Raises ``AssetRefused`` (``model-category``, ``bad-model``)."""
-    from ml_service.assets.glb import eyewear_from_glb, hat_from_glb
-    from ml_service.render.packshot import render_packshot
+    # Imported here: the renderer's package imports this one (assets -> render -> assets).
+    from ml_service.assets.glb import eyewear_from_glb, hat_from_glb  # noqa: PLC0415
+    from ml_service.render.packshot import render_packshot  # noqa: PLC0415
 
     if category not in MODEL_CATEGORIES:
         raise AssetRefused(
@@ -115,16 +117,19 @@ def prepare_model(
         used = np.unique(mesh.triangles[front].reshape(-1))
         real_width = float(np.ptp(mesh.vertices[used, 0]))
         picture = render_packshot(
-            replace(mesh, triangles=mesh.triangles[front], material=mesh.material[front], part=mesh.part[front]),
+            replace(
+                mesh,
+                triangles=mesh.triangles[front],
+                material=mesh.material[front],
+                part=mesh.part[front],
+            ),
             px_per_mm=8.0,
         )
     else:
         mesh = hat_from_glb(data)
         real_width = None
         picture = render_packshot(mesh, px_per_mm=3.0)
-    asset = prepare_asset(
-        picture, category, anchors=anchors, frame_width_mm=width_mm or real_width
-    )
+    asset = prepare_asset(picture, category, anchors=anchors, frame_width_mm=width_mm or real_width)
     return replace(asset, model=data, source_hash=hashlib.sha256(data).hexdigest())
 
 

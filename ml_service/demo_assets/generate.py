@@ -383,7 +383,11 @@ def generate(out_dir: Path = HERE) -> dict[str, dict[str, object]]:
     manifest: dict[str, dict[str, object]] = {}
     for name, (category, width_mm, draw) in CATALOGUE.items():
         picture = draw()
-        entry: dict[str, object] = {"file": f"{name}.png", "category": category, "width_mm": width_mm}
+        entry: dict[str, object] = {
+            "file": f"{name}.png",
+            "category": category,
+            "width_mm": width_mm,
+        }
         if category in ("eyewear", "hat"):
             # Frames and hats are 3D models; their pictures are rendered from them.
             model = models3d.model_for(name, category, width_mm, picture)

@@ -34,7 +34,9 @@ def _colours(mesh: Mesh, idx: NDArray[np.int64]) -> NDArray[np.float32]:
     return np.asarray(tex[:, :3] * mesh.colours[idx, :3], np.float32)
 
 
-def _primitive(mesh: Mesh, triangles: NDArray[np.int64], name: str, *, metal: bool, opacity: float = 1.0) -> Primitive:
+def _primitive(
+    mesh: Mesh, triangles: NDArray[np.int64], name: str, *, metal: bool, opacity: float = 1.0
+) -> Primitive:
     used, inverse = np.unique(triangles.reshape(-1), return_inverse=True)
     return Primitive(
         name=name,
@@ -70,7 +72,11 @@ def eyewear_glb(drawing: NDArray[np.uint8], width_mm: float, *, metal: bool) -> 
         path = np.column_stack([np.full(len(z), hx) + side * 0.05 * z, hy + 0.06 * z, z])
         t = np.linspace(0.0, 1.0, 9)[1:]
         bend = np.column_stack(
-            [path[-1, 0] - side * 4.0 * t, path[-1, 1] + 40.0 * np.sin(t * 0.9), path[-1, 2] + 28.0 * t]
+            [
+                path[-1, 0] - side * 4.0 * t,
+                path[-1, 1] + 40.0 * np.sin(t * 0.9),
+                path[-1, 2] + 28.0 * t,
+            ]
         )
         arm = tube(
             np.vstack([path, bend]),
@@ -81,8 +87,12 @@ def eyewear_glb(drawing: NDArray[np.uint8], width_mm: float, *, metal: bool) -> 
             uv=(0.0, 0.0),
             texture=front.texture,
         )
-        arm = replace(arm, colours=np.tile(np.append(colour, 1.0).astype(np.float32), (len(arm.vertices), 1)))
-        prim = _primitive(arm, arm.triangles.astype(np.int64), f"temple_{anchor.split('_')[1]}", metal=metal)
+        arm = replace(
+            arm, colours=np.tile(np.append(colour, 1.0).astype(np.float32), (len(arm.vertices), 1))
+        )
+        prim = _primitive(
+            arm, arm.triangles.astype(np.int64), f"temple_{anchor.split('_')[1]}", metal=metal
+        )
         prims.append(replace(prim, colours=np.tile(colour, (len(prim.vertices), 1))))
     if metal:
         bridge = (np.asarray(a["bridge"]) - centre) * scale
@@ -90,10 +100,36 @@ def eyewear_glb(drawing: NDArray[np.uint8], width_mm: float, *, metal: bool) -> 
             # A pad arm from the rim's inner edge back to a small pad resting on the nose.
             start = np.array([side * 9.0, bridge[1] + 6.0, thickness * 0.5])
             pad_at = np.array([side * 7.0, bridge[1] + 11.0, thickness + 5.0])
-            arm = tube(np.linspace(start, pad_at, 5), width=0.8, height=0.8, material=Material.METAL, part=Part.FRONT, uv=(0, 0), texture=front.texture)
-            pad = tube(np.linspace(pad_at - [0, 4.0, 0], pad_at + [0, 4.0, 0], 4), width=3.0, height=1.2, material=Material.ACETATE, part=Part.FRONT, uv=(0, 0), texture=front.texture)
-            prims.append(replace(_primitive(arm, arm.triangles.astype(np.int64), "pad_arm", metal=True), colours=np.tile(colour, (len(arm.vertices), 1))))
-            prims.append(replace(_primitive(pad, pad.triangles.astype(np.int64), "nose_pad", metal=False), colours=np.full((len(pad.vertices), 3), 0.92, np.float32)))
+            arm = tube(
+                np.linspace(start, pad_at, 5),
+                width=0.8,
+                height=0.8,
+                material=Material.METAL,
+                part=Part.FRONT,
+                uv=(0, 0),
+                texture=front.texture,
+            )
+            pad = tube(
+                np.linspace(pad_at - np.array([0, 4.0, 0]), pad_at + np.array([0, 4.0, 0]), 4),
+                width=3.0,
+                height=1.2,
+                material=Material.ACETATE,
+                part=Part.FRONT,
+                uv=(0, 0),
+                texture=front.texture,
+            )
+            prims.append(
+                replace(
+                    _primitive(arm, arm.triangles.astype(np.int64), "pad_arm", metal=True),
+                    colours=np.tile(colour, (len(arm.vertices), 1)),
+                )
+            )
+            prims.append(
+                replace(
+                    _primitive(pad, pad.triangles.astype(np.int64), "nose_pad", metal=False),
+                    colours=np.full((len(pad.vertices), 3), 0.92, np.float32),
+                )
+            )
     return write_glb(prims)
 
 
@@ -113,12 +149,19 @@ def packshot(glb: bytes, category: str) -> NDArray[np.uint8]:
     if category == "eyewear":
         mesh = eyewear_from_glb(glb)
         front = mesh.part != Part.TEMPLE
-        mesh = replace(mesh, triangles=mesh.triangles[front], material=mesh.material[front], part=mesh.part[front])
+        mesh = replace(
+            mesh,
+            triangles=mesh.triangles[front],
+            material=mesh.material[front],
+            part=mesh.part[front],
+        )
         return render_packshot(mesh, px_per_mm=8.0)
     return render_packshot(hat_from_glb(glb), px_per_mm=3.0)
 
 
-def model_for(name: str, category: str, width_mm: float | None, drawing: NDArray[np.uint8]) -> bytes:
+def model_for(
+    name: str, category: str, width_mm: float | None, drawing: NDArray[np.uint8]
+) -> bytes:
     if category == "eyewear":
         return eyewear_glb(drawing, float(width_mm or 138.0), metal=name in METAL)
     return hat_glb(drawing)

@@ -13,8 +13,8 @@ from ml_service.assets.model import PreparedAsset
 from ml_service.render.accessories import EarringRenderer, NecklaceRenderer
 from ml_service.render.errors import CannotRender
 from ml_service.render.eyewear import EyewearRenderer
-from ml_service.render.hats import HatRenderer
 from ml_service.render.hair import Hair
+from ml_service.render.hats import HatRenderer
 from ml_service.render.options import RenderOptions, RenderResult
 from ml_service.render.people import face_area, people
 from ml_service.render.tops import TopRenderer

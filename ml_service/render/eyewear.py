@@ -33,6 +33,7 @@ from ml_service.render.geometry import (
     HeadFrame,
     HeadShape,
     head_frame,
+    head_shape,
 )
 from ml_service.render.hair import Hair
 from ml_service.render.headmodel import fitted_head, landmarks_in_head
@@ -134,7 +135,10 @@ class EyewearRenderer:
                 )
                 parts.append(
                     replace(
-                        arm, colours=np.tile(np.float32(self.temple_colour), (len(arm.vertices), 1))
+                        arm,
+                        colours=np.tile(
+                            np.array(self.temple_colour, np.float32), (len(arm.vertices), 1)
+                        ),
                     )
                 )
         mesh = merge(parts, shared_texture=True)
@@ -270,8 +274,6 @@ def temple_arms(
 ) -> list[tuple[F64, NDArray[np.bool_], F64]]:
     """Per arm: projected samples, their visibility (ray test against the head shape) and
     their depths (mm), along the path the renderer builds the arm on."""
-    from ml_service.render.geometry import head_shape
-
     shape = head if head is not None else head_shape(frame.ipd_mm)
     k = frame.ipd_mm / DEFAULT_IPD_MM
     arms = []

@@ -56,7 +56,6 @@ class HatRenderer:
             raise CannotRender("the hat anchors give no crown width", reason="bad-asset")
         if asset.model:
             self.model = hat_from_glb(asset.model)
-            lo, hi = self.model.bounds
             # The opening: the crown's width just above the lowest tenth (the brim).
             self.opening_mm = _opening_width(self.model)
         else:
@@ -99,11 +98,9 @@ class HatRenderer:
         # Heads are longer than wide: the crown's opening is an oval of the head's shape.
         depth_k = float(head.axes[2] / head.axes[0])
         axis_z = front_z + half_mm * depth_k
-        stretch = np.float32([scale, scale, scale * depth_k])
-        mesh = replace(
-            self.model,
-            vertices=(self.model.vertices * stretch + np.float32([0.0, y, axis_z])),
-        )
+        stretch = np.array([scale, scale, scale * depth_k], np.float32)
+        shift = np.array([0.0, y, axis_z], np.float32)
+        mesh = replace(self.model, vertices=(self.model.vertices * stretch + shift))
         brim = frame.project(self.brim * scale + [0.0, y, axis_z])
         drawn = draw_mesh(
             image,

@@ -63,10 +63,10 @@ def shade(
     material: NDArray[np.uint8],
     base: F32,
     base_alpha: F32,
+    *,
     normal: F32,
     position: F32,
     shade_value: F32,
-    *,
     tinted: bool,
     reflections: bool = True,
 ) -> Layers:

@@ -39,9 +39,9 @@ class Mesh:
     """Vertices (N x 3, mm), triangles (M x 3 vertex indices, counter-clockwise seen from
         outside in an image with y down), per-vertex normals (N x 3, unit) and texture
         coordinates (N x 2, texture pixels), per-triangle material and part, and the texture
-        (BGRA uint8), multiplied by per-vertex ``colours`` (N x 4, BGRA 0..1, default white:
-    glTF vertex colours and base colours). ``shade`` is a per-vertex scalar the materials use (lenses: 0 at the top
-        of the lens, 1 at the bottom, for the tint gradient)."""
+    (BGRA uint8), multiplied by per-vertex ``colours`` (N x 4, BGRA 0..1, default white:
+    glTF vertex colours and base colours). ``shade`` is a per-vertex scalar the materials
+    use (lenses: 0 at the top of the lens, 1 at the bottom, for the tint gradient)."""
 
     vertices: F32
     triangles: I32

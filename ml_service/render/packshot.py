@@ -32,7 +32,9 @@ def render_packshot(mesh: Mesh, *, px_per_mm: float, margin_px: int = 12) -> NDA
     s = 2
     xy = ((v[:, :2] - lo[:2]) * scale + margin_px + 0.5) * s - 0.5
     depth = v[:, 2] - lo[2] + VIEW_DISTANCE_MM
-    frags = rasterise(xy, depth, mesh.triangles, (h * s, w * s), cull=mesh.material != Material.LENS)
+    frags = rasterise(
+        xy, depth, mesh.triangles, (h * s, w * s), cull=mesh.material != Material.LENS
+    )
     covered = frags.triangle >= 0
     out = np.ones((h * s, w * s, 3), np.float32)
     if covered.any():
@@ -52,9 +54,9 @@ def render_packshot(mesh: Mesh, *, px_per_mm: float, margin_px: int = 12) -> NDA
             material,
             texel[:, :3],
             np.ones(len(texel), np.float32),
-            lerp(mesh.normals),
-            position,
-            lerp(mesh.shade[:, None])[:, 0],
+            normal=lerp(mesh.normals),
+            position=position,
+            shade_value=lerp(mesh.shade[:, None])[:, 0],
             tinted=_tinted(texel[:, :3], material),
             reflections=False,  # a studio packshot: clear lenses stay clear
         )

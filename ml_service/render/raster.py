@@ -95,7 +95,7 @@ def rasterise(
     for group, side in ((small, 4), (medium, 12)):
         index = np.nonzero(group)[0]
         if index.size:
-            _tiles(index, side, x0, y0, nx, ny, coef, inv_z, w, buffers)
+            _tiles(index, side, (x0, y0, nx, ny), coef=coef, inv_z=inv_z, w=w, buffers=buffers)
     index = np.nonzero(keep & ~small & ~medium)[0]
     if index.size == 0:
         return _fragments(tri_buf, weights, depth_buf, shape)
@@ -114,7 +114,7 @@ def rasterise(
         bw = nx[tri]
         px = x0[tri] + local % bw
         py = y0[tri] + local // bw
-        _resolve(tri, px, py, coef, inv_z, w, buffers)
+        _resolve(tri, px, py, coef=coef, inv_z=inv_z, w=w, buffers=buffers)
         start = stop
     return _fragments(tri_buf, weights, depth_buf, shape)
 
@@ -122,16 +122,15 @@ def rasterise(
 def _tiles(
     index: NDArray[np.int64],
     side: int,
-    x0: NDArray[np.int64],
-    y0: NDArray[np.int64],
-    nx: NDArray[np.int64],
-    ny: NDArray[np.int64],
+    boxes: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+    *,
     coef: NDArray[np.float64],
     inv_z: NDArray[np.float64],
     w: int,
     buffers: tuple[I32, F32, F32],
 ) -> None:
     """Triangles whose box fits a ``side`` x ``side`` tile: every tile pixel at once."""
+    x0, y0, nx, ny = boxes
     oy, ox = np.divmod(np.arange(side * side), side)
     for start in range(0, len(index), max(1, MAX_FRAGMENTS // (side * side))):
         sel = index[start : start + MAX_FRAGMENTS // (side * side)]
@@ -139,13 +138,14 @@ def _tiles(
         px = (x0[sel, None] + ox[None, :])[valid]
         py = (y0[sel, None] + oy[None, :])[valid]
         tri = np.broadcast_to(sel[:, None], valid.shape)[valid]
-        _resolve(tri, px, py, coef, inv_z, w, buffers)
+        _resolve(tri, px, py, coef=coef, inv_z=inv_z, w=w, buffers=buffers)
 
 
 def _resolve(
     tri: NDArray[np.int64],
     px: NDArray[np.int64],
     py: NDArray[np.int64],
+    *,
     coef: NDArray[np.float64],
     inv_z: NDArray[np.float64],
     w: int,

@@ -143,9 +143,9 @@ def draw_mesh(
         material,
         texel[:, :3],
         texel[:, 3],
-        normal,
-        position,
-        shade_value,
+        normal=normal,
+        position=position,
+        shade_value=shade_value,
         tinted=tinted,
         reflections=reflections,
     )

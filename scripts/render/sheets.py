@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -93,8 +94,6 @@ def main() -> None:
                     asset = prepare_asset((DEMO / f"{product}.png").read_bytes(), category)
                     glb = DEMO / f"{product}.glb"
                     if glb.exists():
-                        from dataclasses import replace
-
                         asset = replace(asset, model=glb.read_bytes())
                     try:
                         out = render(image, analysis, asset).image
@@ -102,10 +101,14 @@ def main() -> None:
                         blank = np.full((CELL, 2 * CELL, 3), 200, np.uint8)
                         rows.append(label(blank, f"{product}: {exc.reason}"))
                         continue
-                    face = max(analysis.faces, key=lambda f: (f.box[2] - f.box[0]))
+                    face = max(analysis.faces, key=lambda f: f.box[2] - f.box[0])
                     x0, y0, x1, y1 = crop_box(face.box, image.shape, category)
-                    before = cv2.resize(image[y0:y1, x0:x1], (CELL, CELL), interpolation=cv2.INTER_AREA)
-                    after = cv2.resize(out[y0:y1, x0:x1], (CELL, CELL), interpolation=cv2.INTER_AREA)
+                    before = cv2.resize(
+                        image[y0:y1, x0:x1], (CELL, CELL), interpolation=cv2.INTER_AREA
+                    )
+                    after = cv2.resize(
+                        out[y0:y1, x0:x1], (CELL, CELL), interpolation=cv2.INTER_AREA
+                    )
                     rows.append(np.hstack([label(before, "before"), label(after, product)]))
                 folder.mkdir(parents=True, exist_ok=True)
                 path = folder / f"sheet-{name}-{category}.jpg"

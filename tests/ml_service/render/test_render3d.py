@@ -49,7 +49,8 @@ def test_our_glb_reads_back_and_pygltflib_agrees() -> None:
     assert len(mesh.triangles) == peer_triangles
     names = {m.name for m in peer.meshes}
     assert {"frame", "lens", "temple_left", "temple_right"} <= names
-    assert (mesh.material == Material.METAL).any() and (mesh.material == Material.LENS).any()
+    assert (mesh.material == Material.METAL).any()
+    assert (mesh.material == Material.LENS).any()
     # Real size: the front is the frame's width in millimetres.
     front = eyewear_from_glb(data)
     used = np.unique(front.triangles[front.part != Part.TEMPLE])
@@ -170,7 +171,8 @@ def test_a_glb_becomes_an_asset_that_carries_it_and_renders_in_3d() -> None:
     face = make_face(ipd_px=90)
     img, analysis = _scene([face])
     geo = render(img, analysis, asset).geometry["faces"][0]
-    assert geo["model"] == "glb" and geo["drawn"]
+    assert geo["model"] == "glb"
+    assert geo["drawn"]
     with pytest.raises(AssetRefused) as info:
         prepare_asset(data, "top")
     assert info.value.reason == "model-category"
@@ -246,7 +248,8 @@ def test_packshot_front_has_real_thickness_and_separate_lenses() -> None:
     lens = np.unique(mesh.triangles[mesh.part == Part.LENS])
     assert float(np.ptp(mesh.vertices[front, 2])) == pytest.approx(5.0, abs=0.2)  # acetate
     assert float(np.ptp(mesh.vertices[front, 0])) == pytest.approx(140.0, rel=0.03)
-    assert len(lens) > 0 and not is_metal(asset)
+    assert len(lens) > 0
+    assert not is_metal(asset)
     gold = prepare_asset((DEMO / "glasses-round-gold.png").read_bytes(), "eyewear")
     assert is_metal(gold)
 
@@ -255,7 +258,8 @@ def test_far_temple_hides_behind_the_head_per_pixel() -> None:
     asset = prepare_asset((DEMO / "glasses-rect-tortoise.png").read_bytes(), "eyewear")
     img, analysis = _scene([make_face(yaw=40, ipd_px=90)])
     near, far = render(img, analysis, asset).geometry["faces"][0]["temples_visible"]
-    assert near > 0.8 and far < 0.5
+    assert near > 0.8
+    assert far < 0.5
 
 
 def test_hat_sits_on_the_head_above_the_eyes() -> None:
