@@ -72,17 +72,16 @@ class EyewearRenderer:
             k: (np.asarray(a[k], np.float64) - centre) * scale
             for k in ("lens_left", "lens_right", "frame_left", "frame_right", "bridge")
         }
+        # Small faces get a coarse model made from the packshot (for a .glb, the packshot
+        # rendered from it): its detail would be under a pixel, its triangles not free.
+        self.coarse = eyewear_front(asset, step_mm=COARSE_STEP_MM)
         if asset.model:
             self.front = eyewear_from_glb(asset.model)
-            self.has_temples = bool((self.front.part == Part.TEMPLE).any())
-            self.coarse = self.front
         else:
             self.front = eyewear_front(asset)
-            self.coarse = eyewear_front(asset, step_mm=COARSE_STEP_MM)
-            self.has_temples = False
         self.material = Material.METAL if is_metal(asset) else Material.ACETATE
-        lo, hi = self.front.bounds
-        self.thickness = float(hi[2] - lo[2]) if not self.has_temples else 3.0
+        lo, hi = self.coarse.bounds
+        self.thickness = float(hi[2] - lo[2])
         # Temples are coloured by their vertices, with a white texel added to the model's
         # texture (so a frame's meshes share one texture).
         self.temple_colour = (*(c / 255.0 for c in asset.colour), 1.0)
@@ -105,6 +104,9 @@ class EyewearRenderer:
         frame = head_frame(face, image_size=(w, h))
         back = self.back_of_front(face, frame)
         model = self.front if frame.px_per_mm >= FINE_PX_PER_MM else self.coarse
+        has_temples = bool((model.part == Part.TEMPLE).any())
+        if has_temples and not options.temples:
+            model = model.without(Part.TEMPLE)
         front = model.moved((0.0, 0.0, back))
         k = frame.ipd_mm / DEFAULT_IPD_MM
         hinges = np.array(
@@ -116,7 +118,7 @@ class EyewearRenderer:
         head = fitted_head(face, frame)
         parts = [front]
         paths = []
-        if options.temples and not self.has_temples:
+        if options.temples and not has_temples:
             slopes = temple_slopes(face, frame, hinges)
             paths = [
                 _temple_path(hinge, slope, head, k)

@@ -64,6 +64,13 @@ class Mesh:
     def bounds(self) -> tuple[F32, F32]:
         return self.vertices.min(axis=0), self.vertices.max(axis=0)
 
+    def without(self, part: Part) -> Mesh:
+        """The mesh less the triangles of ``part``."""
+        keep = self.part != part
+        return replace(
+            self, triangles=self.triangles[keep], material=self.material[keep], part=self.part[keep]
+        )
+
     def moved(self, offset: tuple[float, float, float]) -> Mesh:
         return replace(self, vertices=(self.vertices + np.asarray(offset, np.float32)))
 

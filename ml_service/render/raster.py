@@ -19,7 +19,8 @@ from numpy.typing import NDArray
 F32 = NDArray[np.float32]
 I32 = NDArray[np.int32]
 
-MAX_FRAGMENTS = 4_000_000  # candidate pixels per call; beyond, triangles are done in batches
+MAX_FRAGMENTS = 4_000_000
+TILES = (2, 4, 8, 16)  # candidate pixels per call; beyond, triangles are done in batches
 
 
 @dataclass(frozen=True)
@@ -83,20 +84,22 @@ def rasterise(
     keep &= (nx > 0) & (ny > 0)
     # Edge functions l_k = a_k x + b_k y + c_k (barycentric weights), per triangle.
     inv = 1.0 / np.where(keep, area, 1.0)
-    coef = np.empty((len(tris), 3, 3))
+    coef = np.empty((len(tris), 3, 3), np.float32)
     for k, (p, q) in enumerate(((p1, p2), (p2, p0), (p0, p1))):
         coef[:, k, 0] = (p[:, 1] - q[:, 1]) * inv
         coef[:, k, 1] = (q[:, 0] - p[:, 0]) * inv
         coef[:, k, 2] = (p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]) * inv
     inv_z = 1.0 / np.where(zs > 1e-6, zs, 1.0)
     buffers = (tri_buf, depth_buf, weights)
-    small = keep & (nx <= 4) & (ny <= 4)
-    medium = keep & ~small & (nx <= 12) & (ny <= 12)
-    for group, side in ((small, 4), (medium, 12)):
+    # Triangles by the tile their box fits (most are a few pixels): every tile pixel at once.
+    rest = keep.copy()
+    for side in TILES:
+        group = rest & (nx <= side) & (ny <= side)
         index = np.nonzero(group)[0]
         if index.size:
             _tiles(index, side, (x0, y0, nx, ny), coef=coef, inv_z=inv_z, w=w, buffers=buffers)
-    index = np.nonzero(keep & ~small & ~medium)[0]
+        rest &= ~group
+    index = np.nonzero(rest)[0]
     if index.size == 0:
         return _fragments(tri_buf, weights, depth_buf, shape)
     counts = (nx * ny)[index]
@@ -154,11 +157,11 @@ def _resolve(
     """Inside test, perspective-correct depth and the depth test for candidate pixels."""
     tri_buf, depth_buf, weights = buffers
     c = coef[tri]
-    fx, fy = px.astype(np.float64), py.astype(np.float64)
+    fx, fy = px.astype(np.float32), py.astype(np.float32)
     l0 = c[:, 0, 0] * fx + c[:, 0, 1] * fy + c[:, 0, 2]
     l1 = c[:, 1, 0] * fx + c[:, 1, 1] * fy + c[:, 1, 2]
     l2 = 1.0 - l0 - l1
-    eps = -1e-7
+    eps = -1e-4  # float32 edge functions: a hair of overlap, no cracks between triangles
     inside = (l0 >= eps) & (l1 >= eps) & (l2 >= eps)
     if not inside.any():
         return
