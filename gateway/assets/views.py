@@ -35,15 +35,20 @@ from gateway.ml import (
 from gateway.products import service as products
 from gateway.runtime import Runtime, RuntimeDep
 from gateway.usage import service as usage
+from ml_service.assets.glb import is_glb
 from ml_service.assets.prepare import MAX_WORK_SIDE
 from ml_service.engine import analysis_to_json
 
 router = APIRouter(tags=["merchant: try-on assets"])
+GLB_TYPE = "model/gltf-binary"
 
 _UPLOAD = images.request_body(
-    "The image's bytes (PNG with transparency, or JPEG/WebP on a plain background; at most 10 MB)",
-    ("image/png", "image/jpeg", "image/webp"),
+    "The image's bytes (PNG with transparency, or JPEG/WebP on a plain background; at most 10 MB),"
+    " or for eyewear and hats a glTF 2.0 binary 3D model (.glb, metres, front towards +z,"
+    " everything embedded; at most 12 MB)",
+    ("image/png", "image/jpeg", "image/webp", GLB_TYPE),
 )
+MODEL_PREPARE_BYTES = 48 << 20  # rendering a .glb's packshot (at most 1200 px a side, 2x)
 _ERRORS: dict[int | str, dict[str, str]] = {
     400: {"description": "Empty body (problem+json)"},
     401: {"description": "Missing or invalid secret key (problem+json)"},
@@ -51,8 +56,8 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     404: {"description": "Unknown product, variant, asset or model (problem+json)"},
     409: {"description": "Already uploaded (problem+json)"},
     413: {"description": "Over the byte or pixel cap (problem+json)"},
-    415: {"description": "Not a JPEG, PNG or WebP (problem+json)"},
-    422: {"description": "Unusable image or anchors, with a reason (problem+json)"},
+    415: {"description": "Not a JPEG, PNG, WebP or glTF binary (problem+json)"},
+    422: {"description": "Unusable image, 3D model or anchors, with a reason (problem+json)"},
     503: {"description": "The ML service or storage is unavailable (problem+json)"},
 }
 _DELETE_ERRORS: dict[int | str, dict[str, str]] = {
@@ -146,11 +151,13 @@ async def create_asset(
         )
     )
     chosen = products.find_variant(product=product, ref=variant)
-    images.check_content_type(request.headers.get("content-type"))
+    content_type = request.headers.get("content-type")
+    if (content_type or "").split(";", 1)[0].strip().lower() != GLB_TYPE:
+        images.check_content_type(content_type)
     body = await request.body()
     if not body:
         raise EmptyBody("The image is empty (zero bytes)")
-    cost = await run_in_threadpool(_asset_cost, body)
+    cost = MODEL_PREPARE_BYTES if is_glb(body) else await run_in_threadpool(_asset_cost, body)
     async with runtime.image_memory.hold(cost, what="This product image"):
         asset = await _ml(
             runtime,

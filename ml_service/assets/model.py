@@ -8,6 +8,8 @@ of identical images hash the same and a stored asset can be checked on load.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
@@ -57,6 +59,7 @@ class PreparedAsset:
     colour: tuple[int, int, int] = (40, 40, 40)  # BGR of the main material (temple arms)
     tinted: bool = False  # eyewear: sunglasses-like lenses
     source_hash: str = ""  # SHA-256 of the merchant's image bytes (or pixels)
+    model: bytes | None = None  # eyewear/hat: the merchant's (or demo's) glTF binary
 
     @property
     def size(self) -> tuple[int, int]:
@@ -77,6 +80,7 @@ class PreparedAsset:
             "colour": list(self.colour),
             "tinted": self.tinted,
             "source_hash": self.source_hash,
+            **({"model_glb": base64.b64encode(self.model).decode()} if self.model else {}),
         }
 
     @property
@@ -136,7 +140,9 @@ def load_asset(png: bytes, meta_json: bytes, *, expected_hash: str | None = None
         lenses = [[(float(x), float(y)) for x, y in poly] for poly in meta.get("lenses", [])]
         colour = tuple(int(c) for c in meta.get("colour", (40, 40, 40)))
         width_mm = meta.get("width_mm")
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError, BadAnchors):
+        model_b64 = meta.get("model_glb")
+        model = base64.b64decode(model_b64, validate=True) if model_b64 is not None else None
+    except (KeyError, TypeError, ValueError, json.JSONDecodeError, BadAnchors, binascii.Error):
         raise AssetUnreadable("the stored asset is malformed", reason="malformed-asset") from None
     asset = PreparedAsset(
         category=cast(Category, category),
@@ -147,6 +153,7 @@ def load_asset(png: bytes, meta_json: bytes, *, expected_hash: str | None = None
         colour=cast(tuple[int, int, int], colour[:3]),
         tinted=bool(meta.get("tinted", False)),
         source_hash=str(meta.get("source_hash", "")),
+        model=model,
     )
     missing = [n for n in REQUIRED_ANCHORS[asset.category] if n not in asset.anchors]
     if missing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -12,6 +13,7 @@ from numpy.typing import NDArray
 from ml_service.assets import anchors as find
 from ml_service.assets.cutout import Cutout, cut_out, enclosed, object_components
 from ml_service.assets.decode import decode_image, to_bgra
+from ml_service.assets.glb import is_glb
 from ml_service.assets.model import (
     CATEGORIES,
     REQUIRED_ANCHORS,
@@ -27,6 +29,7 @@ DEFAULT_EARRING_DROP_MM = 30.0
 MIN_IMAGE_SIDE = 32
 MIN_OBJECT_SIDE = 40  # pixels; below this the render would be a smudge
 MAX_WORK_SIDE = 1600  # larger packshots are reduced first: renders never need more
+MODEL_CATEGORIES: tuple[Category, ...] = ("eyewear", "hat")  # what a .glb may be
 OTHER_OBJECT_SHARE = 0.2  # a second object this big (vs the largest) means "several objects"
 
 
@@ -40,10 +43,11 @@ def prepare_asset(
 ) -> PreparedAsset:
     """Cut out, crop and anchor a product image.
 
-    ``image`` is encoded bytes (PNG/JPEG/WebP, decoded under caps) or a uint8 grey/BGR/BGRA
-    array. ``anchors`` override the automatic ones (asset pixel coordinates of the *input*
-    image). ``frame_width_mm`` (eyewear) or ``width_mm`` (earrings: drop length) give the real
-    size. Raises ``AssetRefused`` (with ``reason``) or ``BadAnchors``.
+    ``image`` is encoded bytes (PNG/JPEG/WebP, decoded under caps; or a glTF binary for
+    eyewear and hats: :func:`prepare_model`) or a uint8 grey/BGR/BGRA array. ``anchors``
+    override the automatic ones (asset pixel coordinates of the *input* image).
+    ``frame_width_mm`` (eyewear) or ``width_mm`` (earrings: drop length) give the real size.
+    Raises ``AssetRefused`` (with ``reason``) or ``BadAnchors``.
     """
     if category not in CATEGORIES:
         raise AssetRefused(
@@ -54,6 +58,8 @@ def prepare_asset(
     size_mm = frame_width_mm if frame_width_mm is not None else width_mm
     if size_mm is not None and not (5.0 <= float(size_mm) <= 400.0):
         raise AssetRefused(f"width {size_mm} mm is not plausible", reason="bad-width")
+    if isinstance(image, bytes | bytearray | memoryview) and is_glb(bytes(image)):
+        return prepare_model(bytes(image), cat, anchors=anchors, width_mm=size_mm)
     if isinstance(image, bytes | bytearray | memoryview):
         raw = bytes(image)
         bgra = decode_image(raw)
@@ -83,6 +89,48 @@ def prepare_asset(
     crop = _crop(cut, keep, (x0, y0, x1, y1))
     overrides = {k: (x - x0, y - y0) for k, (x, y) in overrides.items()}
     return _build(cat, crop, overrides, size_mm, source_hash)
+
+
+def prepare_model(
+    data: bytes,
+    category: Category,
+    *,
+    anchors: Mapping[str, Sequence[float]] | None = None,
+    width_mm: float | None = None,
+) -> PreparedAsset:
+    """A glTF binary (``.glb``) -> an asset that carries the model: its packshot is
+    rendered from the model (front view, on white) and anchored like an uploaded one, at
+    the model's real width unless ``width_mm`` says otherwise. Eyewear and hats only.
+    Raises ``AssetRefused`` (``model-category``, ``bad-model``)."""
+    # Imported here: the renderer's package imports this one (assets -> render -> assets).
+    from ml_service.assets.glb import eyewear_from_glb, hat_from_glb  # noqa: PLC0415
+    from ml_service.render.packshot import render_packshot  # noqa: PLC0415
+
+    if category not in MODEL_CATEGORIES:
+        raise AssetRefused(
+            f"3D models are taken for {' and '.join(MODEL_CATEGORIES)}, not {category}",
+            reason="model-category",
+        )
+    if category == "eyewear":
+        mesh = eyewear_from_glb(data)
+        front = mesh.part != 2  # not the temples: the packshot is the front's
+        used = np.unique(mesh.triangles[front].reshape(-1))
+        real_width = float(np.ptp(mesh.vertices[used, 0]))
+        picture = render_packshot(
+            replace(
+                mesh,
+                triangles=mesh.triangles[front],
+                material=mesh.material[front],
+                part=mesh.part[front],
+            ),
+            px_per_mm=8.0,
+        )
+    else:
+        mesh = hat_from_glb(data)
+        real_width = None
+        picture = render_packshot(mesh, px_per_mm=3.0)
+    asset = prepare_asset(picture, category, anchors=anchors, frame_width_mm=width_mm or real_width)
+    return replace(asset, model=data, source_hash=hashlib.sha256(data).hexdigest())
 
 
 def _select_object(

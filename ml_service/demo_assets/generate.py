@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from ml_service.demo_assets import models3d
+
 Image = NDArray[np.uint8]
 SS = 2  # supersampling factor
 HERE = Path(__file__).resolve().parent
@@ -375,12 +377,25 @@ CATALOGUE: Catalogue = {
 
 
 def generate(out_dir: Path = HERE) -> dict[str, dict[str, object]]:
-    """Draw every demo product into ``out_dir``; returns the manifest written beside them."""
+    """Draw every demo product into ``out_dir`` (frames and hats as ``.glb`` models and
+    pictures rendered from them); returns the manifest written beside them."""
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, dict[str, object]] = {}
     for name, (category, width_mm, draw) in CATALOGUE.items():
-        cv2.imwrite(str(out_dir / f"{name}.png"), draw(), [cv2.IMWRITE_PNG_COMPRESSION, 9])
-        manifest[name] = {"file": f"{name}.png", "category": category, "width_mm": width_mm}
+        picture = draw()
+        entry: dict[str, object] = {
+            "file": f"{name}.png",
+            "category": category,
+            "width_mm": width_mm,
+        }
+        if category in ("eyewear", "hat"):
+            # Frames and hats are 3D models; their pictures are rendered from them.
+            model = models3d.model_for(name, category, width_mm, picture)
+            (out_dir / f"{name}.glb").write_bytes(model)
+            picture = models3d.packshot(model, category)
+            entry["model"] = f"{name}.glb"
+        cv2.imwrite(str(out_dir / f"{name}.png"), picture, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        manifest[name] = entry
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 

@@ -1,4 +1,5 @@
-"""Hats, earrings and necklaces: front-view packshots placed as upright "billboards".
+"""Earrings and necklaces: front-view packshots placed as upright "billboards" (hats are
+3D now: ``hats``).
 
 These are round or hanging things, so unlike a frame front they should not foreshorten when
 the head turns: each is scaled and turned by a similarity transform whose anchor comes from
@@ -47,13 +48,9 @@ from ml_service.render.hair import Hair
 from ml_service.render.options import RenderOptions, rounded
 from ml_service.types import Body, Face
 
-HAT_BRIM_Y_MM = -32.0  # the brim line sits this far above the pupils (mid forehead)
-HAT_BAND_Z_MM = 0.0  # on the forehead's plane: less sensitive to pitch errors
-HAT_HEAD_WIDTH_MM = 150.0  # around the band, for an average head (scaled by pupil distance)
 EARLOBE_MM = (38.0, 72.0)  # below the pupils, behind the cornea
 MIN_VISIBILITY = 0.5
 NECKLACE_DROP = 1.25
-MAX_HAT_GROWTH = 1.3  # a hat may be drawn this much wider than an average head for the hair
 
 
 def _similarity(src: tuple[F64, F64], dst: tuple[F64, F64]) -> NDArray[np.float64]:
@@ -110,94 +107,6 @@ def _paste(
         base = base * (1.0 - strength * density * where)[:, :, None]
     roi.of(image)[:] = to_u8(over(base, warped[:, :, :3], alpha))
     return True
-
-
-class HatRenderer:
-    def __init__(self, asset: PreparedAsset) -> None:
-        if asset.category != "hat":
-            raise CannotRender(f"not a hat asset: {asset.category}", reason="wrong-category")
-        self.asset = asset
-        self._pyramid = PyramidCache(asset.image)
-
-    def draw(
-        self,
-        image: NDArray[np.uint8],
-        face: Face,
-        options: RenderOptions,
-        *,
-        hair: Hair | None = None,
-    ) -> dict[str, Any]:
-        """Render on ``image`` (in place). With ``hair``, a hat too small for the hair at
-        its band grows to cover it (a hat sits on the hair, which does not poke through)."""
-        h, w = image.shape[:2]
-        frame = head_frame(face, image_size=(w, h))
-        k = frame.ipd_mm / DEFAULT_IPD_MM
-        half = 0.5 * HAT_HEAD_WIDTH_MM * k
-        y, z = HAT_BRIM_Y_MM * k, HAT_BAND_Z_MM * k
-        # The band's ends as seen from the front: a round hat keeps its width when the head
-        # turns, so the segment is built square to the camera, around the projected centre.
-        centre, above = frame.project(np.array([[0.0, y, z], [0.0, y - 80.0 * k, z]]))
-        up = (above - centre) / max(float(np.linalg.norm(above - centre)), 1e-9)
-        across = np.array([-up[1], up[0]])
-        depth = float(frame.to_camera(np.array([[0.0, y, z]]))[0, 2])
-        half_px = half * frame.camera[0, 0] / depth
-        if hair is not None:
-            half_px = _cover_hair(hair, face, centre, across, half_px)
-        band = (centre - across * half_px, centre + across * half_px)
-        a = self.asset.anchors
-        src = (np.asarray(a["crown_left"], np.float64), np.asarray(a["crown_right"], np.float64))
-        matrix = _similarity(src, band)
-        # The size comes from the crown (the head goes in there); the height from the brim.
-        brim = np.array([a["brim_left"], a["brim_right"]]) @ matrix[:, :2].T + matrix[:, 2]
-        shift = centre - brim.mean(axis=0)
-        matrix[:, 2] += shift
-        brim = brim + shift
-        drawn = _paste(
-            image,
-            self._pyramid,
-            matrix,
-            shadow=(2.5 * frame.px_per_mm, 4.0 * frame.px_per_mm, 0.45) if options.shadow else None,
-            shadow_mask=face_oval(face),
-            asset_size=self.asset.size,
-        )
-        return {
-            "brim_line": rounded(brim),
-            "band_centre": rounded(centre[None])[0],
-            "head_width_px": round(2 * half_px, 1),
-            "head_pose": _pose(face),
-            "drawn": drawn,
-        }
-
-
-def _cover_hair(hair: Hair, face: Face, centre: F64, across: F64, half_px: float) -> float:
-    """The band's half width that covers the head and hair along the band line (up to
-    ``MAX_HAT_GROWTH`` times the head's), measured on the hair mask."""
-    reach = MAX_HAT_GROWTH * half_px
-    ends = np.array([centre - across * reach, centre + across * reach])
-    h, w = hair.person.shape
-    roi = roi_around(ends, (w, h), pad=2)
-    if roi.empty:
-        return half_px
-    covered = np.maximum(hair.in_roi(face, roi), polygon_mask(face_oval(face), roi)) > 0.5
-    t = np.arange(-reach, reach + 1.0)
-    points = centre[None] + t[:, None] * across[None] - [roi.x0, roi.y0]
-    xs, ys = np.round(points[:, 0]).astype(int), np.round(points[:, 1]).astype(int)
-    ok = (xs >= 0) & (xs < roi.shape[1]) & (ys >= 0) & (ys < roi.shape[0])
-    on = np.zeros(len(t), bool)
-    on[ok] = covered[ys[ok], xs[ok]]
-    # The hairline between face and hair belongs to neither mask: close short gaps.
-    gap = max(1, int(0.15 * half_px))
-    kernel = np.ones(2 * gap + 1)
-    on = np.convolve(on, kernel, "same") > 0
-    on = np.convolve(~on, kernel, "same") == 0
-    middle = len(t) // 2
-    if not on[middle]:
-        return half_px
-    gaps = np.nonzero(~on)[0]
-    left = middle - (gaps[gaps < middle].max() if (gaps < middle).any() else 0)
-    right = (gaps[gaps > middle].min() if (gaps > middle).any() else len(t) - 1) - middle
-    needed = 1.03 * 0.5 * float(left + right)
-    return float(np.clip(needed, half_px, reach))
 
 
 class EarringRenderer:

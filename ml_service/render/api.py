@@ -10,11 +10,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ml_service.assets.model import PreparedAsset
-from ml_service.render.accessories import EarringRenderer, HatRenderer, NecklaceRenderer
+from ml_service.render.accessories import EarringRenderer, NecklaceRenderer
 from ml_service.render.errors import CannotRender
 from ml_service.render.eyewear import EyewearRenderer
 from ml_service.render.faces import choose_face
 from ml_service.render.hair import Hair
+from ml_service.render.hats import HatRenderer
 from ml_service.render.options import RenderOptions, RenderResult
 from ml_service.render.people import face_area, people
 from ml_service.render.tops import TopRenderer

@@ -46,7 +46,10 @@ def pct(xs: list[float]) -> str:
 
 
 def asset(name: str, category: str):  # type: ignore[no-untyped-def]
-    return prepare_asset((ROOT / "ml_service/demo_assets" / f"{name}.png").read_bytes(), category)
+    """The demo product as the demo store has it: the 3D model where there is one."""
+    model = ROOT / "ml_service/demo_assets" / f"{name}.glb"
+    data = model if model.exists() else ROOT / "ml_service/demo_assets" / f"{name}.png"
+    return prepare_asset(data.read_bytes(), category)
 
 
 def main() -> None:
@@ -65,6 +68,29 @@ def main() -> None:
                 renderer.render(frame, analysis)
                 times.append((time.perf_counter() - t0) * 1000)
             print(f"  {category:9s} {pct(times[5:])}")
+        # Photo try-on: perception + render, interleaved with perception alone.
+        renderer = ProductRenderer(asset(PRODUCTS["eyewear"], "eyewear"))
+        photo_wall: dict[str, list[float]] = {"perceive": [], "tryon": []}
+        photo_cpu: dict[str, list[float]] = {"perceive": [], "tryon": []}
+        for _ in range(40):
+            w0, c0 = time.perf_counter(), time.process_time()
+            perceiver.analyze(frame)
+            w1, c1 = time.perf_counter(), time.process_time()
+            renderer.render(frame, perceiver.analyze(frame))
+            w2, c2 = time.perf_counter(), time.process_time()
+            photo_wall["perceive"].append((w1 - w0) * 1000)
+            photo_wall["tryon"].append((w2 - w1) * 1000)
+            photo_cpu["perceive"].append((c1 - c0) * 1000)
+            photo_cpu["tryon"].append((c2 - c1) * 1000)
+        print("eyewear photo try-on (perception + render), 40 photos interleaved with perception")
+        print(f"  try-on, wall:               {pct(photo_wall['tryon'][3:])}")
+        print(f"  reference (perception), wall:{pct(photo_wall['perceive'][3:])}")
+        print(f"  try-on, CPU:                {pct(photo_cpu['tryon'][3:])}")
+        print(f"  reference, CPU:             {pct(photo_cpu['perceive'][3:])}")
+        print(
+            "  ratio try-on / perception alone: CPU "
+            f"{np.median(photo_cpu['tryon'][3:]) / np.median(photo_cpu['perceive'][3:]):4.2f}"
+        )
         # A moving face: the frame drifts a few pixels per frame.
         frames = [
             np.roll(frame, (int(6 * np.sin(i / 7)), int(8 * np.sin(i / 5))), axis=(0, 1))

@@ -31,6 +31,7 @@ MEDIA_TYPES = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".webp": "image/webp",
+    ".glb": "model/gltf-binary",
 }
 
 
@@ -55,6 +56,16 @@ class AssetReport:
     models_existing: list[str] = field(default_factory=list)
     model_lines: list[str] = field(default_factory=list)
     """One line per model photo: what became of it, for a person."""
+
+
+def _models() -> dict[str, Path]:
+    """The demo products that are 3D models (frames, hats): their ``.glb`` files."""
+    manifest = json.loads((catalog.DEMO_ASSETS_DIR / "manifest.json").read_text())
+    return {
+        name: catalog.DEMO_ASSETS_DIR / entry["model"]
+        for name, entry in manifest.items()
+        if entry.get("model")
+    }
 
 
 def _widths() -> dict[str, float | None]:
@@ -151,6 +162,7 @@ def _upload_all(  # noqa: PLR0917
     report: AssetReport,
 ) -> None:
     widths = _widths()
+    models = _models()
     # Quiet: the in-process app's access log is not news on a terminal running the seed.
     app = create_app(settings.model_copy(update={"log_level": "WARNING"}))
     try:
@@ -168,6 +180,8 @@ def _upload_all(  # noqa: PLR0917
                         continue
                 for asset, variant in uploads:
                     path = catalog.asset_path(asset)
+                    if path is not None and asset in models:
+                        path = models[asset]  # the 3D model; its packshot is rendered from it
                     if path is None or product.external_id not in ids:
                         raise SeedAssetError(f"the demo asset {asset!r} is missing")
                     params = {"variant": variant} if variant else {}

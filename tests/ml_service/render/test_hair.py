@@ -22,11 +22,14 @@ SKIN, HAIR, BACKGROUND = (120, 150, 200), (30, 45, 70), (170, 170, 170)
 SIZE = (640, 480)
 
 
-def _head(*, ear: bool = False) -> tuple[np.ndarray, Analysis, dict[str, np.ndarray]]:
-    """A photo of a frontal face (skin) in a mass of hair that falls to the jaw, wider than
-    the head; with ``ear``, a skin-coloured ear shows through the hair on the image-left."""
+def _head(
+    *, ear: bool = False, yaw: float = 0.0
+) -> tuple[np.ndarray, Analysis, dict[str, np.ndarray]]:
+    """A photo of a face (skin, frontal unless ``yaw``) in a mass of hair that falls to the
+    jaw, wider than the head; with ``ear``, a skin-coloured ear shows through the hair on
+    the image-left."""
     w, h = SIZE
-    face = make_face(centre=(320, 220), ipd_px=70, image_size=SIZE)
+    face = make_face(centre=(320, 220), ipd_px=70, image_size=SIZE, yaw=yaw)
     oval = np.round(face.landmarks[list(FACE_OVAL), :2]).astype(np.int32)
     x0, y0 = oval.min(axis=0)
     x1, y1 = oval.max(axis=0)
@@ -70,7 +73,8 @@ def _changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def test_hair_hides_the_temple_arms_behind_the_hinges() -> None:
-    img, analysis, regions = _head()
+    # Turned a little: seen from the front, 3D arms run straight back behind the hinges.
+    img, analysis, regions = _head(yaw=30.0)
     bald = Analysis(width=analysis.width, height=analysis.height, faces=analysis.faces)
     glasses = prepare_asset((DEMO / "glasses-rect-tortoise.png").read_bytes(), "eyewear")
     no_arms = render(img, bald, glasses, RenderOptions(temples=False)).image
