@@ -15,7 +15,7 @@ from ml_service.render.errors import CannotRender
 from ml_service.render.eyewear import EyewearRenderer
 from ml_service.render.hair import Hair
 from ml_service.render.options import RenderOptions, RenderResult
-from ml_service.render.people import face_area, people
+from ml_service.render.people import face_area, people, person
 from ml_service.render.tops import TopRenderer
 from ml_service.types import Analysis, Body, Face
 
@@ -73,10 +73,9 @@ class ProductRenderer:
                 for f in faces
             ]
         else:
-            found = people(faces, analysis.bodies, options.max_faces)
-            if not found:
-                raise CannotRender("no person found in the photo", reason="no-body")
-            geometry["bodies"] = self._draw_people(out, found, options)
+            # The body goes with the chosen face (paired by geometry), whoever is larger.
+            chosen = person(analysis.faces, analysis.bodies, options.face)
+            geometry["bodies"] = self._draw_people(out, [chosen], options)
         ms = (time.perf_counter() - started) * 1000.0
         return RenderResult(image=out, geometry=geometry, timings_ms={"render": round(ms, 2)})
 

@@ -50,6 +50,7 @@ def _head(*, ear: bool = False) -> tuple[np.ndarray, Analysis, dict[str, np.ndar
     body = Body(landmarks=np.zeros((33, 4), np.float32), mask=person)
     # The body's "nose" (landmark 0) on the face pairs it with the face.
     body.landmarks[0, :2] = face.landmarks[1, :2]
+    body.landmarks[0, 3] = 1.0
     return img, Analysis(width=w, height=h, faces=[face], bodies=[body]), regions
 
 
