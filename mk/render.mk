@@ -9,3 +9,7 @@ render-goldens: models ## Regenerate the render goldens and docs/images (look at
 	$(PY) scripts/render/goldens.py
 
 BENCHES += bench-render
+
+.PHONY: hair-iou old-garment
+hair-iou: models ## The hair mask's IoU against the hand-labelled crops
+	$(PY) scripts/render/hair_iou.py

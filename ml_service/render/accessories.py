@@ -1,4 +1,5 @@
-"""Hats, earrings and necklaces: front-view packshots placed as upright "billboards".
+"""Hats and earrings: front-view packshots placed as upright "billboards" (necklaces are in
+:mod:`ml_service.render.necklace`).
 
 These are round or hanging things, so unlike a frame front they should not foreshorten when
 the head turns: each is scaled and turned by a similarity transform whose anchor comes from
@@ -11,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -30,29 +30,21 @@ from ml_service.render.composite import (
 )
 from ml_service.render.errors import CannotRender
 from ml_service.render.geometry import (
-    CHIN,
     DEFAULT_IPD_MM,
     F64,
-    GLABELLA,
-    JAW_EAR_LEFT,
-    JAW_EAR_RIGHT,
-    SHOULDER_LEFT,
-    SHOULDER_RIGHT,
     face_oval,
     head_frame,
     head_shape,
-    landmark,
 )
 from ml_service.render.hair import Hair
 from ml_service.render.options import RenderOptions, rounded
-from ml_service.types import Body, Face
+from ml_service.types import Face
 
 HAT_BRIM_Y_MM = -32.0  # the brim line sits this far above the pupils (mid forehead)
 HAT_BAND_Z_MM = 0.0  # on the forehead's plane: less sensitive to pitch errors
 HAT_HEAD_WIDTH_MM = 150.0  # around the band, for an average head (scaled by pupil distance)
 EARLOBE_MM = (38.0, 72.0)  # below the pupils, behind the cornea
 MIN_VISIBILITY = 0.5
-NECKLACE_DROP = 1.25
 MAX_HAT_GROWTH = 1.3  # a hat may be drawn this much wider than an average head for the hair
 
 
@@ -260,77 +252,6 @@ class EarringRenderer:
                 asset_size=self.asset.size,
             )
         return {"hooks": rounded(np.array(hooks)), "visible": visible, "head_pose": _pose(face)}
-
-
-class NecklaceRenderer:
-    def __init__(self, asset: PreparedAsset) -> None:
-        if asset.category != "necklace":
-            raise CannotRender(f"not a necklace asset: {asset.category}", reason="wrong-category")
-        self.asset = asset
-        self._pyramid = PyramidCache(asset.image)
-
-    def draw(
-        self, image: NDArray[np.uint8], face: Face | None, body: Body | None, options: RenderOptions
-    ) -> dict[str, Any]:
-        ends, source = neck_points(face, body)
-        h, w = image.shape[:2]
-        if not (0 <= ends[:, 0].mean() < w and 0 <= ends[:, 1].mean() < h):
-            raise CannotRender("the neck is outside the photo", reason="neck-not-visible")
-        a = self.asset.anchors
-        cl, cr = np.asarray(a["clasp_left"], np.float64), np.asarray(a["clasp_right"], np.float64)
-        ah = self.asset.size[1]
-        spread = float(np.linalg.norm(ends[1] - ends[0]))
-        across = (ends[1] - ends[0]) / max(spread, 1e-9)
-        down = np.array([-across[1], across[0]])
-        # Worn, a chain hangs deeper than it lies in a packshot: the lowest point goes about
-        # 1.2 neck widths below the clasp ends (an 18 inch chain).
-        drop = NECKLACE_DROP * spread
-        bottom_src = np.array([(cl[0] + cr[0]) / 2, float(ah)])
-        bottom_dst = (ends[0] + ends[1]) / 2 + down * drop
-        matrix = np.asarray(
-            cv2.getAffineTransform(
-                np.array([cl, cr, bottom_src], np.float32),
-                np.array([ends[0], ends[1], bottom_dst], np.float32),
-            ),
-            np.float64,
-        )
-        drawn = _paste(
-            image,
-            self._pyramid,
-            matrix,
-            hide=face_oval(face) if (face is not None and options.occlusion) else None,
-            shadow=(0.02 * spread, 0.03 * spread, 0.3) if options.shadow else None,
-            asset_size=self.asset.size,
-        )
-        return {"clasp_ends": rounded(ends), "from": source, "drawn": drawn}
-
-
-def neck_points(face: Face | None, body: Body | None) -> tuple[F64, str]:
-    """Where the chain's ends sit on the sides of the neck (image-left first), from the body's
-    shoulders when they are visible, else from the face (chin and jaw)."""
-    if body is not None:
-        lm = np.asarray(body.landmarks, np.float64)
-        vis = lm[[SHOULDER_LEFT, SHOULDER_RIGHT], 3]
-        if (vis >= MIN_VISIBILITY).all():
-            left, right = lm[SHOULDER_RIGHT, :2], lm[SHOULDER_LEFT, :2]  # image-left first
-            span = float(np.linalg.norm(right - left))
-            across = (right - left) / max(span, 1e-9)
-            up = np.array([across[1], -across[0]])
-            base = (left + right) / 2 + up * 0.2 * span
-            if face is not None:
-                # Not above the chin: a bowed head brings the face down, not the neck up.
-                chin = landmark(face, CHIN)
-                base = base if float((base - chin) @ up) < 0 else chin - up * 0.05 * span
-            return np.array([base - across * 0.17 * span, base + across * 0.17 * span]), "body"
-    if face is not None:
-        chin, brow = landmark(face, CHIN), landmark(face, GLABELLA)
-        down = (chin - brow) / max(float(np.linalg.norm(chin - brow)), 1e-9)
-        jaw = float(np.linalg.norm(landmark(face, JAW_EAR_LEFT) - landmark(face, JAW_EAR_RIGHT)))
-        across = np.array([-down[1], down[0]]) * (1 if down[1] >= 0 else -1)
-        across = across if across[0] >= 0 else -across
-        base = chin + down * 0.45 * jaw
-        return np.array([base - across * 0.36 * jaw, base + across * 0.36 * jaw]), "face"
-    raise CannotRender("no face or shoulders found for a necklace", reason="no-neck")
 
 
 def _pose(face: Face) -> dict[str, float]:

@@ -10,10 +10,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ml_service.assets.model import PreparedAsset
-from ml_service.render.accessories import EarringRenderer, HatRenderer, NecklaceRenderer
+from ml_service.render.accessories import EarringRenderer, HatRenderer
 from ml_service.render.errors import CannotRender
 from ml_service.render.eyewear import EyewearRenderer
 from ml_service.render.hair import Hair
+from ml_service.render.necklace import NecklaceRenderer
 from ml_service.render.options import RenderOptions, RenderResult
 from ml_service.render.people import face_area, people, person
 from ml_service.render.tops import TopRenderer
@@ -75,7 +76,7 @@ class ProductRenderer:
         else:
             # The body goes with the chosen face (paired by geometry), whoever is larger.
             chosen = person(analysis.faces, analysis.bodies, options.face)
-            geometry["bodies"] = self._draw_people(out, [chosen], options)
+            geometry["bodies"] = self._draw_people(out, [chosen], options, photo=image)
         ms = (time.perf_counter() - started) * 1000.0
         return RenderResult(image=out, geometry=geometry, timings_ms={"render": round(ms, 2)})
 
@@ -94,13 +95,18 @@ class ProductRenderer:
         out: NDArray[np.uint8],
         people: list[tuple[Face | None, Body | None]],
         options: RenderOptions,
+        *,
+        photo: NDArray[np.uint8],
     ) -> list[dict[str, Any]]:
         drawn: list[dict[str, Any]] = []
         refusals: list[CannotRender] = []
         for face, body in people:
             try:
                 if self._necklace is not None:
-                    drawn.append(self._necklace.draw(out, face, body, options))
+                    hair = _hair(photo, body, options) if face is not None else None
+                    drawn.append(
+                        self._necklace.draw(out, face, body, options, hair=hair, photo=photo)
+                    )
                 else:
                     assert self._top is not None
                     if body is None:

@@ -27,7 +27,7 @@ class SkinModel:
     inverse: NDArray[np.float32]
     floor: float
     colour: NDArray[np.float32]  # median BGR, 0..255
-    table: NDArray[np.bool_]  # 64 x 64: whether (Cr, Cb) / 4 is within the skin's chroma
+    table: NDArray[np.bool_]  # 256 x 256: whether (Cr, Cb) is within the skin's chroma
 
     def likely(self, region: NDArray[np.uint8]) -> NDArray[np.bool_]:
         """Which pixels of ``region`` (BGR) look like this skin (a table look-up per pixel)."""
@@ -36,7 +36,7 @@ class SkinModel:
         )
         # Dark hair can share the skin's hue; skin in shadow rarely falls this far below the
         # face's typical brightness.
-        out: NDArray[np.bool_] = self.table[ycrcb[..., 1] >> 2, ycrcb[..., 2] >> 2] & (
+        out: NDArray[np.bool_] = self.table[ycrcb[..., 1], ycrcb[..., 2]] & (
             ycrcb[..., 0] >= self.floor
         )
         return out
@@ -55,10 +55,10 @@ def skin_model(image: NDArray[np.uint8], face: Face) -> SkinModel | None:
     luma = pixels.astype(np.float32) @ LUMA
     mean = values.mean(axis=0).astype(np.float32)
     inverse = np.linalg.inv(cov).astype(np.float32)
-    cells = np.arange(64) * 4 + 1.5  # each cell's centre
-    grid = np.stack(np.meshgrid(cells, cells, indexing="ij"), axis=-1)
-    d = grid.astype(np.float32) - mean
-    table = np.einsum("abi,ij,abj->ab", d, inverse, d) < SKIN_DISTANCE**2
+    dr = np.arange(256, dtype=np.float32)[:, None] - mean[0]
+    db = np.arange(256, dtype=np.float32)[None, :] - mean[1]
+    quadratic = inverse[0, 0] * dr * dr + (inverse[0, 1] + inverse[1, 0]) * dr * db
+    table = quadratic + inverse[1, 1] * db * db < SKIN_DISTANCE**2
     return SkinModel(
         mean=mean,
         inverse=inverse,
