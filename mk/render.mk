@@ -13,3 +13,6 @@ BENCHES += bench-render
 .PHONY: hair-iou old-garment
 hair-iou: models ## The hair mask's IoU against the hand-labelled crops
 	$(PY) scripts/render/hair_iou.py
+
+old-garment: models ## "Old garment visible" per photo and top, main's renderer and this one
+	$(PY) scripts/render/old_garment.py --ref $(or $(REF),main)

@@ -53,8 +53,11 @@ class ProductRenderer:
         image_bgr: NDArray[np.uint8],
         analysis: Analysis,
         options: RenderOptions | None = None,
+        *,
+        timestamp_s: float | None = None,
     ) -> RenderResult:
         """Draw the product on every person found (largest first, up to ``max_faces``).
+        ``timestamp_s`` is a video frame's time (earrings swing between frames).
 
         Raises CannotRender when nobody in the photo can wear it."""
         options = options or RenderOptions()
@@ -70,7 +73,9 @@ class ProductRenderer:
                 id(f): b for f, b in people(faces, analysis.bodies, len(faces)) if f is not None
             }
             geometry["faces"] = [
-                self._draw_face(out, f, _hair(image, bodies.get(id(f)), options), options)
+                self._draw_face(
+                    out, f, _hair(image, bodies.get(id(f)), options), options, timestamp_s
+                )
                 for f in faces
             ]
         else:
@@ -81,14 +86,19 @@ class ProductRenderer:
         return RenderResult(image=out, geometry=geometry, timings_ms={"render": round(ms, 2)})
 
     def _draw_face(
-        self, out: NDArray[np.uint8], face: Face, hair: Hair | None, options: RenderOptions
+        self,
+        out: NDArray[np.uint8],
+        face: Face,
+        hair: Hair | None,
+        options: RenderOptions,
+        timestamp_s: float | None = None,
     ) -> dict[str, Any]:
         if self._eyewear is not None:
             return self._eyewear.draw(out, face, options, hair=hair)
         if self._hat is not None:
             return self._hat.draw(out, face, options, hair=hair)
         assert self._earrings is not None
-        return self._earrings.draw(out, face, options, hair=hair)
+        return self._earrings.draw(out, face, options, hair=hair, timestamp_s=timestamp_s)
 
     def _draw_people(
         self,
