@@ -16,3 +16,7 @@ hair-iou: models ## The hair mask's IoU against the hand-labelled crops
 
 old-garment: models ## "Old garment visible" per photo and top, main's renderer and this one
 	$(PY) scripts/render/old_garment.py --ref $(or $(REF),main)
+
+.PHONY: render-sheets
+render-sheets: models ## Before/after sheets of tops, necklaces, earrings (docs/images, var/sheets)
+	$(PY) scripts/render/sheets.py

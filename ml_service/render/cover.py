@@ -99,6 +99,7 @@ def plan(
     garment_alpha: F32,
     neckline: F64,
     opening: float,
+    collar: F64,
     sleeve_ends: tuple[F64, F64],
     hem_v: float,
 ) -> Cover:
@@ -122,7 +123,8 @@ def plan(
         region, person=np.ones_like(person), skin=skin, face=face, roi=roi, below_chin=below_chin
     )
     breadth = fit.breadth
-    neck = polygon_mask(_neck(fit, chin_u, chin_v, neckline, opening), roi, feather=0.01 * breadth)
+    neck_shape = _neck(fit, chin_u, chin_v, neckline=neckline, opening=opening, collar=collar)
+    neck = polygon_mask(neck_shape, roi, feather=0.01 * breadth)
     arms = _bare_arms(body, fit, sleeve_ends, roi)
     bare = (not_skin & (neck > 0.5)) | (clothes & (arms > 0))
     covered = garment_alpha > 0.5
@@ -201,18 +203,22 @@ def _inpaint(region: NDArray[np.uint8], where: NDArray[np.bool_]) -> NDArray[np.
     return np.asarray(np.clip(out, 0, 255), np.uint8)
 
 
-def _neck(fit: BodyFit, chin_u: float, chin_v: float, neckline: F64, opening: float) -> F64:
-    """The neck down to the new neckline, widening at its base into the garment's neck
-    opening (``opening``: its half width, pixels), as an image polygon."""
+def _neck(
+    fit: BodyFit, chin_u: float, chin_v: float, *, neckline: F64, opening: float, collar: F64
+) -> F64:
+    """The neck down to the new neckline, widening into the garment's neck opening
+    (``opening``: its half width, pixels) from the collar's height, as an image polygon."""
     b = fit.breadth
     neck_u, neck_v = (float(x) for x in fit.to_frame(neckline[None])[0])
+    collar_v = float(fit.to_frame(collar[None])[0, 1])
     half = NECK_HALF * b
     base = max(opening, half)
     us = [-half, half, half, base, base, -base, -base]
-    vs = [chin_v - 0.1 * b, chin_v - 0.1 * b, neck_v - 0.12 * b, neck_v - 0.04 * b,
-          neck_v + 0.02 * b, neck_v + 0.02 * b, neck_v - 0.04 * b]  # fmt: skip
+    flare = min(neck_v - 0.12 * b, collar_v)
+    vs = [chin_v - 0.1 * b, chin_v - 0.1 * b, flare, flare + 0.04 * b,
+          neck_v + 0.02 * b, neck_v + 0.02 * b, flare + 0.04 * b]  # fmt: skip
     us += [-half]
-    vs += [neck_v - 0.12 * b]
+    vs += [flare]
     centre = 0.5 * (chin_u + neck_u)
     return fit.to_image(np.array(us) + centre, np.array(vs))
 
@@ -239,15 +245,21 @@ def _bare_arms(
         else:
             wrist = elbow + axis / max(float(np.linalg.norm(axis)), 1e-6) * FOREARM * fit.breadth
         hand = wrist + (wrist - elbow) * 0.25
-        tube = np.zeros((h, w), np.uint8)
-        points = np.round((np.array([seam, elbow, wrist, hand]) - shift) * 16).astype(np.int32)
-        cv2.polylines(tube, [points], False, 1, thick, cv2.LINE_8, shift=4)
-        # Only past the sleeve's end: the half-plane beyond it along the upper arm.
+        shifted = np.round((np.array([seam, elbow, wrist, hand]) - shift) * 16).astype(np.int32)
+        upper = np.zeros((h, w), np.uint8)
+        cv2.polylines(upper, [shifted[:2]], False, 1, thick, cv2.LINE_8, shift=4)
+        # The upper arm only past the sleeve's end (the half-plane beyond it along the arm)...
         unit = axis / max(float(np.linalg.norm(axis)), 1e-6)
         xs = np.arange(w, dtype=np.float32) + np.float32(roi.x0 - sleeve_ends[i][0])
         ys = np.arange(h, dtype=np.float32) + np.float32(roi.y0 - sleeve_ends[i][1])
         beyond = (xs[None, :] * np.float32(unit[0]) + ys[:, None] * np.float32(unit[1])) > 0
-        out |= tube & beyond.astype(np.uint8)
+        out |= upper & beyond.astype(np.uint8)
+        # ...and the forearm and hand whole, past the elbow's first stretch: what the
+        # renderer keeps in front of the garment there (a bent forearm may come back
+        # across the body, behind that half-plane; a short sleeve never reaches it).
+        start = elbow + 0.15 * (wrist - elbow)
+        fore = np.round((np.array([start, wrist, hand]) - shift) * 16).astype(np.int32)
+        cv2.polylines(out, [fore], False, 1, thick, cv2.LINE_8, shift=4)
     return out
 
 

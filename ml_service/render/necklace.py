@@ -279,9 +279,8 @@ def _in_front(
             hide = np.maximum(hide, hair.in_roi(face, roi))
         skin = skin_model(photo, face)
         if skin is not None:
+            # Not limited to the person mask: it often has a notch at a collar's opening.
             covered = ~skin.likely(np.ascontiguousarray(roi.of(photo)))
-            if body is not None and body.mask is not None:
-                covered &= roi.of(body.mask) > 0.5
             ys = np.arange(h, dtype=np.float32) + roi.y0
             base_y = float(chain.points[chain.visible][:, 1].min())
             drop = float(chain.lowest[1]) - base_y

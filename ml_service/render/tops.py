@@ -380,6 +380,7 @@ class TopRenderer:
             roi=roi,
             garment_alpha=alpha,
             neckline=placement.point(g, "neckline"),
+            collar=placement.point(g, "collar"),
             opening=0.5
             * float(
                 np.linalg.norm(placement.point(g, "neck_right") - placement.point(g, "neck_left"))
