@@ -2,7 +2,11 @@
 
 .PHONY: bench-render render-goldens
 
-bench-render: models ## Render p50/p95 per category at 640x480; live eyewear FPS on one core
+bench-render: models ## Render p50/p95 per category at 640x480; live FPS on one core (REF=rev: that revision's renderer first, same run)
+	@if [ -n "$(REF)" ]; then \
+	  ref=$$(mktemp -d) && git archive "$(REF)" ml_service | tar -x -C "$$ref" && \
+	  echo "== $(REF)" && PYTHONPATH="$$ref" OMP_NUM_THREADS=1 $(PY) scripts/render/bench.py; \
+	  status=$$?; rm -rf "$$ref"; [ $$status -eq 0 ] || exit $$status; echo "== this tree"; fi
 	OMP_NUM_THREADS=1 $(PY) scripts/render/bench.py
 
 render-goldens: models ## Regenerate the render goldens and docs/images (look at them first)

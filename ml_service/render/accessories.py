@@ -319,7 +319,9 @@ class EarringRenderer:
         hook = np.asarray(self.asset.anchors["hook"], np.float64)
         hooks, visible, angles = [], [], []
         ly, lz = EARLOBE_MM[0] * k, EARLOBE_MM[1] * k
-        skin = skin_model(image, face) if options.shadow else None
+        skin = skin_model(image, face) if options.shadow or hair is not None else None
+        if hair is not None:
+            hair = Hair(photo=hair.photo, person=hair.person, skin=skin)
         for index, side in enumerate((-1.0, 1.0)):
             x = side * (float(head.half_width(np.array([ly]), np.array([lz]))[0]) + 5.0 * k)
             lobe = np.array([[x, ly, lz]])

@@ -74,15 +74,15 @@ def old_clothes(
     region: NDArray[np.uint8],
     *,
     person: NDArray[np.uint8],
-    skin: SkinModel | None,
+    skin_px: NDArray[np.bool_] | None,
     face: Face | None,
     roi: Roi,
     below_chin: NDArray[np.bool_],
 ) -> NDArray[np.bool_]:
     """The person's pixels below the chin that are neither skin nor the face."""
     clothes = (person > 0) & below_chin
-    if skin is not None:
-        clothes &= ~skin.likely(region)
+    if skin_px is not None:
+        clothes &= ~skin_px
     if face is not None:
         clothes &= polygon_mask(face_oval(face), roi, feather=1.0) < 0.3
     return clothes
@@ -115,12 +115,18 @@ def plan(
     chin_u, chin_v = (float(x) for x in fit.to_frame(fit.chin[None])[0])
     person = fill_holes((roi.of(body.mask) > 0.5).astype(np.uint8))
     below_chin = v > chin_v + 1.0
+    skin_px = skin.likely(region) if skin is not None else None
     clothes = old_clothes(
-        region, person=person, skin=skin, face=face, roi=roi, below_chin=below_chin
+        region, person=person, skin_px=skin_px, face=face, roi=roi, below_chin=below_chin
     )
     # The neck is the person's wherever the mask has a notch (a collar ring, a shadow).
     not_skin = old_clothes(
-        region, person=np.ones_like(person), skin=skin, face=face, roi=roi, below_chin=below_chin
+        region,
+        person=np.ones_like(person),
+        skin_px=skin_px,
+        face=face,
+        roi=roi,
+        below_chin=below_chin,
     )
     breadth = fit.breadth
     neck_shape = _neck(fit, chin_u, chin_v, neckline=neckline, opening=opening, collar=collar)
@@ -177,8 +183,8 @@ def _box(where: NDArray[np.bool_], pad: int) -> Roi | None:
 
 
 def fill_background(region: NDArray[np.uint8], where: NDArray[np.bool_]) -> NDArray[np.uint8]:
-    """``region`` with ``where`` filled from around it (inpainting at half size: the fill is
-    smooth, and four times cheaper)."""
+    """``region`` with ``where`` filled from around it (inpainting at a quarter size: the
+    fill is smooth, and sixteen times cheaper)."""
     box = _box(where, 8)
     if box is None:
         return region
@@ -191,12 +197,11 @@ def fill_background(region: NDArray[np.uint8], where: NDArray[np.bool_]) -> NDAr
 
 def _inpaint(region: NDArray[np.uint8], where: NDArray[np.bool_]) -> NDArray[np.uint8]:
     h, w = where.shape
-    small = cv2.resize(region, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
-    hole = cv2.resize(
-        where.astype(np.uint8), ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_NEAREST
-    )
+    size = ((w + 3) // 4, (h + 3) // 4)
+    small = cv2.resize(region, size, interpolation=cv2.INTER_AREA)
+    hole = cv2.resize(where.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
     hole = cv2.dilate(hole, np.ones((3, 3), np.uint8))
-    filled = cv2.inpaint(small, hole, 3, cv2.INPAINT_TELEA)
+    filled = cv2.inpaint(small, hole, 2, cv2.INPAINT_TELEA)
     big = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
     a = gaussian(where.astype(np.float32), 1.0)[:, :, None]
     out = region.astype(np.float32) * (1.0 - a) + big.astype(np.float32) * a

@@ -33,10 +33,11 @@ class Hair:
 
     photo: NDArray[np.uint8]
     person: F32
+    skin: SkinModel | None = None  # the face's skin model, when the caller has it already
 
     def in_roi(self, face: Face, roi: Roi) -> F32:
         """Hair probability in ``roi``."""
-        return hair_mask(self.photo, face, self.person, roi)
+        return hair_mask(self.photo, face, self.person, roi, self.skin)
 
 
 def hair_mask(

@@ -275,9 +275,10 @@ def _in_front(
     hide = np.zeros((h, w), np.float32)
     if face is not None:
         hide = np.maximum(hide, polygon_mask(face_oval(face), roi, feather=1.0))
-        if hair is not None:
-            hide = np.maximum(hide, hair.in_roi(face, roi))
         skin = skin_model(photo, face)
+        if hair is not None:
+            hair = Hair(photo=hair.photo, person=hair.person, skin=skin)
+            hide = np.maximum(hide, hair.in_roi(face, roi))
         if skin is not None:
             # Not limited to the person mask: it often has a notch at a collar's opening.
             covered = ~skin.likely(np.ascontiguousarray(roi.of(photo)))
