@@ -38,7 +38,7 @@ from ml_service.render.cover import (
     fill_background,
     fill_holes,
     paint_skin,
-    plan,
+    plan_reduced,
 )
 from ml_service.render.errors import CannotRender
 from ml_service.render.garment import SLEEVE_LEFT, SLEEVE_RIGHT, TORSO, Garment, prepare_garment
@@ -371,7 +371,7 @@ class TopRenderer:
             (placement.point(g, f"sleeve_{side}") + placement.point(g, f"cuff_{side}")) / 2
             for side in ("left", "right")
         )
-        return plan(
+        return plan_reduced(
             base,
             body=body,
             face=face,
