@@ -205,6 +205,10 @@ class Perceiver:
                     refine=0 if body_crop == "detector" else 1,
                     bgr=True,
                 )
+                if body_crop == "detector" and found:
+                    found_bodies = self.bodies_for_faces(
+                        image, found, found_bodies, masks=masks, bgr=True
+                    )
         timer.timings["total"] = (time.perf_counter() - started) * 1000.0
         h, w = image.shape[:2]
         return Analysis(
@@ -481,6 +485,22 @@ class Perceiver:
             for i in range(len(rois))
         ]
 
+    def bodies_for_faces(
+        self, rgb: Image, faces: list[Face], bodies: list[Body], *, masks: bool, bgr: bool = False
+    ) -> list[Body]:
+        """``bodies`` plus, for each face none of them belongs to (up to ``max_bodies`` in
+        all), the body the pose model finds below that face: the person detector misses
+        people in a crowd or half out of the frame, and a body seeded from its face is that
+        person's (docs/render.md, "The right person")."""
+        room = self.settings.max_bodies - len(bodies)
+        missing = sorted(_unpaired(faces, bodies), key=lambda f: -_face_box_area(f))[: max(0, room)]
+        if not missing:
+            return bodies
+        seeds = [pose.roi_below_face(f.box, np.stack([f.iris_right, f.iris_left])) for f in missing]
+        found = self.bodies_from_seeds(rgb, seeds, masks=masks, refine=1, bgr=bgr)
+        # Keep only a body that is one of those faces' (not someone beside them).
+        return bodies + [b for b in found if len(_unpaired(missing, [b])) < len(missing)]
+
     def bodies_from_seeds(
         self, rgb: Image, seeds: list[Roi], *, masks: bool, refine: int = 0, bgr: bool = False
     ) -> list[Body]:
@@ -506,6 +526,15 @@ def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, 
     return w * h / union if union > 0 else 0.0
 
 
+def _unpaired(faces: list[Face], bodies: list[Body]) -> list[Face]:
+    """The faces no body's head points fall on (``pose.head_match_cost``)."""
+    return [
+        f
+        for f in faces
+        if all(pose.head_match_cost(f.landmarks, b.landmarks) > pose.HEAD_MATCH_MAX for b in bodies)
+    ]
+
+
 def dedupe_bodies(results: list[pose.PoseResult]) -> list[pose.PoseResult]:
     """Drop a body whose centre lies within half a torso of a better one (same person)."""
     kept: list[pose.PoseResult] = []
@@ -518,6 +547,11 @@ def dedupe_bodies(results: list[pose.PoseResult]) -> list[pose.PoseResult]:
         ):
             kept.append(result)
     return kept
+
+
+def _face_box_area(face: Face) -> float:
+    x0, y0, x1, y1 = face.box
+    return max(0.0, x1 - x0) * max(0.0, y1 - y0)
 
 
 def build_face(

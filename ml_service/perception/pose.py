@@ -45,9 +45,13 @@ def roi_from_auxiliary(aux: NDArray[np.float32]) -> Roi:
 
 def roi_from_face(detection: Detection) -> Roi:
     """A body crop guessed from a face: hips below the face along the face's down axis."""
-    x0, y0, x1, y1 = detection.box
+    return roi_below_face(detection.box, detection.keypoints[:2])
+
+
+def roi_below_face(box: tuple[float, float, float, float], eyes: NDArray[np.float32]) -> Roi:
+    """:func:`roi_from_face` from a face box and its (right, left) eye centres."""
+    x0, y0, x1, y1 = box
     face_h = y1 - y0
-    eyes = detection.keypoints[:2]
     rotation = rotation_between(eyes[0], eyes[1], target_deg=0)
     down = np.array([-np.sin(rotation), np.cos(rotation)])
     centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2]) + down * FACE_TO_HIPS * face_h
@@ -126,3 +130,37 @@ def torso_size(landmarks: NDArray[np.float32]) -> float:
     shoulders = landmarks[[11, 12], :2].mean(axis=0)
     hips = landmarks[[23, 24], :2].mean(axis=0)
     return float(np.linalg.norm(shoulders - hips))
+
+
+# The head as both models see it: BlazePose points and the face-mesh points at the same
+# places (nose tip, eye centres, mouth corners; the subject's right first in each pair).
+BODY_HEAD_POINTS = (0, 5, 2, 10, 9)
+FACE_HEAD_POINTS = ((1,), (33, 133), (263, 362), (61,), (291,))
+HEAD_MATCH_MAX = 0.6  # mean head-point distance, in face sizes, above which it is not a pair
+
+
+def head_match_cost(
+    face_landmarks: NDArray[np.float32], body_landmarks: NDArray[np.float32]
+) -> float:
+    """How far a body's head points lie from a face mesh's same points, in face sizes (mean
+    over the points the body sees; inf when it sees none and its shoulders are not under
+    the face). A body and a face belong to one person when this is small: pairing by
+    geometry, not by size (docs/render.md, "The right person")."""
+    face = np.asarray(face_landmarks, np.float64)
+    body = np.asarray(body_landmarks, np.float64)
+    size = max(float(np.ptp(face[:, 0])), float(np.ptp(face[:, 1])), 1.0)
+    costs = [
+        float(np.linalg.norm(body[b, :2] - face[list(f), :2].mean(axis=0))) / size
+        for b, f in zip(BODY_HEAD_POINTS, FACE_HEAD_POINTS, strict=True)
+        if body[b, 3] >= 0.5
+    ]
+    if costs:
+        return float(np.mean(costs))
+    # Head points unseen (turned away, hidden): the shoulders' middle below the face.
+    if (body[[11, 12], 3] < 0.5).any():
+        return float("inf")
+    middle = body[[11, 12], :2].mean(axis=0)
+    centre = face[:, :2].mean(axis=0)
+    across = abs(float(middle[0] - centre[0])) / size
+    below = float(middle[1] - centre[1]) / size
+    return across + 0.3 if 0.3 <= below <= 2.5 else float("inf")

@@ -117,7 +117,7 @@ class FaceTracker:
         bodies: list[Body] = []
         if self.track_bodies:
             with timer.stage("pose"):
-                bodies = self._track_body(image, t)
+                bodies = self._track_body(image, t, faces)
         timer.timings["total"] = (time.perf_counter() - started) * 1000.0
         h, w = image.shape[:2]
         return Analysis(width=w, height=h, faces=faces, bodies=bodies, timings_ms=timer.timings)
@@ -248,21 +248,43 @@ class FaceTracker:
 
     # -- body -------------------------------------------------------------------------------
 
-    def _track_body(self, image: Image, t: float) -> list[Body]:
+    def _track_body(self, image: Image, t: float, faces: list[Face]) -> list[Body]:
+        """The body of the tracked face (the first), or of the most confident person when
+        no face is tracked. A body that stops matching the face's head (the crop slid onto
+        someone beside them) is dropped and found again from the face."""
         settings = self.perceiver.settings
         h, w = image.shape[:2]
+        face = faces[0] if faces else None
         result = None
         if self._body is not None:
             result = self.perceiver.run_pose(image, [self._body.roi], bgr=True)[0]
-            if result.presence < settings.pose_presence_threshold:
+            if result.presence < settings.pose_presence_threshold or not _belongs(result, face):
                 self._body, result = None, None
         if result is None:  # lost or never found: the person detector, as in photo mode
-            seeds = self.perceiver.body_seeds(image, [], "detector", bgr=True)[:1]
+            seeds = self.perceiver.body_seeds(image, [], "detector", bgr=True)
+            if face is not None:
+                # The tracked face's own body: seeded below it (found even when the
+                # detector misses that person), refined once from its auxiliary points.
+                seeds.append(
+                    pose.roi_below_face(face.box, np.stack([face.iris_right, face.iris_left]))
+                )
+            else:
+                seeds = seeds[:1]
             self.body_detections += 1
-            results = self.perceiver.run_pose(image, seeds, bgr=True)
-            if not results or results[0].presence < settings.pose_presence_threshold:
+            threshold = settings.pose_presence_threshold
+            everyone = self.perceiver.run_pose(image, seeds, bgr=True)
+            raw = [r for r in everyone if r.presence >= threshold]
+            results = [r for r in raw if _belongs(r, face)]
+            own = everyone[-1] if face is not None and everyone else None
+            if own is not None and not results and own.presence >= threshold:
+                # The face's seed is a guess: one refinement from its own auxiliary points.
+                refined = self.perceiver.run_pose(
+                    image, [pose.roi_from_auxiliary(own.auxiliary)], bgr=True
+                )
+                results = [r for r in refined if r.presence >= threshold and _belongs(r, face)]
+            if not results:
                 return []
-            result = results[0]
+            result = min(results, key=lambda r: _match(r, face) - r.presence)
         next_roi = pose.roi_from_auxiliary(result.auxiliary)
         if self._body is None:
             self._body = _BodyTrack(next_roi)
@@ -271,6 +293,17 @@ class FaceTracker:
             result.landmarks, t, scale=max(pose.torso_size(result.landmarks), 1.0)
         )
         return [Body(landmarks=landmarks, mask=pose.person_mask(result, (h, w)))]
+
+
+def _match(result: pose.PoseResult, face: Face | None) -> float:
+    if face is None:
+        return 0.0
+    return pose.head_match_cost(face.landmarks, result.landmarks)
+
+
+def _belongs(result: pose.PoseResult, face: Face | None) -> bool:
+    """Whether a pose result is the tracked face's body (any body when no face is tracked)."""
+    return _match(result, face) <= pose.HEAD_MATCH_MAX
 
 
 IRIS_HANDOVER_S = 0.05  # time constant of a new iris measurement taking over

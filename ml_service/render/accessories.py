@@ -1,15 +1,16 @@
-"""Earrings and necklaces: front-view packshots placed as upright "billboards" (hats are
-3D now: ``hats``).
+"""Earrings: front-view packshots placed as upright "billboards" (hats are 3D:
+:mod:`ml_service.render.hats`; necklaces are in :mod:`ml_service.render.necklace`).
 
 These are round or hanging things, so unlike a frame front they should not foreshorten when
 the head turns: each is scaled and turned by a similarity transform whose anchor comes from
-the head frame (hats, earrings) or the body (necklaces), and hidden where the face or head is
-in front of it. Earrings and pendants hang with gravity: they stay vertical in the image.
+the head frame, and hidden where the face, head or hair is in front of it. Earrings hang with
+gravity: they stay vertical in the image (and swing in video).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -31,26 +32,19 @@ from ml_service.render.composite import (
 )
 from ml_service.render.errors import CannotRender
 from ml_service.render.geometry import (
-    CHIN,
     DEFAULT_IPD_MM,
     F64,
-    GLABELLA,
-    JAW_EAR_LEFT,
-    JAW_EAR_RIGHT,
-    SHOULDER_LEFT,
-    SHOULDER_RIGHT,
     face_oval,
     head_frame,
     head_shape,
-    landmark,
 )
 from ml_service.render.hair import Hair
 from ml_service.render.options import RenderOptions, rounded
-from ml_service.types import Body, Face
+from ml_service.render.skin import SkinModel, skin_model
+from ml_service.types import Face
 
 EARLOBE_MM = (38.0, 72.0)  # below the pupils, behind the cornea
 MIN_VISIBILITY = 0.5
-NECKLACE_DROP = 1.25
 
 
 def _similarity(src: tuple[F64, F64], dst: tuple[F64, F64]) -> NDArray[np.float64]:
@@ -74,16 +68,22 @@ def _paste(
     behind: Callable[[Roi], F32] | None = None,
     shadow: tuple[float, float, float] | None = None,
     shadow_mask: F64 | None = None,
+    shadow_where: Callable[[Roi], F32] | None = None,
     asset_size: tuple[int, int],
+    wire: tuple[F64, F64, float, NDArray[np.float32]] | None = None,
 ) -> bool:
     """Warp an asset into ``image`` with ``matrix`` (asset px -> image px). ``hide`` is a
     polygon (image px) in front of the asset, ``behind`` gives a 0..1 mask of what is in front
     of it in a region (hair); ``shadow`` is (sigma px, offset px, strength) cast inside the
-    ``shadow_mask`` polygon. Returns whether anything was drawn."""
+    ``shadow_mask`` polygon (and where ``shadow_where`` says); ``wire`` is a metal line
+    (from, to, width px, BGR colour) drawn with the asset (an earring's hook). Returns
+    whether anything was drawn."""
     h, w = image.shape[:2]
     aw, ah = asset_size
     corners = np.array([[0, 0], [aw, 0], [aw, ah], [0, ah]], np.float64)
     dst = corners @ matrix[:, :2].T + matrix[:, 2]
+    if wire is not None:
+        dst = np.vstack([dst, wire[0][None], wire[1][None]])
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
     pad = 4 + (int(3 * shadow[0] + shadow[1]) if shadow else 0)
     roi = roi_around(dst, (w, h), pad=pad)
@@ -92,6 +92,8 @@ def _paste(
     layer, to_level = pyramid.for_scale(scale)
     full = np.vstack([matrix, [0, 0, 1]]) @ np.linalg.inv(to_level)
     warped = to_float(warp_affine_into(layer, full[:2], roi))
+    if wire is not None:
+        _draw_wire(warped, roi, wire)
     alpha = warped[:, :, 3]
     if hide is not None:
         alpha = alpha * (1.0 - polygon_mask(hide, roi, feather=1.0))
@@ -103,13 +105,85 @@ def _paste(
     if shadow is not None:
         sigma, offset, strength = shadow
         density = soft_shadow(alpha, sigma=sigma, offset=(0.3 * offset, offset))
-        where = polygon_mask(shadow_mask, roi, feather=2.0) if shadow_mask is not None else 1.0
+        where: F32 | float = (
+            polygon_mask(shadow_mask, roi, feather=2.0) if shadow_mask is not None else 1.0
+        )
+        if shadow_where is not None:
+            where = where * shadow_where(roi)
         base = base * (1.0 - strength * density * where)[:, :, None]
     roi.of(image)[:] = to_u8(over(base, warped[:, :, :3], alpha))
     return True
 
 
+def _draw_wire(layer: F32, roi: Roi, wire: tuple[F64, F64, float, NDArray[np.float32]]) -> None:
+    """A metal wire (anti-aliased, with a highlight down its middle) onto a BGRA float layer
+    (0..1), under what the layer already holds."""
+    start, end, width, colour = wire
+    h, w = roi.shape
+    cover = np.zeros((h, w), np.uint8)
+    shine = np.zeros((h, w), np.uint8)
+    a = np.round((start - [roi.x0, roi.y0]) * 16).astype(int)
+    b = np.round((end - [roi.x0, roi.y0]) * 16).astype(int)
+    # A slight curve: the wire bows outwards between the piercing and the drop.
+    mid = (a + b) // 2 + np.array([int(0.25 * abs(b[1] - a[1])) * (1 if b[0] >= a[0] else -1), 0])
+    points = np.array([a, mid, b], np.int32)
+    thick = max(1, round(width))
+    cv2.polylines(cover, [points], False, 255, thick, cv2.LINE_AA, shift=4)
+    cv2.polylines(shine, [points], False, 255, 1, cv2.LINE_AA, shift=4)
+    wa = cover.astype(np.float32) / 255.0
+    lit = colour / 255.0 * (0.8 + 0.5 * shine.astype(np.float32)[:, :, None] / 255.0)
+    under = 1.0 - layer[:, :, 3:4]
+    layer[:, :, :3] = layer[:, :, :3] + np.clip(lit, 0, 1) * (wa[:, :, None] * under)
+    layer[:, :, 3] = layer[:, :, 3] + wa * under[:, :, 0]
+
+
+WIRE_DROP_MM = 4.0  # the ear wire's visible front, from the piercing down to the drop
+WIRE_MM = 0.9  # its thickness (drawn at least 1.3 px wide, or it vanishes)
+SWING_DAMPING = 2.5  # 1/s: a drop earring's swing dies down in about a second
+MAX_SWING_DEG = 35.0
+
+
+@dataclass
+class Pendulum:
+    """One earring's swing in a video: the angle from the vertical (radians, + towards the
+    image right at the bottom) and its rate, driven by the piercing's acceleration (a head
+    that rolls or moves sideways sets it swinging; gravity and damping bring it back)."""
+
+    angle: float = 0.0
+    rate: float = 0.0
+    last: tuple[float, F64, F64] | None = None  # (time, position, velocity) of the pivot
+
+    def step(self, t: float, pivot: F64, length_px: float, px_per_m: float) -> float:
+        """Advance to time ``t`` with the pivot at ``pivot`` (pixels); returns the angle."""
+        if self.last is None or not 0.0 < t - self.last[0] < 0.5:
+            self.angle, self.rate, self.last = 0.0, 0.0, (t, pivot, np.zeros(2))
+            return 0.0
+        t0, p0, v0 = self.last
+        dt = t - t0
+        velocity = (pivot - p0) / dt
+        accel = (velocity - v0) / dt
+        self.last = (t, pivot, velocity)
+        g = 9.81 * px_per_m
+        length = max(length_px, 1.0)
+        # A pendulum on an accelerating pivot; sub-steps keep it stable at low frame rates.
+        steps = max(1, int(np.ceil(dt / 0.005)))
+        h = dt / steps
+        for _ in range(steps):
+            # In the pivot's frame gravity is (-a_x, g - a_y); the bob at L (sin, cos).
+            torque = -(accel[0] * np.cos(self.angle) + (g - accel[1]) * np.sin(self.angle))
+            torque /= length
+            self.rate += (torque - SWING_DAMPING * self.rate) * h
+            self.angle += self.rate * h
+        limit = np.radians(MAX_SWING_DEG)
+        self.angle = float(np.clip(self.angle, -limit, limit))
+        return self.angle
+
+
 class EarringRenderer:
+    """Drop earrings hung at the earlobes: hidden by the head (the ear turned away), by the
+    face outline (the far ear) and by hair; the ear wire drawn so that it shows; the drop
+    hanging with gravity (and swinging in a video); a small shadow on the neck's skin."""
+
     def __init__(self, asset: PreparedAsset) -> None:
         if asset.category != "earrings":
             raise CannotRender(f"not an earrings asset: {asset.category}", reason="wrong-category")
@@ -119,6 +193,20 @@ class EarringRenderer:
             PyramidCache(np.ascontiguousarray(asset.image[:, ::-1])),
         )
         self.drop_mm = float(asset.width_mm or 30.0)
+        image = asset.image
+        hook = np.asarray(asset.anchors["hook"], np.float64)
+        solid = image[:, :, 3] > 127
+        # The wire's colour: the packshot's metal around the hook.
+        r = max(3, int(0.05 * image.shape[1]))
+        y0, x0 = max(0, int(hook[1]) - r), max(0, int(hook[0]) - r)
+        near = image[y0 : int(hook[1]) + r, x0 : int(hook[0]) + r]
+        metal = near[:, :, :3][solid[y0 : int(hook[1]) + r, x0 : int(hook[0]) + r]]
+        self._metal = (
+            np.median(metal, axis=0).astype(np.float32)
+            if len(metal)
+            else np.array([60, 170, 215], np.float32)
+        )
+        self._swings = (Pendulum(), Pendulum())
 
     def draw(
         self,
@@ -127,18 +215,22 @@ class EarringRenderer:
         options: RenderOptions,
         *,
         hair: Hair | None = None,
+        timestamp_s: float | None = None,
     ) -> dict[str, Any]:
         """Render on ``image`` (in place). With ``hair``, hair falling over the ears hides
-        the earrings' tops."""
+        the earrings; with ``timestamp_s`` (video frames), the drops swing."""
         h, w = image.shape[:2]
         frame = head_frame(face, image_size=(w, h))
         k = frame.ipd_mm / DEFAULT_IPD_MM
         head = head_shape(frame.ipd_mm)
         aw, ah = self.asset.size
         hook = np.asarray(self.asset.anchors["hook"], np.float64)
-        hooks, visible = [], []
+        hooks, visible, angles = [], [], []
         ly, lz = EARLOBE_MM[0] * k, EARLOBE_MM[1] * k
-        for side in (-1.0, 1.0):
+        skin = skin_model(image, face) if options.shadow or hair is not None else None
+        if hair is not None:
+            hair = Hair(photo=hair.photo, person=hair.person, skin=skin)
+        for index, side in enumerate((-1.0, 1.0)):
             x = side * (float(head.half_width(np.array([ly]), np.array([lz]))[0]) + 5.0 * k)
             lobe = np.array([[x, ly, lz]])
             seen = bool(frame.visible(lobe, head)[0]) if options.occlusion else True
@@ -146,100 +238,49 @@ class EarringRenderer:
             hooks.append(pt)
             visible.append(seen)
             if not seen:
+                angles.append(0.0)
                 continue
             depth = float(frame.to_camera(lobe)[0, 2])
-            length_px = self.drop_mm / frame.mm_per_px * float(frame.origin[2]) / depth
+            px_per_mm = float(frame.origin[2]) / depth / frame.mm_per_px
+            length_px = self.drop_mm * px_per_mm
+            # The wire's visible front: from the piercing down (and a little out) to the drop.
+            attach = pt + np.array([0.4 * side, 1.0]) * WIRE_DROP_MM * px_per_mm
+            angle = 0.0
+            if timestamp_s is not None:
+                angle = self._swings[index].step(timestamp_s, attach, length_px, px_per_mm * 1e3)
+            angles.append(round(float(np.degrees(angle)), 1))
             scale = length_px / max(ah - hook[1], 1.0)
             mirrored = side > 0
             src_hook = np.array([aw - 1 - hook[0], hook[1]]) if mirrored else hook
-            matrix = np.array(
-                [[scale, 0, pt[0] - scale * src_hook[0]], [0, scale, pt[1] - scale * src_hook[1]]]
-            )
+            c, sn = np.cos(angle), np.sin(angle)
+            rot = scale * np.array([[c, -sn], [sn, c]])
+            matrix = np.hstack([rot, (attach - rot @ src_hook)[:, None]])
             # The ear on the side turned away is partly behind the jaw: the face hides it.
             turned_away = side * float(face.head_pose.yaw) > 8.0
+            hide = face_oval(face) if (options.occlusion and turned_away) else None
+            behind = (lambda roi: hair.in_roi(face, roi)) if hair is not None else None
             _paste(
                 image,
                 self._pyramids[1 if mirrored else 0],
                 matrix,
-                hide=face_oval(face) if (options.occlusion and turned_away) else None,
-                behind=(lambda roi: hair.in_roi(face, roi)) if hair is not None else None,
-                shadow=(1.2 * frame.px_per_mm, 2.0 * frame.px_per_mm, 0.25)
-                if options.shadow
-                else None,
+                hide=hide,
+                behind=behind,
+                shadow=(1.2 * px_per_mm, 2.0 * px_per_mm, 0.3) if options.shadow else None,
+                shadow_where=(lambda roi: _skin_in(image, skin, roi)) if skin is not None else None,
                 asset_size=self.asset.size,
+                wire=(pt, attach, max(1.3, WIRE_MM * px_per_mm), self._metal),
             )
-        return {"hooks": rounded(np.array(hooks)), "visible": visible, "head_pose": _pose(face)}
+        return {
+            "hooks": rounded(np.array(hooks)),
+            "visible": visible,
+            "swing_deg": angles,
+            "head_pose": _pose(face),
+        }
 
 
-class NecklaceRenderer:
-    def __init__(self, asset: PreparedAsset) -> None:
-        if asset.category != "necklace":
-            raise CannotRender(f"not a necklace asset: {asset.category}", reason="wrong-category")
-        self.asset = asset
-        self._pyramid = PyramidCache(asset.image)
-
-    def draw(
-        self, image: NDArray[np.uint8], face: Face | None, body: Body | None, options: RenderOptions
-    ) -> dict[str, Any]:
-        ends, source = neck_points(face, body)
-        h, w = image.shape[:2]
-        if not (0 <= ends[:, 0].mean() < w and 0 <= ends[:, 1].mean() < h):
-            raise CannotRender("the neck is outside the photo", reason="neck-not-visible")
-        a = self.asset.anchors
-        cl, cr = np.asarray(a["clasp_left"], np.float64), np.asarray(a["clasp_right"], np.float64)
-        ah = self.asset.size[1]
-        spread = float(np.linalg.norm(ends[1] - ends[0]))
-        across = (ends[1] - ends[0]) / max(spread, 1e-9)
-        down = np.array([-across[1], across[0]])
-        # Worn, a chain hangs deeper than it lies in a packshot: the lowest point goes about
-        # 1.2 neck widths below the clasp ends (an 18 inch chain).
-        drop = NECKLACE_DROP * spread
-        bottom_src = np.array([(cl[0] + cr[0]) / 2, float(ah)])
-        bottom_dst = (ends[0] + ends[1]) / 2 + down * drop
-        matrix = np.asarray(
-            cv2.getAffineTransform(
-                np.array([cl, cr, bottom_src], np.float32),
-                np.array([ends[0], ends[1], bottom_dst], np.float32),
-            ),
-            np.float64,
-        )
-        drawn = _paste(
-            image,
-            self._pyramid,
-            matrix,
-            hide=face_oval(face) if (face is not None and options.occlusion) else None,
-            shadow=(0.02 * spread, 0.03 * spread, 0.3) if options.shadow else None,
-            asset_size=self.asset.size,
-        )
-        return {"clasp_ends": rounded(ends), "from": source, "drawn": drawn}
-
-
-def neck_points(face: Face | None, body: Body | None) -> tuple[F64, str]:
-    """Where the chain's ends sit on the sides of the neck (image-left first), from the body's
-    shoulders when they are visible, else from the face (chin and jaw)."""
-    if body is not None:
-        lm = np.asarray(body.landmarks, np.float64)
-        vis = lm[[SHOULDER_LEFT, SHOULDER_RIGHT], 3]
-        if (vis >= MIN_VISIBILITY).all():
-            left, right = lm[SHOULDER_RIGHT, :2], lm[SHOULDER_LEFT, :2]  # image-left first
-            span = float(np.linalg.norm(right - left))
-            across = (right - left) / max(span, 1e-9)
-            up = np.array([across[1], -across[0]])
-            base = (left + right) / 2 + up * 0.2 * span
-            if face is not None:
-                # Not above the chin: a bowed head brings the face down, not the neck up.
-                chin = landmark(face, CHIN)
-                base = base if float((base - chin) @ up) < 0 else chin - up * 0.05 * span
-            return np.array([base - across * 0.17 * span, base + across * 0.17 * span]), "body"
-    if face is not None:
-        chin, brow = landmark(face, CHIN), landmark(face, GLABELLA)
-        down = (chin - brow) / max(float(np.linalg.norm(chin - brow)), 1e-9)
-        jaw = float(np.linalg.norm(landmark(face, JAW_EAR_LEFT) - landmark(face, JAW_EAR_RIGHT)))
-        across = np.array([-down[1], down[0]]) * (1 if down[1] >= 0 else -1)
-        across = across if across[0] >= 0 else -across
-        base = chin + down * 0.45 * jaw
-        return np.array([base - across * 0.36 * jaw, base + across * 0.36 * jaw]), "face"
-    raise CannotRender("no face or shoulders found for a necklace", reason="no-neck")
+def _skin_in(image: NDArray[np.uint8], skin: SkinModel, roi: Roi) -> F32:
+    """Where a shadow may fall: the wearer's skin (the neck, the jaw), not hair or air."""
+    return skin.likely(np.ascontiguousarray(roi.of(image))).astype(np.float32)
 
 
 def _pose(face: Face) -> dict[str, float]:

@@ -10,14 +10,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ml_service.assets.model import PreparedAsset
-from ml_service.render.accessories import EarringRenderer, NecklaceRenderer
+from ml_service.render.accessories import EarringRenderer
 from ml_service.render.errors import CannotRender
 from ml_service.render.eyewear import EyewearRenderer
 from ml_service.render.faces import choose_face
 from ml_service.render.hair import Hair
 from ml_service.render.hats import HatRenderer
+from ml_service.render.necklace import NecklaceRenderer
 from ml_service.render.options import RenderOptions, RenderResult
-from ml_service.render.people import face_area, people
+from ml_service.render.people import people, person
 from ml_service.render.tops import TopRenderer
 from ml_service.types import Analysis, Body, Face
 
@@ -54,10 +55,12 @@ class ProductRenderer:
         image_bgr: NDArray[np.uint8],
         analysis: Analysis,
         options: RenderOptions | None = None,
+        *,
+        timestamp_s: float | None = None,
     ) -> RenderResult:
-        """Draw the product on the person ``options.face`` picks (faces largest first; face
-        products) or on every person found (largest first, up to ``max_faces``; body
-        products).
+        """Draw the product on the person ``options.face`` picks (faces largest first): face
+        products on that face, body products on the body paired with it by geometry.
+        ``timestamp_s`` is a video frame's time (earrings swing between frames).
 
         Raises CannotRender (with the reason, ``render.faces``) when nobody in the photo
         can wear it."""
@@ -65,47 +68,57 @@ class ProductRenderer:
         started = time.perf_counter()
         image = _check(image_bgr, analysis)
         out = image.copy()
-        faces = sorted(analysis.faces, key=face_area, reverse=True)[: max(0, options.max_faces)]
         geometry: dict[str, Any] = {"category": self.category}
         if self.category in FACE_CATEGORIES:
             face = choose_face(analysis, options.face, category=self.category)
             bodies = {id(f): b for f, b in people([face], analysis.bodies, 1) if f is not None}
             geometry["faces"] = [
-                self._draw_face(out, face, _hair(image, bodies.get(id(face)), options), options)
+                self._draw_face(
+                    out, face, _hair(image, bodies.get(id(face)), options), options, timestamp_s
+                )
             ]
             geometry["face"] = options.face
             # The shopper's own glasses (photo mode): the widget suggests taking them off.
             geometry["own_glasses"] = bool(face.glasses is not None and face.glasses.present)
         else:
-            found = people(faces, analysis.bodies, options.max_faces)
-            if not found:
-                raise CannotRender("no person found in the photo", reason="no-body")
-            geometry["bodies"] = self._draw_people(out, found, options)
+            # The body goes with the chosen face (paired by geometry), whoever is larger.
+            chosen = person(analysis.faces, analysis.bodies, options.face)
+            geometry["bodies"] = self._draw_people(out, [chosen], options, photo=image)
         ms = (time.perf_counter() - started) * 1000.0
         return RenderResult(image=out, geometry=geometry, timings_ms={"render": round(ms, 2)})
 
     def _draw_face(
-        self, out: NDArray[np.uint8], face: Face, hair: Hair | None, options: RenderOptions
+        self,
+        out: NDArray[np.uint8],
+        face: Face,
+        hair: Hair | None,
+        options: RenderOptions,
+        timestamp_s: float | None = None,
     ) -> dict[str, Any]:
         if self._eyewear is not None:
             return self._eyewear.draw(out, face, options, hair=hair)
         if self._hat is not None:
             return self._hat.draw(out, face, options, hair=hair)
         assert self._earrings is not None
-        return self._earrings.draw(out, face, options, hair=hair)
+        return self._earrings.draw(out, face, options, hair=hair, timestamp_s=timestamp_s)
 
     def _draw_people(
         self,
         out: NDArray[np.uint8],
         people: list[tuple[Face | None, Body | None]],
         options: RenderOptions,
+        *,
+        photo: NDArray[np.uint8],
     ) -> list[dict[str, Any]]:
         drawn: list[dict[str, Any]] = []
         refusals: list[CannotRender] = []
         for face, body in people:
             try:
                 if self._necklace is not None:
-                    drawn.append(self._necklace.draw(out, face, body, options))
+                    hair = _hair(photo, body, options) if face is not None else None
+                    drawn.append(
+                        self._necklace.draw(out, face, body, options, hair=hair, photo=photo)
+                    )
                 else:
                     assert self._top is not None
                     if body is None:

@@ -52,6 +52,8 @@ def prepare_garment(asset: PreparedAsset) -> Garment:
     depth, half_width = _neck_opening(image, points, breadth)
     collar = points["collar"]
     points["neckline"] = collar + np.array([0.0, depth])
+    points["neck_left"] = collar - np.array([half_width, 0.0])
+    points["neck_right"] = collar + np.array([half_width, 0.0])
     _open_neck(image, collar, half_width, depth)
     return Garment(image=image, parts=_parts(image, points), points=points, breadth=breadth)
 

@@ -17,8 +17,8 @@ class RenderOptions:
     temples: bool = True  # eyewear: temple arms (hidden behind the head when it turns)
     reflections: bool = True  # eyewear: a faint reflection on the lenses
     occlusion: bool = True  # hide product parts behind the face, neck, arms
-    max_faces: int = 4  # body products: the largest people are dressed, up to this many
-    face: int = 0  # face products: which face, by box area, largest first (0 = the largest)
+    max_faces: int = 4  # faces considered, largest first (one person is dressed)
+    face: int = 0  # the person chosen: index into the faces by area, largest first (0 = the largest)
     match_colour: bool = True  # tops: shading and colour cast matched to the photo
 
 

@@ -32,6 +32,14 @@ from ml_service.render.composite import (
     to_float,
     warp_affine_into,
 )
+from ml_service.render.cover import (
+    Cover,
+    extend_colour,
+    fill_background,
+    fill_holes,
+    paint_skin,
+    plan_reduced,
+)
 from ml_service.render.errors import CannotRender
 from ml_service.render.garment import SLEEVE_LEFT, SLEEVE_RIGHT, TORSO, Garment, prepare_garment
 from ml_service.render.geometry import (
@@ -50,6 +58,7 @@ from ml_service.render.geometry import (
     landmark,
 )
 from ml_service.render.options import RenderOptions, rounded
+from ml_service.render.skin import SkinModel, skin_model
 from ml_service.types import Body, Face
 
 MIN_VISIBILITY = 0.5
@@ -76,6 +85,7 @@ SLEEVE_WORN_WIDTH = 0.7  # a flat sleeve is half the tube; seen from the front i
 FOLD_SIGMA = 0.02  # folds narrower than this (in shoulder breadths) are texture, not shape
 FOLD_RANGE = (0.7, 1.25)  # how much the photo's folds may darken or lighten the garment
 FOLD_STRENGTH = 0.7
+MATERIAL_JUMP = (0.15, 0.35)  # |log brightness ratio|: a fold below, another material above
 SHADING_PX_PER_BREADTH = 80.0
 SAMPLE_STEP = 4
 CHROMA_TOLERANCE = 0.08  # chromaticity change (L1) at which a fold is taken for a print
@@ -273,7 +283,11 @@ class TopRenderer:
             SLEEVE_LEFT: _apply(placement.sleeves[0], self._outlines[SLEEVE_LEFT]),
             SLEEVE_RIGHT: _apply(placement.sleeves[1], self._outlines[SLEEVE_RIGHT]),
         }
-        roi = roi_around(np.vstack(list(outlines.values())), (w, h), pad=4)
+        # The region holds the garment, the arms and the neck up to the chin (what the old
+        # clothes may leave bare).
+        roi = roi_around(
+            np.vstack([*outlines.values(), *_arm_points(body, fit), fit.chin[None]]), (w, h), pad=4
+        )
         if roi.empty:
             geometry["drawn"] = False
             return geometry
@@ -302,16 +316,91 @@ class TopRenderer:
         alpha = gaussian(alpha, 0.6)
         if body.mask is not None:
             alpha *= _near_outline(body.mask, roi, OUTLINE_MARGIN * fit.breadth)
+        base = np.ascontiguousarray(roi.of(image))
+        under = base
+        skin = skin_model(image, face) if face is not None else None
+        if options.occlusion and body.mask is not None:
+            # What the old clothes leave around the new garment: the garment extended over
+            # them, or the bare neck and arms painted (ml_service/render/cover.py).
+            cover = self._cover(
+                base,
+                body=body,
+                face=face,
+                fit=fit,
+                placement=placement,
+                skin=skin,
+                roi=roi,
+                alpha=alpha,
+            )
+            geometry["covered_px"] = int(
+                (cover.extended > 0.5).sum() + (cover.skin > 0.5).sum() + cover.background.sum()
+            )
+            if float(cover.extended.max(initial=0.0)) > 0.02:
+                colour = extend_colour(colour, alpha, cover.extended > 0.02)
+                alpha = np.maximum(alpha, cover.extended)
+            under = fill_background(base, cover.background)
+            if skin is not None:
+                under = paint_skin(under, cover.skin, skin, fit=fit, roi=roi)
         if options.occlusion:
             bare = _bare_upper_arms(self.garment, placement, fit, body)
             alpha *= 1.0 - _in_front(body, face, roi, fit, bare)
-        base = np.ascontiguousarray(roi.of(image))
         if options.match_colour:
             gains = _light(base, body=body, roi=roi, image=image, breadth=fit.breadth)
             colour = np.asarray(cv2.multiply(colour, gains, dtype=cv2.CV_8U), np.uint8)
-        roi.of(image)[:] = _blend(colour, base, alpha)
+        roi.of(image)[:] = _blend(colour, under, alpha)
         geometry["drawn"] = bool(alpha.max(initial=0.0) > 0.02)
         return geometry
+
+    def _cover(
+        self,
+        base: NDArray[np.uint8],
+        *,
+        body: Body,
+        face: Face | None,
+        fit: BodyFit,
+        placement: Placement,
+        skin: SkinModel | None,
+        roi: Roi,
+        alpha: F32,
+    ) -> Cover:
+        g = self.garment
+        hems = fit.to_frame(
+            np.array([placement.point(g, "hem_left"), placement.point(g, "hem_right")])
+        )
+        ends = tuple(
+            (placement.point(g, f"sleeve_{side}") + placement.point(g, f"cuff_{side}")) / 2
+            for side in ("left", "right")
+        )
+        return plan_reduced(
+            base,
+            body=body,
+            face=face,
+            fit=fit,
+            skin=skin,
+            roi=roi,
+            garment_alpha=alpha,
+            neckline=placement.point(g, "neckline"),
+            collar=placement.point(g, "collar"),
+            opening=0.5
+            * float(
+                np.linalg.norm(placement.point(g, "neck_right") - placement.point(g, "neck_left"))
+            ),
+            sleeve_ends=(ends[0], ends[1]),
+            hem_v=float(hems[:, 1].max()),
+        )
+
+
+def _arm_points(body: Body, fit: BodyFit) -> list[F64]:
+    """The seen elbows and wrists, padded by an arm's width (the region must hold the arms
+    that the old sleeves covered)."""
+    lm = np.asarray(body.landmarks, np.float64)
+    pad = 0.2 * fit.breadth
+    seen = [
+        lm[i, :2]
+        for i in (ELBOW_LEFT, ELBOW_RIGHT, WRIST_LEFT, WRIST_RIGHT)
+        if lm[i, 3] >= MIN_VISIBILITY
+    ]
+    return [np.array([p - pad, p + pad]) for p in seen]
 
 
 def _part_outline(alpha: NDArray[np.uint8], samples: int = 9) -> F64:
@@ -398,7 +487,7 @@ def _spine(body: Body, face: Face | None, fit: BodyFit) -> F64 | None:
 def _near_outline(mask: NDArray[np.float32], roi: Roi, margin: float) -> F32:
     """1 on the person and within about ``margin`` pixels of them, fading to 0 beyond (box
     filters: a round dilation this wide cost more than the whole composite)."""
-    inside = (roi.of(mask) > 0.5).astype(np.float32)
+    inside = fill_holes((roi.of(mask) > 0.5).astype(np.uint8)).astype(np.float32)
     r = max(1, round(margin))
     grown = (cv2.blur(inside, (2 * r + 1, 2 * r + 1)) > 0.02).astype(np.float32)
     soft = max(3, 2 * (r // 2) + 1)
@@ -492,7 +581,11 @@ def _folds(base_u8: NDArray[np.uint8], breadth: float, person: F32 | None) -> F3
     fold, light = max(0.8, FOLD_SIGMA * b), max(2.0, 0.25 * b)
     near, far = gaussian_colour(small, fold), gaussian_colour(small, light)
     ratio = luminance(near) / np.maximum(luminance(far), 1e-3)
-    shade = np.clip(ratio, *FOLD_RANGE) ** FOLD_STRENGTH
+    # A fold darkens or lightens gently; a jump in brightness is another material (a badge,
+    # a white collar on a dark coat) and must not print through either.
+    jump = np.abs(np.log(np.maximum(ratio, 1e-3)))
+    gentle = np.clip((MATERIAL_JUMP[1] - jump) / (MATERIAL_JUMP[1] - MATERIAL_JUMP[0]), 0.0, 1.0)
+    shade = 1.0 + (np.clip(ratio, *FOLD_RANGE) ** FOLD_STRENGTH - 1.0) * gentle
     drift = np.abs(_chromaticity(near) - _chromaticity(far)).sum(axis=2)
     shade = 1.0 + (shade - 1.0) * np.clip(1.0 - drift / CHROMA_TOLERANCE, 0.0, 1.0)
     if weight is not None:

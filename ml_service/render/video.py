@@ -62,7 +62,9 @@ class VideoRenderer:
         analysis = replace(analysis, faces=self._steady(analysis.faces))
         tracked = time.perf_counter()
         try:
-            result = self.renderer.render(frame_bgr, analysis, self.options)
+            result = self.renderer.render(
+                frame_bgr, analysis, self.options, timestamp_s=timestamp_s
+            )
             image, geometry = result.image, result.geometry
         except CannotRender as exc:
             image, geometry = frame_bgr, {"category": self.renderer.category, "skipped": exc.reason}

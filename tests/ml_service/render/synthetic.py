@@ -133,7 +133,13 @@ def make_body(
     lm[14, :2], lm[13, :2] = elbows[0], elbows[1]
     lm[16, :2], lm[15, :2] = wrists[0], wrists[1]
     lm[0, :2] = ((slx + srx) / 2, sly - 0.55 * (srx - slx))
+    # The head points around the nose (image-left first: the subject's right eye is 5).
+    span = srx - slx
+    for index, (dx, dy) in {5: (-0.09, -0.06), 2: (0.09, -0.06), 10: (-0.06, 0.1),
+                            9: (0.06, 0.1), 8: (-0.2, -0.02), 7: (0.2, -0.02)}.items():  # fmt: skip
+        lm[index, :2] = lm[0, :2] + np.array([dx, dy]) * span
     lm[:, 3] = visibility
+    lm[[0, 2, 5, 7, 8, 9, 10], 3] = 0.95  # the head is seen (it pairs the body with its face)
     mask = None
     if with_mask:
         w, h = image_size

@@ -9,12 +9,14 @@ import cv2
 import numpy as np
 
 from ml_service.assets import prepare_asset
+from ml_service.perception import Perceiver
 from ml_service.render import RenderOptions, render
 from ml_service.render.composite import Roi
 from ml_service.render.geometry import FACE_OVAL
 from ml_service.render.hair import hair_mask
 from ml_service.types import Analysis, Body
 from testkit import images
+from testkit.hair_labels import measure
 from tests.ml_service.render.synthetic import make_face
 
 DEMO = Path(__file__).resolve().parents[3] / "ml_service" / "demo_assets"
@@ -53,6 +55,7 @@ def _head(
     body = Body(landmarks=np.zeros((33, 4), np.float32), mask=person)
     # The body's "nose" (landmark 0) on the face pairs it with the face.
     body.landmarks[0, :2] = face.landmarks[1, :2]
+    body.landmarks[0, 3] = 1.0
     return img, Analysis(width=w, height=h, faces=[face], bodies=[body]), regions
 
 
@@ -100,7 +103,10 @@ def test_hair_over_the_ears_hides_the_earrings_tops() -> None:
     assert under_hair.sum() > 10
     assert _changed(hidden.image, img)[under_hair].mean() < 0.2
     clear = drawn & (hair < 0.1)
-    assert _changed(hidden.image, img)[clear].mean() > 0.9  # the rest still shows
+    # The rest still shows (with the ear wire the drop hangs 4 mm lower: here it may lie
+    # wholly over the hair falling to the jaw).
+    if clear.sum() > 10:
+        assert _changed(hidden.image, img)[clear].mean() > 0.9
 
 
 def test_a_hat_grows_to_sit_on_wide_hair() -> None:
@@ -124,3 +130,17 @@ def test_hair_on_the_astronaut(perceiver) -> None:
     cv2.fillPoly(oval, [np.round(face.landmarks[list(FACE_OVAL), :2]).astype(np.int32)], 255)
     assert found[cv2.erode(oval, np.ones((9, 9), np.uint8)) > 0].mean() < 0.01
     assert not found[200:].any()  # nothing below the chin
+
+
+def test_hair_mask_agrees_with_the_hand_labels(perceiver: Perceiver) -> None:
+    """IoU against eleven hand-labelled crops (testkit/hair_labels.py; `make hair-iou` prints
+    them). Floors a little under what was measured (mean 0.556): a regression fails, and the
+    known failure (Grace Hopper's cap taken for hair, IoU 0.13) stays visible here."""
+    results = measure(perceiver)
+    ious = {(r.photo, r.head): r.iou for r in results if r.iou is not None}
+    assert len(ious) >= 10
+    assert np.mean(list(ious.values())) >= 0.53
+    for key in (("astronaut", "astronaut"), ("zidane_pair", "ancelotti"), ("camera", "camera")):
+        assert ious[key] >= 0.55, key
+    bald = next(r for r in results if r.head == "zidane")
+    assert bald.false_hair < 0.25
