@@ -18,7 +18,7 @@ class RenderOptions:
     reflections: bool = True  # eyewear: a faint reflection on the lenses
     occlusion: bool = True  # hide product parts behind the face, neck, arms
     max_faces: int = 4  # faces considered, largest first (one person is dressed)
-    face: int = 0  # the person chosen: index into the faces by area, largest first (0 = the largest)
+    face: int = 0  # the person chosen: index into the faces by area, largest first
     match_colour: bool = True  # tops: shading and colour cast matched to the photo
 
 
