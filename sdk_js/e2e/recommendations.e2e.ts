@@ -107,6 +107,19 @@ describe("advice, try next and looks to compare", () => {
         }),
     );
     expect(kept).toBe(2);
+
+    // A page opened later shows the kept looks beside the new one.
+    await page.reload();
+    await page.locator(W.trigger).waitFor({ state: "visible" });
+    await page.locator(W.trigger).click();
+    await page.locator(W.mode("photo")).click();
+    await page.locator(W.action("consent")).click();
+    await page.locator(W.file).setInputFiles(inject("fixtures").photo);
+    await page.locator(RESULT).waitFor();
+    await until(() => page.locator(W.action("compare")).textContent(), (t) => t === "Compare looks (3)", "the kept looks restored");
+    await page.locator(W.action("compare")).click();
+    expect(await looks.count()).toBe(3);
+    expect(await page.locator(W.action("keep-looks")).isChecked()).toBe(true);
     await page.locator(W.action("clear-looks")).click();
     await until(() => looks.count(), (n) => n === 0, "the looks cleared");
     await until(() => databases(page), (d) => !d.includes("tryon-looks"), "the database deleted");

@@ -48,9 +48,9 @@ button[disabled]{opacity:.5;cursor:default}
 .status{color:var(--mut);margin:0;min-height:1.45em}
 .error{border-left:4px solid #c62828;background:#fdecea;color:#5f1111;padding:12px;border-radius:8px;margin:0}
 .consent{background:#f3f5fa;border-radius:12px;padding:14px;margin:0}
-.size{border:1px solid var(--line);border-radius:12px;padding:12px}
+.size,.face{border:1px solid var(--line);border-radius:12px;padding:12px}
 .size h3{margin:0 0 4px;font-size:1em}
-.size p{margin:0}
+.size p,.face p{margin:0}
 .models{display:grid;gap:10px;grid-template-columns:repeat(auto-fill,minmax(120px,1fr))}
 .models button{flex-direction:column;border-radius:12px;padding:6px;background:#fff;color:var(--fg);border:1px solid var(--line)}
 .models .thumb{width:100%;aspect-ratio:3/4;object-fit:cover;border-radius:8px}

@@ -854,7 +854,7 @@ export class Widget {
     const [min, max] = a.frame_width_mm ?? [];
     return h(
       "section",
-      { class: "size face", "aria-labelledby": "tryon-face" },
+      { class: "face", "aria-labelledby": "tryon-face" },
       h("h3", { id: "tryon-face" }, t("faceTitle")),
       h("p", {}, t("faceShape", { shape: t(`face_${a.face_shape}` as MessageKey), sure: t(`faceSure_${sureness(a.confidence)}`) })),
       shapes.length ? h("p", {}, t("frameSuits", { shapes: shapes.map((f) => t(`frame_${f}` as MessageKey)).join(", ") })) : null,

@@ -94,6 +94,7 @@ class FakeCatalog:
                     title="Black / M",
                     sku=f"SKU-{external_id}",
                     options={"Color": "Black", "Size": "M"},
+                    price="129.90",
                 ),
             ),
         )

@@ -124,6 +124,7 @@ def test_install_sync_widget_uninstall_redact(h: Harness) -> None:
             select(ProductVariant).join(Product).where(Product.external_id == "p1")
         ).one()
         assert (variant.color, variant.size, variant.sku) == ("Black", "M", "SKU-p1")
+        assert (variant.price_e4, variant.in_stock) == (1_299_000, None)  # stock not said
     assert count(h, Product, Product.merchant_id == merchant_id) == 3
     assert count(h, TryOnAsset, TryOnAsset.merchant_id == merchant_id) == 2
     assert len(blobs(h)) == len(before_blobs) + 4  # cut-out and metadata per asset

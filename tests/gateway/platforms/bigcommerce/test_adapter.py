@@ -103,6 +103,7 @@ def test_a_product_with_images_options_and_categories() -> None:
                 "id": 501,
                 "sku": "RF-B",
                 "calculated_price": 125,
+                "purchasing_disabled": True,
                 "option_values": [{"label": "Black", "option_display_name": "Colour"}],
             },
             {"id": "x"},
@@ -124,6 +125,7 @@ def test_a_product_with_images_options_and_categories() -> None:
         {"Colour": "Black"},
         "125",
     )
+    assert variant.available is False  # purchasing disabled: out of stock to recommendations
     assert product_of({"id": "abc"}) is None
 
 

@@ -352,9 +352,29 @@ def test_catalog_pages_through_graphql(fake: FakeShopify) -> None:
     assert product.images == (image,)
     (variant,) = product.variants
     assert (variant.sku, variant.price, variant.options) == ("F0", "125", {"Color": "Gold"})
+    assert variant.available is True  # availableForSale: what recommendations keep out if false
     assert variant.external_id.isdigit()
     # GraphQL only: no REST catalog call was made.
     assert all("graphql.json" in r.path for r in fake.requests if "/admin/api/" in r.path)
+
+
+def test_a_sold_out_variant_is_not_available(fake: FakeShopify) -> None:
+    gid = fake.add_product(
+        SHOP,
+        title="Frame",
+        product_type="Sunglasses",
+        variants=[
+            {"title": "Gold", "price": "99.90", "options": {"Color": "Gold"}, "available": False},
+            {"title": "Black", "price": "99.90", "options": {"Color": "Black"}},
+        ],
+    )
+    a, connection = adapter(), _connection(fake)
+    with _client(fake) as client:
+        product = a.fetch_product(
+            client=client, connection=connection, external_id=gid.rsplit("/", 1)[1]
+        )
+    assert product is not None
+    assert [(v.title, v.available) for v in product.variants] == [("Gold", False), ("Black", True)]
 
 
 def test_fetch_product_and_a_deleted_one(fake: FakeShopify) -> None:
