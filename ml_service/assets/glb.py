@@ -293,8 +293,13 @@ class _Gltf:
         h, w = decoded.shape[:2]
         f = min(1.0, TEXTURE_WORK_SIDE / max(h, w))
         if f < 1.0:
-            decoded = cv2.resize(
-                decoded, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA
+            decoded = np.asarray(
+                cv2.resize(
+                    decoded,
+                    (max(1, round(w * f)), max(1, round(h * f))),
+                    interpolation=cv2.INTER_AREA,
+                ),
+                np.uint8,
             )
         out = np.ascontiguousarray(decoded, np.uint8)
         self.textures[index] = out
