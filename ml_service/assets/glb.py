@@ -30,7 +30,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ml_service.render.errors import AssetRefused
+from ml_service.assets.decode import decode_image
+from ml_service.render.errors import AssetRefused, AssetUnreadable
 from ml_service.render.mesh import F32, Material, Mesh, Part, merge, swatch, vertex_normals
 
 MAGIC = 0x46546C67
@@ -284,24 +285,21 @@ class _Gltf:
         source = int(textures[index]["source"])
         image = self.items("images")[source]
         raw = self.view(int(image["bufferView"]))
-        decoded = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
-        if (
-            decoded is None
-            or decoded.ndim not in (2, 3)
-            or max(decoded.shape[:2]) > MAX_TEXTURE_SIDE
-        ):
-            raise _refuse("a texture is not a readable PNG/JPEG within 4096 pixels")
-        if decoded.dtype != np.uint8:
-            decoded = (decoded / 257).astype(np.uint8)
-        if decoded.ndim == 2:
-            decoded = cv2.cvtColor(decoded, cv2.COLOR_GRAY2BGRA)
-        elif decoded.shape[2] == 3:
-            decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2BGRA)
+        try:
+            # Header checked before decoding: a texture cannot be a decompression bomb.
+            decoded = decode_image(raw, max_pixels=MAX_TEXTURE_SIDE * MAX_TEXTURE_SIDE)
+        except AssetUnreadable:
+            raise _refuse("a texture is not a readable PNG/JPEG within 4096 x 4096") from None
         h, w = decoded.shape[:2]
         f = min(1.0, TEXTURE_WORK_SIDE / max(h, w))
         if f < 1.0:
-            decoded = cv2.resize(
-                decoded, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA
+            decoded = np.asarray(
+                cv2.resize(
+                    decoded,
+                    (max(1, round(w * f)), max(1, round(h * f))),
+                    interpolation=cv2.INTER_AREA,
+                ),
+                np.uint8,
             )
         out = np.ascontiguousarray(decoded, np.uint8)
         self.textures[index] = out

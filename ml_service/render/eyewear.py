@@ -27,7 +27,6 @@ from ml_service.render.errors import CannotRender
 from ml_service.render.geometry import (
     DEFAULT_IPD_MM,
     F64,
-    NOSE_BRIDGE,
     TEMPLE_LEFT,
     TEMPLE_RIGHT,
     HeadFrame,
@@ -44,6 +43,7 @@ from ml_service.types import Face
 
 VERTEX_DISTANCE_MM = 12.0  # back of the front in front of the cornea
 NOSE_CLEARANCE_MM = 1.0
+NOSE_POINTS = [168, 6, 197]  # the bridge of the nose, between and below the eyes' inner corners
 MAX_NOSE_SHIFT_MM = 8.0
 COARSE_STEP_MM = 2.6  # outline sampling of the model for faces under FINE_PX_PER_MM
 FINE_PX_PER_MM = 1.2
@@ -198,8 +198,9 @@ class EyewearRenderer:
         nose at the bridge when the face mesh puts it further forward."""
         back = -VERTEX_DISTANCE_MM
         lm = np.asarray(face.landmarks, np.float64)
-        if lm.shape[1] >= 3 and np.isfinite(lm[NOSE_BRIDGE]).all():
-            nose = float(landmarks_in_head(face, frame, [NOSE_BRIDGE])[0, 2])
+        if lm.shape[1] >= 3 and np.isfinite(lm[NOSE_POINTS]).all():
+            # The bridge of the nose from a few points: one point's depth jitters in video.
+            nose = float(landmarks_in_head(face, frame, NOSE_POINTS)[:, 2].mean())
             if np.isfinite(nose):
                 back = min(back, max(nose - NOSE_CLEARANCE_MM, back - MAX_NOSE_SHIFT_MM))
         return back

@@ -19,8 +19,8 @@ from numpy.typing import NDArray
 F32 = NDArray[np.float32]
 I32 = NDArray[np.int32]
 
-MAX_FRAGMENTS = 4_000_000
-TILES = (2, 4, 8, 16)  # candidate pixels per call; beyond, triangles are done in batches
+MAX_FRAGMENTS = 1_000_000  # candidate pixels per batch (about 60 MB of temporaries)
+TILES = (2, 4, 8, 16)  # tile sides (px) for small triangles
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def _tiles(
     side: int,
     boxes: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
     *,
-    coef: NDArray[np.float64],
+    coef: NDArray[np.float32],
     inv_z: NDArray[np.float64],
     w: int,
     buffers: tuple[I32, F32, F32],
@@ -149,7 +149,7 @@ def _resolve(
     px: NDArray[np.int64],
     py: NDArray[np.int64],
     *,
-    coef: NDArray[np.float64],
+    coef: NDArray[np.float32],
     inv_z: NDArray[np.float64],
     w: int,
     buffers: tuple[I32, F32, F32],

@@ -274,3 +274,76 @@ def test_hat_sits_on_the_head_above_the_eyes() -> None:
         assert changed[: eyes_y - 10].sum() > 2000  # drawn above the eyes
         assert not changed[eyes_y - 3 : eyes_y + 3, 280:360].any()  # the eyes stay clear
         assert result.geometry["faces"][0]["drawn"]
+
+
+def _textured_triangle(png: bytes) -> bytes:
+    """A pygltflib glb: one triangle with a base-colour texture (embedded PNG)."""
+    points = np.array([[-0.07, 0, 0], [0.07, 0, 0], [0, 0.03, 0]], np.float32)
+    uv = np.array([[0, 0], [1, 0], [0.5, 1]], np.float32)
+    indices = np.array([0, 1, 2], np.uint32)
+    parts = [indices.tobytes(), points.tobytes(), uv.tobytes(), png]
+    offsets = np.cumsum([0] + [len(p) + (-len(p) % 4) for p in parts])
+    blob = b"".join(p + b"\0" * (-len(p) % 4) for p in parts)
+    views = [
+        pygltflib.BufferView(buffer=0, byteOffset=int(o), byteLength=len(p))
+        for o, p in zip(offsets, parts, strict=False)
+    ]
+    gltf = pygltflib.GLTF2(
+        scene=0,
+        scenes=[pygltflib.Scene(nodes=[0])],
+        nodes=[pygltflib.Node(mesh=0)],
+        meshes=[
+            pygltflib.Mesh(
+                primitives=[
+                    pygltflib.Primitive(
+                        attributes=pygltflib.Attributes(POSITION=1, TEXCOORD_0=2),
+                        indices=0,
+                        material=0,
+                    )
+                ]
+            )
+        ],
+        materials=[
+            pygltflib.Material(
+                pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
+                    baseColorTexture=pygltflib.TextureInfo(index=0), metallicFactor=0.0
+                )
+            )
+        ],
+        textures=[pygltflib.Texture(source=0)],
+        images=[pygltflib.Image(bufferView=3, mimeType="image/png")],
+        accessors=[
+            pygltflib.Accessor(
+                bufferView=0, componentType=pygltflib.UNSIGNED_INT, count=3, type=pygltflib.SCALAR
+            ),
+            pygltflib.Accessor(
+                bufferView=1, componentType=pygltflib.FLOAT, count=3, type=pygltflib.VEC3
+            ),
+            pygltflib.Accessor(
+                bufferView=2, componentType=pygltflib.FLOAT, count=3, type=pygltflib.VEC2
+            ),
+        ],
+        bufferViews=views,
+        buffers=[pygltflib.Buffer(byteLength=len(blob))],
+    )
+    gltf.set_binary_blob(blob)
+    return b"".join(gltf.save_to_bytes())
+
+
+def test_textures_are_read_and_texture_bombs_refused() -> None:
+    import cv2
+
+    red = np.zeros((8, 8, 3), np.uint8)
+    red[..., 2] = 255
+    ok, png = cv2.imencode(".png", red)
+    assert ok
+    mesh = read_glb(_textured_triangle(bytes(png)), category="eyewear")
+    assert mesh.material[0] == Material.ACETATE
+    assert mesh.texture[..., 2].min() == 255
+    assert mesh.texture[..., 0].max() == 0
+    # A PNG whose header declares 60000 x 60000 pixels: refused before decoding.
+    bomb = bytearray(png)
+    bomb[16:24] = struct.pack(">II", 60000, 60000)
+    with pytest.raises(AssetRefused) as info:
+        read_glb(_textured_triangle(bytes(bomb)), category="eyewear")
+    assert info.value.reason == "bad-model"
