@@ -23,6 +23,7 @@ import statistics
 import time
 import uuid
 from datetime import date
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
@@ -127,7 +128,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--existing",
+        metavar="URL",
+        help="time the report on a warehouse this script generated before (not dropped)",
+    )
     args = parser.parse_args()
+    if args.existing:
+        measure(create_engine(args.existing), args.runs, generated_s=None)
+        return
     shoppers = args.events // EVENTS_PER_SHOPPER
     merchant, experiment = uuid.uuid4(), uuid.uuid4()
     params = {"m": str(merchant), "e": str(experiment)}
@@ -150,40 +159,50 @@ def main() -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
         generated_s = time.perf_counter() - started
-        with engine.connect() as conn:
-            events = conn.execute(text("SELECT count(*) FROM fact_event")).scalar_one()
-            orders = conn.execute(text("SELECT count(*) FROM fact_order")).scalar_one()
-        print(
-            f"warehouse: {events:,} events, {shoppers:,} shoppers, {orders:,} orders "
-            f"(generated and indexed in {generated_s:.0f} s)"
+        measure(engine, args.runs, generated_s=generated_s)
+
+
+def measure(engine: Any, runs: int, *, generated_s: float | None) -> None:
+    """Time the report, the CSV and the reference on the generated warehouse."""
+    with engine.connect() as conn:
+        merchant, experiment = conn.execute(
+            text("SELECT merchant_id, experiment_id FROM experiment_shopper LIMIT 1")
+        ).one()
+    params = {"m": str(merchant), "e": str(experiment)}
+    with engine.connect() as conn:
+        events = conn.execute(text("SELECT count(*) FROM fact_event")).scalar_one()
+        shoppers = conn.execute(text("SELECT count(*) FROM experiment_shopper")).scalar_one()
+        orders = conn.execute(text("SELECT count(*) FROM fact_order")).scalar_one()
+    print(
+        f"warehouse: {events:,} events, {shoppers:,} shoppers, {orders:,} orders "
+        + (f"(generated and indexed in {generated_s:.0f} s)" if generated_s else "")
+    )
+    with engine.connect() as conn:
+        report_ms, report = _timed(
+            lambda: experiments.report(
+                conn, merchant_id=merchant, experiment_id=experiment, holdout_share=0.1
+            ),
+            runs,
         )
-        with engine.connect() as conn:
-            report_ms, report = _timed(
-                lambda: experiments.report(
-                    conn, merchant_id=merchant, experiment_id=experiment, holdout_share=0.1
-                ),
-                args.runs,
-            )
-            csv_ms, body = _timed(
-                lambda: experiments.daily_csv(conn, merchant_id=merchant, experiment_id=experiment),
-                args.runs,
-            )
-            ref_ms, ref_rows = _timed(
-                lambda: conn.execute(text(REFERENCE), params).all(), max(1, args.runs // 2)
-            )
-        assert isinstance(report, dict)
-        arms = report["arms"]
-        reference = {arm: (int(n), int(c), int(t)) for arm, n, c, t in ref_rows}  # type: ignore[union-attr]
-        got = {
-            arm: (a["eligible_shoppers"], a["added_to_cart"], a["tried_on"])
-            for arm, a in arms.items()
-        }
-        assert got == reference, (got, reference)
-        engine.dispose()
+        csv_ms, body = _timed(
+            lambda: experiments.daily_csv(conn, merchant_id=merchant, experiment_id=experiment),
+            runs,
+        )
+        ref_ms, ref_rows = _timed(
+            lambda: conn.execute(text(REFERENCE), params).all(), max(1, runs // 2)
+        )
+    assert isinstance(report, dict)
+    arms = report["arms"]
+    reference = {arm: (int(n), int(c), int(t)) for arm, n, c, t in ref_rows}  # type: ignore[union-attr]
+    got = {
+        arm: (a["eligible_shoppers"], a["added_to_cart"], a["tried_on"]) for arm, a in arms.items()
+    }
+    assert got == reference, (got, reference)
+    engine.dispose()
     rate = report["purchase_rate"]
     print(
         f"report (counts, rate intervals, revenue interval): "
-        f"p50 {_p(report_ms, 0.5):.0f} ms, p95 {_p(report_ms, 0.95):.0f} ms ({args.runs} runs)"
+        f"p50 {_p(report_ms, 0.5):.0f} ms, p95 {_p(report_ms, 0.95):.0f} ms ({runs} runs)"
     )
     print(
         f"daily CSV ({len(str(body).splitlines()) - 1} rows): p50 {_p(csv_ms, 0.5):.0f} ms, "
