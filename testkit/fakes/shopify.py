@@ -69,7 +69,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import graphql
 import httpx
 
-from testkit.fakes.server import Answer, FakeServer, json_answer
+from testkit.fakes.server import Answer, FakeServer, RecordedRequest, json_answer
 
 API_VERSION = "2025-10"
 SHOP_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
@@ -269,22 +269,6 @@ def session_token(
     digest = hashlib.sha512 if algorithm == "HS512" else hashlib.sha256
     signature = hmac.new(api_secret.encode(), signing_input.encode(), digest).digest()
     return f"{signing_input}.{_b64url(signature)}"
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    """Lower-cased names."""
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def form(self) -> dict[str, str]:
-        return dict(parse_qsl(self.body.decode(), keep_blank_values=True))
 
 
 @dataclass

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.platforms.worker import Worker
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
 from testkit.fakes.bigcommerce import FakeBigCommerce
@@ -51,12 +50,6 @@ def bc_settings(
 def app_client(bc_settings: Callable[..., GatewaySettings]) -> Iterator[TestClient]:
     with shared.app_client(bc_settings(), PUBLIC_URL) as client:
         yield client
-
-
-@pytest.fixture
-def worker(app_client: TestClient) -> Iterator[Worker]:
-    with shared.job_worker(app_client) as running:
-        yield running
 
 
 drain = shared.drain

@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.platforms.magento import signing
-from gateway.platforms.worker import Worker
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
 from testkit.fakes.magento import FakeMagento
@@ -42,12 +41,6 @@ def mg_settings(
 def app_client(mg_settings: Callable[..., GatewaySettings]) -> Iterator[TestClient]:
     with shared.app_client(mg_settings(), PUBLIC_URL) as client:
         yield client
-
-
-@pytest.fixture
-def worker(app_client: TestClient) -> Iterator[Worker]:
-    with shared.job_worker(app_client) as running:
-        yield running
 
 
 drain = shared.drain

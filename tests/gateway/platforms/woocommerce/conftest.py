@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.platforms.worker import Worker
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
 from testkit.fakes.woocommerce import FakeWooCommerce
@@ -49,12 +48,6 @@ def app_client(
         fake.sender = send
         yield client
         fake.sender = None
-
-
-@pytest.fixture
-def worker(app_client: TestClient) -> Iterator[Worker]:
-    with shared.job_worker(app_client) as running:
-        yield running
 
 
 drain = shared.drain
