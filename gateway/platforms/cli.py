@@ -96,7 +96,7 @@ def sync(store: StoreOpt) -> None:
                 engine=engine,
                 store_id=store_id,
                 adapter=ctx.adapter_for(platform),
-                client=ctx.client,
+                client=ctx.client_for(platform),
                 settings=settings,
                 deps=ctx.deps,
                 progress=bar.update,

@@ -68,10 +68,15 @@ class JobContext:
     deps: sync.SyncDeps
     adapter_for: Callable[[Platform], PlatformAdapter]
     client: PlatformClient
+    """Shared by every platform's jobs; adapters are given ``client_for`` their platform."""
     app: FastAPI | None = None
     """For server-side analytics events (orders); None where there is no pipeline."""
     warehouse: Callable[[], Engine | None] = lambda: None
     clock: Callable[[], datetime] = lambda: datetime.now().astimezone()
+
+    def client_for(self, platform: Platform) -> PlatformClient:
+        """The shared client, naming ``platform`` in its logs and errors."""
+        return self.client.for_platform(platform)
 
 
 def fresh_connection(ctx: JobContext, store_id: uuid.UUID) -> Connection:
@@ -84,7 +89,9 @@ def fresh_connection(ctx: JobContext, store_id: uuid.UUID) -> Connection:
         if not due or tokens.refresh_token is None:
             return connection
         adapter = ctx.adapter_for(store.platform)
-        renewed = adapter.refresh(client=ctx.client, connection=connection, tokens=tokens)
+        renewed = adapter.refresh(
+            client=ctx.client_for(store.platform), connection=connection, tokens=tokens
+        )
         installs.save_tokens(session=session, settings=ctx.settings, store=store, tokens=renewed)
         return installs.connection_for(settings=ctx.settings, store=store)
 
@@ -112,7 +119,7 @@ def run(ctx: JobContext, job: Claimed) -> dict[str, Any] | None:
     adapter = ctx.adapter_for(platform)
     if job.kind is JobKind.ENSURE_WEBHOOKS:
         adapter.ensure_webhooks(
-            client=ctx.client,
+            client=ctx.client_for(platform),
             connection=fresh_connection(ctx, job.store_id),
             callback_url=installs.webhook_callback_url(ctx.settings, platform),
         )
@@ -123,7 +130,7 @@ def run(ctx: JobContext, job: Claimed) -> dict[str, Any] | None:
             engine=ctx.engine,
             store_id=job.store_id,
             adapter=adapter,
-            client=ctx.client,
+            client=ctx.client_for(platform),
             settings=ctx.settings,
             deps=ctx.deps,
             clock=ctx.clock,
@@ -135,7 +142,7 @@ def run(ctx: JobContext, job: Claimed) -> dict[str, Any] | None:
             store_id=job.store_id,
             external_id=str(job.payload["external_id"]),
             adapter=adapter,
-            client=ctx.client,
+            client=ctx.client_for(platform),
             settings=ctx.settings,
             deps=ctx.deps,
             clock=ctx.clock,
@@ -149,7 +156,7 @@ def run(ctx: JobContext, job: Claimed) -> dict[str, Any] | None:
             store_id=job.store_id,
             payload=job.payload,
             adapter=adapter,
-            client=ctx.client,
+            client=ctx.client_for(platform),
             connection=fresh_connection(ctx, job.store_id),
             now=ctx.clock(),
             interval_s=ctx.settings.platform_order_pull_interval_s,
@@ -178,7 +185,7 @@ def handle(
                     store_id=store_id,
                     external_id=external_id,
                     adapter=ctx.adapter_for(store.platform),
-                    client=ctx.client,
+                    client=ctx.client_for(store.platform),
                     settings=ctx.settings,
                     deps=ctx.deps,
                     clock=ctx.clock,
@@ -235,7 +242,9 @@ def _uninstall(ctx: JobContext, *, store_id: uuid.UUID, now: datetime) -> None:
         if store.access_token_encrypted is not None:
             try:
                 connection = installs.connection_for(settings=ctx.settings, store=store)
-                ctx.adapter_for(store.platform).revoke(client=ctx.client, connection=connection)
+                ctx.adapter_for(store.platform).revoke(
+                    client=ctx.client_for(store.platform), connection=connection
+                )
             except Exception as exc:  # best effort: the token dies with the app
                 log.info(
                     "platforms.revoke_failed", store_id=str(store_id), error=type(exc).__name__
@@ -252,7 +261,9 @@ def _order_reference(ctx: JobContext, *, store_id: uuid.UUID, external_id: str, 
     if not active or not isinstance(adapter, OrderFetcher):
         return
     event = adapter.fetch_order(
-        client=ctx.client, connection=fresh_connection(ctx, store_id), external_id=external_id
+        client=ctx.client_for(platform),
+        connection=fresh_connection(ctx, store_id),
+        external_id=external_id,
     )
     if event is not None:
         _order(ctx, store_id=store_id, event=event, shop=shop)

@@ -13,16 +13,21 @@ Every call an adapter makes to a platform goes through ``PlatformClient``:
 - the test base URL: with ``TRYON_PLATFORM_API_BASE_URL`` set (refused in production)
   ``https://HOST/PATH?Q`` is sent to ``{base}/HOST/PATH?Q`` (``platform_url``), so tests and
   local walkthroughs talk to a fake platform on loopback;
-- ``guard=True`` for calls to a host the merchant chose (a Magento store's base URL): the
-  URL is vetted as the image fetcher vets one (``safefetch.vet_url``: no private, loopback or
-  metadata address) and the connection goes to the vetted address with the name in ``Host``
-  and SNI, so DNS cannot swap another in; under the test base URL only the fake on loopback
-  is reached, and the name is checked without DNS.
+- ``untrusted_host=True`` for calls to a host the merchant chose (a WooCommerce store's URL,
+  a Magento store's base URL): the URL is vetted as the image fetcher vets one
+  (``safefetch.vet_url``: no private, loopback or metadata address) and the connection goes
+  to the vetted address with the name in ``Host`` and SNI, so DNS cannot swap another in;
+  under the test base URL only the fake on loopback is reached, and the merchant's URL is
+  still checked, all but its DNS answer (``resolver`` lets tests give that answer);
+- the platform a call is for names it in logs and errors: ``from_settings(settings,
+  platform=...)`` in a platform's views, ``for_platform`` on a client shared by all (the
+  worker's).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import email.utils
 import json as jsonlib
 import math
@@ -103,7 +108,7 @@ class PlatformClient:
         max_retry_after_s: float = 60.0,
         max_throttle_waits: int = 5,
         max_wait_s: float = 120.0,
-        platform: str = "shopify",
+        platform: str | None = None,
         resolver: safefetch.Resolver | None = None,
     ) -> None:
         self.timeout_s = timeout_s
@@ -118,9 +123,10 @@ class PlatformClient:
         self.max_throttle_waits = max_throttle_waits
         self.max_wait_s = max_wait_s
         """What one ``request`` may spend sleeping between attempts, all waits together."""
-        self.platform = platform
+        self.platform = str(platform) if platform is not None else None
+        """The platform named in logs and errors (``for_platform`` gives a labelled view)."""
         self.resolver = resolver
-        """How guarded calls resolve names (tests pass a stub; default: the system's)."""
+        """How ``untrusted_host`` calls resolve names (tests pass a stub; default: the system's)."""
         self._buckets: dict[str, _Bucket] = {}
         self._costs: dict[tuple[str, str], float] = {}
         self._http = httpx.Client(
@@ -137,8 +143,11 @@ class PlatformClient:
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        platform: str | None = None,
     ) -> PlatformClient:
-        """The client the settings describe (timeout, attempts, test base URL)."""
+        """The client the settings describe (timeout, attempts, test base URL), for
+        ``platform`` (a platform's views), or unlabelled for one shared by every platform (the
+        worker's: its jobs use ``for_platform``)."""
         if settings.platform_api_base_url and settings.env == "production":
             # GatewaySettings refuses this already; settings built by hand must not slip by.
             raise ValueError("TRYON_PLATFORM_API_BASE_URL is refused when TRYON_ENV=production")
@@ -148,7 +157,15 @@ class PlatformClient:
             base_url=settings.platform_api_base_url,
             transport=transport,
             sleep=sleep,
+            platform=platform,
         )
+
+    def for_platform(self, platform: str) -> PlatformClient:
+        """This client naming ``platform`` in its logs and errors: the same connection pool,
+        settings and GraphQL cost buckets (close the client it came from, not this view)."""
+        labelled = copy.copy(self)
+        labelled.platform = str(platform)
+        return labelled
 
     def __enter__(self) -> PlatformClient:
         return self
@@ -176,7 +193,6 @@ class PlatformClient:
         params: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         untrusted_host: bool = False,
-        guard: bool = False,
     ) -> httpx.Response:
         """Send one call, retrying what may be retried; the 2xx response.
 
@@ -186,34 +202,30 @@ class PlatformClient:
         401/403, ``PlatformRejected`` on other non-2xx answers that are not retried, and
         ``PlatformUnavailable`` when the attempts run out.
 
-        ``untrusted_host``: the host was chosen by a merchant (a WooCommerce store URL), not
-        by a platform: it is vetted by the SSRF rules of ``safefetch`` (``UnsafeURL`` for a
-        private, loopback or metadata address; the test base URL on loopback is allowed) and
-        the connection goes to the address vetted, so a second DNS answer cannot swap it.
+        ``untrusted_host``: the host was chosen by a merchant (a WooCommerce or Magento
+        store's URL), not by a platform: ``url`` is vetted by ``safefetch.vet_url``
+        (``UnsafeURL`` for a private, loopback or metadata address, ``FetchFailed`` when the
+        name does not resolve) and the connection goes to the address vetted, so a second DNS
+        answer cannot swap it. Under the test base URL the call goes to the fake and the
+        URL is checked without DNS.
         """
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
+        pinned = None
+        if untrusted_host:
+            # The merchant's own URL is vetted first, under the test base URL too (all but DNS).
+            pinned = safefetch.vet_url(
+                url, resolver=self.resolver, resolve=self.base_url is None, timeout_s=self.timeout_s
+            )
         target = rewrite_url(self.base_url, url)
         send_headers = dict(headers or {})
         extensions: dict[str, Any] = {}
-        if untrusted_host:
-            pinned = safefetch.pin(
-                target, timeout_s=self.timeout_s, base_url_override=self.base_url
-            )
+        if pinned is not None and self.base_url is None:
             target = pinned.url
             send_headers["Host"] = pinned.host_header
             if pinned.sni:
                 extensions["sni_hostname"] = pinned.sni
-        if guard:
-            pinned = safefetch.vet_url(
-                url, resolver=self.resolver, resolve=self.base_url is None, timeout_s=self.timeout_s
-            )
-            if self.base_url is None:
-                target = pinned.url
-                send_headers["Host"] = pinned.host_header
-                if pinned.sni:
-                    extensions["sni_hostname"] = pinned.sni
         parts = urlsplit(url)
         host, path = parts.hostname or "", parts.path or "/"
         retry_after = 0.0

@@ -166,44 +166,12 @@ def fetch(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-class PinnedURL(NamedTuple):
-    """Where a vetted URL is connected to: ``url`` names the vetted address in place of the
-    host; send ``host_header`` as ``Host`` and ``sni`` (when set) as the TLS server name."""
+class PinnedTarget(NamedTuple):
+    """Where a vetted call connects: ``url`` names the vetted address in place of the host
+    (or, without DNS, the host as given); send ``host_header`` as ``Host`` and ``sni`` (when
+    set) as httpx's ``sni_hostname``, so the name travels while the address stays pinned."""
 
     url: str
-    host_header: str
-    sni: str | None
-
-
-def pin(
-    url: str,
-    *,
-    timeout_s: float,
-    base_url_override: str | None = None,
-    resolver: Resolver | None = None,
-    clock: Callable[[], float] = time.monotonic,
-) -> PinnedURL:
-    """Vet ``url`` as ``fetch`` vets each hop (``UnsafeURL`` when refused) and name the address
-    to connect to, for callers that send other requests to a host someone else chose (a
-    WooCommerce store's REST API). ``base_url_override`` as for ``fetch``; a base that is not
-    on loopback is ignored (it is no fake of ours)."""
-    try:
-        override = _override_origin(base_url_override)
-    except ValueError:
-        override = None
-    target = _vet(
-        url,
-        resolve=resolver or _system_resolver,
-        override=override,
-        deadline=clock() + timeout_s,
-        clock=clock,
-    )
-    return PinnedURL(target.url, target.host_header, target.sni)
-
-
-class _Target(NamedTuple):
-    url: str
-    """The URL to connect to: the vetted address in place of the host name."""
     host_header: str
     sni: str | None
 
@@ -242,15 +210,6 @@ def _literal_address(host: str) -> IPAddress | None:
     return None
 
 
-class PinnedTarget(NamedTuple):
-    """Where a vetted call connects: ``url`` names the vetted address (or, without DNS, the
-    host as given); send ``host_header`` as ``Host`` and ``sni`` as httpx's ``sni_hostname``."""
-
-    url: str
-    host_header: str
-    sni: str | None
-
-
 def vet_url(
     url: str,
     *,
@@ -260,18 +219,19 @@ def vet_url(
     timeout_s: float = 10.0,
     clock: Callable[[], float] = time.monotonic,
 ) -> PinnedTarget:
-    """The checks ``fetch`` makes before it connects, for other calls to merchant-chosen hosts
-    (a Magento or WooCommerce store's own base URL): ``UnsafeURL`` when ``url`` could reach
-    inside our network. ``resolve=False`` checks everything but DNS (the call goes to the test
-    base URL's fake instead, so the name is never looked up)."""
-    found = _vet(
+    """The checks ``fetch`` makes before each hop, for other calls to a host a merchant chose
+    (a WooCommerce or Magento store's own URL): ``UnsafeURL`` when ``url`` could reach inside
+    our network, ``FetchFailed`` when its name does not resolve in time; else where to
+    connect. ``resolve=False`` checks everything but DNS (literal addresses, names): the call
+    goes to the test base URL's fake instead, so the name is never looked up.
+    ``base_url_override`` as for ``fetch``; ``resolver`` and ``clock`` are for tests."""
+    return _vet(
         url,
         resolve=(resolver or _system_resolver) if resolve else None,
         override=_override_origin(base_url_override),
         deadline=clock() + timeout_s,
         clock=clock,
     )
-    return PinnedTarget(*found)
 
 
 def _vet(
@@ -281,7 +241,7 @@ def _vet(
     override: tuple[str, str, int] | None,
     deadline: float,
     clock: Callable[[], float],
-) -> _Target:
+) -> PinnedTarget:
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
         raise UnsafeURL("The URL has control characters")
     try:
@@ -305,7 +265,7 @@ def _vet(
     if override is not None and (scheme, host, port) == override:
         # The test fake on loopback, exactly this origin: connect as given.
         netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        return _Target(f"{scheme}://{netloc}{path}{query}", netloc, None)
+        return PinnedTarget(f"{scheme}://{netloc}{path}{query}", netloc, None)
     bare = host.rstrip(".")
     if bare in _LOOPBACK_NAMES or bare.endswith(".localhost"):
         raise UnsafeURL("The URL points at this machine", url=_safe(url))
@@ -316,7 +276,7 @@ def _vet(
         host = _dns_name(host)
         if resolve is None:  # checked as far as possible without asking DNS
             netloc = host if port == _default_port(scheme) else f"{host}:{port}"
-            return _Target(f"{scheme}://{netloc}{path}{query}", netloc, None)
+            return PinnedTarget(f"{scheme}://{netloc}{path}{query}", netloc, None)
         addresses = _resolve(resolve, host, port, deadline=deadline, clock=clock)
     for address in addresses:
         if is_forbidden_address(address):
@@ -330,7 +290,7 @@ def _vet(
     host_header = f"[{host}]" if ":" in host else host
     if not default:
         host_header = f"{host_header}:{port}"
-    return _Target(
+    return PinnedTarget(
         f"{scheme}://{ip}:{port}{path}{query}",
         host_header,
         host if scheme == "https" and literal is None else None,
@@ -381,7 +341,7 @@ def _system_resolver(host: str, port: int) -> list[str]:
 
 def _get(
     client: httpx.Client,
-    target: _Target,
+    target: PinnedTarget,
     *,
     max_bytes: int,
     deadline: float,

@@ -205,7 +205,9 @@ def bench_sync(*, products: int, page_size: int, throttled: bool) -> dict[str, o
 
         seen, pages, cursor = 0, 0, None
         started = time.perf_counter()
-        with PlatformClient(base_url=fake.base_url, sleep=sleep, max_attempts=10) as client:
+        with PlatformClient(
+            base_url=fake.base_url, sleep=sleep, max_attempts=10, platform="bigcommerce"
+        ) as client:
             while True:
                 page = adapter.fetch_catalog_page(
                     client=client, connection=connection, cursor=cursor

@@ -182,7 +182,10 @@ def _drain(fetch: Callable[[str | None], CatalogPage]) -> tuple[int, float]:
 
 def bench_sync(products: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    with FakeMagento() as fake, PlatformClient(base_url=fake.base_url, max_attempts=1) as client:
+    with (
+        FakeMagento() as fake,
+        PlatformClient(base_url=fake.base_url, max_attempts=1, platform="magento") as client,
+    ):
         integration = fake.create_integration(HOST)
         category = fake.add_category(HOST, "Sunglasses")
         for n in range(products):
@@ -209,7 +212,9 @@ def bench_sync(products: int) -> dict[str, Any]:
         category_id = fake_bc.add_category(STORE_HASH, "Sunglasses")
         for n in range(products):
             fake_bc.add_product(STORE_HASH, name=f"Product {n}", categories=[category_id])
-        with PlatformClient(base_url=fake_bc.base_url, max_attempts=1) as client:
+        with PlatformClient(
+            base_url=fake_bc.base_url, max_attempts=1, platform="bigcommerce"
+        ) as client:
             code = fake_bc.install_code(STORE_HASH, scope="store_v2_products_read_only")
             token = (
                 BigCommerceAdapter(client_id="bench-client", client_secret=BC_SECRET)

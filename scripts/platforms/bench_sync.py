@@ -66,7 +66,7 @@ def run(*, products: int, page_size: int, bucket: tuple[float, float] | None) ->
 
         seen, pages, cursor = 0, 0, None
         started = time.perf_counter()
-        with PlatformClient(base_url=fake.base_url, sleep=sleep) as client:
+        with PlatformClient(base_url=fake.base_url, sleep=sleep, platform="shopify") as client:
             while True:
                 page = adapter.fetch_catalog_page(
                     client=client, connection=connection, cursor=cursor

@@ -60,22 +60,10 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import jwt
 
-from testkit.fakes.server import FakeServer, json_answer
+from testkit.fakes.server import FakeServer, RecordedRequest, json_answer
 
 LOGIN = "login.bigcommerce.com"
 API = "api.bigcommerce.com"
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body or b"null")
 
 
 @dataclass

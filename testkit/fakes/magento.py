@@ -34,13 +34,11 @@ scopes, REST writes, rate limits, Adobe Commerce webhooks, the admin UI.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -51,7 +49,7 @@ from oauthlib.oauth1 import (
     ResourceEndpoint,
 )
 
-from testkit.fakes.loopback import LoopbackFake
+from testkit.fakes.server import Answer, FakeServer, json_answer
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -253,10 +251,11 @@ def _page(items: list[dict[str, Any]], criteria: Mapping[str, Any]) -> dict[str,
     }
 
 
-class FakeMagento(LoopbackFake):
+class FakeMagento(FakeServer):
     """See the module doc. Use as a context manager; ``base_url`` once started."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.stores: dict[str, _Store] = {}
         self.images: dict[str, tuple[bytes, str]] = {}
         self.requests: list[RecordedRequest] = []
@@ -493,9 +492,7 @@ class FakeMagento(LoopbackFake):
 
     # -- serving ------------------------------------------------------------------------------
 
-    def handle(
-        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[int, dict[str, str], bytes]:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Answer:
         parts = urlsplit(raw_path)
         segments = parts.path.lstrip("/").split("/", 1)
         host, rest = segments[0], "/" + (segments[1] if len(segments) > 1 else "")
@@ -535,20 +532,16 @@ class FakeMagento(LoopbackFake):
                 uri, method, body or None, dict(headers)
             )
         if not valid:
-            return self._json(
+            return json_answer(
                 401, {"message": "The consumer isn't authorized to access %resources."}
             )
         return self._rest(store, method, rest[len("/rest/V1") :], query)
-
-    @staticmethod
-    def _json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:
-        return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
     def _rest(
         self, store: _Store, method: str, path: str, query: list[tuple[str, str]]
     ) -> tuple[int, dict[str, str], bytes]:
         if method != "GET":
-            return self._json(405, {"message": "Request does not match any route."})
+            return json_answer(405, {"message": "Request does not match any route."})
         criteria = _criteria(query)
         if path == "/products":
             rows = sorted(store.products.values(), key=lambda p: p["id"])
@@ -556,18 +549,18 @@ class FakeMagento(LoopbackFake):
             found = [p for p in picked if _matches(p, criteria["filters"])]
             for p in found:
                 p.pop("entity_id", None)
-            return self._json(200, _page(found, criteria))
+            return json_answer(200, _page(found, criteria))
         if path.startswith("/configurable-products/") and path.endswith("/children"):
             sku = unquote(path[len("/configurable-products/") : -len("/children")])
-            return self._json(200, store.children.get(sku, []))
+            return json_answer(200, store.children.get(sku, []))
         if path == "/categories/list":
             items = [{"id": c, "name": n, "is_active": True} for c, n in store.categories.items()]
-            return self._json(200, _page(items, criteria))
+            return json_answer(200, _page(items, criteria))
         if path == "/store/storeConfigs":
             if self.refuse_store_configs:  # the integration lacks Magento_Backend::store
-                return self._json(403, {"message": "The consumer isn't authorized."})
+                return json_answer(403, {"message": "The consumer isn't authorized."})
             media = f"{self.base_url}/{store.host}/media/"
-            return self._json(
+            return json_answer(
                 200,
                 [
                     {
@@ -586,33 +579,5 @@ class FakeMagento(LoopbackFake):
             if criteria["sort"] is not None:
                 name, direction = criteria["sort"]
                 rows.sort(key=lambda o: str(o.get(name)), reverse=direction == "DESC")
-            return self._json(200, _page(rows, criteria))
-        return self._json(404, {"message": "Request does not match any route."})
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner: FakeMagento
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k: v for k, v in self.headers.items()}
-        status, answer_headers, answer = self.owner.handle(self.command, self.path, headers, body)
-        self.send_response(status)
-        for key, value in answer_headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-
-FakeMagento.handler = _Handler
+            return json_answer(200, _page(rows, criteria))
+        return json_answer(404, {"message": "Request does not match any route."})

@@ -7,11 +7,31 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qsl
 
 Answer = tuple[int, dict[str, str], bytes]
+
+
+@dataclass
+class RecordedRequest:
+    """A request as a fake saw it (the fakes keep them in ``requests`` for tests to read)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    """Lower-cased names."""
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode(), keep_blank_values=True))
 
 
 def json_answer(status: int, body: Any) -> Answer:

@@ -63,13 +63,13 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import graphql
 import httpx
+
+from testkit.fakes.server import Answer, FakeServer, RecordedRequest, json_answer
 
 API_VERSION = "2025-10"
 SHOP_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
@@ -272,22 +272,6 @@ def session_token(
 
 
 @dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    """Lower-cased names."""
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def form(self) -> dict[str, str]:
-        return dict(parse_qsl(self.body.decode(), keep_blank_values=True))
-
-
-@dataclass
 class _Variant:
     id: int
     title: str
@@ -358,7 +342,7 @@ class _Injection:
     remaining: int
 
 
-class FakeShopify:
+class FakeShopify(FakeServer):
     """A local Shopify for one app; use as a context manager (it serves on 127.0.0.1:0)."""
 
     def __init__(
@@ -371,6 +355,7 @@ class FakeShopify:
         wall_clock: Callable[[], float] = time.time,
         redirect_uris: Iterable[str] = (),
     ) -> None:
+        super().__init__()
         self.api_key = api_key
         self.redirect_uris = tuple(redirect_uris)
         """The app's allowed redirect URLs (``shopify.app.toml`` ``[auth] redirect_urls``);
@@ -392,48 +377,6 @@ class FakeShopify:
         self._graphql_errors: list[list[dict[str, Any]]] = []
         self._next_id = 1000
         self._schema = graphql.build_schema(SCHEMA_SDL)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeShopify:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False  # keep-alive clients must not hold stop()
-        host, port = self._server.server_address[:2]
-        self.base_url = f"http://{host!s}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-shopify", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
 
     # -- setting the scene -------------------------------------------------------------------
 
@@ -927,9 +870,7 @@ class FakeShopify:
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    def _handle(
-        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, dict[str, str], bytes]:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Answer:
         parts = urlsplit(raw_path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         path = parts.path
@@ -975,45 +916,7 @@ class FakeShopify:
         return _json(404, {"errors": "Not Found"})
 
 
-class _Handler(BaseHTTPRequestHandler):
-    owner: FakeShopify
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        try:
-            status, out_headers, payload = self.owner._handle(
-                self.command, self.path, headers, body
-            )
-        except Exception as exc:  # a bug in the fake must show, not hang the client
-            status, out_headers, payload = 500, {"Content-Type": "text/plain"}, repr(exc).encode()
-        self.send_response(status)
-        for name, value in out_headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-
-def _json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+_json = json_answer
 
 
 def _error(status: int, error: str, description: str) -> tuple[int, dict[str, str], bytes]:

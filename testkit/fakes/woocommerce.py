@@ -50,22 +50,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from testkit.fakes.server import Answer, FakeServer, json_answer
+from testkit.fakes.server import Answer, FakeServer, RecordedRequest, json_answer
 
 Sender = Callable[[str, dict[str, str], bytes], int]
 """``(url, headers, body) -> HTTP status``: how the fake reaches the gateway (a TestClient
 in-process, httpx against a real server)."""
 
 MAX_FAILURES = 5
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
 
 
 @dataclass

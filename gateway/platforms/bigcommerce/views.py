@@ -184,7 +184,7 @@ def _install(
     adapter = BigCommerceAdapter.from_settings(settings)
     context = f"stores/{store_hash}"
     shop = signed.shop_of(store_hash)
-    with PlatformClient.from_settings(settings) as client:
+    with PlatformClient.from_settings(settings, platform=Platform.BIGCOMMERCE) as client:
         client.platform = "bigcommerce"
         tokens = adapter.exchange_code(
             client=client, code=code, scope=scope, context=context, redirect_uri=auth_url(settings)

@@ -14,8 +14,9 @@ a pull after a post changes nothing (invoicing or shipping does not change that 
 an order cancelled or refunded later is a new delivery that updates the purchase.
 
 The store's base URL is the merchant's (hostile input): every call goes through
-``PlatformClient`` with ``guard=True`` (SSRF checks, pinned address). Search criteria travel
-percent-encoded (``searchCriteria%5BpageSize%5D=50``) and are signed decoded (OAuth 1.0a).
+``PlatformClient`` with ``untrusted_host=True`` (SSRF checks, pinned address). Search
+criteria travel percent-encoded (``searchCriteria%5BpageSize%5D=50``) and are signed
+decoded (OAuth 1.0a).
 
 Credentials: ``Connection.access_token`` is the access token; ``Connection.secret`` holds the
 consumer secret and the access token secret (``pack_secrets``); ``extra`` the base URL and
@@ -452,7 +453,7 @@ class MagentoAdapter:
             url += "?" + urlencode(list(query), quote_via=quote)
         credentials = credentials_of(connection)
         response = client.request(
-            "GET", url, headers=oauth.rest_headers(credentials, "GET", url), guard=True
+            "GET", url, headers=oauth.rest_headers(credentials, "GET", url), untrusted_host=True
         )
         try:
             return response.json()

@@ -10,8 +10,8 @@ is signed as decoded), key ``enc(consumer_secret)&enc(token_secret)``, base64 HM
 
 authlib builds the base string and the ``Authorization`` header; its client ships HMAC-SHA1,
 so ``_MagentoAuth`` adds HMAC-SHA256 on a subclass (the class table is not changed for
-anyone else). The requests go through ``PlatformClient`` with ``guard=True``: the store's
-base URL is the merchant's, so every call is vetted against SSRF.
+anyone else). The requests go through ``PlatformClient`` with ``untrusted_host=True``: the
+store's base URL is the merchant's, so every call is vetted against SSRF.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def _post(client: PlatformClient, url: str, header: str) -> bytes:
         "POST",
         url,
         headers={"Authorization": header, "Accept": "application/x-www-form-urlencoded"},
-        guard=True,
+        untrusted_host=True,
         idempotent=False,
     )
     return response.content

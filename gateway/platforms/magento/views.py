@@ -312,7 +312,7 @@ def _install(request: Request, settings: GatewaySettings, consumer_key: str, cal
             consumer_secret=crypto.decrypt(settings, row.consumer_secret_encrypted),
         )
         verifier = crypto.decrypt(settings, row.verifier_encrypted)
-    with PlatformClient.from_settings(settings) as client:
+    with PlatformClient.from_settings(settings, platform=Platform.MAGENTO) as client:
         client.platform = "magento"
         requested = oauth.request_token(client, base, consumer)
         granted = oauth.access_token(client, base, requested, verifier=verifier)

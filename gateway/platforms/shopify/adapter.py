@@ -45,6 +45,7 @@ from gateway.platforms.protocol import (
 )
 from gateway.platforms.shopify import oauth
 from gateway.platforms.values import money as _money
+from gateway.platforms.values import numeric_id
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform
 
@@ -157,12 +158,11 @@ def topic_enum(topic: str) -> str:
 
 
 def legacy_id(gid_or_id: object) -> str | None:
-    """``gid://shopify/Product/123`` or ``123`` -> ``"123"``; None when there is no id."""
+    """``gid://shopify/Product/123`` or ``123`` -> ``"123"`` (``values.numeric_id`` of the
+    tail); None when there is no id."""
     if gid_or_id is None or isinstance(gid_or_id, bool):
         return None
-    text = str(gid_or_id).strip()
-    tail = text.rsplit("/", 1)[-1].split("?", 1)[0]
-    return tail if tail.isdigit() else None
+    return numeric_id(str(gid_or_id).strip().rsplit("/", 1)[-1].split("?", 1)[0])
 
 
 def needs_refresh(tokens: Tokens, *, now: datetime) -> bool:

@@ -253,7 +253,7 @@ async def _finish_install(
     adapter = _adapter(settings)
 
     def exchange() -> tuple[Tokens, dict[str, str]]:
-        with PlatformClient.from_settings(settings) as client:
+        with PlatformClient.from_settings(settings, platform=Platform.SHOPIFY) as client:
             tokens = adapter.exchange_code(client=client, shop=shop, code=code)
             missing = oauth.missing_scopes(
                 requested=settings.shopify_scopes, granted=",".join(tokens.scopes)
@@ -453,7 +453,7 @@ def admin_store(request: Request, session: SessionDep) -> Store:
 
 def _managed_install(*, session: Session, settings: GatewaySettings, shop: str, raw: str) -> Store:
     adapter = _adapter(settings)
-    with PlatformClient.from_settings(settings) as client:
+    with PlatformClient.from_settings(settings, platform=Platform.SHOPIFY) as client:
         try:
             tokens = adapter.exchange_session_token(client=client, shop=shop, session_token=raw)
         except PlatformRejected:
@@ -507,7 +507,7 @@ def activate_pixel(
     if key is None:
         return False
     try:
-        with PlatformClient.from_settings(settings) as client:
+        with PlatformClient.from_settings(settings, platform=Platform.SHOPIFY) as client:
             _adapter(settings).ensure_pixel(
                 client=client,
                 connection=_connection(shop, tokens),
@@ -536,7 +536,7 @@ def _fresh_tokens(
     )
     if current is not None and not expiring:
         return
-    with PlatformClient.from_settings(settings) as client:
+    with PlatformClient.from_settings(settings, platform=Platform.SHOPIFY) as client:
         tokens = _adapter(settings).exchange_session_token(
             client=client, shop=store.shop_domain, session_token=session_token
         )

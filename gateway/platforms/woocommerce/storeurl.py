@@ -5,7 +5,7 @@ A store is named by its normalised URL (``https://shop.example`` or
 installation and the base of every REST call. ``normalise`` refuses what is not an http(s)
 URL of a public name; the SSRF check proper (resolve, refuse private, loopback and metadata
 addresses, pin the address) runs on every outbound call (``PlatformClient`` with
-``untrusted_host``) and once at connect time (``check_reachable``).
+``untrusted_host``) and once at connect time (``from_settings``).
 """
 
 from __future__ import annotations
@@ -68,14 +68,18 @@ def allow_http(settings: GatewaySettings) -> bool:
 
 
 def from_settings(settings: GatewaySettings, raw: str) -> str:
-    """``normalise`` with the scheme rule of ``settings``; then, unless the test base URL
-    sends every call to a fake, the SSRF rules (``UnsafeURL``, 422) on the store's address."""
+    """``normalise`` with the scheme rule of ``settings``; then the SSRF rules of every later
+    call (``UnsafeURL``, 422) on the store's address: DNS too, unless the test base URL sends
+    every call to a fake (then the name is never looked up)."""
     url = normalise(raw, allow_http=allow_http(settings))
-    if not settings.platform_api_base_url:
-        try:
-            safefetch.pin(url + "/", timeout_s=settings.platform_timeout_s)
-        except FetchFailed:
-            raise InvalidInput("store_url's host does not resolve") from None
+    try:
+        safefetch.vet_url(
+            url + "/",
+            resolve=not settings.platform_api_base_url,
+            timeout_s=settings.platform_timeout_s,
+        )
+    except FetchFailed:
+        raise InvalidInput("store_url's host does not resolve") from None
     return url
 
 

@@ -182,7 +182,7 @@ def _install(request: Request, settings: GatewaySettings, store_url: str, grant:
     connection = Connection(
         shop=shop, access_token=grant.consumer_key, secret=grant.consumer_secret
     )
-    with PlatformClient.from_settings(settings) as client:
+    with PlatformClient.from_settings(settings, platform=Platform.WOOCOMMERCE) as client:
         client.platform = "woocommerce"
         try:
             adapter.confirm_keys(client=client, connection=connection)

@@ -12,11 +12,13 @@ from pydantic import ValidationError
 
 from gateway import logging as gateway_logging
 from gateway.errors import (
+    FetchFailed,
     PlatformAuthFailed,
     PlatformError,
     PlatformRejected,
     PlatformUnavailable,
     ServiceUnavailable,
+    UnsafeURL,
 )
 from gateway.platforms.http import PlatformClient, platform_url
 from gateway.problems import from_error
@@ -455,3 +457,146 @@ def test_platform_errors_map_to_problems() -> None:
     assert unavailable.headers["Retry-After"] == "7"
     assert issubclass(PlatformAuthFailed, PlatformRejected)
     assert issubclass(PlatformError, ServiceUnavailable)
+
+
+# -- calls to a host a merchant chose (untrusted_host) ---------------------------------------
+
+HOSTILE_STORE_URLS = (
+    "https://127.0.0.1/",
+    "https://localhost/x",
+    "https://[::1]/",
+    "https://10.1.2.3/",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://[::ffff:10.0.0.1]/",
+    "https://0x7f.1/",
+    "https://2130706433/",
+    "http://shop.example:0/",
+    "https://user:pass@shop.example/",
+    "ftp://shop.example/",
+)
+"""Refused whatever DNS says: literal inside addresses in every spelling, this machine by
+name, credentials, no port, another scheme."""
+
+
+def _recording(seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={})
+
+    return httpx.MockTransport(handle)
+
+
+def _no_dns(host: str, port: int) -> list[str]:
+    raise AssertionError(f"{host} looked up")
+
+
+@pytest.mark.parametrize("url", HOSTILE_STORE_URLS)
+@pytest.mark.parametrize("base_url", [None, "http://127.0.0.1:9"])
+def test_a_hostile_store_url_is_never_called(url: str, base_url: str | None) -> None:
+    seen: list[httpx.Request] = []
+    with (
+        PlatformClient(
+            transport=_recording(seen), base_url=base_url, resolver=_no_dns, max_attempts=1
+        ) as client,
+        pytest.raises(UnsafeURL),
+    ):
+        client.request("GET", url, untrusted_host=True)
+    assert seen == []
+
+
+@pytest.mark.parametrize(
+    "address", ["10.0.0.5", "127.0.0.1", "169.254.169.254", "::1", "fd00::1", "::ffff:10.0.0.1"]
+)
+def test_a_store_name_that_resolves_inside_is_never_called(address: str) -> None:
+    seen: list[httpx.Request] = []
+    with (
+        PlatformClient(
+            transport=_recording(seen), resolver=lambda h, p: [address], max_attempts=1
+        ) as client,
+        pytest.raises(UnsafeURL),
+    ):
+        client.request("GET", "https://shop.example/rest/V1/products", untrusted_host=True)
+    assert seen == []
+
+
+def test_a_store_name_with_one_inside_address_among_public_ones_is_refused() -> None:
+    seen: list[httpx.Request] = []
+    resolver = lambda h, p: ["93.184.215.14", "10.0.0.1"]  # noqa: E731
+    with (
+        PlatformClient(transport=_recording(seen), resolver=resolver, max_attempts=1) as client,
+        pytest.raises(UnsafeURL),
+    ):
+        client.request("GET", "https://shop.example/wp-json/wc/v3/products", untrusted_host=True)
+    assert seen == []
+
+
+def test_a_public_store_is_called_at_its_vetted_address_with_its_name() -> None:
+    seen: list[httpx.Request] = []
+    resolver = lambda h, p: ["93.184.215.14"]  # noqa: E731
+    with PlatformClient(transport=_recording(seen), resolver=resolver, max_attempts=1) as client:
+        client.request("GET", "https://shop.example/rest/V1/products?a=1", untrusted_host=True)
+        client.request("GET", "https://shop.example/rest/V1/products")  # a platform's own host
+    pinned, unpinned = seen
+    assert str(pinned.url) == "https://93.184.215.14/rest/V1/products?a=1"
+    assert pinned.headers["host"] == "shop.example"
+    assert pinned.extensions["sni_hostname"] == "shop.example"
+    assert str(unpinned.url) == "https://shop.example/rest/V1/products"
+
+
+def test_under_the_test_base_url_the_store_name_is_checked_without_dns() -> None:
+    seen: list[httpx.Request] = []
+    with PlatformClient(
+        transport=_recording(seen), base_url="http://127.0.0.1:9", resolver=_no_dns, max_attempts=1
+    ) as client:
+        client.request("GET", "https://shop.example/rest/V1/orders", untrusted_host=True)
+        with pytest.raises(UnsafeURL):
+            client.request("GET", "https://shop..example/", untrusted_host=True)
+    assert [str(r.url) for r in seen] == ["http://127.0.0.1:9/shop.example/rest/V1/orders"]
+
+
+def test_a_store_name_that_does_not_resolve_fails_without_a_call() -> None:
+    seen: list[httpx.Request] = []
+
+    def failing(host: str, port: int) -> list[str]:
+        raise OSError("NXDOMAIN")
+
+    with (
+        PlatformClient(transport=_recording(seen), resolver=failing, max_attempts=1) as client,
+        pytest.raises(FetchFailed),
+    ):
+        client.request("GET", "https://gone.example/", untrusted_host=True)
+    assert seen == []
+
+
+# -- the platform a call is for ----------------------------------------------------------------
+
+
+def test_each_platform_is_named_in_its_logs_and_errors(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    gateway_logging.configure(level="INFO", json=True)
+    handler, seen = scripted(httpx.Response(200), httpx.Response(404), httpx.Response(200))
+    shared = client_for(handler, Clock())
+    woo = shared.for_platform("woocommerce")
+    woo.request("GET", "https://shop.example/wp-json/wc/v3/products")
+    with pytest.raises(PlatformRejected) as rejected:
+        shared.for_platform("magento").request("GET", "https://m.example/rest/V1/products")
+    assert rejected.value.platform == "magento"
+    with PlatformClient.from_settings(
+        GatewaySettings(env="test"), transport=httpx.MockTransport(handler), platform="shopify"
+    ) as own:
+        own.request("GET", f"https://{SHOP}/admin/oauth/access_scopes.json")
+    assert shared.platform is None
+    assert woo._http is shared._http  # one pool for all
+    shared.close()
+    logged = [
+        json.loads(line)
+        for line in (capsys.readouterr().err + capsys.readouterr().out).splitlines()
+        if '"platform.request"' in line
+    ]
+    assert [(e["platform"], e["host"]) for e in logged] == [
+        ("woocommerce", "shop.example"),
+        ("magento", "m.example"),
+        ("shopify", SHOP),
+    ]
+    assert len(seen) == 3

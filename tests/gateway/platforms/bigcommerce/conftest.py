@@ -6,16 +6,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from gateway.db import migrate
-from gateway.db.session import session_scope
-from gateway.main import create_app
-from gateway.platforms.worker import Worker
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
 from testkit.fakes.bigcommerce import FakeBigCommerce
-from tests.gateway.platforms.jobs_support import drain, jobs_of, worker_of
+from tests.gateway.platforms import store_support as shared
 
 CLIENT_ID = "bc-client-id-123"
 CLIENT_SECRET = "bc-client-secret-0123456789abcdef0123456789"
@@ -41,45 +36,28 @@ def fake() -> Iterator[FakeBigCommerce]:
 def bc_settings(
     make_settings: Callable[..., GatewaySettings], tmp_path: Path, fake: FakeBigCommerce
 ) -> Callable[..., GatewaySettings]:
-    def build(**overrides: Any) -> GatewaySettings:
-        url = overrides.pop("database_url", None) or f"sqlite:///{tmp_path / 'bc.db'}"
-        migrate.upgrade(url)
-        values: dict[str, Any] = {
-            "database_url": url,
-            "bigcommerce_client_id": CLIENT_ID,
-            "bigcommerce_client_secret": CLIENT_SECRET,
-            "platform_api_base_url": fake.base_url,
-            "public_url": PUBLIC_URL,
-            "platform_worker": False,
-            "platform_max_attempts": 1,
-        }
-        return make_settings(**(values | overrides))
-
-    return build
+    return shared.settings_builder(
+        make_settings,
+        tmp_path / "bc.db",
+        fake.base_url,
+        PUBLIC_URL,
+        bigcommerce_client_id=CLIENT_ID,
+        bigcommerce_client_secret=CLIENT_SECRET,
+    )
 
 
 @pytest.fixture
 def app_client(bc_settings: Callable[..., GatewaySettings]) -> Iterator[TestClient]:
-    app = create_app(bc_settings())
-    with TestClient(app, base_url=PUBLIC_URL, raise_server_exceptions=False) as client:
+    with shared.app_client(bc_settings(), PUBLIC_URL) as client:
         yield client
-    app.state.engine.dispose()
 
 
-@pytest.fixture
-def worker(app_client: TestClient) -> Iterator[Worker]:
-    with worker_of(app_client) as running:
-        yield running
+drain = shared.drain
+jobs_of = shared.jobs_of
 
 
 def store_of(client: TestClient, shop: str = SHOP) -> Store | None:
-    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        store = session.scalar(
-            select(Store).where(Store.platform == Platform.BIGCOMMERCE, Store.shop_domain == shop)
-        )
-        if store is not None:
-            session.expunge(store)
-        return store
+    return shared.store_of(client, Platform.BIGCOMMERCE, shop)
 
 
 def install(client: TestClient, fake: FakeBigCommerce, store_hash: str = STORE_HASH) -> Any:

@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.db import migrate
 from gateway.platforms.magento import signing
-from gateway.platforms.worker import Worker
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
 from testkit.fakes.magento import FakeMagento
@@ -36,31 +34,13 @@ def fake() -> Iterator[FakeMagento]:
 def mg_settings(
     make_settings: Callable[..., GatewaySettings], tmp_path: Path, fake: FakeMagento
 ) -> Callable[..., GatewaySettings]:
-    def build(**overrides: Any) -> GatewaySettings:
-        url = overrides.pop("database_url", None) or f"sqlite:///{tmp_path / 'mg.db'}"
-        migrate.upgrade(url)
-        values: dict[str, Any] = {
-            "database_url": url,
-            "platform_api_base_url": fake.base_url,
-            "public_url": PUBLIC_URL,
-            "platform_worker": False,
-            "platform_max_attempts": 1,
-        }
-        return make_settings(**(values | overrides))
-
-    return build
+    return shared.settings_builder(make_settings, tmp_path / "mg.db", fake.base_url, PUBLIC_URL)
 
 
 @pytest.fixture
 def app_client(mg_settings: Callable[..., GatewaySettings]) -> Iterator[TestClient]:
     with shared.app_client(mg_settings(), PUBLIC_URL) as client:
         yield client
-
-
-@pytest.fixture
-def worker(app_client: TestClient) -> Iterator[Worker]:
-    with shared.job_worker(app_client) as running:
-        yield running
 
 
 drain = shared.drain

@@ -84,7 +84,7 @@ def test_a_magento_store_from_activation_to_a_refund(
     token_calls = [r.path for r in fake.requests if r.path.startswith("/oauth/")]
     assert token_calls == ["/oauth/token/request", "/oauth/token/access"]
     assert all(
-        'oauth_signature_method="HMAC-SHA256"' in r.headers["Authorization"]
+        'oauth_signature_method="HMAC-SHA256"' in r.headers["authorization"]
         for r in fake.requests
         if r.path.startswith("/oauth/")
     )

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
 import pytest
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 
-from gateway.errors import BadRequest, Unauthorized, UnsafeURL
+from gateway.errors import BadRequest, Unauthorized
 from gateway.platforms.http import PlatformClient
 from gateway.platforms.magento import oauth, signing
 from gateway.platforms.magento.adapter import (
@@ -278,67 +277,6 @@ def test_a_product_from_rest() -> None:
     assert product.handle == "aviator"
     assert product_of({"id": "x"}, media_base="", categories={}) is None
     assert product_of(raw | {"status": 2}, media_base="", categories={}).active is False  # type: ignore[union-attr]
-
-
-# -- the guarded client -----------------------------------------------------------------------
-
-
-def _client(resolved: list[str], seen: list[httpx.Request]) -> PlatformClient:
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={})
-
-    return PlatformClient(
-        transport=httpx.MockTransport(handle),
-        resolver=lambda host, port: resolved,
-        max_attempts=1,
-    )
-
-
-@pytest.mark.parametrize("address", ["10.0.0.5", "127.0.0.1", "169.254.169.254", "::1", "fd00::1"])
-def test_a_store_name_that_resolves_inside_is_never_called(address: str) -> None:
-    seen: list[httpx.Request] = []
-    with _client([address], seen) as client, pytest.raises(UnsafeURL):
-        client.request("GET", "https://shop.example/rest/V1/products", guard=True)
-    assert seen == []
-
-
-def test_a_public_store_is_called_at_its_vetted_address_with_its_name() -> None:
-    seen: list[httpx.Request] = []
-    with _client(["93.184.215.14"], seen) as client:
-        client.request("GET", "https://shop.example/rest/V1/products?a=1", guard=True)
-    (request,) = seen
-    assert str(request.url) == "https://93.184.215.14/rest/V1/products?a=1"
-    assert request.headers["host"] == "shop.example"
-    assert request.extensions["sni_hostname"] == "shop.example"
-
-
-def test_under_the_test_base_url_names_are_checked_without_dns() -> None:
-    seen: list[httpx.Request] = []
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={})
-
-    def no_dns(host: str, port: int) -> list[str]:
-        raise AssertionError("no DNS under the test base URL")
-
-    with PlatformClient(
-        transport=httpx.MockTransport(handle),
-        base_url="http://127.0.0.1:9",
-        resolver=no_dns,
-        max_attempts=1,
-    ) as client:
-        client.request("GET", "https://shop.example/rest/V1/orders", guard=True)
-        for hostile in (
-            "https://127.0.0.1/",
-            "https://localhost/x",
-            "https://[::1]/",
-            "https://10.1.2.3/",
-        ):
-            with pytest.raises(UnsafeURL):
-                client.request("GET", hostile, guard=True)
-    assert [str(r.url) for r in seen] == ["http://127.0.0.1:9/shop.example/rest/V1/orders"]
 
 
 def test_a_store_that_refuses_its_configuration_still_syncs() -> None:

@@ -8,14 +8,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.db import migrate
 from gateway.db.session import session_scope
-from gateway.main import create_app
 from gateway.platforms import installs
 from gateway.platforms.protocol import InstallGrant, Tokens
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
 from testkit.fakes.shopify import FakeShopify
+from tests.gateway.platforms import store_support as shared
 from tests.gateway.platforms.shopify.tokens import API_KEY, API_SECRET
 
 SHOP = "a-shop.myshopify.com"
@@ -34,31 +33,21 @@ def shopify_settings(
     make_settings: Callable[..., GatewaySettings], tmp_path: Path, fake: FakeShopify
 ) -> Callable[..., GatewaySettings]:
     """Settings for an app talking to ``fake`` (SQLite unless ``database_url`` is given)."""
-
-    def build(**overrides: Any) -> GatewaySettings:
-        url = overrides.pop("database_url", None) or f"sqlite:///{tmp_path / 'shopify.db'}"
-        migrate.upgrade(url)
-        values: dict[str, Any] = {
-            "database_url": url,
-            "shopify_api_key": API_KEY,
-            "shopify_api_secret": API_SECRET,
-            "platform_api_base_url": fake.base_url,
-            "public_url": PUBLIC_URL,
-            "platform_worker": False,
-            "platform_max_attempts": 1,
-        }
-        return make_settings(**(values | overrides))
-
-    return build
+    return shared.settings_builder(
+        make_settings,
+        tmp_path / "shopify.db",
+        fake.base_url,
+        PUBLIC_URL,
+        shopify_api_key=API_KEY,
+        shopify_api_secret=API_SECRET,
+    )
 
 
 @pytest.fixture
 def app_client(shopify_settings: Callable[..., GatewaySettings]) -> Iterator[TestClient]:
     """The gateway on SQLite, reached as https://tryon.test (Secure cookies travel)."""
-    app = create_app(shopify_settings())
-    with TestClient(app, base_url=PUBLIC_URL, raise_server_exceptions=False) as client:
+    with shared.app_client(shopify_settings(), PUBLIC_URL) as client:
         yield client
-    app.state.engine.dispose()
 
 
 def install_store(
@@ -94,7 +83,5 @@ def any_db_client(
     overrides: dict[str, Any] = {}
     if request.param == "postgres":
         overrides["database_url"] = request.getfixturevalue("fresh_postgres_url")
-    app = create_app(shopify_settings(**overrides))
-    with TestClient(app, base_url=PUBLIC_URL, raise_server_exceptions=False) as client:
+    with shared.app_client(shopify_settings(**overrides), PUBLIC_URL) as client:
         yield client
-    app.state.engine.dispose()

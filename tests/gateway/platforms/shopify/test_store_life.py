@@ -6,7 +6,6 @@ uninstall. Everything runs against the fake Shopify; the worker is driven by the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,8 +14,7 @@ from sqlalchemy import select
 
 from gateway.db.session import session_scope
 from gateway.orders import service as orders
-from gateway.platforms.context import build_context
-from gateway.platforms.models import JobStatus, PlatformJob
+from gateway.platforms.models import JobStatus
 from gateway.platforms.worker import Worker
 from gateway.products.models import Category, Product
 from gateway.stores.models import StoreStatus, SyncStatus
@@ -24,6 +22,7 @@ from testkit.fakes.shopify import FakeShopify
 from tests.gateway.platforms.shopify.conftest import PUBLIC_URL, SHOP
 from tests.gateway.platforms.shopify.test_install import _store, install
 from tests.gateway.platforms.shopify.tokens import session_token
+from tests.gateway.platforms.store_support import drain, jobs_of
 
 TRY = "3f2b8c1d-0a4e-4b6f-9c7d-2e1f0a9b8c7d"
 WIDGET = "4f1c2a9e-7b3d-4e5f-8a6b-0c1d2e3f4a5b"
@@ -32,33 +31,6 @@ WIDGET = "4f1c2a9e-7b3d-4e5f-8a6b-0c1d2e3f4a5b"
 @pytest.fixture
 def app_client(any_db_client: TestClient) -> TestClient:
     return any_db_client
-
-
-@pytest.fixture
-def worker(app_client: TestClient) -> Iterator[Worker]:
-    app: Any = app_client.app
-    ctx = build_context(
-        settings=app.state.settings, engine=app.state.engine, runtime=app.state.runtime, app=app
-    )
-    yield Worker(ctx)
-    ctx.client.close()
-
-
-def _drain(worker: Worker) -> list[JobStatus]:
-    statuses = []
-    for _ in range(50):
-        status = worker.run_once()
-        if status is None:
-            return statuses
-        statuses.append(status)
-    raise AssertionError("the queue did not drain")
-
-
-def _jobs(client: TestClient) -> list[PlatformJob]:
-    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        found = list(session.scalars(select(PlatformJob)))
-        session.expunge_all()
-        return found
 
 
 def test_a_shopify_store_from_install_to_uninstall(
@@ -86,10 +58,10 @@ def test_a_shopify_store_from_install_to_uninstall(
         == 200
     )
 
-    statuses = _drain(worker)
+    statuses = drain(worker)
     assert statuses
     assert all(s is JobStatus.DONE for s in statuses), [
-        (j.kind, j.status, j.last_error) for j in _jobs(app_client)
+        (j.kind, j.status, j.last_error) for j in jobs_of(app_client)
     ]
     # Webhooks ensured with the shop.
     assert {s.uri for s in fake.shops[SHOP].subscriptions.values()} == {
@@ -133,7 +105,7 @@ def test_a_shopify_store_from_install_to_uninstall(
         headers = fake.webhook_headers(topic, SHOP, body)
         response = app_client.post("/platforms/shopify/webhooks", content=body, headers=headers)
         assert response.status_code == 200
-    _drain(worker)
+    drain(worker)
     purchases = [e for e in published if e.type == "purchase"]
     assert len({e.event_id for e in purchases}) == 1
     assert purchases[0].widget_session_id == WIDGET
@@ -146,7 +118,7 @@ def test_a_shopify_store_from_install_to_uninstall(
         app_client.post("/platforms/shopify/webhooks", content=body, headers=headers).status_code
         == 200
     )
-    _drain(worker)
+    drain(worker)
     store = _store(app_client)
     assert store is not None
     assert store.status is StoreStatus.UNINSTALLED

@@ -10,16 +10,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from gateway.db import migrate
-from gateway.db.session import session_scope
-from gateway.main import create_app
-from gateway.platforms.worker import Worker
 from gateway.settings import GatewaySettings
 from gateway.stores.models import Platform, Store
 from testkit.fakes.woocommerce import FakeWooCommerce
-from tests.gateway.platforms.jobs_support import drain, jobs_of, worker_of
+from tests.gateway.platforms import store_support as shared
 
 STORE_URL = "https://shop.example"
 OTHER_URL = "https://other-shop.example/wp"
@@ -38,27 +33,14 @@ def fake() -> Iterator[FakeWooCommerce]:
 def wc_settings(
     make_settings: Callable[..., GatewaySettings], tmp_path: Path, fake: FakeWooCommerce
 ) -> Callable[..., GatewaySettings]:
-    def build(**overrides: Any) -> GatewaySettings:
-        url = overrides.pop("database_url", None) or f"sqlite:///{tmp_path / 'wc.db'}"
-        migrate.upgrade(url)
-        values: dict[str, Any] = {
-            "database_url": url,
-            "platform_api_base_url": fake.base_url,
-            "public_url": PUBLIC_URL,
-            "platform_worker": False,
-            "platform_max_attempts": 1,
-        }
-        return make_settings(**(values | overrides))
-
-    return build
+    return shared.settings_builder(make_settings, tmp_path / "wc.db", fake.base_url, PUBLIC_URL)
 
 
 @pytest.fixture
 def app_client(
     wc_settings: Callable[..., GatewaySettings], fake: FakeWooCommerce
 ) -> Iterator[TestClient]:
-    app = create_app(wc_settings())
-    with TestClient(app, base_url=PUBLIC_URL, raise_server_exceptions=False) as client:
+    with shared.app_client(wc_settings(), PUBLIC_URL) as client:
 
         def send(url: str, headers: dict[str, str], body: bytes) -> int:
             return client.post(url, headers=headers, content=body).status_code
@@ -66,23 +48,14 @@ def app_client(
         fake.sender = send
         yield client
         fake.sender = None
-    app.state.engine.dispose()
 
 
-@pytest.fixture
-def worker(app_client: TestClient) -> Iterator[Worker]:
-    with worker_of(app_client) as running:
-        yield running
+drain = shared.drain
+jobs_of = shared.jobs_of
 
 
 def store_of(client: TestClient, shop: str = STORE_URL) -> Store | None:
-    with session_scope(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        store = session.scalar(
-            select(Store).where(Store.platform == Platform.WOOCOMMERCE, Store.shop_domain == shop)
-        )
-        if store is not None:
-            session.expunge(store)
-        return store
+    return shared.store_of(client, Platform.WOOCOMMERCE, shop)
 
 
 def authorize_url(client: TestClient, store_url: str = STORE_URL) -> str:

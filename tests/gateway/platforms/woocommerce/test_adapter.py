@@ -161,18 +161,9 @@ def test_webhook_topics_become_events() -> None:
         adapter.parse_webhook(_delivery("order.updated", {"id": "x"}))
 
 
-@pytest.mark.parametrize(
-    "shop",
-    [
-        "https://127.0.0.1",
-        "https://localhost",
-        "https://169.254.169.254",
-        "https://[::ffff:10.0.0.1]",
-        "https://0x7f.1",
-    ],
-)
-def test_calls_to_a_store_on_a_private_address_are_refused_before_connecting(shop: str) -> None:
+def test_calls_to_a_store_on_a_private_address_are_refused_before_connecting() -> None:
+    """The adapter's calls are ``untrusted_host`` ones (every hostile URL: test_http.py)."""
     adapter = WooCommerceAdapter(secret_key="k" * 40)
-    connection = Connection(shop=shop, access_token="ck_x", secret="cs_x")
+    connection = Connection(shop="https://169.254.169.254", access_token="ck_x", secret="cs_x")
     with PlatformClient(max_attempts=1, timeout_s=2) as client, pytest.raises(UnsafeURL):
         adapter.fetch_catalog_page(client=client, connection=connection, cursor=None)

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from gateway import logging as gateway_logging
 from gateway.db.session import session_scope
 from gateway.orders import service as orders
 from gateway.platforms import mapping
@@ -331,3 +332,24 @@ def test_hostile_deliveries(app_client: TestClient, fake: FakeWooCommerce, worke
     assert len(jobs_of(app_client)) == before + 1
     # The worker does not fail on an order the store does not have (404): nothing to retry.
     assert set(drain(worker)) == {JobStatus.DONE}
+
+
+def test_every_call_to_the_store_is_logged_as_woocommerce(
+    app_client: TestClient,
+    fake: FakeWooCommerce,
+    worker: Worker,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The connect page's calls and the worker's (its one client serves every platform)."""
+    gateway_logging.configure(level="INFO", json=True)
+    _connected(app_client, fake, worker)
+    captured = capsys.readouterr()
+    logged = [
+        json.loads(line)
+        for line in (captured.err + captured.out).splitlines()
+        if '"platform.request"' in line
+    ]
+    paths = {e["path"] for e in logged}
+    assert "/wp-json/wc/v3/webhooks" in paths  # the worker's
+    assert "/wp-json/wc/v3/products" in paths  # the connect page's key check, the sync
+    assert {e["platform"] for e in logged} == {"woocommerce"}
