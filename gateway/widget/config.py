@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api.deps import client_ip
+from gateway.cache import MemoryCache
 from gateway.db.base import utcnow
 from gateway.db.session import session_scope
 from gateway.errors import GatewayError, InvalidApiKey
@@ -388,7 +389,7 @@ async def serve(request: Request, runtime: Runtime, product: str, variant: str |
             product,
             variant,
         )
-    if runtime.redis is not None:
+    if not _in_process(runtime):
         return await run_in_threadpool(_serve_in_thread, request, runtime, product, variant)
     checked = _fast_check(request, runtime, product, variant)
     if checked is None:
@@ -406,6 +407,12 @@ async def serve(request: Request, runtime: Runtime, product: str, variant: str |
             variant,
         )
     return answer
+
+
+def _in_process(runtime: Runtime) -> bool:
+    """Whether the read cache and the limiter live in this process (the embedded mode):
+    then a hit does no I/O and may run on the event loop."""
+    return runtime.redis is None and isinstance(runtime.reads.backend, MemoryCache)
 
 
 _HANDED = "widget_config_handed"
@@ -439,7 +446,7 @@ class FastPath:
             scope["type"] != "http"
             or scope["method"] != "GET"
             or scope["path"] != PATH
-            or self.runtime.redis is not None
+            or not _in_process(self.runtime)
         ):
             await self.app(scope, receive, send)
             return
