@@ -115,6 +115,10 @@ def serve(
         forwarded_allow_ips=[str(net) for net in settings.trusted_proxies],
         # Frames over the cap are refused by the protocol layer before they are buffered.
         ws_max_size=settings.ws_max_frame_bytes + 1024,
+        # No permessage-deflate: live frames are JPEG, which deflate cannot shrink; compressing
+        # each answer cost more than half of the event loop's time at 8 live sessions
+        # (py-spy, docs/performance.md).
+        ws_per_message_deflate=False,
     )
     from gateway import serving  # noqa: PLC0415
 

@@ -41,6 +41,7 @@ from gateway.tryon import live
 from gateway.tryon import views as tryon
 from gateway.usage import views as usage
 from gateway.web import views as web
+from gateway.widget import config as widget_config
 from gateway.widget import reads as widget_reads
 from gateway.widget import views as widget
 
@@ -104,7 +105,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install_read_cache(session_factory(app.state.engine), runtime.reads, widget_reads.changed_keys)
     app.state.probes = _probes(settings, app)
     problems.install(app)
-    # Added innermost first: the request id wraps everything, the body cap sits nearest.
+    # Added innermost first: the request id wraps everything, the body cap sits nearest
+    # (after the widget configuration's fast path, which needs no body and no routing).
+    app.add_middleware(widget_config.FastPath, runtime=runtime)
     app.add_middleware(
         BodyLimitMiddleware,
         upload_bytes=settings.max_upload_bytes,

@@ -185,7 +185,7 @@ def amqp_run(name: str, n: int, **overrides: object) -> tuple[Result, float]:
         )
     publisher = AmqpPublisher(s)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine starts processes slowly
         while '"analytics.consuming"' not in log.read_text():
             if time.monotonic() > deadline or consumer.poll() is not None:
                 raise SystemExit(f"consumer did not start:\n{log.read_text()[-2000:]}")

@@ -30,14 +30,18 @@ import functools
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qsl
 
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api.deps import client_ip
+from gateway.cache import MemoryCache
 from gateway.db.base import utcnow
 from gateway.db.session import session_scope
-from gateway.errors import InvalidApiKey
+from gateway.errors import GatewayError, InvalidApiKey
 from gateway.images import MEDIA_TYPES
 from gateway.keys import service as keys
 from gateway.keys.models import KeyKind
@@ -283,7 +287,12 @@ _KEY_IDS_MAX = 10_000
 
 
 def _fast_check(
-    request: Request, runtime: Runtime, product: str, variant: str | None
+    request: Request,
+    runtime: Runtime,
+    product: str,
+    variant: str | None,
+    *,
+    count_failures: bool = True,
 ) -> _Checked | None:
     """The caller's key, kind, scope and origin checked without a thread hop or the database,
     when its record is in the cache (with the rendered bytes, when they are there too); None
@@ -314,18 +323,31 @@ def _fast_check(
         if len(_KEY_IDS) < _KEY_IDS_MAX:
             _KEY_IDS[key_hash] = (record.merchant_id, record.key_id)
     now = utcnow()
-    with runtime.counting_failures(client_ip(request)):
-        principal = keys.principal_of(record, now=now)
-        require_scope(principal, "widget")
-        widget_auth.check_origin(
-            principal,
-            widget_auth.page_origin(
-                origin=request.headers.get("origin"),
-                sec_fetch_site=request.headers.get("sec-fetch-site"),
-                public_url=runtime.settings.public_url,
-            ),
-        )
+    if count_failures:
+        with runtime.counting_failures(client_ip(request)):
+            principal = _checked_principal(request, runtime, record, now)
+    else:
+        try:
+            principal = _checked_principal(request, runtime, record, now)
+        except GatewayError:
+            return None  # the full path refuses it (and counts the failure once)
     return _Checked(principal, runtime.key_touches.due(principal.key_id, now), held)
+
+
+def _checked_principal(
+    request: Request, runtime: Runtime, record: keys.KeyRecord, now: datetime
+) -> keys.Principal:
+    principal = keys.principal_of(record, now=now)
+    require_scope(principal, "widget")
+    widget_auth.check_origin(
+        principal,
+        widget_auth.page_origin(
+            origin=request.headers.get("origin"),
+            sec_fetch_site=request.headers.get("sec-fetch-site"),
+            public_url=runtime.settings.public_url,
+        ),
+    )
+    return principal
 
 
 def _touch(request: Request, key_id: uuid.UUID) -> None:
@@ -364,7 +386,20 @@ def _serve_in_thread(
 
 async def serve(request: Request, runtime: Runtime, product: str, variant: str | None) -> Response:
     """Answer ``GET /v1/widget/config`` (see the module docstring)."""
-    if runtime.redis is not None:
+    handed: _Handed | None = request.scope.get("state", {}).get(_HANDED)
+    if handed is not None:  # checked and counted by ``FastPath``: finish what it began
+        if handed.refusal is not None:
+            raise handed.refusal
+        assert handed.miss is not None
+        return await run_in_threadpool(
+            functools.partial(_render_and_store, miss=handed.miss),
+            request,
+            runtime,
+            handed.principal,
+            product,
+            variant,
+        )
+    if not _in_process(runtime):
         return await run_in_threadpool(_serve_in_thread, request, runtime, product, variant)
     checked = _fast_check(request, runtime, product, variant)
     if checked is None:
@@ -382,3 +417,96 @@ async def serve(request: Request, runtime: Runtime, product: str, variant: str |
             variant,
         )
     return answer
+
+
+def _in_process(runtime: Runtime) -> bool:
+    """Whether the read cache and the limiter live in this process (the embedded mode):
+    then a hit does no I/O and may run on the event loop."""
+    return runtime.redis is None and isinstance(runtime.reads.backend, MemoryCache)
+
+
+_HANDED = "widget_config_handed"
+_MAX_REF = 128
+
+
+@dataclass(frozen=True, slots=True)
+class _Handed:
+    """What ``FastPath`` leaves the route when it began a request it cannot finish alone:
+    the limits refused it (``refusal``, rendered as problem+json by the app), or the bytes
+    must be rendered (``miss``). Either way the key was checked and counted once."""
+
+    principal: keys.Principal
+    refusal: GatewayError | None = None
+    miss: _Miss | None = None
+
+
+class FastPath:
+    """Pure ASGI, innermost: ``GET /v1/widget/config`` answered from the rendered bytes
+    before FastAPI's routing and dependency resolution, in the embedded mode (where the key's
+    record, the limits and the bytes are all in this process). Everything else, and every
+    request it cannot answer without the database or that a check refuses, goes to the app
+    unchanged: the route then gives the same answer (the refusal as problem+json)."""
+
+    def __init__(self, app: ASGIApp, *, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or scope["path"] != PATH
+            or not _in_process(self.runtime)
+        ):
+            await self.app(scope, receive, send)
+            return
+        refs = _refs(scope["query_string"])
+        if refs is None:
+            await self.app(scope, receive, send)
+            return
+        product, variant = refs
+        request = Request(scope)
+        checked = _fast_check(request, self.runtime, product, variant, count_failures=False)
+        if checked is None:
+            await self.app(scope, receive, send)
+            return
+        if checked.touch:
+            await run_in_threadpool(_touch, request, checked.principal.key_id)
+        try:
+            answer = _after_check(request, self.runtime, checked, product, variant)
+        except GatewayError as exc:
+            scope.setdefault("state", {})[_HANDED] = _Handed(checked.principal, refusal=exc)
+            await self.app(scope, receive, send)
+            return
+        if isinstance(answer, _Miss):
+            scope.setdefault("state", {})[_HANDED] = _Handed(checked.principal, miss=answer)
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = _ROUTE  # as routing would set it: the latency metric's label
+        await answer(scope, receive, send)
+
+
+PATH = "/v1/widget/config"
+
+
+@dataclass(frozen=True, slots=True)
+class _RouteName:
+    path: str
+
+
+_ROUTE = _RouteName(PATH)
+
+
+def _refs(query_string: bytes) -> tuple[str, str | None] | None:
+    """``product`` and ``variant`` when the query is exactly what the route validates as
+    good (each at most once, 1 to 128 characters, nothing else); None otherwise."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    found: dict[str, str] = {}
+    for name, value in pairs:
+        if name not in ("product", "variant") or name in found:
+            return None
+        if not 1 <= len(value) <= _MAX_REF:
+            return None
+        found[name] = value
+    product = found.get("product")
+    return (product, found.get("variant")) if product is not None else None

@@ -98,8 +98,14 @@ class PreparedAsset:
 
     @property
     def content_hash(self) -> str:
-        """SHA-256 over the serialised pixels and metadata."""
-        return content_hash(self.png, self.meta_json)
+        """SHA-256 over the serialised pixels and metadata. Computed once per asset (it
+        PNG-encodes the pixels): an asset is not changed once prepared (``with_anchors``
+        makes a new one), and the engine looks its renderer up by this on every render."""
+        cached: str | None = self.__dict__.get("_content_hash")
+        if cached is None:
+            cached = content_hash(self.png, self.meta_json)
+            object.__setattr__(self, "_content_hash", cached)
+        return cached
 
     def with_anchors(self, overrides: dict[str, Point]) -> PreparedAsset:
         """A copy with some anchors replaced by hand-given ones (validated)."""

@@ -259,3 +259,31 @@ def test_replicas_share_the_rendered_bytes_and_their_invalidation(
         assert patched.status_code == 200
         body: Any = config(two, m.publishable_key).json()
         assert body["product"]["title"] == "Renamed"
+
+
+def test_the_fast_path_counts_and_refuses_like_the_route(
+    sqlite_settings: GatewaySettings,
+) -> None:
+    """Over the key's limit, a cached configuration (answered before routing) is refused
+    as the route refuses it: problem+json 429 with Retry-After and CORS, after as many
+    answers as the route gives for another widget call under the same limit."""
+    limited = sqlite_settings.model_copy(update={"rate_limit_per_key": 5})
+    allowed = {}
+    for path in ("/v1/widget/config", "/v1/widget/models"):
+        with running(limited) as client:
+            m = merchant_in(client)
+            new_product(client, m.secret_key)
+            statuses = []
+            for _ in range(9):
+                got = client.get(
+                    path, params={"product": "round"}, headers=widget(m.publishable_key)
+                )
+                statuses.append(got.status_code)
+                if got.status_code == 429:
+                    assert_problem(got, 429, "rate-limited")
+                    assert int(got.headers["retry-after"]) >= 1
+                    assert got.headers["access-control-allow-origin"] == ORIGIN
+            assert set(statuses) == {200, 429}
+            assert statuses == sorted(statuses)  # answered, then refused
+            allowed[path] = statuses.count(200)
+    assert allowed["/v1/widget/config"] == allowed["/v1/widget/models"]
