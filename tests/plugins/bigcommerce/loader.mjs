@@ -93,7 +93,7 @@ try {
   await page.screenshot({ path: out.replace(/\.json$/, ".png") });
   // The page's own "Add to cart" (2 pieces), sent by the theme's script as Cornerstone does
   // (it stops the form's navigation): the loader reports it with the cart's id.
-  await page.keyboard.press("Escape");
+  await page.locator("[data-tryon-widget] button.x").click();
   await page.evaluate(() => {
     const form = document.querySelector("form[data-cart-item-add]");
     form.addEventListener("submit", (e) => e.preventDefault());
@@ -103,6 +103,8 @@ try {
     (r) => r.url().includes("/v1/events") && /"quantity":2/.test(r.postData() || ""),
     { timeout: 60000 },
   );
+  own.catch(() => {}); // a failed step below is reported, not an unhandled rejection
+  await page.locator("[data-tryon-widget] [role=dialog]").waitFor({ state: "hidden" });
   await page.locator("#form-action-addToCart").click();
   const ownRequest = await own;
   const ownResponse = await ownRequest.response();
