@@ -429,8 +429,9 @@ class FakeMagento(FakeServer):
         created_at: datetime | None = None,
     ) -> dict[str, Any]:
         """An order as ``GET /V1/orders`` gives it. ``lines``: ``{"product_id", "price",
-        "qty", "variant_id"?, "tryon_session"?}`` (a variant makes a configurable parent
-        item with its simple child item, as Magento stores them)."""
+        "qty", "variant_id"?, "tryon_session"?, "tryon_widget_session"?}`` (a variant makes a
+        configurable parent item with its simple child item, as Magento stores them; the
+        sessions are our module's extension attributes on the parent item)."""
         oid = self._new_id()
         when = (created_at or datetime.now(UTC)).strftime(TIME_FORMAT)
         items: list[dict[str, Any]] = []
@@ -451,8 +452,11 @@ class FakeMagento(FakeServer):
                 "price_incl_tax": price,
                 "row_total": qty * price,
             }
-            if line.get("tryon_session"):
-                parent["extension_attributes"] = {"tryon_session": line["tryon_session"]}
+            extension = {
+                k: line[k] for k in ("tryon_session", "tryon_widget_session") if line.get(k)
+            }
+            if extension:
+                parent["extension_attributes"] = extension
             items.append(parent)
             if line.get("variant_id"):
                 items.append(

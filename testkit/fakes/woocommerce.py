@@ -201,15 +201,21 @@ class FakeWooCommerce(FakeServer):
         currency: str = "EUR",
         status: str = "processing",
         refunds: Sequence[str] = (),
+        widget_session: str | None = None,
     ) -> dict[str, Any]:
         """An order; ``lines``: (product id, variation id or 0, quantity, unit price,
-        ``_tryon_session`` or None)."""
+        ``_tryon_session`` or None); ``widget_session``: the ``_tryon_widget_session`` item meta
+        the plugin writes on each line (our plugin's meta, stored like any item meta)."""
         oid = self._new_id()
         items = []
         for pid, vid, qty, price, session in lines:
             meta = [{"id": self._new_id(), "key": "_reduced_stock", "value": str(qty)}]
             if session is not None:
                 meta.append({"id": self._new_id(), "key": "_tryon_session", "value": session})
+            if widget_session is not None:
+                meta.append(
+                    {"id": self._new_id(), "key": "_tryon_widget_session", "value": widget_session}
+                )
             items.append(
                 {
                     "id": self._new_id(),

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -157,10 +158,25 @@ def _quantity(value: object) -> int | None:
     return int(number)
 
 
-def _session(item: Mapping[str, Any]) -> str | None:
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def _session(item: Mapping[str, Any], key: str = "tryon_session") -> str | None:
     ext = item.get("extension_attributes")
-    value = ext.get("tryon_session") if isinstance(ext, Mapping) else None
+    value = ext.get(key) if isinstance(ext, Mapping) else None
     return value if isinstance(value, str) and value else None
+
+
+def _widget_session(items: Iterable[Mapping[str, Any]]) -> str | None:
+    """The order's widget session: the first item's ``tryon_widget_session`` extension
+    attribute (the module keeps the add's widget session on the item, from
+    ``TryOn.addedToCart`` for the page's own button), when it is a session id; it makes a
+    holdout shopper's order count in their arm."""
+    for item in items:
+        value = _session(item, "tryon_widget_session")
+        if value is not None and _SESSION_ID.fullmatch(value):
+            return value
+    return None
 
 
 def _lines(items: Iterable[Mapping[str, Any]]) -> list[OrderLineIn]:
@@ -221,6 +237,7 @@ def order_of(order: Mapping[str, Any], *, shop: str) -> OrderChanged:
             revenue=total,
             currency=currency.upper() if isinstance(currency, str) else currency,
             lines=_lines(items),
+            widget_session_id=_widget_session(items),
             store=shop,
         )
     except ValidationError as exc:

@@ -71,6 +71,9 @@ WEBHOOK_KEY = "webhook_key"
 KEY_ID = "key_id"
 """The key in ``Store.extra`` holding WooCommerce's id of the API key it gave us."""
 SESSION_META = "_tryon_session"
+WIDGET_META = "_tryon_widget_session"
+"""The widget session the plugin keeps on each order item (from ``TryOn.addedToCart`` or the
+widget's own add): the order's ``widget_session_id``, so a holdout shopper's order joins."""
 """The order item meta the plugin writes from the cart item (the try-on session id)."""
 HOOK_NAME = "Virtual try-on"
 HOOK_TOPICS = (
@@ -121,10 +124,10 @@ def _time(value: object) -> str | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
 
 
-def session_of(meta: object) -> str | None:
-    """The ``_tryon_session`` value in a line item's ``meta_data``, when it is a session id."""
+def session_of(meta: object, key: str = SESSION_META) -> str | None:
+    """The ``key`` value (``_tryon_session``) in a ``meta_data`` list, when it is a session id."""
     for entry in meta if isinstance(meta, list) else []:
-        if isinstance(entry, Mapping) and entry.get("key") == SESSION_META:
+        if isinstance(entry, Mapping) and entry.get("key") == key:
             value = entry.get("value")
             if isinstance(value, str) and _SESSION.fullmatch(value):
                 return value
@@ -141,9 +144,11 @@ def order_of(raw: Mapping[str, Any], *, shop: str) -> OrderChanged | None:
     if order_id is None or total is None:
         raise BadRequest("The order has no id or total")
     lines: list[OrderLineIn] = []
+    widget = session_of(raw.get("meta_data"), WIDGET_META)
     for item in raw.get("line_items") or []:
         if not isinstance(item, Mapping):
             continue
+        widget = widget or session_of(item.get("meta_data"), WIDGET_META)
         product = numeric_id(item.get("product_id"))
         quantity = item.get("quantity")
         if product is None:
@@ -177,6 +182,7 @@ def order_of(raw: Mapping[str, Any], *, shop: str) -> OrderChanged | None:
             revenue=total,
             currency=currency.upper() if isinstance(currency, str) else currency,
             lines=lines,
+            widget_session_id=widget,
             store=storeurl.origin(shop),
         )
     except ValidationError as exc:

@@ -14,6 +14,8 @@ use Magento\Sales\Api\Data\OrderItemInterface;
 class OrderPayload
 {
     public const SESSION_OPTION = 'tryon_session';
+    /** The widget session of the add (TryOn.addedToCart or the widget's own add). */
+    public const WIDGET_OPTION = 'tryon_widget_session';
 
     /**
      * @return array<string, mixed>
@@ -55,18 +57,29 @@ class OrderPayload
         if ($item->getParentItemId()) {
             $out['parent_item_id'] = (int) $item->getParentItemId();
         }
+        $extension = [];
         $session = self::sessionOf($item);
         if ($session !== null) {
-            $out['extension_attributes'] = ['tryon_session' => $session];
+            $extension['tryon_session'] = $session;
+        }
+        $widget = self::sessionOf($item, self::WIDGET_OPTION);
+        if ($widget !== null) {
+            $extension['tryon_widget_session'] = $widget;
+        }
+        if ($extension !== []) {
+            $out['extension_attributes'] = $extension;
         }
         return $out;
     }
 
-    /** The try-on session the order item carries (ToOrderItemPlugin put it there), or null. */
-    public static function sessionOf(OrderItemInterface $item): ?string
+    /**
+     * The try-on session (or with WIDGET_OPTION the widget session) the order item carries
+     * (ToOrderItemPlugin put it there), or null.
+     */
+    public static function sessionOf(OrderItemInterface $item, string $option = self::SESSION_OPTION): ?string
     {
         $options = $item->getProductOptions();
-        $value = is_array($options) ? ($options[self::SESSION_OPTION] ?? null) : null;
+        $value = is_array($options) ? ($options[$option] ?? null) : null;
         return Session::valid($value);
     }
 }

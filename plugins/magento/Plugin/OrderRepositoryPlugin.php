@@ -11,8 +11,8 @@ use Magento\Sales\Api\OrderRepositoryInterface;
 use Tryon\TryOn\Model\OrderPayload;
 
 /**
- * The order items' try-on sessions as the extension attribute "tryon_session"
- * (etc/extension_attributes.xml), so the gateway's scheduled pull (GET /V1/orders) reads the
+ * The order items' try-on sessions as the extension attributes "tryon_session" and
+ * "tryon_widget_session" (etc/extension_attributes.xml), so the gateway's scheduled pull (GET /V1/orders) reads the
  * same sessions the module's post carries.
  */
 class OrderRepositoryPlugin
@@ -41,11 +41,17 @@ class OrderRepositoryPlugin
     {
         foreach ($order->getItems() ?? [] as $item) {
             $session = OrderPayload::sessionOf($item);
-            if ($session === null) {
+            $widget = OrderPayload::sessionOf($item, OrderPayload::WIDGET_OPTION);
+            if ($session === null && $widget === null) {
                 continue;
             }
             $extension = $item->getExtensionAttributes() ?? $this->extensionFactory->create();
-            $extension->setTryonSession($session);
+            if ($session !== null) {
+                $extension->setTryonSession($session);
+            }
+            if ($widget !== null) {
+                $extension->setTryonWidgetSession($widget);
+            }
             $item->setExtensionAttributes($extension);
         }
     }

@@ -11,7 +11,7 @@ use Tryon\TryOn\Model\OrderPayload;
 use Tryon\TryOn\Model\Session;
 
 /**
- * Copies the quote item's try-on session into the order item's product options when the
+ * Copies the quote item's try-on session and widget session into the order item's product options when the
  * quote becomes an order (kept with the order item; OrderRepositoryPlugin shows it in REST).
  */
 class ToOrderItemPlugin
@@ -25,13 +25,15 @@ class ToOrderItemPlugin
         AbstractItem $item,
         array $data = []
     ): OrderItemInterface {
-        $option = $item->getOptionByCode(OrderPayload::SESSION_OPTION);
-        $session = $option ? Session::valid($option->getValue()) : null;
-        if ($session !== null) {
-            $options = $orderItem->getProductOptions();
-            $options = is_array($options) ? $options : [];
-            $options[OrderPayload::SESSION_OPTION] = $session;
-            $orderItem->setProductOptions($options);
+        foreach ([OrderPayload::SESSION_OPTION, OrderPayload::WIDGET_OPTION] as $code) {
+            $option = $item->getOptionByCode($code);
+            $session = $option ? Session::valid($option->getValue()) : null;
+            if ($session !== null) {
+                $options = $orderItem->getProductOptions();
+                $options = is_array($options) ? $options : [];
+                $options[$code] = $session;
+                $orderItem->setProductOptions($options);
+            }
         }
         return $orderItem;
     }

@@ -122,8 +122,18 @@ try {
   out.hidden_before_submit = await page.inputValue(HIDDEN);
   step("variant");
 
-  // The theme's own "Add to cart": the form posts the line item property.
+  // The theme's own "Add to cart": the form posts the line item property, and the block's
+  // script reports the add with TryOn.addedToCart (recorded here across the navigation).
+  await page.evaluate(() => {
+    const real = window.TryOn.addedToCart;
+    window.TryOn.addedToCart = (add) => {
+      const id = real.call(window.TryOn, add);
+      window.sessionStorage.setItem("e2e:added", JSON.stringify({ add, id }));
+      return id;
+    };
+  });
   await Promise.all([page.waitForURL(/\/cart$/), page.locator('button[name="add"]').click()]);
+  out.own_button_add = await page.evaluate(() => JSON.parse(window.sessionStorage.getItem("e2e:added") || "null"));
   step("form-add-to-cart");
 
   // French storefront (/fr/): the block's label comes from the extension's fr locale, the

@@ -79,6 +79,26 @@ try {
   await page.waitForFunction((sel) => document.querySelector(sel)?.value, HIDDEN);
   out.hidden_after_tryon = await page.inputValue(HIDDEN);
   out.steps.push("tryon");
+
+  // The page's own "Add to cart": the plugin's script reports it with TryOn.addedToCart and
+  // posts its answer with the form (recorded here, the post itself stopped).
+  await page.keyboard.press("Escape");
+  out.own_button = await page.evaluate(() => {
+    const seen = { added: [], posted: [] };
+    const real = window.TryOn.addedToCart;
+    window.TryOn.addedToCart = (add) => {
+      const id = real.call(window.TryOn, add);
+      seen.added.push({ add, id });
+      return id;
+    };
+    document.addEventListener("submit", (e) => {
+      e.preventDefault();
+      seen.posted.push(Object.fromEntries(new FormData(e.target)));
+    });
+    document.querySelector("form.cart").requestSubmit(document.querySelector(".single_add_to_cart_button"));
+    return seen;
+  });
+  out.steps.push("own-button");
 } catch (error) {
   out.error = String(error && error.message ? error.message : error);
   await shot("woocommerce-failure").catch(() => {});

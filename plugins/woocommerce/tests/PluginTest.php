@@ -231,6 +231,26 @@ final class PluginTest extends TestCase
         $this->assertSame('', $item->get_meta('_tryon_session'));
     }
 
+    public function testTheWidgetSessionOfAnAddWithThePagesOwnButtonReachesTheOrderItemMeta(): void
+    {
+        // A holdout shopper: no try-on session, only the widget session from TryOn.addedToCart.
+        $_POST = ['tryon_widget_session' => 'w-4f1c2a9e7b3d'];
+        $data = apply_filters('woocommerce_add_cart_item_data', ['quantity' => 1], 31, 0);
+        $this->assertSame('w-4f1c2a9e7b3d', $data['_tryon_widget_session']);
+        $this->assertArrayNotHasKey('_tryon_session', $data);
+        $item = new WC_Order_Item_Product();
+        do_action('woocommerce_checkout_create_order_line_item', $item, 'cart-key', $data, new WC_Order());
+        $this->assertSame('w-4f1c2a9e7b3d', $item->get_meta('_tryon_widget_session'));
+        $this->assertSame('', $item->get_meta('_tryon_session'));
+
+        foreach (['<script>x</script>', 'short', str_repeat('a', 65), "ok-ok-ok\nX"] as $hostile) {
+            $_POST = ['tryon_widget_session' => $hostile];
+            $data = apply_filters('woocommerce_add_cart_item_data', [], 31, 0);
+            $this->assertArrayNotHasKey('_tryon_widget_session', $data, $hostile);
+        }
+        $_POST = [];
+    }
+
     public function testTheConnectActionNeedsTheNonceAndTheCapability(): void
     {
         $this->configure();

@@ -91,6 +91,24 @@ try {
   const response = await request.response();
   result.eventsStatus = response ? response.status() : null;
   await page.screenshot({ path: out.replace(/\.json$/, ".png") });
+  // The page's own "Add to cart" (2 pieces), sent by the theme's script as Cornerstone does
+  // (it stops the form's navigation): the loader reports it with the cart's id.
+  await page.locator("[data-tryon-widget] button.x").click();
+  await page.evaluate(() => {
+    const form = document.querySelector("form[data-cart-item-add]");
+    form.addEventListener("submit", (e) => e.preventDefault());
+    form.querySelector('[name="qty[]"]').value = "2";
+  });
+  const own = page.waitForRequest(
+    (r) => r.url().includes("/v1/events") && /"quantity":2/.test(r.postData() || ""),
+    { timeout: 60000 },
+  );
+  own.catch(() => {}); // a failed step below is reported, not an unhandled rejection
+  await page.locator("[data-tryon-widget] [role=dialog]").waitFor({ state: "hidden" });
+  await page.locator("#form-action-addToCart").click();
+  const ownRequest = await own;
+  const ownResponse = await ownRequest.response();
+  result.ownStatus = ownResponse ? ownResponse.status() : null;
 } catch (e) {
   result.errors.push(String(e));
 } finally {

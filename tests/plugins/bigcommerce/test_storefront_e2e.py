@@ -296,10 +296,19 @@ def test_the_loader_on_a_stencil_product_page(
     # One add to cart, one event: the SDK's own, carrying the cart id the loader answered with
     # (a second copy from the loader would count the add twice in the funnel).
     adds = [e for batch in sent for e in batch["events"] if e["type"] == "add_to_cart"]
-    assert [e["event_id"] for e in adds] == [carried[0]["event_id"]]
+    widget_adds = [e for e in adds if e["properties"].get("quantity") != 2]
+    assert [e["event_id"] for e in widget_adds] == [carried[0]["event_id"]]
     assert re.fullmatch(r"[A-Za-z0-9_-]{8,64}", carried[0]["widget_session_id"])
     assert carried[0]["tryon_session_id"]  # the SDK's own session of the try-on
     assert result["eventsStatus"] == 202  # the gateway took it from the shop's origin
+    # The page's own button: the loader reported the add with TryOn.addedToCart (what counts a
+    # holdout shopper's add), once, with the cart's id, in this page's widget session.
+    (own,) = [e for e in adds if e["properties"].get("quantity") == 2]
+    assert own["properties"]["cart_token"] == "c0ffee00-1111-4222-8333-444455556666"
+    assert (own["product_id"], own["variant_id"]) == (str(PRODUCT), str(VARIANTS["2"]))
+    assert own["widget_session_id"] == carried[0]["widget_session_id"]
+    assert own.get("tryon_session_id") is None
+    assert result["ownStatus"] == 202
 
     # The order placed with that cart: BigCommerce's light hook -> the worker fetches the
     # order -> a purchase with cart_id as cart_token -> attributed on the dashboard.

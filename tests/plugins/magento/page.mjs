@@ -21,7 +21,13 @@ try {
   await page.setContent(`<!doctype html><html><body>
     <script>
       // What the SDK offers the page script: on(event, handler). The handlers are kept here.
-      window.TryOn = { handlers: {}, on(name, fn) { this.handlers[name] = fn; } };
+      // addedToCart records the page's own adds and answers a widget session, as the SDK does.
+      window.added = [];
+      window.TryOn = {
+        handlers: {},
+        on(name, fn) { this.handlers[name] = fn; },
+        addedToCart(add) { window.added.push(add); return "wsess-page-0001"; },
+      };
       window.submitted = [];
       document.addEventListener("submit", (e) => {
         e.preventDefault();
@@ -59,8 +65,20 @@ try {
     return document.querySelector('#product_addtocart_form [name="tryon_session"]')?.value;
   });
   result.steps.submitted = await page.evaluate(() => {
-    window.TryOn.handlers.add_to_cart({ productId: "2046", tryonSessionId: "sess-5678-efgh" });
+    window.TryOn.handlers.add_to_cart({
+      productId: "2046",
+      tryonSessionId: "sess-5678-efgh",
+      widgetSessionId: "wsess-widget-01",
+    });
     return window.submitted;
+  });
+  // The widget's add was the SDK's to report: nothing went through addedToCart.
+  result.steps.addedByWidget = await page.evaluate(() => window.added.length);
+  // The page's own "Add to cart": reported with addedToCart, its answer on the form.
+  result.steps.own = await page.evaluate(() => {
+    window.submitted = [];
+    document.getElementById("product_addtocart_form").requestSubmit();
+    return { submitted: window.submitted, added: window.added };
   });
   result.scriptTags = await page.evaluate(() =>
     [...document.querySelectorAll("script[src]")].map((s) => ({

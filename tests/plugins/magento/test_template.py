@@ -118,3 +118,10 @@ def test_the_page_script_follows_the_pick_and_carries_the_session(tmp_path: Path
     (submitted,) = steps["submitted"]
     assert submitted["tryon_session"] == "sess-5678-efgh"
     assert submitted["selected_configurable_option"] == "2047"
+    assert submitted["tryon_widget_session"] == "wsess-widget-01"
+    assert steps["addedByWidget"] == 0  # the SDK reported the widget's add itself
+    # The page's own button: one addedToCart, whose answer the form posts.
+    own = steps["own"]
+    assert own["added"] == [{"productId": "2046", "variantId": "2047", "quantity": 1}]
+    (posted,) = own["submitted"]
+    assert posted["tryon_widget_session"] == "wsess-page-0001"

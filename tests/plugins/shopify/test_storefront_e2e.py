@@ -206,6 +206,19 @@ def test_product_page_tries_on_and_carries_the_session_into_the_cart(setup: Setu
     form = setup.store.wait_for("/cart/add").form
     assert form["id"] == [second]
     assert form["properties[_tryon_session]"] == [session]
+    # It was reported with TryOn.addedToCart (what counts a holdout shopper's add), whose
+    # answer, this page's widget session, went on the cart attribute again.
+    widget = attribute["_tryon_widget_session"]
+    assert out["own_button_add"] == {
+        "add": {"productId": PRODUCT_ID, "variantId": second, "quantity": 1},
+        "id": widget,
+    }
+    deadline = time.monotonic() + 30
+    while sum(p.path == "/cart/update.js" for p in setup.store.posted) < 2:
+        assert time.monotonic() < deadline, setup.store.posted
+        time.sleep(0.1)
+    updates = [p.body for p in setup.store.posted if p.path == "/cart/update.js"]
+    assert updates == [{"attributes": {"_tryon_widget_session": widget}}] * 2
 
     # French storefront: French label from the extension's locale, variant from the URL.
     fr = out["fr"]

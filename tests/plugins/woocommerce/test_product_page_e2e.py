@@ -186,4 +186,12 @@ def test_the_widget_opens_and_tries_on_from_a_wordpress_product_page(tmp_path: P
     assert out["tryon_status"] == 200
     # The session went into the add-to-cart form, where the plugin takes it as cart item data.
     assert out["hidden_after_tryon"] == out["session"]
+    # The page's own "Add to cart": reported once with TryOn.addedToCart, whose answer (this
+    # page's widget session) the form posts for the plugin to keep as `_tryon_widget_session`.
+    (added,) = out["own_button"]["added"]
+    assert added["add"] == {"productId": product, "variantId": gold, "quantity": 1}
+    assert re.fullmatch(r"[A-Za-z0-9_-]{8,64}", added["id"])
+    (posted,) = out["own_button"]["posted"]
+    assert posted["tryon_widget_session"] == added["id"]
+    assert posted["tryon_session"] == out["session"]
     assert not [p for p in out["problems"] if "favicon" not in p], out["problems"]

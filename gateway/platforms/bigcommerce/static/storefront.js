@@ -11,7 +11,10 @@
  *  - when the shopper adds to cart from the widget, adds the line through the Storefront
  *    Cart API and answers the SDK with `{ cartToken: cart.id }`: the SDK's one `add_to_cart`
  *    event carries it as `cart_token`, which the order's `cart_id` matches
- *    (docs/attribution.md, BigCommerce).
+ *    (docs/attribution.md, BigCommerce);
+ *  - when the shopper adds with the page's own button, reports the add with
+ *    `TryOn.addedToCart({ ..., cartToken })` once the cart exists (it counts in a holdout
+ *    experiment, in either arm, and the order joins on the same `cart_id`).
  */
 (function () {
   "use strict";
@@ -98,6 +101,41 @@
     });
   }
 
+  /** The page's own add (the theme posts the form itself): reported with the cart's id. */
+  function reportOwnAdd(form, id, mount) {
+    var qty = form.querySelector('[name="qty[]"], [name="qty"]');
+    var variant = mount.getAttribute("data-tryon-variant");
+    var add = { productId: String(id), quantity: (qty && Number(qty.value)) || 1 };
+    if (variant) add.variantId = variant;
+    var tries = 0;
+    function report(cart) {
+      var sdk = window.TryOn;
+      if (cart && cart.id) add.cartToken = String(cart.id);
+      if (sdk && typeof sdk.addedToCart === "function") sdk.addedToCart(add);
+    }
+    // The first add creates the cart: wait for it (a few seconds at most) to name it.
+    function look() {
+      cartJson("/api/storefront/carts")
+        .then(function (carts) { return carts && carts[0]; }, function () { return null; })
+        .then(function (cart) {
+          if (cart || ++tries >= 10) report(cart);
+          else window.setTimeout(look, 400);
+        });
+    }
+    window.setTimeout(look, 200);
+  }
+
+  function watchOwnButton(id, mount) {
+    document.addEventListener("submit", function (e) {
+      var form = e.target;
+      var input = form && form.querySelector && form.querySelector('input[name="product_id"]');
+      if (!input || String(input.value) !== String(id)) return;
+      if (form.matches("form[data-cart-item-add]") || /cart\.php/.test(form.getAttribute("action") || "")) {
+        reportOwnAdd(form, id, mount);
+      }
+    }, true);
+  }
+
   function start(config, id, mount) {
     var tryon = (window.TryOn = window.TryOn || { _q: [] });
     if (!tryon.on) {
@@ -148,6 +186,7 @@
             var mount = mountPoint(id);
             if (!mount) return;
             followVariant(mount, id);
+            watchOwnButton(id, mount);
             start(config, id, mount);
           });
       })

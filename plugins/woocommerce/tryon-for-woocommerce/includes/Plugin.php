@@ -12,6 +12,8 @@ final class Plugin
     public const HANDLE = 'tryon-sdk';
     public const SESSION_FIELD = 'tryon_session';
     public const ITEM_META = '_tryon_session';
+    public const WIDGET_FIELD = 'tryon_widget_session';
+    public const WIDGET_META = '_tryon_widget_session';
     public const CONNECT_ACTION = 'tryon_connect';
     public const TEXT_DOMAIN = 'tryon-for-woocommerce';
 
@@ -173,32 +175,39 @@ final class Plugin
     }
 
     /**
-     * The try-on session the product form posted (tryon-product.js fills the hidden field)
-     * kept on the cart item.
+     * The sessions the product form posted kept on the cart item: the try-on session
+     * (tryon-product.js fills `tryon_session` after a try-on) and the widget session
+     * (`tryon_widget_session`, the answer of `TryOn.addedToCart` when the shopper adds with the
+     * page's own button; it makes a holdout shopper's order count in their arm).
      *
      * @param array<string, mixed> $data
      * @return array<string, mixed>
      */
     public static function cartItemData(array $data, int $productId, int $variationId): array
     {
-        // WooCommerce checks the add-to-cart form's own nonce; this field only rides along.
-        // phpcs:ignore Generic.Files.LineLength
-        $raw = isset($_POST[self::SESSION_FIELD]) ? sanitize_text_field(wp_unslash($_POST[self::SESSION_FIELD])) : '';
-        if (preg_match('/^[A-Za-z0-9_-]{8,64}$/', $raw) === 1) {
-            $data[self::ITEM_META] = $raw;
+        $fields = [self::SESSION_FIELD => self::ITEM_META, self::WIDGET_FIELD => self::WIDGET_META];
+        foreach ($fields as $field => $meta) {
+            // WooCommerce checks the add-to-cart form's own nonce; these fields only ride along.
+            // phpcs:ignore Generic.Files.LineLength
+            $raw = isset($_POST[$field]) ? sanitize_text_field(wp_unslash($_POST[$field])) : '';
+            if (preg_match('/^[A-Za-z0-9_-]{8,64}$/', $raw) === 1) {
+                $data[$meta] = $raw;
+            }
         }
         return $data;
     }
 
-    /** The cart item's session carried to the order item meta `_tryon_session`. */
+    /** The cart item's sessions carried to the order item meta `_tryon_session` and `_tryon_widget_session`. */
     public static function orderItemMeta(
         \WC_Order_Item_Product $item,
         string $cartItemKey,
         array $values,
         \WC_Order $order
     ): void {
-        if (isset($values[self::ITEM_META]) && is_string($values[self::ITEM_META])) {
-            $item->add_meta_data(self::ITEM_META, $values[self::ITEM_META], true);
+        foreach ([self::ITEM_META, self::WIDGET_META] as $meta) {
+            if (isset($values[$meta]) && is_string($values[$meta])) {
+                $item->add_meta_data($meta, $values[$meta], true);
+            }
         }
     }
 

@@ -161,9 +161,19 @@ def test_a_magento_store_from_activation_to_a_refund(
     _pull_now(app_client, worker)  # and again: still one update
     assert len([e for e in published if e.type == "order_updated"]) == 1
 
-    # An order whose post never arrived: the pull finds it.
-    missed = fake.add_order(HOST, lines=[{"product_id": aviator, "price": 125}])
+    # An order whose post never arrived, of a holdout shopper (added with the page's own
+    # button: the widget session only): the pull finds it, in that shopper's session.
+    missed = fake.add_order(
+        HOST, lines=[{"product_id": aviator, "price": 125, "tryon_widget_session": "w-4f1c2a9e"}]
+    )
     _pull_now(app_client, worker)
     ids = {e.properties.order_id for e in published if e.type == "purchase"}
     assert ids == {order["increment_id"], missed["increment_id"]}
+    (held,) = [
+        e
+        for e in published
+        if e.type == "purchase" and e.properties.order_id == missed["increment_id"]
+    ]
+    assert held.widget_session_id == "w-4f1c2a9e"
+    assert [line.tryon_session_id for line in held.properties.lines] == [None]
     assert all(j.status is JobStatus.DONE for j in _webhook_jobs(app_client))

@@ -212,6 +212,26 @@ def test_an_order_and_its_configurable_lines() -> None:
     assert second.tryon_session_id is None  # a malformed session loses attribution only
 
 
+def test_a_holdout_shoppers_order_carries_the_widget_session() -> None:
+    # Added with the page's own button: no try-on session, the widget session on the item.
+    order = _order()
+    order["items"] = [
+        {
+            "item_id": 31,
+            "product_id": 2046,
+            "qty_ordered": 1,
+            "price": 10,
+            "extension_attributes": {"tryon_widget_session": "w-4f1c2a9e7b3d"},
+        }
+    ]
+    event = order_of(order, shop="shop.example")
+    assert event.order.widget_session_id == "w-4f1c2a9e7b3d"
+    assert event.order.lines[0].tryon_session_id is None
+    assert order_of(_order(), shop="shop.example").order.widget_session_id is None
+    order["items"][0]["extension_attributes"] = {"tryon_widget_session": "<script>"}
+    assert order_of(order, shop="shop.example").order.widget_session_id is None
+
+
 def test_the_attribution_state_is_the_dedupe_key() -> None:
     placed = delivery_id(_order(state="new"))
     assert (

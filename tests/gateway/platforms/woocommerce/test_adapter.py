@@ -97,6 +97,32 @@ def test_hostile_session_values_are_dropped(value: object) -> None:
     assert event.order.lines[0].tryon_session_id is None
 
 
+def test_a_holdout_shoppers_order_carries_the_widget_session() -> None:
+    # Added with the page's own button: no try-on session, the widget session on the item meta.
+    order = _order()
+    order["line_items"] = [
+        {
+            "id": 1,
+            "product_id": 31,
+            "quantity": 1,
+            "price": 1,
+            "meta_data": [{"key": "_tryon_widget_session", "value": "w-4f1c2a9e7b3d"}],
+        }
+    ]
+    event = order_of(order, shop="https://shop.example")
+    assert event is not None
+    assert event.order.widget_session_id == "w-4f1c2a9e7b3d"
+    assert event.order.lines[0].tryon_session_id is None
+    # Without it (and with a hostile one) the order has none.
+    plain = order_of(_order(), shop="https://shop.example")
+    assert plain is not None
+    assert plain.order.widget_session_id is None
+    order["line_items"][0]["meta_data"] = [{"key": "_tryon_widget_session", "value": "<x>"}]
+    hostile = order_of(order, shop="https://shop.example")
+    assert hostile is not None
+    assert hostile.order.widget_session_id is None
+
+
 def test_unreadable_orders_are_bad_requests() -> None:
     with pytest.raises(BadRequest):
         order_of(_order(total="lots"), shop="https://shop.example")

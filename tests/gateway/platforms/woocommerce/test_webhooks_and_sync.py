@@ -238,6 +238,21 @@ def test_product_and_order_deliveries_become_products_and_attributed_purchases(
         r.path.endswith(f"/orders/{order['id']}") and r.query.get("all_item_meta") == "true"
         for r in fake.requests
     )
+    # A holdout shopper's order (added with the page's own button): the widget session only.
+    held_out = fake.add_order(
+        STORE_URL, lines=[(pid, vid, 1, "125.00", None)], widget_session="w-4f1c2a9e7b3d"
+    )
+    shown = dict(held_out)
+    shown["line_items"] = [dict(i, meta_data=[]) for i in held_out["line_items"]]
+    assert fake.deliver(STORE_URL, "order.created", shown) == [200]
+    drain(worker)
+    (held,) = [
+        e
+        for e in published
+        if e.type == "purchase" and e.properties.order_id == str(held_out["id"])
+    ]
+    assert held.widget_session_id == "w-4f1c2a9e7b3d"
+    assert [line.tryon_session_id for line in held.properties.lines] == [None]
     # A deletion removes ours.
     fake.delete_product(STORE_URL, pid)
     assert fake.deliver(STORE_URL, "product.deleted", {"id": pid}) == [200]

@@ -14,11 +14,15 @@ class CartAddObserverTest extends TestCase
 {
     private const SESSION = '3f2b8c1d-0a4e-4b6f-9c7d-2e1f0a9b8c7d';
 
-    private function request(mixed $value): RequestInterface
+    private function request(mixed $value, mixed $widget = null): RequestInterface
     {
         $request = $this->createMock(RequestInterface::class);
         $request->method('getParam')->willReturnCallback(
-            fn ($key) => $key === 'tryon_session' ? $value : null
+            fn ($key) => match ($key) {
+                'tryon_session' => $value,
+                'tryon_widget_session' => $widget,
+                default => null,
+            }
         );
         return $request;
     }
@@ -71,11 +75,22 @@ class CartAddObserverTest extends TestCase
         $this->assertSame(self::SESSION, $simple->options[0]['value']);
     }
 
+    public function testAHoldoutShoppersWidgetSessionGoesOnTheLineAlone(): void
+    {
+        // Added with the page's own button: no try-on session, the addedToCart widget session.
+        $parent = $this->item(2046);
+        $child = $this->item(2047, $parent);
+        (new CartAddObserver($this->request(null, 'w-4f1c2a9e7b3d')))->execute($this->observe($child));
+        $expected = [['product_id' => 2046, 'code' => 'tryon_widget_session', 'value' => 'w-4f1c2a9e7b3d']];
+        $this->assertSame($expected, $parent->options);
+        $this->assertSame([], $child->options);
+    }
+
     public function testNoOrAMalformedSessionAddsNothing(): void
     {
         foreach ([null, '', 'short', '"><img src=x>', str_repeat('a', 65), ['x']] as $value) {
             $item = $this->item(7);
-            (new CartAddObserver($this->request($value)))->execute($this->observe($item));
+            (new CartAddObserver($this->request($value, $value)))->execute($this->observe($item));
             $this->assertSame([], $item->options);
         }
     }

@@ -16,22 +16,40 @@ use Tryon\TryOn\Test\Unit\Model\OrderPayloadTest;
 
 class ToOrderItemPluginTest extends TestCase
 {
-    private function quoteItem(mixed $session): AbstractItem
+    private function quoteItem(mixed $session, mixed $widget = null): AbstractItem
     {
-        return new class ($session) extends AbstractItem {
-            public function __construct(private mixed $session)
+        return new class ($session, $widget) extends AbstractItem {
+            public function __construct(private mixed $session, private mixed $widget)
             {
                 parent::__construct([]);
             }
 
             public function getOptionByCode($code)
             {
-                if ($code !== 'tryon_session' || $this->session === null) {
-                    return null;
-                }
-                return new DataObject(['value' => $this->session]);
+                $value = match ($code) {
+                    'tryon_session' => $this->session,
+                    'tryon_widget_session' => $this->widget,
+                    default => null,
+                };
+                return $value === null ? null : new DataObject(['value' => $value]);
             }
         };
+    }
+
+    public function testAHoldoutShoppersWidgetSessionTravelsToRestAndThePost(): void
+    {
+        $orderItem = OrderPayloadTest::item(['item_id' => 1, 'product_id' => 2046]);
+        $quoteItem = $this->quoteItem(null, 'w-4f1c2a9e7b3d');
+        (new ToOrderItemPlugin())->afterConvert(new ToOrderItem(), $orderItem, $quoteItem);
+        $this->assertSame(['tryon_widget_session' => 'w-4f1c2a9e7b3d'], $orderItem->getProductOptions());
+
+        $order = OrderPayloadTest::order([$orderItem]);
+        $repository = $this->createMock(OrderRepositoryInterface::class);
+        (new OrderRepositoryPlugin(new OrderItemExtensionFactory()))->afterGet($repository, $order);
+        $this->assertSame('w-4f1c2a9e7b3d', $orderItem->getExtensionAttributes()->getTryonWidgetSession());
+        $this->assertNull($orderItem->getExtensionAttributes()->getTryonSession());
+        $built = (new \Tryon\TryOn\Model\OrderPayload())->build($order);
+        $this->assertSame(['tryon_widget_session' => 'w-4f1c2a9e7b3d'], $built['items'][0]['extension_attributes']);
     }
 
     public function testTheSessionTravelsFromQuoteItemToOrderItemToRest(): void
@@ -58,7 +76,8 @@ class ToOrderItemPluginTest extends TestCase
     {
         foreach ([null, 'x', '"><b>'] as $session) {
             $orderItem = OrderPayloadTest::item(['item_id' => 1]);
-            (new ToOrderItemPlugin())->afterConvert(new ToOrderItem(), $orderItem, $this->quoteItem($session));
+            $quoteItem = $this->quoteItem($session, $session);
+            (new ToOrderItemPlugin())->afterConvert(new ToOrderItem(), $orderItem, $quoteItem);
             $this->assertNull($orderItem->getProductOptions());
             $order = OrderPayloadTest::order([$orderItem]);
             $repository = $this->createMock(OrderRepositoryInterface::class);

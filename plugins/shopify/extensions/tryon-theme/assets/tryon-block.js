@@ -8,7 +8,10 @@
  *    carries it into the order;
  *  - when the shopper adds to cart from the widget, adds the line with that property through
  *    /cart/add.js and writes the widget session as the cart attribute `_tryon_widget_session`
- *    through /cart/update.js (docs/attribution.md).
+ *    through /cart/update.js (docs/attribution.md);
+ *  - when the shopper adds with the theme's own button, reports the add with
+ *    TryOn.addedToCart (it counts in a holdout experiment, in either arm) and writes the widget
+ *    session it answers as that same cart attribute.
  */
 (function () {
   "use strict";
@@ -138,21 +141,40 @@
       });
   });
 
-  // The theme's own "Add to cart" after an earlier add from the widget: keep the cart attribute.
+  /** The page's own add of a block's product: the SDK's answer (its widget session), or null. */
+  function reportAdd(form) {
+    var sdk = window.TryOn;
+    var input = form.querySelector('[name="id"]');
+    var variant = input ? String(input.value) : "";
+    var block = blocks().filter(function (b) {
+      return variantsOf(b).indexOf(variant) >= 0;
+    })[0];
+    if (!block || !sdk || typeof sdk.addedToCart !== "function") return null;
+    var quantity = form.querySelector('[name="quantity"]');
+    return sdk.addedToCart({
+      productId: block.getAttribute("data-tryon-product"),
+      variantId: variant,
+      quantity: (quantity && Number(quantity.value)) || 1,
+    });
+  }
+
+  // The theme's own "Add to cart": report it, and keep the widget session (the SDK's answer,
+  // else the one of an earlier add from the widget) as the cart attribute.
   document.addEventListener("submit", function (e) {
     var form = e.target;
     var kept = null;
+    if (!form || !form.matches || !form.matches('form[action*="/cart/add"]')) return;
     try {
-      kept = window.sessionStorage.getItem(KEPT);
+      kept = reportAdd(form) || window.sessionStorage.getItem(KEPT);
     } catch (err) {
       kept = null;
     }
-    if (kept && form && form.matches && form.matches('form[action*="/cart/add"]')) {
+    if (kept) {
       fetch(root + "cart/update.js", {
         method: "POST",
         keepalive: true,
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ attributes: { _tryon_widget_session: kept } }),
+        body: JSON.stringify({ attributes: { _tryon_widget_session: String(kept) } }),
       }).catch(function () {});
     }
   }, true);

@@ -7,7 +7,11 @@
  *    "tryon_session": the module's CartAddObserver keeps it on the quote item, and the order
  *    item carries it to the gateway;
  *  - when the shopper adds to cart from the widget, submits that same form (Magento checks
- *    the chosen options itself).
+ *    the chosen options itself);
+ *  - when the shopper adds with the page's own button, reports the add with
+ *    TryOn.addedToCart (it counts in a holdout experiment, in either arm) and puts the widget
+ *    session it answers on the form as "tryon_widget_session" (kept like "tryon_session", so a
+ *    held-out shopper's order joins). A widget add carries the event's widget session instead.
  */
 (function () {
   "use strict";
@@ -15,6 +19,8 @@
   window.__tryonMagento = true;
 
   var FIELD = "tryon_session";
+  var WIDGET_FIELD = "tryon_widget_session";
+  var fromWidget = false;
   var tryon = (window.TryOn = window.TryOn || { _q: [] });
   if (!tryon.version && !tryon.on) {
     tryon.on = function () {
@@ -41,17 +47,21 @@
     if (b.getAttribute("data-tryon-variant") !== next) b.setAttribute("data-tryon-variant", next);
   }
 
-  function putSession(sessionId) {
+  function putField(name, value) {
     var f = form();
-    if (!f || !sessionId) return;
-    var input = f.querySelector('input[name="' + FIELD + '"]');
+    if (!f || !value) return;
+    var input = f.querySelector('input[name="' + name + '"]');
     if (!input) {
       input = document.createElement("input");
       input.type = "hidden";
-      input.name = FIELD;
+      input.name = name;
       f.appendChild(input);
     }
-    input.value = String(sessionId);
+    input.value = String(value);
+  }
+
+  function putSession(sessionId) {
+    putField(FIELD, sessionId);
   }
 
   function ours(e) {
@@ -66,9 +76,38 @@
   tryon.on("add_to_cart", function (e) {
     if (!ours(e)) return;
     putSession(e.tryonSessionId);
+    putField(WIDGET_FIELD, e.widgetSessionId);
     var f = form();
-    if (f && f.requestSubmit) f.requestSubmit();
+    if (!f || !f.requestSubmit) return;
+    fromWidget = true; // the SDK reported this add itself
+    try {
+      f.requestSubmit();
+    } finally {
+      fromWidget = false;
+    }
   });
+
+  // The page's own "Add to cart" (capture: before Magento's script serializes the form).
+  document.addEventListener(
+    "submit",
+    function (e) {
+      var b = block();
+      var f = form();
+      if (fromWidget || !b || !f || e.target !== f) return;
+      var sdk = window.TryOn;
+      if (!sdk || typeof sdk.addedToCart !== "function") return;
+      var qty = f.querySelector('input[name="qty"]');
+      putField(
+        WIDGET_FIELD,
+        sdk.addedToCart({
+          productId: b.getAttribute("data-tryon-product"),
+          variantId: b.getAttribute("data-tryon-variant") || null,
+          quantity: (qty && Number(qty.value)) || 1,
+        })
+      );
+    },
+    true
+  );
 
   ["change", "input", "click"].forEach(function (type) {
     document.addEventListener(type, function () {

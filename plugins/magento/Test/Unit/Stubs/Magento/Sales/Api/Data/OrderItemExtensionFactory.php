@@ -15,6 +15,7 @@ class OrderItemExtensionFactory
     {
         return new class implements OrderItemExtensionInterface {
             private ?string $session = null;
+            private ?string $widget = null;
 
             public function getTryonSession()
             {
@@ -24,6 +25,17 @@ class OrderItemExtensionFactory
             public function setTryonSession($tryonSession)
             {
                 $this->session = $tryonSession;
+                return $this;
+            }
+
+            public function getTryonWidgetSession()
+            {
+                return $this->widget;
+            }
+
+            public function setTryonWidgetSession($tryonWidgetSession)
+            {
+                $this->widget = $tryonWidgetSession;
                 return $this;
             }
         };

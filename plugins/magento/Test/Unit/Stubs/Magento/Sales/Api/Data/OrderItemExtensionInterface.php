@@ -14,4 +14,8 @@ interface OrderItemExtensionInterface
     public function getTryonSession();
 
     public function setTryonSession($tryonSession);
+
+    public function getTryonWidgetSession();
+
+    public function setTryonWidgetSession($tryonWidgetSession);
 }
