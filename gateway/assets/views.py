@@ -48,6 +48,10 @@ _UPLOAD = images.request_body(
     " everything embedded; at most 12 MB)",
     ("image/png", "image/jpeg", "image/webp", GLB_TYPE),
 )
+_MODEL_PHOTO = images.request_body(
+    "The brand model photo's bytes (JPEG, PNG or WebP; at most 10 MB)",
+    ("image/png", "image/jpeg", "image/webp"),
+)
 MODEL_PREPARE_BYTES = 48 << 20  # rendering a .glb's packshot (at most 1200 px a side, 2x)
 _ERRORS: dict[int | str, dict[str, str]] = {
     400: {"description": "Empty body (problem+json)"},
@@ -309,7 +313,7 @@ def _model_out(row: BrandModelPhoto) -> ModelOut:
     status_code=status.HTTP_201_CREATED,
     summary="Add a brand model photo shoppers can try products on",
     tags=["merchant: brand models"],
-    openapi_extra={"requestBody": _UPLOAD},
+    openapi_extra={"requestBody": _MODEL_PHOTO},
     responses=_ERRORS,
 )
 async def create_model(

@@ -17,13 +17,11 @@ MAX_SHARE = 0.5
 
 
 def to_basis_points(share: float) -> int:
-    """The share (0-0.5) in 1/10000; ``InvalidInput`` outside the range or finer than that."""
+    """The share (0-0.5) in 1/10000, rounded to the nearest; ``InvalidInput`` outside the
+    range. Finer shares are rounded, not refused: any number the schema allows is accepted."""
     if not 0 <= share <= MAX_SHARE:
         raise InvalidInput(f"The holdout share is between 0 and {MAX_SHARE}")
-    points = round(share * 10_000)
-    if abs(points - share * 10_000) > 1e-6:
-        raise InvalidInput("The holdout share has at most four decimal places")
-    return points
+    return round(share * 10_000)
 
 
 def current(*, session: Session, merchant_id: uuid.UUID) -> Experiment | None:

@@ -27,7 +27,7 @@ class HoldoutIn(BaseModel):
         le=service.MAX_SHARE,
         allow_inf_nan=False,
         description="Share of shoppers who do not see try-on (0 stops the holdout; at most "
-        "0.5, four decimal places). A new share starts a new experiment period.",
+        "0.5; rounded to four decimal places). A new share starts a new experiment period.",
     )
 
 

@@ -82,13 +82,18 @@ def test_share_periods_and_the_widget_config(client: TestClient, shop: Any) -> N
     assert config(client, shop)["experiment"] is None
 
 
+def test_a_finer_share_is_rounded_to_basis_points(client: TestClient, shop: Any) -> None:
+    response = put_share(client, shop.secret_key, 0.07969053584888909)
+    assert response.status_code == 200, response.text
+    assert response.json()["current"]["holdout_share"] == 0.0797
+
+
 @pytest.mark.parametrize(
     "body",
     [
         {"holdout_share": 0.51},
         {"holdout_share": -0.1},
         {"holdout_share": "ten"},
-        {"holdout_share": 0.12345},
         {"holdout_share": None},
         {"holdout_share": False},
         {"holdout_share": "0.1"},

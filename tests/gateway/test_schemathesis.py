@@ -85,6 +85,11 @@ def _photos(ext: str) -> list[bytes]:
 
 for _media, _ext in (("image/jpeg", ".jpg"), ("image/png", ".png"), ("image/webp", ".webp")):
     schemathesis.openapi.media_type(_media, st.sampled_from(_photos(_ext)))
+# 3D frames (glTF binaries): the demo's own models, real files the upload accepts.
+_MODELS = sorted((Path(__file__).resolve().parents[2] / "ml_service" / "demo_assets").glob("*.glb"))
+schemathesis.openapi.media_type(
+    "model/gltf-binary", st.sampled_from([m.read_bytes() for m in _MODELS[:2]])
+)
 
 
 def _declared(operation: Any, name: str, key: str) -> Any:
