@@ -69,7 +69,7 @@ def create(*, session: Session, merchant_id: uuid.UUID, data: ProductIn) -> Prod
         images=[str(u) for u in data.images],
         tags=list(data.tags),
         variants=[
-            ProductVariant(position=i, **_variant_fields(v)) for i, v in enumerate(data.variants)
+            ProductVariant(position=i, **variant_fields(v)) for i, v in enumerate(data.variants)
         ],
     )
     session.add(product)
@@ -81,7 +81,8 @@ def create(*, session: Session, merchant_id: uuid.UUID, data: ProductIn) -> Prod
     return product
 
 
-def _variant_fields(variant: VariantIn) -> dict[str, object]:
+def variant_fields(variant: VariantIn) -> dict[str, object]:
+    """A variant's columns from its API form (the price in 1/10000)."""
     fields = variant.model_dump(exclude={"price"})
     fields["price_e4"] = price_e4(variant.price)
     return fields
@@ -113,7 +114,7 @@ def update(
             variant = existing.get(incoming.external_id) or ProductVariant(
                 external_id=incoming.external_id
             )
-            for field, value in _variant_fields(incoming).items():
+            for field, value in variant_fields(incoming).items():
                 setattr(variant, field, value)
             variant.position = position
             kept.append(variant)

@@ -121,7 +121,9 @@ def _upsert(
     for position, wanted in enumerate(variants):
         row = have.get(wanted.external_id)
         if row is None:
-            existing.variants.append(ProductVariant(position=position, **wanted.model_dump()))
+            existing.variants.append(
+                ProductVariant(position=position, **products.variant_fields(wanted))
+            )
             changed = True
         elif (row.title, row.color, row.size, row.measurements) != (
             wanted.title,
