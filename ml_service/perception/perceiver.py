@@ -168,6 +168,7 @@ class Perceiver:
         masks: bool = True,
         body_crop: BodyCrop = "detector",
         full_range: bool | None = None,
+        face_seeded_bodies: bool = True,
     ) -> Analysis:
         """Every face (landmarks, iris, head pose, pupil distance, eyes, own glasses) and
         body (pose, mask).
@@ -177,6 +178,8 @@ class Perceiver:
         ``full_range`` forces the full-range face detector on or off (default: the
         ``full_range`` setting). Faces too small to measure, or that the landmark model
         does not take for a face (turned away), are listed in ``Analysis.rejected``.
+        ``face_seeded_bodies=False`` keeps to the bodies the person detector finds (no body
+        looked for below a face no body pairs with), as MediaPipe does.
         """
         started = time.perf_counter()
         timer = Timer({})
@@ -205,7 +208,7 @@ class Perceiver:
                     refine=0 if body_crop == "detector" else 1,
                     bgr=True,
                 )
-                if body_crop == "detector" and found:
+                if body_crop == "detector" and found and face_seeded_bodies:
                     found_bodies = self.bodies_for_faces(
                         image, found, found_bodies, masks=masks, bgr=True
                     )

